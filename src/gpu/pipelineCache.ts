@@ -1,0 +1,47 @@
+import { GpuKernelError } from './errors.ts';
+import { type Kernel, type ShaderSource, kernelName, pipelineKey } from './kernel.ts';
+
+/** Compiles each shader module once and each (entry point, constants) pipeline once, for the device's life. */
+export class PipelineCache {
+  private readonly modules = new Map<ShaderSource, GPUShaderModule>();
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+
+  constructor(
+    private readonly device: GPUDevice,
+    /** Receives WGSL compile errors, which Dawn and browsers report asynchronously. */
+    private readonly onError: (error: Error) => void,
+  ) {}
+
+  get size(): number {
+    return this.pipelines.size;
+  }
+
+  pipeline(k: Kernel): GPUComputePipeline {
+    const key = pipelineKey(k);
+    let pipeline = this.pipelines.get(key);
+    if (!pipeline) {
+      pipeline = this.device.createComputePipeline({
+        label: kernelName(k),
+        layout: 'auto',
+        compute: { module: this.module(k.shader), entryPoint: k.entry, constants: k.constants },
+      });
+      this.pipelines.set(key, pipeline);
+    }
+    return pipeline;
+  }
+
+  private module(source: ShaderSource): GPUShaderModule {
+    let module = this.modules.get(source);
+    if (!module) {
+      module = this.device.createShaderModule({ label: source.name, code: source.code });
+      this.modules.set(source, module);
+      void module.getCompilationInfo().then((info) => {
+        const errors = info.messages.filter((m) => m.type === 'error');
+        if (errors.length === 0) return;
+        const text = errors.map((m) => `${source.name}:${m.lineNum}:${m.linePos}: ${m.message}`).join('\n');
+        this.onError(new GpuKernelError([source.name], `WGSL does not compile:\n${text}`));
+      });
+    }
+    return module;
+  }
+}

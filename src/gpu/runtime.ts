@@ -1,0 +1,270 @@
+import { type AcquiredDevice, type AdapterSummary, acquireDevice } from './acquire.ts';
+import { BufferPool, type PoolStats } from './bufferPool.ts';
+import { GpuDeviceLostError, GpuKernelError, GpuOutOfMemoryError, formatBytes } from './errors.ts';
+import { type Kernel, kernelName } from './kernel.ts';
+import { PipelineCache } from './pipelineCache.ts';
+
+export interface DispatchArgs {
+  kernel: Kernel;
+  /** Storage buffers, bound at @binding(1), @binding(2), ... in this order. */
+  buffers: readonly GPUBuffer[];
+  /** Small uniform block bound at @binding(0): shapes, strides, scalars. */
+  params?: ArrayBufferView;
+  /** Workgroup counts; see `grid1d` for sizes past the per-dimension limit. */
+  workgroups: readonly [number, number?, number?];
+}
+
+export interface MemoryStats extends PoolStats {
+  pipelines: number;
+  uniformBuffers: number;
+}
+
+/** Dispatches recorded into one command buffer before it is submitted. */
+const MAX_DISPATCHES_PER_SUBMIT = 256;
+/** Distinct uniform blocks kept alive; training reuses the same few hundred every step. */
+const MAX_CACHED_UNIFORMS = 4096;
+
+/**
+ * The one place that talks to WebGPU. Work is recorded into a command encoder and submitted in batches;
+ * each batch runs inside validation and out-of-memory error scopes, whose findings are thrown, named after
+ * the kernels of that batch, at the next point that waits for the GPU (`read`, `sync`).
+ */
+export class GpuRuntime {
+  readonly device: GPUDevice;
+  readonly adapter: AdapterSummary;
+  private readonly storage: BufferPool;
+  private readonly staging: BufferPool;
+  private readonly pipelines: PipelineCache;
+  private readonly uniforms = new Map<string, GPUBuffer>();
+
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private dispatchesInBatch = 0;
+  private readonly kernelsInBatch = new Set<string>();
+  private scopeChecks: Promise<void>[] = [];
+  private pendingError: Error | null = null;
+  private lostError: GpuDeviceLostError | null = null;
+  private readonly lostListeners = new Set<(error: GpuDeviceLostError) => void>();
+
+  static async create(gpu: GPU | undefined, powerPreference?: GPUPowerPreference): Promise<GpuRuntime> {
+    return new GpuRuntime(await acquireDevice(gpu, powerPreference));
+  }
+
+  constructor({ device, summary }: AcquiredDevice) {
+    this.device = device;
+    this.adapter = summary;
+    const storageUsage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    this.storage = new BufferPool(device, storageUsage, 'storage');
+    this.staging = new BufferPool(device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'staging');
+    // A WGSL compile message says more than the "invalid pipeline" validation error it causes: it wins.
+    this.pipelines = new PipelineCache(device, (e) => (this.pendingError = e));
+    device.addEventListener('uncapturederror', (event) => {
+      this.recordError(new GpuKernelError([], (event as GPUUncapturedErrorEvent).error.message));
+    });
+    void device.lost.then((info) => {
+      this.lostError = new GpuDeviceLostError(info.reason, info.message);
+      for (const listener of this.lostListeners) listener(this.lostError);
+    });
+  }
+
+  get limits(): AdapterSummary['limits'] {
+    return this.adapter.limits;
+  }
+
+  /** Called once if the device is lost (driver reset, GPU removed, `destroy`). */
+  onLost(listener: (error: GpuDeviceLostError) => void): () => void {
+    this.lostListeners.add(listener);
+    return () => this.lostListeners.delete(listener);
+  }
+
+  get isLost(): boolean {
+    return this.lostError !== null;
+  }
+
+  /** A storage buffer of at least `byteSize` bytes from the pool; give it back with `release`. */
+  alloc(byteSize: number): GPUBuffer {
+    this.assertUsable();
+    const max = Math.min(this.limits.maxBufferSize, this.limits.maxStorageBufferBindingSize);
+    if (byteSize > max) {
+      throw new GpuOutOfMemoryError(
+        `A tensor of ${formatBytes(byteSize)} does not fit in one buffer on this GPU adapter (limit ${formatBytes(max)}). ` +
+          'Use a smaller model or batch, or a device with larger buffer limits.',
+      );
+    }
+    this.openBatch();
+    return this.storage.acquire(Math.max(byteSize, 4));
+  }
+
+  release(buffer: GPUBuffer): void {
+    this.storage.release(buffer);
+  }
+
+  /** Copies host data into `buffer` at `byteOffset`, after all work recorded so far. */
+  write(buffer: GPUBuffer, data: ArrayBufferView, byteOffset = 0): void {
+    this.assertUsable();
+    // queue.writeBuffer runs ahead of commands still sitting in the open encoder: submit them first.
+    if (this.dispatchesInBatch > 0 || this.encoder) this.flush();
+    this.device.queue.writeBuffer(buffer, byteOffset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  dispatch({ kernel, buffers, params, workgroups }: DispatchArgs): void {
+    this.assertUsable();
+    const [x, y = 1, z = 1] = workgroups;
+    if (x === 0 || y === 0 || z === 0) return;
+    const pipeline = this.pipelines.pipeline(kernel);
+    const entries: GPUBindGroupEntry[] = buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } }));
+    if (params) entries.push({ binding: 0, resource: { buffer: this.uniform(params) } });
+    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const pass = this.computePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    this.kernelsInBatch.add(kernelName(kernel));
+    if (++this.dispatchesInBatch >= MAX_DISPATCHES_PER_SUBMIT) this.flush();
+  }
+
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, byteSize: number): void {
+    this.assertUsable();
+    this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, byteSize);
+  }
+
+  fill0(buffer: GPUBuffer, byteOffset = 0, byteSize?: number): void {
+    this.assertUsable();
+    this.commandEncoder().clearBuffer(buffer, byteOffset, byteSize);
+  }
+
+  /** Reads `byteLength` bytes of `buffer` back to the host, after all work recorded so far. */
+  async read(buffer: GPUBuffer, byteLength: number, byteOffset = 0): Promise<ArrayBuffer> {
+    this.assertUsable();
+    const staging = this.staging.acquire(byteLength);
+    this.commandEncoder().copyBufferToBuffer(buffer, byteOffset, staging, 0, byteLength);
+    this.flush();
+    try {
+      await staging.mapAsync(GPUMapMode.READ, 0, byteLength);
+    } catch (cause) {
+      this.staging.release(staging);
+      await this.throwPendingErrors();
+      throw cause;
+    }
+    const copy = staging.getMappedRange(0, byteLength).slice(0);
+    staging.unmap();
+    this.staging.release(staging);
+    await this.throwPendingErrors();
+    return copy;
+  }
+
+  /** Submits what is recorded and waits until the GPU has run it; throws errors found meanwhile. */
+  async sync(): Promise<void> {
+    this.assertUsable();
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    await this.throwPendingErrors();
+  }
+
+  /** Submits the recorded commands and closes the batch's error scopes. */
+  flush(): void {
+    if (!this.encoder) return;
+    this.pass?.end();
+    this.pass = null;
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    const kernels = [...this.kernelsInBatch];
+    this.kernelsInBatch.clear();
+    this.dispatchesInBatch = 0;
+    const validation = this.device.popErrorScope();
+    const outOfMemory = this.device.popErrorScope();
+    this.scopeChecks.push(
+      Promise.all([validation, outOfMemory]).then(([v, o]) => {
+        if (o) this.recordError(new GpuOutOfMemoryError(`The GPU ran out of memory: ${o.message}. Use a smaller model or batch.`));
+        if (v) this.recordError(new GpuKernelError(kernels, v.message));
+      }),
+    );
+    if (this.uniforms.size > MAX_CACHED_UNIFORMS) this.evictUniforms();
+  }
+
+  memory(): MemoryStats {
+    return { ...this.storage.stats(), pipelines: this.pipelines.size, uniformBuffers: this.uniforms.size };
+  }
+
+  /** Returns free pooled buffers to the driver. */
+  trim(): void {
+    this.flush();
+    this.storage.trim();
+    this.staging.trim();
+  }
+
+  destroy(): void {
+    this.flush();
+    this.device.destroy();
+  }
+
+  private openBatch(): void {
+    if (this.encoder) return;
+    // Popped in reverse order in flush(): validation first, then out-of-memory.
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    this.encoder = this.device.createCommandEncoder();
+  }
+
+  private commandEncoder(): GPUCommandEncoder {
+    this.openBatch();
+    this.pass?.end();
+    this.pass = null;
+    return this.encoder!;
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    this.openBatch();
+    this.pass ??= this.encoder!.beginComputePass();
+    return this.pass;
+  }
+
+  private uniform(params: ArrayBufferView): GPUBuffer {
+    const words = new Uint32Array(params.buffer, params.byteOffset, params.byteLength >> 2);
+    const key = words.join(',');
+    let buffer = this.uniforms.get(key);
+    if (buffer) {
+      this.uniforms.delete(key); // re-insert: the map's order is least recently used first
+    } else {
+      const size = Math.max(16, Math.ceil(params.byteLength / 16) * 16);
+      buffer = this.device.createBuffer({ size, usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true });
+      new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(params.buffer, params.byteOffset, params.byteLength));
+      buffer.unmap();
+    }
+    this.uniforms.set(key, buffer);
+    return buffer;
+  }
+
+  private evictUniforms(): void {
+    for (const [key, buffer] of this.uniforms) {
+      if (this.uniforms.size <= MAX_CACHED_UNIFORMS / 2) break;
+      this.uniforms.delete(key);
+      buffer.destroy(); // safe: called right after a submit, and nothing recorded since uses it
+    }
+  }
+
+  private recordError(error: Error): void {
+    this.pendingError ??= error;
+  }
+
+  private async throwPendingErrors(): Promise<void> {
+    const checks = this.scopeChecks;
+    this.scopeChecks = [];
+    await Promise.all(checks);
+    if (this.lostError) throw this.lostError;
+    const error = this.pendingError;
+    this.pendingError = null;
+    if (error) throw error;
+  }
+
+  private assertUsable(): void {
+    if (this.lostError) throw this.lostError;
+  }
+}
+
+/** Splits a 1-D workgroup count over x and y so that neither passes the per-dimension limit of 65535. */
+export function grid1d(workgroups: number): [number, number] {
+  if (workgroups <= 65535) return [workgroups, 1];
+  const y = Math.ceil(workgroups / 65535);
+  return [Math.ceil(workgroups / y), y];
+}
