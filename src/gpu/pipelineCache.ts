@@ -10,6 +10,8 @@ export class PipelineCache {
     private readonly device: GPUDevice,
     /** Receives WGSL compile errors, which Dawn and browsers report asynchronously. */
     private readonly onError: (error: Error) => void,
+    /** Receives the pending compile check, so the runtime can wait for it before it reports errors. */
+    private readonly track: (check: Promise<void>) => void,
   ) {}
 
   get size(): number {
@@ -35,12 +37,14 @@ export class PipelineCache {
     if (!module) {
       module = this.device.createShaderModule({ label: source.name, code: source.code });
       this.modules.set(source, module);
-      void module.getCompilationInfo().then((info) => {
-        const errors = info.messages.filter((m) => m.type === 'error');
-        if (errors.length === 0) return;
-        const text = errors.map((m) => `${source.name}:${m.lineNum}:${m.linePos}: ${m.message}`).join('\n');
-        this.onError(new GpuKernelError([source.name], `WGSL does not compile:\n${text}`));
-      });
+      this.track(
+        module.getCompilationInfo().then((info) => {
+          const errors = info.messages.filter((m) => m.type === 'error');
+          if (errors.length === 0) return;
+          const text = errors.map((m) => `${source.name}:${m.lineNum}:${m.linePos}: ${m.message}`).join('\n');
+          this.onError(new GpuKernelError([source.name], `WGSL does not compile:\n${text}`));
+        }),
+      );
     }
     return module;
   }

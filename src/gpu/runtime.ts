@@ -57,7 +57,11 @@ export class GpuRuntime {
     this.storage = new BufferPool(device, storageUsage, 'storage');
     this.staging = new BufferPool(device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'staging');
     // A WGSL compile message says more than the "invalid pipeline" validation error it causes: it wins.
-    this.pipelines = new PipelineCache(device, (e) => (this.pendingError = e));
+    this.pipelines = new PipelineCache(
+      device,
+      (e) => (this.pendingError = e),
+      (check) => this.scopeChecks.push(check),
+    );
     device.addEventListener('uncapturederror', (event) => {
       this.recordError(new GpuKernelError([], (event as GPUUncapturedErrorEvent).error.message));
     });

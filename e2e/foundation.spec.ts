@@ -1,0 +1,68 @@
+import { expect, test } from '@playwright/test';
+import { collectErrors, expectAdapter, snapshot } from './helpers.ts';
+
+test('finds a WebGPU adapter and passes the GPU self-test', async ({ page }, testInfo) => {
+  const errors = collectErrors(page);
+  await page.goto('/');
+  await expect(page).toHaveTitle('cosmos-web');
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('cosmos-web');
+
+  await expectAdapter(page);
+  await expect(page.getByTestId('adapter-name')).not.toBeEmpty();
+  await expect(page.getByTestId('adapter-fallback')).toHaveAttribute('data-value', /^(true|false)$/);
+  await expect(page.getByTestId('adapter-fallback')).toHaveText(/^(yes|no)$/);
+  await expect(page.getByTestId('gpu-status')).toHaveAttribute('data-phase', 'ready');
+
+  // The limits were raised to what the adapter offers, and bytes read as MiB/GiB.
+  const maxBinding = page.getByTestId('limit-maxStorageBufferBindingSize');
+  expect(Number(await maxBinding.getAttribute('data-value'))).toBeGreaterThan(128 * 1024 * 1024);
+  await expect(maxBinding).toHaveText(/^\d+(\.\d+)? (MiB|GiB)$/);
+  await expect(page.getByTestId('adapter-features')).toBeVisible();
+
+  // The self-test starts by itself once the adapter is found.
+  const status = page.getByTestId('selftest-status');
+  await expect(status).toHaveAttribute('data-status', /^(passed|failed|error)$/);
+  const selfTestError = page.getByTestId('selftest-error');
+  if (await selfTestError.isVisible()) throw new Error(`GPU self-test error: ${await selfTestError.innerText()}`);
+  await expect(status).toHaveText('passed');
+  await expect(page.getByTestId('selftest-n')).toHaveAttribute('data-value', '100003');
+  await expect(page.getByTestId('selftest-mismatches')).toHaveAttribute('data-value', '0');
+  expect(Number(await page.getByTestId('selftest-max-error').getAttribute('data-value'))).toBeLessThan(1e-4);
+  // The sample rows show the GPU and JS numbers side by side, equal to the digits shown.
+  for (const row of await page.getByTestId('selftest-sample').locator('tbody tr').all()) {
+    const [, gpu, js] = await row.locator('td').allInnerTexts();
+    expect(gpu).toBe(js);
+  }
+
+  // Run again: the button works and the result is the same.
+  await page.getByTestId('selftest-rerun').click();
+  await expect(status).toHaveText('passed');
+  await expect(page.getByTestId('selftest-mismatches')).toHaveAttribute('data-value', '0');
+
+  await snapshot(page, testInfo, 'foundation-1280x800', 1280, 800);
+  await snapshot(page, testInfo, 'foundation-800x1000', 800, 1000);
+  expect(errors, 'console errors during the run').toEqual([]);
+});
+
+test('shows a lost device in the page', async ({ page }) => {
+  const errors = collectErrors(page);
+  await page.addInitScript(() => {
+    // Keep a handle on the device the app creates, so the test can lose it.
+    const requestDevice = GPUAdapter.prototype.requestDevice;
+    GPUAdapter.prototype.requestDevice = async function (this: GPUAdapter, descriptor?: GPUDeviceDescriptor) {
+      const device = await requestDevice.call(this, descriptor);
+      (window as unknown as { __testDevice: GPUDevice }).__testDevice = device;
+      return device;
+    };
+  });
+  await page.goto('/');
+  await expectAdapter(page);
+  await expect(page.getByTestId('selftest-status')).toHaveText('passed');
+  await page.evaluate(() => (window as unknown as { __testDevice: GPUDevice }).__testDevice.destroy());
+  const lost = page.getByTestId('device-lost');
+  await expect(lost).toBeVisible();
+  await expect(lost).toContainText('GPU device was lost');
+  await expect(page.getByTestId('gpu-status')).toHaveText('device lost');
+  await expect(page.getByTestId('selftest-rerun')).toBeDisabled();
+  expect(errors, 'console errors during the run').toEqual([]);
+});

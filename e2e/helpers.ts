@@ -1,0 +1,32 @@
+import { type Page, type TestInfo, expect } from '@playwright/test';
+
+/** Console errors and uncaught exceptions seen by the page while a test runs. */
+export function collectErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(`console.error: ${msg.text()}`);
+  });
+  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+  return errors;
+}
+
+/** A full-page screenshot at the given viewport, saved under test-results and attached to the report. */
+export async function snapshot(page: Page, testInfo: TestInfo, name: string, width: number, height: number): Promise<void> {
+  await page.setViewportSize({ width, height });
+  const path = testInfo.outputPath(`${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  await testInfo.attach(name, { path, contentType: 'image/png' });
+}
+
+/** Waits until the app has either found an adapter or said why not; fails with the page's sentence if not. */
+export async function expectAdapter(page: Page): Promise<void> {
+  const name = page.getByTestId('adapter-name');
+  const error = page.getByTestId('webgpu-error');
+  await expect(name.or(error)).toBeVisible();
+  if (await error.isVisible()) {
+    throw new Error(
+      `No WebGPU adapter in Chromium: "${await error.innerText()}". ` +
+        'Is Chromium started with --enable-unsafe-webgpu, and is its SwiftShader (or a GPU driver) present?',
+    );
+  }
+}

@@ -1,0 +1,28 @@
+import { expect, test } from '@playwright/test';
+import { collectErrors, snapshot } from './helpers.ts';
+
+test('says so in the page when the browser does not offer WebGPU', async ({ page }, testInfo) => {
+  const errors = collectErrors(page);
+  await page.addInitScript(() => {
+    // navigator.gpu is a getter on Navigator.prototype: remove it there so `'gpu' in navigator` is false.
+    delete (Navigator.prototype as { gpu?: unknown }).gpu;
+    delete (navigator as { gpu?: unknown }).gpu;
+  });
+  await page.goto('/');
+  const error = page.getByTestId('webgpu-error');
+  await expect(error).toBeVisible();
+  await expect(error).toContainText('does not offer WebGPU');
+  await expect(error).toContainText('--enable-unsafe-webgpu');
+  await expect(page.getByTestId('gpu-status')).toHaveAttribute('data-phase', 'unavailable');
+  await expect(page.getByTestId('selftest-rerun')).toBeDisabled();
+  await snapshot(page, testInfo, 'no-webgpu-800x1000', 800, 1000);
+  expect(errors, 'console errors during the run').toEqual([]);
+});
+
+test('says so in the page when WebGPU finds no adapter', async ({ page }) => {
+  await page.addInitScript(() => {
+    GPU.prototype.requestAdapter = async () => null;
+  });
+  await page.goto('/');
+  await expect(page.getByTestId('webgpu-error')).toContainText('no GPU adapter was found');
+});

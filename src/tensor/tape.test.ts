@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { useTestGpu } from '../testing/gpu.ts';
+import { noGrad } from './engine.ts';
+import { add, mul, affine } from './ops/elementwise.ts';
+import { sumAll } from './ops/reduce.ts';
+import { reshape } from './ops/shape.ts';
+import { scope, scopeAsync } from './scope.ts';
+import { backward } from './tape.ts';
+import { fromArray, parameter, type Tensor } from './tensor.ts';
+
+const gpu = useTestGpu();
+
+const values = async (t: Tensor) => Array.from(await t.read());
+
+describe('autograd tape', () => {
+  it('accumulates the gradient of a tensor used twice', async () => {
+    const x = parameter([1, -2, 3], [3]);
+    await scopeAsync(async () => {
+      // y = sum(x * x + 3x) -> dy/dx = 2x + 3
+      backward(sumAll(add(mul(x, x), affine(x, 3))));
+    });
+    expect(await values(x.grad!)).toEqual([5, -1, 9]);
+    x.dispose();
+  });
+
+  it('adds into .grad across backward calls, as PyTorch does', async () => {
+    const x = parameter([2, 4], [2]);
+    for (let i = 0; i < 3; i++) scope(() => backward(sumAll(affine(x, 0.5))));
+    expect(await values(x.grad!)).toEqual([1.5, 1.5]);
+    x.dispose();
+  });
+
+  it('records nothing under noGrad', () => {
+    const x = parameter([1, 2], [2]);
+    scope(() => {
+      const y = noGrad(() => mul(x, x));
+      expect(y.node).toBeNull();
+      expect(() => backward(sumAll(y))).toThrow(/does not require a gradient|not computed from anything/);
+    });
+    x.dispose();
+  });
+
+  it('backpropagates through a reshape view that shares storage', async () => {
+    const x = parameter([1, 2, 3, 4, 5, 6], [2, 3]);
+    await scopeAsync(async () => {
+      const y = reshape(x, [3, 2]);
+      expect(y.buffer).toBe(x.buffer);
+      backward(sumAll(mul(y, fromArray([1, 2, 3, 4, 5, 6], [3, 2]))));
+    });
+    expect(await values(x.grad!)).toEqual([1, 2, 3, 4, 5, 6]);
+    x.dispose();
+  });
+
+  it('keeps what a scope returns, with the tape it needs, and frees the rest', async () => {
+    const x = parameter([1, 2, 3], [3]);
+    const before = gpu().memory().liveBuffers;
+    await scopeAsync(async () => {
+      const y = scope(() => mul(affine(x, 2), x)); // inner intermediates must survive for backward
+      backward(sumAll(y)); // d/dx 2x^2 = 4x
+    });
+    expect(await values(x.grad!)).toEqual([4, 8, 12]);
+    expect(gpu().memory().liveBuffers).toBe(before + 1); // only x.grad is new
+    x.dispose();
+  });
+});

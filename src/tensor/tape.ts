@@ -1,0 +1,85 @@
+/**
+ * Reverse-mode autograd. Each op that has an input needing a gradient records a node: its inputs, its output
+ * and a backward rule that turns the output's gradient into the inputs' gradients. `backward(loss)` walks the
+ * tape from the end (the tape is in creation order, hence topologically sorted) and accumulates gradients:
+ * into `.grad` for leaves that require it (parameters), in a map for intermediates.
+ */
+import { engine } from './engine.ts';
+import { type Tensor, fromArray, shapeString } from './tensor.ts';
+import { accumulateInto, add } from './ops/elementwise.ts';
+
+export interface TapeNode {
+  readonly op: string;
+  readonly inputs: readonly Tensor[];
+  readonly output: Tensor;
+  /** Intermediates the backward rule reads besides inputs and output (softmax weights, row statistics). */
+  readonly saved?: readonly Tensor[];
+  /** Input gradients given the output gradient; `null` where `needs[i]` is false or an input has none. */
+  readonly backward: (gradOutput: Tensor, needs: readonly boolean[]) => readonly (Tensor | null)[];
+}
+
+export const needsGrad = (t: Tensor): boolean => t.requiresGrad || t.node !== null;
+
+/** Records `output = op(inputs)` when grad mode is on and some input needs a gradient. Returns `output`. */
+export function record(
+  op: string,
+  inputs: readonly Tensor[],
+  output: Tensor,
+  backward: TapeNode['backward'],
+  saved?: readonly Tensor[],
+): Tensor {
+  if (!engine.gradEnabled || !inputs.some(needsGrad)) return output;
+  const node: TapeNode = { op, inputs, output, backward, saved };
+  output.node = node;
+  engine.tape.push(node);
+  return output;
+}
+
+/**
+ * Backpropagates from `loss` (a one-element tensor, or any tensor with `gradLoss` of its shape), adds the
+ * gradients of every leaf that requires one into its `.grad`, and clears the tape.
+ */
+export function backward(loss: Tensor, gradLoss?: Tensor): void {
+  if (!loss.node) throw new Error('backward: the loss was not computed from anything that requires a gradient');
+  if (!gradLoss && loss.size !== 1) {
+    throw new Error(`backward: a loss of shape ${shapeString(loss.shape)} needs an explicit output gradient`);
+  }
+  const grads = new Map<Tensor, Tensor>([[loss, gradLoss ?? fromArray([1], loss.shape)]]);
+  const tape = engine.tape;
+  for (let i = tape.length - 1; i >= 0; i--) {
+    const node = tape[i]!;
+    const gradOutput = grads.get(node.output);
+    if (!gradOutput) continue;
+    grads.delete(node.output);
+    const needs = node.inputs.map(needsGrad);
+    const inputGrads = node.backward(gradOutput, needs);
+    node.inputs.forEach((input, k) => {
+      const g = inputGrads[k];
+      if (!needs[k] || !g) return;
+      if (g.size !== input.size) {
+        throw new Error(`${node.op} backward: gradient ${shapeString(g.shape)} for input ${shapeString(input.shape)}`);
+      }
+      if (input.node) {
+        const previous = grads.get(input);
+        grads.set(input, previous ? add(previous, g) : g);
+      } else {
+        accumulateLeafGrad(input, g);
+      }
+    });
+  }
+  clearTape(0);
+}
+
+function accumulateLeafGrad(leaf: Tensor, g: Tensor): void {
+  if (!leaf.grad) {
+    leaf.grad = fromArray(new Float32Array(leaf.size), leaf.shape).keep();
+  }
+  accumulateInto(leaf.grad, g);
+}
+
+/** Drops the tape's nodes from index `start` on, so their tensors can be freed. */
+export function clearTape(start: number): void {
+  const tape = engine.tape;
+  for (let i = start; i < tape.length; i++) tape[i]!.output.node = null;
+  tape.length = Math.min(start, tape.length);
+}

@@ -1,0 +1,18 @@
+/** One Dawn runtime per test file, installed as the engine's runtime. */
+import { afterAll, beforeAll } from 'vitest';
+import { createNodeRuntime } from '../gpu/node.ts';
+import type { GpuRuntime } from '../gpu/runtime.ts';
+import { useRuntime } from '../tensor/engine.ts';
+
+export function useTestGpu(): () => GpuRuntime {
+  let runtime: GpuRuntime | null = null;
+  beforeAll(async () => {
+    runtime = await createNodeRuntime();
+    useRuntime(runtime);
+  });
+  afterAll(() => runtime?.destroy());
+  return () => {
+    if (!runtime) throw new Error('the test GPU is not ready');
+    return runtime;
+  };
+}
