@@ -20,9 +20,12 @@ test('says so in the page when the browser does not offer WebGPU', async ({ page
 });
 
 test('says so in the page when WebGPU finds no adapter', async ({ page }) => {
+  const errors = collectErrors(page);
   await page.addInitScript(() => {
     GPU.prototype.requestAdapter = async () => null;
   });
   await page.goto('/');
   await expect(page.getByTestId('webgpu-error')).toContainText('no GPU adapter was found');
+  await expect(page.getByTestId('gpu-status')).toHaveAttribute('data-phase', 'unavailable');
+  expect(errors, 'console errors during the run').toEqual([]);
 });
