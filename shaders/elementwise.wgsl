@@ -56,6 +56,14 @@ fn mul_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) 
   for (var i = i0; i < min(i0 + PER_THREAD, p.n); i++) { out[i] = a[i] * b[i % p.cols]; }
 }
 
+// out = a * b[0]: scaling by a one-element tensor (a learnable temperature)
+@compute @workgroup_size(WG)
+fn scale_by(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i0 = first(gid, nwg);
+  let s = b[0];
+  for (var i = i0; i < min(i0 + PER_THREAD, p.n); i++) { out[i] = a[i] * s; }
+}
+
 // dst += a * s  (gradient accumulation, EMA-style updates)
 @compute @workgroup_size(WG)
 fn accumulate(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {

@@ -4,7 +4,7 @@ import { useTestGpu } from '../../testing/gpu.ts';
 import { scopeAsync } from '../scope.ts';
 import { backward } from '../tape.ts';
 import type { Tensor } from '../tensor.ts';
-import { add, addRows, affine, mul, mulRows } from './elementwise.ts';
+import { add, addRows, affine, mul, mulRows, scaleBy } from './elementwise.ts';
 import { mean, sum, sumAll } from './reduce.ts';
 
 useTestGpu();
@@ -19,6 +19,7 @@ const FORWARD: Record<string, Forward> = {
   add: (a, b) => add(a, b!),
   mul: (a, b) => mul(a, b!),
   affine: (a, _b, at) => affine(a, at.scale as number, at.shift as number),
+  scaleBy: (a, b) => scaleBy(a, b!),
   addRows: (a, b) => addRows(a, b!),
   mulRows: (a, b) => mulRows(a, b!),
   sum: (a, _b, at) => sum(a, at.axis as number),

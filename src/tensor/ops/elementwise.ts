@@ -9,12 +9,12 @@ import { gpu } from '../engine.ts';
 import { f32, params } from '../params.ts';
 import { record } from '../tape.ts';
 import { Tensor, assertShape, shapeString } from '../tensor.ts';
-import { sumRows } from './reduce.ts';
+import { sumAll, sumRows } from './reduce.ts';
 
 const ELEMENTWISE = shader('elementwise.wgsl', source);
 const PER_WORKGROUP = 64 * 4;
 
-type Entry = 'add' | 'mul' | 'affine' | 'add_rows' | 'mul_rows' | 'accumulate';
+type Entry = 'add' | 'mul' | 'affine' | 'add_rows' | 'mul_rows' | 'scale_by' | 'accumulate';
 
 function run(entry: Entry, buffers: GPUBuffer[], n: number, cols = 1, s = 1, t = 0): void {
   gpu().dispatch({
@@ -53,6 +53,17 @@ export function affine(x: Tensor, scale: number, shift = 0): Tensor {
 }
 
 export const scale = (x: Tensor, s: number): Tensor => affine(x, s);
+
+/** x * s with s a one-element tensor, differentiable in both (CLIP's exp(logit_scale) * similarities). */
+export function scaleBy(x: Tensor, s: Tensor): Tensor {
+  if (s.size !== 1) throw new Error(`scaleBy: the scale must have one element, got ${shapeString(s.shape)}`);
+  const out = new Tensor(x.shape);
+  run('scale_by', [x.buffer, s.buffer, out.buffer], x.size);
+  return record('scaleBy', [x, s], out, (g, needs) => [
+    needs[0] ? scaleBy(g, s) : null,
+    needs[1] ? sumAll(mul(g, x)) : null,
+  ]);
+}
 
 /** x[..., c] + row[c]: a bias over the last axis. */
 export function addRows(x: Tensor, row: Tensor): Tensor {
