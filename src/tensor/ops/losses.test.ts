@@ -1,0 +1,30 @@
+import { describe, it } from 'vitest';
+import { expectTensorClose, fixtureTensor, loadFixture } from '../../testing/fixtures.ts';
+import { useTestGpu } from '../../testing/gpu.ts';
+import { scopeAsync } from '../scope.ts';
+import { backward } from '../tape.ts';
+import { crossEntropy } from './losses.ts';
+
+useTestGpu();
+
+// Loss: a logsumexp over up to 300 columns minus one logit, averaged over up to 77 rows; logits reach 100, so
+// a few ulp of 100 (~1e-5) is the scale of float32 rounding in both PyTorch and here.
+const LOSS = { rtol: 1e-5, atol: 1e-5 };
+// Gradient: (softmax - onehot) / N, each element from one exp: float32 rounding, relative to the row's largest
+// entry (1 / N), not to tiny probabilities, hence the absolute part.
+const GRAD = { rtol: 1e-5, atol: 1e-7 };
+
+describe('crossEntropy against PyTorch', () => {
+  for (const c of loadFixture('losses').filter((k) => k.attrs.op === 'crossEntropy')) {
+    it(c.name, async () => {
+      await scopeAsync(async () => {
+        const logits = fixtureTensor(c, 'logits', { requiresGrad: true });
+        const loss = crossEntropy(logits, fixtureTensor(c, 'targets', { dtype: 'i32' }));
+        await expectTensorClose(loss, c.tensors.out!, LOSS, 'loss');
+        backward(loss, fixtureTensor(c, 'grad_out'));
+        await expectTensorClose(logits.grad!, c.tensors.grad_logits!, GRAD, 'grad logits');
+        logits.dispose();
+      });
+    });
+  }
+});

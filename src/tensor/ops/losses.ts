@@ -1,0 +1,57 @@
+/**
+ * Mean cross-entropy over rows of logits (shaders/losses.wgsl), fused: one kernel takes each row's logsumexp
+ * (max-shifted, so logits of 100 * cosine are safe) and loss, one writes the whole backward.
+ */
+import source from '../../../shaders/losses.wgsl';
+import { shader } from '../../gpu/kernel.ts';
+import { grid1d } from '../../gpu/runtime.ts';
+import { gpu } from '../engine.ts';
+import { f32, params } from '../params.ts';
+import { record } from '../tape.ts';
+import { Tensor, assertShape, shapeString } from '../tensor.ts';
+import { meanAll } from './reduce.ts';
+
+/** shaders/losses.wgsl, shared with normalize.ts. */
+export const LOSSES = shader('losses.wgsl', source);
+const WG = 64;
+
+/**
+ * F.cross_entropy(logits [N, C], targets i32 [N]) with mean reduction -> a scalar of shape []. Targets must lie
+ * in [0, C) (class indices, no ignore_index).
+ */
+export function crossEntropy(logits: Tensor, targets: Tensor): Tensor {
+  if (logits.shape.length !== 2 || logits.dtype !== 'f32') {
+    throw new Error(`crossEntropy: logits must be f32 [N, C], got ${shapeString(logits.shape)}`);
+  }
+  const [rows, cols] = logits.shape as [number, number];
+  if (targets.dtype !== 'i32') throw new Error(`crossEntropy: targets must be i32, got ${targets.dtype}`);
+  assertShape(targets, [rows], 'crossEntropy targets');
+  if (rows === 0 || cols === 0) throw new Error(`crossEntropy: empty logits ${shapeString(logits.shape)}`);
+  const rowLoss = new Tensor([rows]);
+  const lse = new Tensor([rows]);
+  gpu().dispatch({
+    kernel: { shader: LOSSES, entry: 'cross_entropy' },
+    buffers: [logits.buffer, targets.buffer, rowLoss.buffer, lse.buffer],
+    params: params(rows, cols, f32(0)),
+    workgroups: grid1d(rows),
+  });
+  // rowLoss is not on the tape, so this mean records nothing: crossEntropy's own backward covers it.
+  const loss = meanAll(rowLoss);
+  rowLoss.dispose();
+  const backwardRule = (g: Tensor, needs: readonly boolean[]) => [needs[0] ? crossEntropyBackward(logits, targets, lse, g) : null, null];
+  record('crossEntropy', [logits, targets], loss, backwardRule, [lse]);
+  if (!loss.node) lse.dispose(); // not recorded: no backward will read it
+  return loss;
+}
+
+function crossEntropyBackward(logits: Tensor, targets: Tensor, lse: Tensor, gradLoss: Tensor): Tensor {
+  const [rows, cols] = logits.shape as [number, number];
+  const grad = new Tensor(logits.shape);
+  gpu().dispatch({
+    kernel: { shader: LOSSES, entry: 'cross_entropy_backward' },
+    buffers: [logits.buffer, targets.buffer, lse.buffer, gradLoss.buffer, grad.buffer],
+    params: params(rows, cols, f32(1 / rows)),
+    workgroups: grid1d(Math.ceil(grad.size / (WG * 4))),
+  });
+  return grad;
+}

@@ -1,0 +1,79 @@
+/**
+ * In-place updates outside the tape (shaders/optim.wgsl): the AdamW step of one parameter, the teacher EMA and
+ * clamp. One dispatch each; nothing is recorded, so they are safe on parameters that require grad.
+ */
+import source from '../../../shaders/optim.wgsl';
+import { shader } from '../../gpu/kernel.ts';
+import { grid1d } from '../../gpu/runtime.ts';
+import { gpu } from '../engine.ts';
+import { f32, params } from '../params.ts';
+import { type Tensor, shapeString } from '../tensor.ts';
+
+const OPTIM = shader('optim.wgsl', source);
+const PER_WORKGROUP = 64 * 4;
+
+type Entry = 'adamw' | 'ema' | 'clamp_in_place';
+
+function run(entry: Entry, tensors: Tensor[], uniforms: Uint32Array): void {
+  const n = tensors[0]!.size;
+  gpu().dispatch({
+    kernel: { shader: OPTIM, entry },
+    buffers: tensors.map((t) => t.buffer),
+    params: uniforms,
+    workgroups: grid1d(Math.ceil(n / PER_WORKGROUP)),
+  });
+}
+
+function sameSize(op: string, target: Tensor, ...others: Tensor[]): void {
+  for (const t of [target, ...others]) {
+    if (t.dtype !== 'f32') throw new Error(`${op}: ${t.toString()} is not f32`);
+    if (t.size !== target.size) throw new Error(`${op}: ${shapeString(t.shape)} does not match ${shapeString(target.shape)}`);
+  }
+}
+
+export interface AdamwHyper {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** 0 for parameters in the no-decay group. */
+  weightDecay: number;
+  /** This parameter's step count, including the step being taken (1 on the first). */
+  step: number;
+}
+
+/**
+ * One torch.optim.AdamW step (torch 1.13, single-tensor, non-amsgrad) on `param`, updating the moment
+ * estimates `expAvg` and `expAvgSq` in place. The bias corrections are computed here in float64, as torch does.
+ */
+export function adamwUpdate(param: Tensor, grad: Tensor, expAvg: Tensor, expAvgSq: Tensor, h: AdamwHyper): void {
+  sameSize('adamwUpdate', param, grad, expAvg, expAvgSq);
+  if (!Number.isInteger(h.step) || h.step < 1) throw new Error(`adamwUpdate: step must be a positive integer, got ${h.step}`);
+  const biasCorrection1 = 1 - h.beta1 ** h.step;
+  const biasCorrection2 = 1 - h.beta2 ** h.step;
+  const uniforms = params(
+    param.size,
+    f32(1 - h.lr * h.weightDecay),
+    f32(h.beta1),
+    f32(1 - h.beta1),
+    f32(h.beta2),
+    f32(1 - h.beta2),
+    f32(Math.sqrt(biasCorrection2)),
+    f32(h.eps),
+    f32(-h.lr / biasCorrection1),
+  );
+  run('adamw', [param, grad, expAvg, expAvgSq], uniforms);
+}
+
+/** target = momentum * target + (1 - momentum) * source, in place (the COSMOS teacher update). */
+export function emaUpdate(target: Tensor, source: Tensor, momentum: number): void {
+  sameSize('emaUpdate', target, source);
+  run('ema', [target, source], params(target.size, f32(momentum), f32(1 - momentum)));
+}
+
+/** x = min(max(x, min), max), in place (the logit scales after each optimizer step). */
+export function clampInPlace(x: Tensor, min: number, max: number): void {
+  sameSize('clampInPlace', x);
+  if (!(min <= max)) throw new Error(`clampInPlace: min ${min} is above max ${max}`);
+  run('clamp_in_place', [x], params(x.size, f32(min), f32(max)));
+}

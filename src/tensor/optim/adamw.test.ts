@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import { type FixtureCase, type FixtureTensor, type Tolerance, expectTensorClose, fixtureTensor, loadFixture } from '../../testing/fixtures.ts';
+import { useTestGpu } from '../../testing/gpu.ts';
+import { clampInPlace, emaUpdate } from '../ops/optim.ts';
+import { type Tensor, fromArray, parameter } from '../tensor.ts';
+import { AdamW, decayFor } from './adamw.ts';
+
+const gpu = useTestGpu();
+
+// Our kernel does torch's float32 operations in torch's order, so what differs is sqrt and division (WGSL allows
+// ~2.5 ulp) and whether a multiply-add is fused (torch's vectorized CPU kernel fuses the moment updates, SwiftShader
+// does not fuse WGSL fma()): a few ulp per step on O(1) parameters, compounded over 5 steps (measured: <= 6 ulp).
+// A wrong bias correction, decay or eps is off by ~lr * 1e-2 or more, far beyond this.
+const PARAM_TOL = { rtol: 2e-6, atol: 1e-7 };
+/**
+ * A moment is a running sum whose terms (beta * m and (1 - beta) * g) can cancel, so a fused or unfused
+ * multiply-add moves it by an ulp of its largest terms, not of itself: tolerate 1e-6 of the tensor's largest
+ * value (measured: 1.1e-7). Scaled per tensor because exp_avg_sq of the tiny gradients is ~1e-16.
+ */
+function momentTol(expected: FixtureTensor): Tolerance {
+  return { rtol: 1e-6, atol: 1e-6 * Math.max(...expected.data.map(Math.abs)) };
+}
+// One multiply-add: at most the rounding of momentum * target (half an ulp of O(1) values) if the compiler fuses it.
+const EMA_TOL = { rtol: 1e-6, atol: 1e-7 };
+// min/max of float32 values: exact.
+const EXACT = { rtol: 0, atol: 0 };
+
+const cases = loadFixture('optim');
+const casesOf = (op: string): FixtureCase[] => cases.filter((c) => c.name.startsWith(op));
+
+/** Puts the fixture's gradient for this step into `p.grad` (reusing its buffer), or leaves p without one. */
+function setGrad(c: FixtureCase, p: Tensor, key: string): void {
+  const g = c.tensors[key];
+  if (!g) {
+    p.grad?.dispose();
+    p.grad = null;
+  } else if (p.grad) {
+    gpu().write(p.grad.buffer, Float32Array.from(g.data));
+  } else {
+    p.grad = fixtureTensor(c, key).keep();
+  }
+}
+
+describe('AdamW against torch.optim.AdamW', () => {
+  for (const c of casesOf('adamw')) {
+    it(c.name, async () => {
+      const specs = c.attrs.params as { name: string; decay: boolean }[];
+      const params = specs.map((_, i) => fixtureTensor(c, `p${i}_init`, { requiresGrad: true }).keep());
+      const optimizer = new AdamW(
+        specs.map((s, i) => ({ name: s.name, param: params[i]!, decay: s.decay })),
+        {
+          lr: c.attrs.lr as number,
+          betas: c.attrs.betas as [number, number],
+          eps: c.attrs.eps as number,
+          weightDecay: c.attrs.weightDecay as number,
+        },
+      );
+      const steps = c.attrs.steps as number;
+      for (let step = 1; step <= steps; step++) {
+        params.forEach((p, i) => setGrad(c, p, `g${i}_s${step}`));
+        optimizer.step();
+        for (const [i, p] of params.entries()) {
+          await expectTensorClose(p, c.tensors[`p${i}_s${step}`]!, PARAM_TOL, `${specs[i]!.name} after step ${step}`);
+        }
+      }
+      const state = optimizer.state();
+      expect(state.step).toBe(steps);
+      for (const [i, s] of state.params.entries()) {
+        expect(s.name).toBe(specs[i]!.name);
+        expect(s.step).toBe(c.tensors[`step${i}`]!.data[0]);
+        await expectTensorClose(s.expAvg, c.tensors[`m${i}`]!, momentTol(c.tensors[`m${i}`]!), `${s.name} exp_avg`);
+        await expectTensorClose(s.expAvgSq, c.tensors[`v${i}`]!, momentTol(c.tensors[`v${i}`]!), `${s.name} exp_avg_sq`);
+      }
+      optimizer.dispose();
+      for (const p of params) p.dispose();
+    });
+  }
+
+  it('zeroGrad zeroes the gradients in place and memory stays flat over many steps', async () => {
+    const w = parameter([1, 2, 3, 4, 5, 6], [2, 3]);
+    const b = parameter([0.5, -0.5, 1], [3]);
+    const optimizer = new AdamW([
+      { name: 'w', param: w, decay: true },
+      { name: 'b', param: b, decay: false },
+    ]);
+    w.grad = fromArray([1, -1, 2, -2, 3, -3], [2, 3]).keep();
+    const grad = w.grad;
+    optimizer.step();
+    optimizer.zeroGrad();
+    expect(w.grad).toBe(grad);
+    expect(Array.from(await grad.read())).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(b.grad).toBeNull();
+    const live = gpu().memory().liveBytes;
+    for (let i = 0; i < 20; i++) {
+      gpu().write(grad.buffer, Float32Array.from([1, 2, 3, 4, 5, 6]));
+      optimizer.step();
+      optimizer.zeroGrad();
+    }
+    await gpu().sync();
+    expect(gpu().memory().liveBytes).toBe(live);
+    expect(optimizer.state().params.map((p) => p.step)).toEqual([21, 0]);
+    optimizer.dispose();
+    w.dispose();
+    b.dispose();
+  });
+
+  it('refuses a parameter listed twice', () => {
+    const w = parameter([1], [1]);
+    expect(() => new AdamW([{ name: 'a', param: w, decay: false }, { name: 'b', param: w, decay: false }])).toThrow(/same tensor/);
+    w.dispose();
+  });
+});
+
+describe('decayFor (the COSMOS no-decay rule)', () => {
+  it('matches the groups of the fixture', () => {
+    for (const c of casesOf('adamw')) {
+      for (const [i, s] of (c.attrs.params as { name: string; decay: boolean }[]).entries()) {
+        expect(decayFor(s.name, c.tensors[`p${i}_init`]!.shape.length), s.name).toBe(s.decay);
+      }
+    }
+  });
+
+  it('decays matrices only, and never norms, biases or logit scales', () => {
+    expect(decayFor('visual.transformer.resblocks.3.attn.in_proj_weight', 2)).toBe(true);
+    expect(decayFor('positional_embedding', 2)).toBe(true);
+    expect(decayFor('visual.conv1.weight', 4)).toBe(true);
+    expect(decayFor('visual.class_embedding', 1)).toBe(false);
+    expect(decayFor('visual.attn_cross_pool.ln_q.weight', 1)).toBe(false);
+    expect(decayFor('visual.transformer.resblocks.3.attn.in_proj_bias', 1)).toBe(false);
+    expect(decayFor('distill_logit_scale', 0)).toBe(false);
+    // The rule is by name as well as by rank, as in the reference code.
+    expect(decayFor('text_attn_cross_pool.ln_k.weight', 2)).toBe(false);
+    expect(decayFor('image_token_mapping.bias', 2)).toBe(false);
+  });
+});
+
+describe('teacher EMA and clamp against PyTorch', () => {
+  for (const c of casesOf('ema')) {
+    it(c.name, async () => {
+      const target = fixtureTensor(c, 'target');
+      const source = fixtureTensor(c, 'source');
+      emaUpdate(target, source, c.attrs.momentum as number);
+      await expectTensorClose(target, c.tensors.out!, EMA_TOL, 'teacher');
+      target.dispose();
+      source.dispose();
+    });
+  }
+
+  for (const c of casesOf('clamp')) {
+    it(c.name, async () => {
+      const x = fixtureTensor(c, 'x');
+      clampInPlace(x, c.attrs.min as number, c.attrs.max as number);
+      await expectTensorClose(x, c.tensors.out!, EXACT, 'clamped');
+      x.dispose();
+    });
+  }
+});

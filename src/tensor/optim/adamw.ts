@@ -1,0 +1,119 @@
+/**
+ * torch.optim.AdamW over named parameters, one GPU dispatch per parameter per step (ops/optim.ts).
+ * Like torch, each parameter keeps its own step count: a parameter without a gradient is skipped and its
+ * bias corrections start when it first gets one.
+ */
+import { gpu } from '../engine.ts';
+import { adamwUpdate } from '../ops/optim.ts';
+import { type Tensor, zeros } from '../tensor.ts';
+
+export interface NamedParameter {
+  name: string;
+  param: Tensor;
+  /** Whether weight decay applies (see decayFor). */
+  decay: boolean;
+}
+
+export interface AdamWOptions {
+  lr: number;
+  betas: readonly [number, number];
+  eps: number;
+  weightDecay: number;
+}
+
+/** The COSMOS CC3M recipe; the learning rate is normally set per step by the schedule. */
+export const COSMOS_ADAMW: AdamWOptions = { lr: 5e-4, betas: [0.9, 0.98], eps: 1e-8, weightDecay: 0.5 };
+
+/** One parameter's optimizer state, as torch.optim.AdamW keeps it ('step', 'exp_avg', 'exp_avg_sq'). */
+export interface ParameterState {
+  readonly name: string;
+  /** Updates applied to this parameter; 0 means torch would hold no state for it yet. */
+  readonly step: number;
+  readonly expAvg: Tensor;
+  readonly expAvgSq: Tensor;
+}
+
+export interface AdamWState {
+  /** Calls to `step()`. */
+  readonly step: number;
+  readonly params: readonly ParameterState[];
+}
+
+interface Slot extends NamedParameter {
+  step: number;
+  readonly expAvg: Tensor;
+  readonly expAvgSq: Tensor;
+}
+
+/** The COSMOS rule: no weight decay for vectors and scalars, norms, biases and logit scales. */
+export function decayFor(name: string, ndim: number): boolean {
+  return !(ndim < 2 || ['bn', 'ln', 'bias', 'logit_scale'].some((part) => name.includes(part)));
+}
+
+export class AdamW {
+  readonly options: AdamWOptions;
+  private readonly slots: Slot[];
+  private steps = 0;
+
+  constructor(params: readonly NamedParameter[], options: Partial<AdamWOptions> = {}) {
+    this.options = { ...COSMOS_ADAMW, ...options };
+    const names = new Set<string>();
+    const tensors = new Set<Tensor>();
+    for (const { name, param } of params) {
+      if (names.has(name)) throw new Error(`AdamW: parameter ${name} is listed twice`);
+      if (tensors.has(param)) throw new Error(`AdamW: parameter ${name} is the same tensor as another one`);
+      if (param.dtype !== 'f32') throw new Error(`AdamW: parameter ${name} is ${param.dtype}, not f32`);
+      names.add(name);
+      tensors.add(param);
+    }
+    // The moments are allocated once, for the whole run, and owned by the optimizer.
+    this.slots = params.map((p) => ({
+      ...p,
+      step: 0,
+      expAvg: zeros(p.param.shape).keep(),
+      expAvgSq: zeros(p.param.shape).keep(),
+    }));
+  }
+
+  /** Updates every parameter that has a gradient, with `lr` (the schedule's value) or the configured one. */
+  step(lr = this.options.lr): void {
+    const { betas, eps, weightDecay } = this.options;
+    for (const slot of this.slots) {
+      const grad = slot.param.grad;
+      if (!grad) continue;
+      slot.step++;
+      adamwUpdate(slot.param, grad, slot.expAvg, slot.expAvgSq, {
+        lr,
+        beta1: betas[0],
+        beta2: betas[1],
+        eps,
+        weightDecay: slot.decay ? weightDecay : 0,
+        step: slot.step,
+      });
+    }
+    this.steps++;
+  }
+
+  /** Zeroes the gradients in place: their buffers stay allocated, so memory does not grow from step to step. */
+  zeroGrad(): void {
+    for (const { param } of this.slots) {
+      if (param.grad) gpu().fill0(param.grad.buffer, 0, param.grad.byteSize);
+    }
+  }
+
+  /** The live state tensors (not copies): read them, do not dispose them. */
+  state(): AdamWState {
+    return {
+      step: this.steps,
+      params: this.slots.map(({ name, step, expAvg, expAvgSq }) => ({ name, step, expAvg, expAvgSq })),
+    };
+  }
+
+  /** Frees the moment estimates; the parameters and their gradients belong to the model. */
+  dispose(): void {
+    for (const slot of this.slots) {
+      slot.expAvg.dispose();
+      slot.expAvgSq.dispose();
+    }
+  }
+}
