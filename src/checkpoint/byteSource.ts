@@ -1,0 +1,51 @@
+/**
+ * Random access to the bytes of a checkpoint without holding the file: a browser `Blob`/`File`, a Node file
+ * (nodeFiles.ts) or bytes already in memory all sit behind the same two members.
+ */
+
+export interface ByteSource {
+  readonly size: number;
+  /** What error messages call the source (a file name where there is one). */
+  readonly name: string;
+  /** Exactly `length` bytes starting at `offset`; rejects when the source holds fewer. */
+  read(offset: number, length: number): Promise<Uint8Array>;
+}
+
+export function checkRange(source: ByteSource, offset: number, length: number): void {
+  if (!(Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length >= 0)) {
+    throw new Error(`${source.name}: cannot read ${length} bytes at offset ${offset}`);
+  }
+  if (offset + length > source.size) {
+    throw new Error(
+      `${source.name} is truncated: a read needs bytes ${offset}..${offset + length} but the file has ${source.size} bytes`,
+    );
+  }
+}
+
+/** A `Blob` or `File`: each read slices it, so only the bytes asked for are loaded. */
+export function blobSource(blob: Blob, name = (blob as Partial<File>).name ?? 'blob'): ByteSource {
+  const source: ByteSource = {
+    size: blob.size,
+    name,
+    async read(offset, length) {
+      checkRange(source, offset, length);
+      const bytes = new Uint8Array(await blob.slice(offset, offset + length).arrayBuffer());
+      if (bytes.byteLength !== length) throw new Error(`${name}: read ${bytes.byteLength} of ${length} bytes at offset ${offset}`);
+      return bytes;
+    },
+  };
+  return source;
+}
+
+/** Bytes already in memory (tests, a file written to a memory sink). Reads return copies: callers own what they get. */
+export function bytesSource(bytes: Uint8Array, name = 'bytes'): ByteSource {
+  const source: ByteSource = {
+    size: bytes.byteLength,
+    name,
+    async read(offset, length) {
+      checkRange(source, offset, length);
+      return bytes.slice(offset, offset + length);
+    },
+  };
+  return source;
+}
