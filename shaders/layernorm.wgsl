@@ -1,0 +1,132 @@
+// LayerNorm over the last axis of x viewed as [rows, cols], with PyTorch's biased variance:
+//   y = (x - mean) * rstd * weight + bias,  rstd = 1 / sqrt(var + eps).
+// Each row's mean is kept as two floats, mean[row] = (m0, m1) with mean = m0 + m1 (m1 tiny), and deviations are
+// taken as (x - m0) - m1: a single f32 mean would be off by up to half an ulp of |mean|, which is a visible
+// error in x - mean when |mean| >> std.
+// forward and backward_input run one workgroup of WG = GROUP^2 invocations per row: they stride over the columns
+// (neighbouring invocations read neighbouring addresses) and combine their partial sums in workgroup memory.
+// GROUP is set by the host: 8 on a GPU, 2 on a CPU adapter, where barriers are expensive.
+// backward_params sums over rows, one invocation per column and chunk of rows.
+//
+// Bindings, in the order the host passes buffers:
+//   forward:         x, mean_out, rstd_out, bias, weight, y
+//   backward_input:  x, mean, rstd, grad, weight, dx
+//   backward_params: x, mean, rstd, grad, dweight_part, dbias_part
+
+struct Params {
+  rows: u32,
+  cols: u32,
+  eps: f32,
+  rows_per_chunk: u32,  // backward_params: rows summed by one invocation
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> mean: array<f32>;
+@group(0) @binding(2) var<storage, read_write> mean_out: array<f32>;
+@group(0) @binding(3) var<storage, read> rstd: array<f32>;
+@group(0) @binding(3) var<storage, read_write> rstd_out: array<f32>;
+@group(0) @binding(4) var<storage, read> grad: array<f32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+@group(0) @binding(5) var<storage, read> weight: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dweight_part: array<f32>;
+@group(0) @binding(6) var<storage, read_write> y: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dbias_part: array<f32>;
+
+// A row's WG partial sums are added in two levels of GROUP, so a reduction costs two barriers, not log2(WG).
+override GROUP: u32 = 8u;
+override WG: u32 = GROUP * GROUP;
+const COLUMN_WG: u32 = 64u;  // backward_params: columns per workgroup
+var<workgroup> partial: array<vec2f, WG>;
+var<workgroup> group_sums: array<vec2f, GROUP>;
+
+// The sum of `v` over the workgroup, returned to every invocation. Call from uniform control flow.
+// Back-to-back calls need no third barrier: nobody writes group_sums again before all have passed the
+// next call's first barrier, which each reaches only after reading this call's group_sums.
+fn row_sum(lid: u32, v: vec2f) -> vec2f {
+  partial[lid] = v;
+  workgroupBarrier();
+  if (lid < GROUP) {
+    var s = vec2f(0.0);
+    for (var k = 0u; k < GROUP; k++) { s += partial[lid * GROUP + k]; }
+    group_sums[lid] = s;
+  }
+  workgroupBarrier();
+  var total = vec2f(0.0);
+  for (var k = 0u; k < GROUP; k++) { total += group_sums[k]; }
+  return total;
+}
+
+fn row_of(wid: vec3u, nwg: vec3u) -> u32 {
+  return wid.x + wid.y * nwg.x;
+}
+
+// (x - mean) * rstd of element i of `row`, from the saved statistics.
+fn normalized(i: u32, row: u32) -> f32 {
+  return ((x[i] - mean[2u * row]) - mean[2u * row + 1u]) * rstd[row];
+}
+
+@compute @workgroup_size(WG)
+fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+           @builtin(local_invocation_index) lid: u32) {
+  let row = row_of(wid, nwg);
+  if (row >= p.rows) { return; }  // the same for the whole workgroup, so the barriers stay uniform
+  let base = row * p.cols;
+  let n = f32(p.cols);
+  // Corrected two-pass moments: a first mean m0, then the sums of d = x - m0 and d^2. The correction
+  // m1 = E[d] recovers the first mean's rounding, and var = E[d^2] - E[d]^2 loses nothing, since E[d] is tiny.
+  var s = 0.0;
+  for (var c = lid; c < p.cols; c += WG) { s += x[base + c]; }
+  let m0 = row_sum(lid, vec2f(s, 0.0)).x / n;
+  var sd = vec2f(0.0);
+  for (var c = lid; c < p.cols; c += WG) { let d = x[base + c] - m0; sd += vec2f(d, d * d); }
+  let moments = row_sum(lid, sd) / n;
+  let m1 = moments.x;
+  let r = inverseSqrt(max(moments.y - m1 * m1, 0.0) + p.eps);
+  for (var c = lid; c < p.cols; c += WG) { y[base + c] = ((x[base + c] - m0) - m1) * r * weight[c] + bias[c]; }
+  if (lid == 0u) {
+    mean_out[2u * row] = m0;
+    mean_out[2u * row + 1u] = m1;
+    rstd_out[row] = r;
+  }
+}
+
+// dx = rstd * (gw - mean(gw) - xhat * mean(gw * xhat)),  gw = grad * weight,  xhat = (x - mean) * rstd
+@compute @workgroup_size(WG)
+fn backward_input(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                  @builtin(local_invocation_index) lid: u32) {
+  let row = row_of(wid, nwg);
+  if (row >= p.rows) { return; }
+  let base = row * p.cols;
+  var s = vec2f(0.0);
+  for (var c = lid; c < p.cols; c += WG) {
+    let gw = grad[base + c] * weight[c];
+    s += vec2f(gw, gw * normalized(base + c, row));
+  }
+  let m = row_sum(lid, s) / f32(p.cols);
+  let r = rstd[row];
+  for (var c = lid; c < p.cols; c += WG) {
+    let gw = grad[base + c] * weight[c];
+    dx[base + c] = r * (gw - m.x - normalized(base + c, row) * m.y);
+  }
+}
+
+// Partial column sums over a chunk of rows: dweight_part[chunk, c] = sum grad * xhat, dbias_part[chunk, c] = sum grad.
+// The host adds the chunks; chunking keeps many invocations busy when there are few columns and many rows.
+@compute @workgroup_size(COLUMN_WG)
+fn backward_params(@builtin(global_invocation_id) gid: vec3u) {
+  let c = gid.x;
+  let chunk = gid.y;
+  if (c >= p.cols) { return; }
+  let first = chunk * p.rows_per_chunk;
+  var dw = 0.0;
+  var db = 0.0;
+  for (var row = first; row < min(first + p.rows_per_chunk, p.rows); row++) {
+    let g = grad[row * p.cols + c];
+    dw += g * normalized(row * p.cols + c, row);
+    db += g;
+  }
+  dweight_part[chunk * p.cols + c] = dw;
+  dbias_part[chunk * p.cols + c] = db;
+}

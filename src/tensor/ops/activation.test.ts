@@ -1,0 +1,41 @@
+import { describe, it } from 'vitest';
+import { type Tolerance, expectTensorClose, fixtureTensor, loadFixture } from '../../testing/fixtures.ts';
+import { useTestGpu } from '../../testing/gpu.ts';
+import { scopeAsync } from '../scope.ts';
+import { backward } from '../tape.ts';
+import type { Tensor } from '../tensor.ts';
+import { exp, gelu } from './activation.ts';
+import { mul } from './elementwise.ts';
+import { sumAll } from './reduce.ts';
+
+useTestGpu();
+
+// References are exact (float64). Our erf fits are good to ~4e-7 relative where GELU is not tiny (worst measured
+// 1.6e-6 where |y| > 1e-3). In the far negative tail the rounding of exp's argument -x^2/2 grows the relative
+// error to ~1e-5 of values below 1e-9; atol 1e-12 admits that, yet still checks GELU(1e-30) = 5e-31 to 1e-5.
+const GELU_TOL = { rtol: 1e-5, atol: 1e-12 };
+// The derivative Phi(x) + x phi(x) cancels to zero near x = -0.75: a few ulps of its O(0.2) terms, absolutely.
+const GELU_GRAD_TOL = { rtol: 1e-5, atol: 1e-7 };
+// f32 exp carries |x| * 2^-24 relative error from its argument's rounding: 1.8e-6 at |x| = 30 (measured 1.7e-6).
+const EXP_TOL = { rtol: 1e-5, atol: 0 };
+
+const OPS: Record<string, { fn: (x: Tensor) => Tensor; tol: Tolerance; gradTol: Tolerance }> = {
+  gelu: { fn: gelu, tol: GELU_TOL, gradTol: GELU_GRAD_TOL },
+  exp: { fn: exp, tol: EXP_TOL, gradTol: EXP_TOL },
+};
+
+describe('gelu and exp against PyTorch', () => {
+  for (const c of loadFixture('activation')) {
+    it(c.name, async () => {
+      const op = OPS[c.attrs.op as string]!;
+      await scopeAsync(async () => {
+        const x = fixtureTensor(c, 'x', { requiresGrad: true });
+        const out = op.fn(x);
+        await expectTensorClose(out, c.tensors.out!, op.tol, 'forward');
+        backward(sumAll(mul(out, fixtureTensor(c, 'grad_out'))));
+        await expectTensorClose(x.grad!, c.tensors.grad_x!, op.gradTol, 'grad x');
+        x.dispose();
+      });
+    });
+  }
+});

@@ -1,0 +1,92 @@
+/**
+ * LayerNorm over the last axis (shaders/layernorm.wgsl), as PyTorch's nn.LayerNorm: biased variance, eps inside
+ * the square root. The forward saves each row's mean (as two floats) and 1/std; the backward has its own kernels
+ * for the input gradient (per row) and the weight and bias gradients (column sums over the rows).
+ */
+import source from '../../../shaders/layernorm.wgsl';
+import { shader } from '../../gpu/kernel.ts';
+import { grid1d } from '../../gpu/runtime.ts';
+import { gpu } from '../engine.ts';
+import { f32, params } from '../params.ts';
+import { record } from '../tape.ts';
+import { Tensor, assertShape } from '../tensor.ts';
+import { sumRows } from './reduce.ts';
+import { lastAxisRows, rowGroup } from './shape.ts';
+
+const LAYERNORM = shader('layernorm.wgsl', source);
+/** Columns per workgroup of backward_params. */
+const COLUMN_WG = 64;
+/** Rows one backward_params invocation sums; more when the chunk count would pass the grid limit. */
+const ROWS_PER_CHUNK = 64;
+const MAX_WORKGROUPS_PER_DIMENSION = 65535;
+
+type Entry = 'forward' | 'backward_input' | 'backward_params';
+
+interface RowShape {
+  rows: number;
+  cols: number;
+}
+
+function run(entry: Entry, tensors: Tensor[], { rows, cols }: RowShape, workgroups: [number, number], eps = 0, rowsPerChunk = 0): void {
+  gpu().dispatch({
+    kernel: { shader: LAYERNORM, entry, constants: { GROUP: rowGroup() } },
+    buffers: tensors.map((t) => t.buffer),
+    params: params(rows, cols, f32(eps), rowsPerChunk),
+    workgroups,
+  });
+}
+
+export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): Tensor {
+  const shape = lastAxisRows(x, 'layerNorm');
+  assertShape(weight, [shape.cols], 'layerNorm weight');
+  assertShape(bias, [shape.cols], 'layerNorm bias');
+  const y = new Tensor(x.shape);
+  const mean = new Tensor([shape.rows, 2]); // (m0, m1) per row, mean = m0 + m1: see layernorm.wgsl
+  const rstd = new Tensor([shape.rows]);
+  run('forward', [x, mean, rstd, bias, weight, y], shape, grid1d(shape.rows), eps);
+  const out = record(
+    'layerNorm',
+    [x, weight, bias],
+    y,
+    (g, needs) => {
+      const dx = needs[0] ? inputGrad(x, mean, rstd, g, weight, shape) : null;
+      const [dweight, dbias] = needs[1] || needs[2] ? paramGrads(x, mean, rstd, g, shape, needs[1]!, needs[2]!) : [null, null];
+      return [dx, dweight, dbias];
+    },
+    [mean, rstd],
+  );
+  if (!out.node) {
+    // Nothing will run the backward: the row statistics can go now.
+    mean.dispose();
+    rstd.dispose();
+  }
+  return out;
+}
+
+function inputGrad(x: Tensor, mean: Tensor, rstd: Tensor, g: Tensor, weight: Tensor, shape: RowShape): Tensor {
+  const dx = new Tensor(x.shape);
+  run('backward_input', [x, mean, rstd, g, weight, dx], shape, grid1d(shape.rows));
+  return dx;
+}
+
+/** Weight and bias gradients: per-chunk column sums on the GPU, then the chunks added with sumRows. */
+function paramGrads(
+  x: Tensor,
+  mean: Tensor,
+  rstd: Tensor,
+  g: Tensor,
+  shape: RowShape,
+  needWeight: boolean,
+  needBias: boolean,
+): [Tensor | null, Tensor | null] {
+  const rowsPerChunk = Math.max(ROWS_PER_CHUNK, Math.ceil(shape.rows / MAX_WORKGROUPS_PER_DIMENSION));
+  const chunks = Math.ceil(shape.rows / rowsPerChunk);
+  const dweightPart = new Tensor([chunks, shape.cols]);
+  const dbiasPart = new Tensor([chunks, shape.cols]);
+  run('backward_params', [x, mean, rstd, g, dweightPart, dbiasPart], shape, [Math.ceil(shape.cols / COLUMN_WG), chunks], 0, rowsPerChunk);
+  const dweight = needWeight ? sumRows(dweightPart, shape.cols) : null;
+  const dbias = needBias ? sumRows(dbiasPart, shape.cols) : null;
+  dweightPart.dispose();
+  dbiasPart.dispose();
+  return [dweight, dbias];
+}

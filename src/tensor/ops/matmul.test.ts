@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { expectTensorClose, fixtureTensor, loadFixture } from '../../testing/fixtures.ts';
+import { useTestGpu } from '../../testing/gpu.ts';
+import { scopeAsync } from '../scope.ts';
+import { backward } from '../tape.ts';
+import { fromArray } from '../tensor.ts';
+import { mul } from './elementwise.ts';
+import { linear, matmul } from './matmul.ts';
+import { sumAll } from './reduce.ts';
+
+useTestGpu();
+
+// Every value is a dot product of up to 300 (K, or the batch rows a gradient sums over) float32 products of
+// N(0, 1) numbers. PyTorch and the kernel add in different orders; each order's rounding error is a random
+// walk of about sqrt(K) * 6e-8 times the terms' size, so a few 1e-6 relative to the result's size of ~sqrt(K).
+// rtol 1e-4 leaves a wide margin on that, and atol 1e-5 covers results that cancel to near zero, whose error
+// is absolute. An element read from the wrong place, or a product left out, is off by O(1).
+const TOL = { rtol: 1e-4, atol: 1e-5 };
+
+describe('matmul and linear against PyTorch', () => {
+  for (const c of loadFixture('matmul')) {
+    it(c.name, async () => {
+      await scopeAsync(async () => {
+        const a = fixtureTensor(c, 'a', { requiresGrad: true });
+        const b = fixtureTensor(c, 'b', { requiresGrad: true });
+        const bias = c.tensors.bias ? fixtureTensor(c, 'bias', { requiresGrad: true }) : undefined;
+        const out =
+          c.attrs.op === 'linear'
+            ? linear(a, b, bias)
+            : matmul(a, b, { transA: c.attrs.transA as boolean, transB: c.attrs.transB as boolean, bias });
+        await expectTensorClose(out, c.tensors.out!, TOL, 'forward');
+        // Backpropagate the fixture's upstream gradient through sum(out * grad_out).
+        backward(sumAll(mul(out, fixtureTensor(c, 'grad_out'))));
+        await expectTensorClose(a.grad!, c.tensors.grad_a!, TOL, 'grad a');
+        await expectTensorClose(b.grad!, c.tensors.grad_b!, TOL, 'grad b');
+        if (bias) await expectTensorClose(bias.grad!, c.tensors.grad_bias!, TOL, 'grad bias');
+        for (const t of [a, b, bias]) t?.dispose();
+      });
+    });
+  }
+});
+
+describe('matmul shapes', () => {
+  it('rejects operands whose inner sizes differ', async () => {
+    await scopeAsync(async () => {
+      const a = fromArray(new Float32Array(6), [2, 3]);
+      const b = fromArray(new Float32Array(8), [4, 2]);
+      expect(() => matmul(a, b)).toThrow(/inner sizes 3 and 4 differ/);
+      expect(() => matmul(a, b, { transA: true })).toThrow(/inner sizes 2 and 4 differ/);
+    });
+  });
+
+  it('rejects batches of different shapes and a bias of the wrong size', async () => {
+    await scopeAsync(async () => {
+      const a = fromArray(new Float32Array(12), [2, 2, 3]);
+      const b = fromArray(new Float32Array(18), [3, 3, 2]);
+      expect(() => matmul(a, b)).toThrow(/batch shapes differ/);
+      const w = fromArray(new Float32Array(6), [3, 2]);
+      expect(() => matmul(a, w, { bias: fromArray([1, 2, 3], [3]) })).toThrow(/matmul bias/);
+    });
+  });
+});
