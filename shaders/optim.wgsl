@@ -4,16 +4,15 @@
 // Every entry writes x (the parameter, the EMA target, the clamped tensor) at @binding(1); AdamW and EMA
 // read src (the gradient, the EMA source) at @binding(2). The uniform block differs per entry.
 
+// What stays fixed over a run; the uniform block is cached, so a step allocates nothing.
 struct AdamwParams {
   n: u32,
-  decay: f32,      // 1 - lr * weight_decay
+  row: u32,        // this parameter's row of `hyper`
   beta1: f32,
   one_minus_beta1: f32,
   beta2: f32,
   one_minus_beta2: f32,
-  sqrt_bc2: f32,   // sqrt(1 - beta2^step), from float64 on the host
   eps: f32,
-  neg_step: f32,   // -lr / (1 - beta1^step), from float64 on the host
 }
 
 struct EmaParams {
@@ -35,6 +34,9 @@ struct ClampParams {
 @group(0) @binding(2) var<storage, read> src: array<f32>;
 @group(0) @binding(3) var<storage, read_write> exp_avg: array<f32>;
 @group(0) @binding(4) var<storage, read_write> exp_avg_sq: array<f32>;
+// What changes every step, one row of 4 per parameter, written by the host once per step for all parameters:
+// (1 - lr * weight_decay, sqrt(1 - beta2^step), -lr / (1 - beta1^step), unused), from float64 on the host.
+@group(0) @binding(5) var<storage, read> hyper: array<vec4f>;
 
 const WG: u32 = 64u;
 const PER_THREAD: u32 = 4u;
@@ -51,14 +53,18 @@ fn first(gid: vec3u, nwg: vec3u) -> u32 {
 @compute @workgroup_size(WG)
 fn adamw(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i0 = first(gid, nwg);
+  let h = hyper[adamw_p.row];
+  let decay = h.x;
+  let sqrt_bc2 = h.y;
+  let neg_step = h.z;
   for (var i = i0; i < min(i0 + PER_THREAD, adamw_p.n); i++) {
     let g = src[i];
     let m = fma(g, adamw_p.one_minus_beta1, exp_avg[i] * adamw_p.beta1);
     let v = fma(adamw_p.one_minus_beta2 * g, g, exp_avg_sq[i] * adamw_p.beta2);
     exp_avg[i] = m;
     exp_avg_sq[i] = v;
-    let denom = sqrt(v) / adamw_p.sqrt_bc2 + adamw_p.eps;
-    x[i] = x[i] * adamw_p.decay + (adamw_p.neg_step * m) / denom;
+    let denom = sqrt(v) / sqrt_bc2 + adamw_p.eps;
+    x[i] = x[i] * decay + (neg_step * m) / denom;
   }
 }
 

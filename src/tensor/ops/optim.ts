@@ -12,7 +12,7 @@ import { type Tensor, shapeString } from '../tensor.ts';
 const OPTIM = shader('optim.wgsl', source);
 const PER_WORKGROUP = 64 * 4;
 
-type Entry = 'adamw' | 'ema' | 'clamp_in_place';
+type Entry = 'ema' | 'clamp_in_place';
 
 function run(entry: Entry, tensors: Tensor[], uniforms: Uint32Array): void {
   const n = tensors[0]!.size;
@@ -31,11 +31,14 @@ function sameSize(op: string, target: Tensor, ...others: Tensor[]): void {
   }
 }
 
-export interface AdamwHyper {
-  lr: number;
+export interface AdamwConstants {
   beta1: number;
   beta2: number;
   eps: number;
+}
+
+export interface AdamwStepValues {
+  lr: number;
   /** 0 for parameters in the no-decay group. */
   weightDecay: number;
   /** This parameter's step count, including the step being taken (1 on the first). */
@@ -43,26 +46,31 @@ export interface AdamwHyper {
 }
 
 /**
- * One torch.optim.AdamW step (torch 1.13, single-tensor, non-amsgrad) on `param`, updating the moment
- * estimates `expAvg` and `expAvgSq` in place. The bias corrections are computed here in float64, as torch does.
+ * The per-step row of `hyper` for one parameter: (1 - lr * wd, sqrt(bc2), -lr / bc1, 0) with the bias
+ * corrections bc = 1 - beta^step computed in float64, as torch does.
  */
-export function adamwUpdate(param: Tensor, grad: Tensor, expAvg: Tensor, expAvgSq: Tensor, h: AdamwHyper): void {
+export function adamwHyperRow(c: AdamwConstants, h: AdamwStepValues): [number, number, number, number] {
+  if (!Number.isInteger(h.step) || h.step < 1) throw new Error(`adamw: step must be a positive integer, got ${h.step}`);
+  return [1 - h.lr * h.weightDecay, Math.sqrt(1 - c.beta2 ** h.step), -h.lr / (1 - c.beta1 ** h.step), 0];
+}
+
+/**
+ * One torch.optim.AdamW step (torch 1.13, single-tensor, non-amsgrad) on `param`, updating the moment estimates
+ * `expAvg` and `expAvgSq` in place. The step-dependent values come from row `row` of `hyper` ([rows, 4], see
+ * adamwHyperRow), which the caller writes once per step for every parameter.
+ */
+export function adamwUpdate(param: Tensor, grad: Tensor, expAvg: Tensor, expAvgSq: Tensor, hyper: Tensor, row: number, c: AdamwConstants): void {
   sameSize('adamwUpdate', param, grad, expAvg, expAvgSq);
-  if (!Number.isInteger(h.step) || h.step < 1) throw new Error(`adamwUpdate: step must be a positive integer, got ${h.step}`);
-  const biasCorrection1 = 1 - h.beta1 ** h.step;
-  const biasCorrection2 = 1 - h.beta2 ** h.step;
-  const uniforms = params(
-    param.size,
-    f32(1 - h.lr * h.weightDecay),
-    f32(h.beta1),
-    f32(1 - h.beta1),
-    f32(h.beta2),
-    f32(1 - h.beta2),
-    f32(Math.sqrt(biasCorrection2)),
-    f32(h.eps),
-    f32(-h.lr / biasCorrection1),
-  );
-  run('adamw', [param, grad, expAvg, expAvgSq], uniforms);
+  if (hyper.shape.length !== 2 || hyper.shape[1] !== 4 || row >= hyper.shape[0]!) {
+    throw new Error(`adamwUpdate: row ${row} of hyper ${shapeString(hyper.shape)} (expected [rows, 4])`);
+  }
+  const uniforms = params(param.size, row, f32(c.beta1), f32(1 - c.beta1), f32(c.beta2), f32(1 - c.beta2), f32(c.eps));
+  gpu().dispatch({
+    kernel: { shader: OPTIM, entry: 'adamw' },
+    buffers: [param.buffer, grad.buffer, expAvg.buffer, expAvgSq.buffer, hyper.buffer],
+    params: uniforms,
+    workgroups: grid1d(Math.ceil(param.size / PER_WORKGROUP)),
+  });
 }
 
 /** target = momentum * target + (1 - momentum) * source, in place (the COSMOS teacher update). */

@@ -4,7 +4,7 @@
  * bias corrections start when it first gets one.
  */
 import { gpu } from '../engine.ts';
-import { adamwUpdate } from '../ops/optim.ts';
+import { adamwHyperRow, adamwUpdate } from '../ops/optim.ts';
 import { type Tensor, zeros } from '../tensor.ts';
 
 export interface NamedParameter {
@@ -53,6 +53,9 @@ export function decayFor(name: string, ndim: number): boolean {
 export class AdamW {
   readonly options: AdamWOptions;
   private readonly slots: Slot[];
+  /** Per-parameter step values ([slots, 4], see adamwHyperRow), rewritten once per step. */
+  private readonly hyper: Tensor;
+  private readonly hostHyper: Float32Array;
   private steps = 0;
 
   constructor(params: readonly NamedParameter[], options: Partial<AdamWOptions> = {}) {
@@ -73,23 +76,22 @@ export class AdamW {
       expAvg: zeros(p.param.shape).keep(),
       expAvgSq: zeros(p.param.shape).keep(),
     }));
+    this.hyper = zeros([Math.max(1, this.slots.length), 4]).keep();
+    this.hostHyper = new Float32Array(this.hyper.size);
   }
 
   /** Updates every parameter that has a gradient, with `lr` (the schedule's value) or the configured one. */
   step(lr = this.options.lr): void {
     const { betas, eps, weightDecay } = this.options;
-    for (const slot of this.slots) {
-      const grad = slot.param.grad;
-      if (!grad) continue;
+    const constants = { beta1: betas[0], beta2: betas[1], eps };
+    const updated = [...this.slots.entries()].filter(([, slot]) => slot.param.grad);
+    for (const [row, slot] of updated) {
       slot.step++;
-      adamwUpdate(slot.param, grad, slot.expAvg, slot.expAvgSq, {
-        lr,
-        beta1: betas[0],
-        beta2: betas[1],
-        eps,
-        weightDecay: slot.decay ? weightDecay : 0,
-        step: slot.step,
-      });
+      this.hostHyper.set(adamwHyperRow(constants, { lr, weightDecay: slot.decay ? weightDecay : 0, step: slot.step }), row * 4);
+    }
+    gpu().write(this.hyper.buffer, this.hostHyper);
+    for (const [row, slot] of updated) {
+      adamwUpdate(slot.param, slot.param.grad!, slot.expAvg, slot.expAvgSq, this.hyper, row, constants);
     }
     this.steps++;
   }
@@ -115,5 +117,6 @@ export class AdamW {
       slot.expAvg.dispose();
       slot.expAvgSq.dispose();
     }
+    this.hyper.dispose();
   }
 }
