@@ -1,0 +1,53 @@
+/**
+ * The browser benchmark page: the same products on our engine and on tfjs-backend-webgpu, each with its own
+ * device on the same adapter, one after the other. scripts/bench-browser.mjs waits for `window.benchResult`.
+ */
+import { GpuRuntime } from '../../src/gpu/runtime.ts';
+import { useRuntime } from '../../src/tensor/engine.ts';
+import { describeAdapter } from '../adapter.ts';
+import { type Check, type Row, formatTable, runCases } from '../cases.ts';
+import { cosmosWeb } from '../cosmos.ts';
+import { startTfjs } from './tfjs.ts';
+
+export interface BrowserBenchResult {
+  adapter: string;
+  tfjsAdapter: string;
+  rows: Row[];
+  checks: Check[];
+  /** formatTable(rows), for the script to print. */
+  table: string;
+}
+
+declare global {
+  interface Window {
+    benchResult?: BrowserBenchResult;
+    benchError?: string;
+  }
+}
+
+const output = document.getElementById('log')!;
+output.textContent = '';
+
+function log(line: string): void {
+  console.log(line);
+  output.textContent += `${line}\n`;
+}
+
+async function main(): Promise<void> {
+  const runtime = await GpuRuntime.create(navigator.gpu);
+  useRuntime(runtime);
+  const tfjs = await startTfjs();
+  const adapter = describeAdapter(runtime.adapter);
+  log(`adapter (cosmos-web): ${adapter}`);
+  log(`adapter (tfjs-webgpu): ${tfjs.adapter}`);
+  const { rows, checks } = await runCases([cosmosWeb, tfjs.impl], log);
+  const table = formatTable(rows);
+  log(table);
+  window.benchResult = { adapter, tfjsAdapter: tfjs.adapter, rows, checks, table };
+}
+
+main().catch((error: unknown) => {
+  const message = error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error);
+  log(`benchmark failed: ${message}`);
+  window.benchError = message;
+});
