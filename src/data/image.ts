@@ -1,0 +1,47 @@
+/**
+ * Decoded images as the CLIP preprocessing sees them: 8-bit RGB, alpha dropped (what PIL's `convert('RGB')` gives).
+ * Browser decoding lives here; Node decoding (exact PNG, PIL-close JPEG) in image-node.ts.
+ */
+
+export interface RgbImage {
+  width: number;
+  height: number;
+  /** RGB, 3 bytes per pixel, row-major. */
+  data: Uint8Array;
+}
+
+/** Drops the alpha byte of RGBA pixels without compositing, as PIL's `convert('RGB')` does. */
+export function rgbFromRgba(rgba: ArrayLike<number>, width: number, height: number): RgbImage {
+  const data = new Uint8Array(width * height * 3);
+  for (let p = 0, q = 0; q < data.length; p += 4, q += 3) {
+    data[q] = rgba[p]!;
+    data[q + 1] = rgba[p + 1]!;
+    data[q + 2] = rgba[p + 2]!;
+  }
+  return { width, height, data };
+}
+
+/**
+ * Decodes with the browser's own decoders (any format it reads). Not bit-exact with PIL: a 2D canvas stores
+ * premultiplied alpha, so translucent pixels lose colour precision and fully transparent ones read back black
+ * (PIL keeps their colour); browsers may also apply EXIF orientation, which PIL does not. ICC colour management
+ * is turned off where the browser honours `colorSpaceConversion: 'none'`.
+ */
+export async function decodeImageBlob(blob: Blob): Promise<RgbImage> {
+  const name = blob instanceof File ? blob.name : 'image';
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+  } catch {
+    throw new Error(`${name}: not an image this browser can decode`);
+  }
+  try {
+    const { width, height } = bitmap;
+    const context = new OffscreenCanvas(width, height).getContext('2d');
+    if (!context) throw new Error(`${name}: no 2D canvas to decode the image into`);
+    context.drawImage(bitmap, 0, 0);
+    return rgbFromRgba(context.getImageData(0, 0, width, height).data, width, height);
+  } finally {
+    bitmap.close();
+  }
+}
