@@ -1,0 +1,56 @@
+/**
+ * nn.MultiheadAttention as PyTorch stores it: one packed `in_proj_weight` [3E, E] and `in_proj_bias` [3E] for
+ * q, k and v, then `out_proj`. Heads stay interleaved in the last axis ([B, T, H*D]), the layout our attention
+ * kernel reads directly, so no transposes are needed.
+ */
+import { attention, type AttentionResult } from '../tensor/ops/attention.ts';
+import { linear } from '../tensor/ops/matmul.ts';
+import { slice } from '../tensor/ops/shape.ts';
+import type { Tensor } from '../tensor/tensor.ts';
+import { constant, normal } from './init.ts';
+import { Linear } from './layers.ts';
+import { Module } from './module.ts';
+
+export interface MhaOptions {
+  causal?: boolean;
+  weights?: 'none' | 'mean' | 'per-head';
+}
+
+export class MultiheadAttention extends Module {
+  readonly inProjWeight: Tensor;
+  readonly inProjBias: Tensor;
+  readonly outProj: Linear;
+
+  constructor(readonly embedDim: number, readonly heads: number, random: () => number) {
+    super();
+    if (embedDim % heads !== 0) throw new Error(`MultiheadAttention: ${embedDim} is not divisible by ${heads} heads`);
+    // PyTorch: xavier_uniform on in_proj; OpenCLIP re-initialises with normal(std = width^-0.5).
+    this.inProjWeight = this.parameter('in_proj_weight', [3 * embedDim, embedDim], normal(3 * embedDim * embedDim, embedDim ** -0.5, random));
+    this.inProjBias = this.parameter('in_proj_bias', [3 * embedDim], constant(3 * embedDim, 0));
+    this.outProj = this.module('out_proj', new Linear(embedDim, embedDim, normal(embedDim * embedDim, embedDim ** -0.5, random)));
+  }
+
+  /** Self-attention: q, k and v all come from x [B, T, E], in one packed projection. */
+  selfAttention(x: Tensor, opts: MhaOptions = {}): AttentionResult {
+    const e = this.embedDim;
+    const qkv = linear(x, this.inProjWeight, this.inProjBias);
+    const last = qkv.shape.length - 1;
+    return this.attend(slice(qkv, last, 0, e), slice(qkv, last, e, 2 * e), slice(qkv, last, 2 * e, 3 * e), opts);
+  }
+
+  /** Cross-attention: queries [B, Tq, E] attend over keys = values = kv [B, Tk, E]. */
+  crossAttention(query: Tensor, kv: Tensor, opts: MhaOptions = {}): AttentionResult {
+    const e = this.embedDim;
+    const w = this.inProjWeight;
+    const b = this.inProjBias;
+    const q = linear(query, slice(w, 0, 0, e), slice(b, 0, 0, e));
+    const k = linear(kv, slice(w, 0, e, 2 * e), slice(b, 0, e, 2 * e));
+    const v = linear(kv, slice(w, 0, 2 * e, 3 * e), slice(b, 0, 2 * e, 3 * e));
+    return this.attend(q, k, v, opts);
+  }
+
+  private attend(q: Tensor, k: Tensor, v: Tensor, opts: MhaOptions): AttentionResult {
+    const { out, weights } = attention(q, k, v, { heads: this.heads, causal: opts.causal, weights: opts.weights ?? 'none' });
+    return { out: this.outProj.forward(out), weights };
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * COSMOS's cross-attention pooler: one nn.MultiheadAttention whose query is a global embedding of one modality
+ * and whose keys and values are the token features of the other. ln_q normalises the query, ln_k the tokens
+ * (keys = values = ln_k(tokens)); no FFN, no residual inside, no key padding mask (text padding is attended).
+ */
+import type { AttentionResult } from '../tensor/ops/attention.ts';
+import { reshape } from '../tensor/ops/shape.ts';
+import type { Tensor } from '../tensor/tensor.ts';
+import { MultiheadAttention } from './attention.ts';
+import { LayerNorm } from './layers.ts';
+import { Module } from './module.ts';
+
+export class AttentionalCrossPooler extends Module {
+  readonly lnQ: LayerNorm;
+  readonly lnK: LayerNorm;
+  readonly attn: MultiheadAttention;
+
+  constructor(dim: number, heads: number, random: () => number) {
+    super();
+    this.lnQ = this.module('ln_q', new LayerNorm(dim));
+    this.lnK = this.module('ln_k', new LayerNorm(dim));
+    this.attn = this.module('attn', new MultiheadAttention(dim, heads, random));
+  }
+
+  /**
+   * query [B, E] (one global embedding per sample), tokens [B, T, E] -> pooled [B, E] and, when asked,
+   * the attention weights over the T tokens ([B, 1, T] mean over heads, or [B, heads, 1, T]).
+   */
+  forward(query: Tensor, tokens: Tensor, weights: 'none' | 'mean' | 'per-head' = 'none'): AttentionResult {
+    const [b, e] = query.shape as [number, number];
+    const kv = this.lnK.forward(tokens);
+    const q = this.lnQ.forward(reshape(query, [b, 1, e]));
+    const result = this.attn.crossAttention(q, kv, { weights });
+    return { out: reshape(result.out, [b, e]), weights: result.weights };
+  }
+}

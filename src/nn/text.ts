@@ -1,0 +1,55 @@
+/**
+ * OpenCLIP's text tower: token_embedding + positional_embedding -> causal transformer -> ln_final.
+ * Global feature = the token at the EOT position (argmax of the ids) times text_projection; text tokens = all
+ * context positions after ln_final, padding included. Its parameters sit at the model's root, as in OpenCLIP.
+ */
+import { addRows } from '../tensor/ops/elementwise.ts';
+import { embedding } from '../tensor/ops/embedding.ts';
+import { matmul } from '../tensor/ops/matmul.ts';
+import { reshape } from '../tensor/ops/shape.ts';
+import { type Tensor, fromArray } from '../tensor/tensor.ts';
+import type { TextConfig } from '../cosmos/config.ts';
+import type { LayerNorm } from './layers.ts';
+import type { Transformer } from './transformer.ts';
+
+export interface TextFeatures {
+  /** [B, embed]: the EOT token after ln_final, times text_projection (not normalized). */
+  global: Tensor;
+  /** [B, context, width]: every position after ln_final. */
+  tokens: Tensor;
+}
+
+export interface TextTowerParts {
+  tokenEmbedding: Tensor;
+  positionalEmbedding: Tensor;
+  transformer: Transformer;
+  lnFinal: LayerNorm;
+  textProjection: Tensor;
+}
+
+/** Index of the EOT token in each row: the position of the largest id (EOT 49407 is the largest). */
+export function eotPositions(ids: Int32Array, contextLength: number): Int32Array {
+  const rows = ids.length / contextLength;
+  const out = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let best = 0;
+    for (let t = 1; t < contextLength; t++) if (ids[r * contextLength + t]! > ids[r * contextLength + best]!) best = t;
+    out[r] = r * contextLength + best;
+  }
+  return out;
+}
+
+/** ids: host token ids, B rows of `contextLength` (from the tokenizer). */
+export function encodeTextTower(parts: TextTowerParts, config: TextConfig, ids: Int32Array): TextFeatures {
+  const { contextLength: t, width } = config;
+  const b = ids.length / t;
+  if (!Number.isInteger(b)) throw new Error(`Token ids: ${ids.length} is not a multiple of the context length ${t}`);
+  const idTensor = fromArray(ids, [b, t], 'i32');
+  const x0 = embedding(idTensor, parts.tokenEmbedding, ids);
+  const x1 = reshape(addRows(reshape(x0, [b, t * width]), reshape(parts.positionalEmbedding, [t * width])), [b, t, width]);
+  const tokens = parts.lnFinal.forward(parts.transformer.forward(x1, true));
+  const eot = eotPositions(ids, t);
+  // Gathering rows is an embedding lookup into the token features: its backward scatters into them.
+  const eotFeatures = embedding(fromArray(eot, [b], 'i32'), reshape(tokens, [b * t, width]), eot);
+  return { global: matmul(eotFeatures, parts.textProjection), tokens };
+}

@@ -1,0 +1,65 @@
+/** OpenCLIP's pre-LN residual blocks: x + attn(ln_1(x)), then x + mlp(ln_2(x)) with mlp = c_fc -> GELU -> c_proj. */
+import { gelu } from '../tensor/ops/activation.ts';
+import { add } from '../tensor/ops/elementwise.ts';
+import type { Tensor } from '../tensor/tensor.ts';
+import { MultiheadAttention } from './attention.ts';
+import { normal } from './init.ts';
+import { LayerNorm, Linear } from './layers.ts';
+import { Module } from './module.ts';
+
+class Mlp extends Module {
+  readonly cFc: Linear;
+  readonly cProj: Linear;
+
+  constructor(width: number, hidden: number, random: () => number) {
+    super();
+    this.cFc = this.module('c_fc', new Linear(width, hidden, normal(width * hidden, (2 * width) ** -0.5, random)));
+    this.cProj = this.module('c_proj', new Linear(hidden, width, normal(width * hidden, width ** -0.5, random)));
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.cProj.forward(gelu(this.cFc.forward(x)));
+  }
+}
+
+export class ResidualAttentionBlock extends Module {
+  readonly ln1: LayerNorm;
+  readonly attn: MultiheadAttention;
+  readonly ln2: LayerNorm;
+  readonly mlp: Mlp;
+
+  constructor(width: number, heads: number, mlpWidth: number, random: () => number) {
+    super();
+    this.ln1 = this.module('ln_1', new LayerNorm(width));
+    this.attn = this.module('attn', new MultiheadAttention(width, heads, random));
+    this.ln2 = this.module('ln_2', new LayerNorm(width));
+    this.mlp = this.module('mlp', new Mlp(width, mlpWidth, random));
+  }
+
+  forward(x: Tensor, causal = false): Tensor {
+    const attended = add(x, this.attn.selfAttention(this.ln1.forward(x), { causal }).out);
+    return add(attended, this.mlp.forward(this.ln2.forward(attended)));
+  }
+}
+
+export class Transformer extends Module {
+  readonly resblocks: ResidualAttentionBlock[];
+
+  constructor(width: number, layers: number, heads: number, mlpWidth: number, random: () => number) {
+    super();
+    const blocks = new ResidualBlocks();
+    this.resblocks = Array.from({ length: layers }, (_, i) => blocks.add(i, new ResidualAttentionBlock(width, heads, mlpWidth, random)));
+    this.module('resblocks', blocks);
+  }
+
+  forward(x: Tensor, causal = false): Tensor {
+    return this.resblocks.reduce((h, block) => block.forward(h, causal), x);
+  }
+}
+
+/** nn.ModuleList: children named 0, 1, 2, ... */
+class ResidualBlocks extends Module {
+  add<M extends Module>(index: number, block: M): M {
+    return this.module(String(index), block);
+  }
+}

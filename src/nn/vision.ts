@@ -1,0 +1,94 @@
+/**
+ * OpenCLIP's VisionTransformer: conv1 patch embedding (kernel = stride = patch, no bias) -> prepend
+ * class_embedding -> add positional_embedding (bicubic-resized for other input sizes, DINO style) -> ln_pre ->
+ * transformer -> ln_post on all tokens. Global feature = CLS token times proj; patch tokens = the rest.
+ */
+import { addRows } from '../tensor/ops/elementwise.ts';
+import { matmul } from '../tensor/ops/matmul.ts';
+import { bicubicResize } from '../tensor/ops/resize.ts';
+import { patchify } from '../tensor/ops/embedding.ts';
+import { concat, reshape, slice, transpose } from '../tensor/ops/shape.ts';
+import { type Tensor, zeros } from '../tensor/tensor.ts';
+import type { VisionConfig } from '../cosmos/config.ts';
+import { normal } from './init.ts';
+import { LayerNorm } from './layers.ts';
+import { Module } from './module.ts';
+import type { AttentionalCrossPooler } from './pooler.ts';
+import { Transformer } from './transformer.ts';
+
+export interface VisionFeatures {
+  /** [B, embed]: CLS after ln_post, times proj (not normalized). */
+  global: Tensor;
+  /** [B, gridH * gridW, width]: patch tokens after ln_post, row-major over the grid. */
+  patches: Tensor;
+  grid: [number, number];
+}
+
+export class VisionTransformer extends Module {
+  readonly conv1Weight: Tensor;
+  readonly classEmbedding: Tensor;
+  readonly positionalEmbedding: Tensor;
+  readonly proj: Tensor;
+  readonly lnPre: LayerNorm;
+  readonly transformer: Transformer;
+  readonly lnPost: LayerNorm;
+  readonly trainedGrid: number;
+
+  constructor(readonly config: VisionConfig, embedDim: number, random: () => number) {
+    super();
+    const { width, patchSize: p, imageSize } = config;
+    const scale = width ** -0.5;
+    this.trainedGrid = imageSize / p;
+    const tokens = this.trainedGrid ** 2 + 1;
+    // Registration order follows OpenCLIP's state_dict: own parameters first, then children.
+    this.classEmbedding = this.parameter('class_embedding', [width], normal(width, scale, random));
+    this.positionalEmbedding = this.parameter('positional_embedding', [tokens, width], normal(tokens * width, scale, random));
+    this.proj = this.parameter('proj', [width, embedDim], normal(width * embedDim, scale, random));
+    this.conv1Weight = this.parameter('conv1.weight', [width, 3, p, p], normal(width * 3 * p * p, (3 * p * p) ** -0.5, random));
+    this.lnPre = this.module('ln_pre', new LayerNorm(width));
+    this.transformer = this.module('transformer', new Transformer(width, config.layers, config.heads, config.mlpWidth, random));
+    this.lnPost = this.module('ln_post', new LayerNorm(width));
+  }
+
+  /** COSMOS adds `visual.attn_cross_pool` to the vision tower, after OpenCLIP's own modules. */
+  attachCrossPool(pooler: AttentionalCrossPooler): AttentionalCrossPooler {
+    return this.module('attn_cross_pool', pooler);
+  }
+
+  /** images [B, 3, H, W], already normalized; H and W multiples of the patch size. */
+  forward(images: Tensor): VisionFeatures {
+    const [b, , h, w] = images.shape as [number, number, number, number];
+    const { width, patchSize: p } = this.config;
+    if (h % p || w % p) throw new Error(`Image ${h}x${w} is not a multiple of the patch size ${p}`);
+    const grid: [number, number] = [h / p, w / p];
+    const tokens = grid[0] * grid[1] + 1;
+    const patchEmbeddings = matmul(patchify(images, p), reshape(this.conv1Weight, [width, 3 * p * p]), { transB: true });
+    const cls = addRows(zeros([b, 1, width]), this.classEmbedding);
+    const x0 = concat([cls, patchEmbeddings], 1);
+    const pos = this.positionalEmbeddingFor(grid);
+    const x1 = reshape(addRows(reshape(x0, [b, tokens * width]), reshape(pos, [tokens * width])), [b, tokens, width]);
+    const x = this.lnPost.forward(this.transformer.forward(this.lnPre.forward(x1)));
+    const clsOut = reshape(slice(x, 1, 0, 1), [b, width]);
+    return { global: matmul(clsOut, this.proj), patches: slice(x, 1, 1, tokens), grid };
+  }
+
+  /** Dense features for segmentation: ln_post(patch tokens) @ proj (the tokens already went through ln_post). */
+  denseFeatures(features: VisionFeatures): Tensor {
+    return matmul(features.patches, this.proj);
+  }
+
+  /**
+   * The positional embedding for a grid of another size: the patch part resized by bicubic interpolation as the
+   * reference calls it, F.interpolate(scale_factor=((w0 + 0.1) / g, (h0 + 0.1) / g)), the CLS position kept.
+   */
+  private positionalEmbeddingFor([h0, w0]: [number, number]): Tensor {
+    const g = this.trainedGrid;
+    if (h0 === g && w0 === g) return this.positionalEmbedding;
+    const width = this.config.width;
+    const clsPos = slice(this.positionalEmbedding, 0, 0, 1);
+    const gridPos = reshape(transpose(slice(this.positionalEmbedding, 0, 1, g * g + 1)), [width, g, g]);
+    // The reference passes (w0, h0) to the (H, W) axes; crops are square, so both orders agree there.
+    const resized = bicubicResize(gridPos, w0, h0, { scaleH: (w0 + 0.1) / g, scaleW: (h0 + 0.1) / g });
+    return concat([clsPos, transpose(reshape(resized, [width, h0 * w0]))], 0);
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * Matrix products (shaders/matmul.wgsl): batched matmul with either operand transposed and a fused bias, and
+ * `linear` (PyTorch's F.linear) on top of it. The backward products run on the same kernel with other
+ * transpose flags.
+ */
+import source from '../../../shaders/matmul.wgsl';
+import { shader } from '../../gpu/kernel.ts';
+import { gpu } from '../engine.ts';
+import { params } from '../params.ts';
+import { record } from '../tape.ts';
+import { type Shape, Tensor, assertShape, numel, shapeString } from '../tensor.ts';
+import { sum, sumRows } from './reduce.ts';
+import { reshape } from './shape.ts';
+
+const MATMUL = shader('matmul.wgsl', source);
+/** Outputs per invocation (TM x TN) and invocations per workgroup (WG_X x WG_Y), as in shaders/matmul.wgsl. */
+const TILE_M = 8;
+const TILE_N = 16;
+const WG_X = 8;
+const WG_Y = 8;
+
+export interface MatmulOptions {
+  /** a holds [..., K, M]: the product uses its transpose. */
+  transA?: boolean;
+  /** b holds [..., N, K]: the product uses its transpose. */
+  transB?: boolean;
+  /** [N], added to every row of the output. */
+  bias?: Tensor;
+}
+
+/** Sizes of op(a) [...batch, M, K] times op(b) [...batch, K, N]. */
+interface Dims {
+  batch: Shape;
+  M: number;
+  N: number;
+  K: number;
+}
+
+function dims(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Dims {
+  const what = () => `matmul: ${shapeString(a.shape)}${transA ? 'ᵀ' : ''} x ${shapeString(b.shape)}${transB ? 'ᵀ' : ''}`;
+  if (a.shape.length < 2 || b.shape.length < 2) throw new Error(`${what()}: both operands need at least two axes`);
+  if (a.dtype !== 'f32' || b.dtype !== 'f32') throw new Error(`${what()}: operands must be f32`);
+  const [ar, ac] = a.shape.slice(-2) as [number, number];
+  const [br, bc] = b.shape.slice(-2) as [number, number];
+  const [M, K] = transA ? [ac, ar] : [ar, ac];
+  const [Kb, N] = transB ? [bc, br] : [br, bc];
+  if (K !== Kb) throw new Error(`${what()}: inner sizes ${K} and ${Kb} differ`);
+  const aBatch = a.shape.slice(0, -2);
+  const bBatch = b.shape.slice(0, -2);
+  if (aBatch.length > 0 && bBatch.length > 0 && shapeString(aBatch) !== shapeString(bBatch)) {
+    throw new Error(`${what()}: batch shapes differ`);
+  }
+  return { batch: aBatch.length > 0 ? aBatch : bBatch, M, N, K };
+}
+
+/**
+ * op(a) op(b) (+ bias): a is [...batch, M, K] ([...batch, K, M] with transA), b is [...batch, K, N]
+ * ([...batch, N, K] with transB); either may instead be 2-D and shared by the whole batch. Returns [...batch, M, N].
+ */
+export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  const { transA = false, transB = false, bias } = opts;
+  const d = dims(a, b, transA, transB);
+  if (bias) assertShape(bias, [d.N], 'matmul bias');
+  if (d.batch.length > 0 && b.shape.length === 2 && !transA) {
+    // A weight shared by every row of a batch: one [batch * M, K] product, whose dB sums over the batch by itself.
+    const rows = reshape(a, [numel(d.batch) * d.M, d.K]);
+    return reshape(matmul(rows, b, opts), [...d.batch, d.M, d.N]);
+  }
+  const out = new Tensor([...d.batch, d.M, d.N]);
+  const batched = (t: Tensor) => t.shape.length > 2;
+  run(a, b, out, d, transA, transB, bias);
+  return record('matmul', bias ? [a, b, bias] : [a, b], out, (g, needs) => [
+    needs[0] ? sharedGrad(gradA(g, b, transA, transB), batched(a)) : null,
+    needs[1] ? sharedGrad(gradB(g, a, transA, transB), batched(b)) : null,
+    needs[2] ? sumRows(g, d.N) : null,
+  ]);
+}
+
+/** x [..., in] times weight [out, in] transposed, plus bias [out]: PyTorch's F.linear. Returns [..., out]. */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+  if (x.shape.length > 1) return matmul(x, weight, { transB: true, bias });
+  return reshape(matmul(reshape(x, [1, x.size]), weight, { transB: true, bias }), [weight.shape[0]!]);
+}
+
+// With C = op(A) op(B): d op(A) = dC op(B)ᵀ and d op(B) = op(A)ᵀ dC; a transposed operand's gradient is the
+// transpose of that, which the flags express without moving any data.
+function gradA(g: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
+  return transA ? matmul(b, g, { transA: transB, transB: true }) : matmul(g, b, { transB: !transB });
+}
+
+function gradB(g: Tensor, a: Tensor, transA: boolean, transB: boolean): Tensor {
+  return transB ? matmul(g, a, { transA: true, transB: transA }) : matmul(a, g, { transA: !transA });
+}
+
+/** The gradient of a 2-D operand shared by a batch is the sum of its per-item gradients. */
+function sharedGrad(g: Tensor, operandBatched: boolean): Tensor {
+  if (operandBatched || g.shape.length === 2) return g;
+  const [rows, cols] = g.shape.slice(-2) as [number, number];
+  return sum(reshape(g, [g.size / (rows * cols), rows, cols]), 0);
+}
+
+function run(a: Tensor, b: Tensor, out: Tensor, d: Dims, transA: boolean, transB: boolean, bias?: Tensor): void {
+  const workgroups: [number, number, number] = [
+    Math.ceil(d.N / (TILE_N * WG_X)),
+    Math.ceil(d.M / (TILE_M * WG_Y)),
+    numel(d.batch),
+  ];
+  const limit = gpu().limits.maxComputeWorkgroupsPerDimension;
+  if (workgroups.some((n) => n > limit)) {
+    throw new Error(`matmul: [${workgroups}] workgroups for ${shapeString(out.shape)} pass this adapter's limit of ${limit} per dimension`);
+  }
+  gpu().dispatch({
+    kernel: {
+      shader: MATMUL,
+      entry: bias ? 'matmul_bias' : 'matmul',
+      constants: {
+        TRANS_A: Number(transA),
+        TRANS_B: Number(transB),
+        // Each operand is read with vec4 loads when its contiguous axis is a multiple of 4.
+        A_VEC4: Number((transA ? d.M : d.K) % 4 === 0),
+        B_VEC4: Number((transB ? d.K : d.N) % 4 === 0),
+      },
+    },
+    buffers: bias ? [a.buffer, b.buffer, out.buffer, bias.buffer] : [a.buffer, b.buffer, out.buffer],
+    params: params(d.M, d.N, d.K, a.shape.length > 2 ? d.M * d.K : 0, b.shape.length > 2 ? d.K * d.N : 0),
+    workgroups,
+  });
+}
