@@ -32,17 +32,14 @@ export function clipLoss(a: readonly Tensor[], b: readonly Tensor[], logScale: T
 }
 
 export interface CosmosLossInputs {
-  /** Student image embeddings of the 2 global views [batch, E] each, normalized. */
-  studentImageGlobal: readonly Tensor[];
-  /** Student text embeddings of all captions (2 global, then local), normalized. */
-  studentText: readonly Tensor[];
+  /** L_clip of the same batch: clipLoss(student global images, all student captions, logit_scale). */
+  clip: Tensor;
   /** Cross-modal embeddings img_x of every image view and txt_x of every caption, normalized. */
   imageCross: readonly Tensor[];
   textCross: readonly Tensor[];
   /** Teacher embeddings of the 2 global images and 2 global captions, normalized, without gradient. */
   teacherImage: readonly Tensor[];
   teacherText: readonly Tensor[];
-  logitScale: Tensor;
   distillLogitScale: Tensor;
 }
 
@@ -54,7 +51,6 @@ export interface CosmosLossTerms {
 
 /** L_clip + L_cosmos, with L_cosmos the mean of the four cross-modal distillation terms. */
 export function cosmosLoss(x: CosmosLossInputs): CosmosLossTerms {
-  const clip = clipLoss(x.studentImageGlobal, x.studentText, x.logitScale);
   const s = x.distillLogitScale;
   const terms = [
     clipLoss(x.imageCross, x.teacherImage, s),
@@ -63,5 +59,5 @@ export function cosmosLoss(x: CosmosLossInputs): CosmosLossTerms {
     clipLoss(x.textCross, x.teacherText, s),
   ];
   const cosmos = affine(terms.reduce((acc, t) => add(acc, t)), 0.25);
-  return { clip, cosmos, total: add(clip, cosmos) };
+  return { clip: x.clip, cosmos, total: add(x.clip, cosmos) };
 }

@@ -1,0 +1,85 @@
+/**
+ * One COSMOS training step (COSMOS-SPEC sections 4-6): objective -> backward -> teacher EMA toward the student
+ * (after backward, before the optimizer step, over every parameter) -> AdamW -> both logit scales of both models
+ * clamped to [0, ln 100]. Every intermediate lives in the step's scope: memory is the same after every step.
+ */
+import { noGrad } from '../tensor/engine.ts';
+import { clampInPlace, emaUpdate } from '../tensor/ops/optim.ts';
+import { concat, reshape } from '../tensor/ops/shape.ts';
+import { AdamW, decayFor } from '../tensor/optim/adamw.ts';
+import { scopeAsync } from '../tensor/scope.ts';
+import { backward } from '../tensor/tape.ts';
+import type { CosmosModel } from './model.ts';
+import { lossTerms, type TrainMode, type ViewBatch } from './objective.ts';
+
+export const MAX_LOG_SCALE = Math.log(100);
+
+export interface StepSettings {
+  lr: number;
+  /** Teacher EMA momentum m: teacher = m * teacher + (1 - m) * student. */
+  momentum: number;
+}
+
+export interface StepLosses {
+  clip: number;
+  /** NaN in CLIP mode. */
+  cosmos: number;
+  total: number;
+}
+
+export interface TrainerOptions {
+  mode: TrainMode;
+  weightDecay?: number;
+  betas?: readonly [number, number];
+  eps?: number;
+  /** Fine-tuning: train only the cross-attention poolers, the token mappings and the projections. */
+  freezeTowers?: boolean;
+}
+
+/** What stays trainable when the towers are frozen. */
+const FINE_TUNED = ['attn_cross_pool', 'token_mapping', 'proj', 'logit_scale'];
+
+export class CosmosTrainer {
+  readonly optimizer: AdamW;
+
+  constructor(
+    readonly student: CosmosModel,
+    /** The EMA teacher: never trained by gradients. null in CLIP mode. */
+    readonly teacher: CosmosModel | null,
+    readonly options: TrainerOptions,
+  ) {
+    if (options.mode === 'cosmos' && !teacher) throw new Error('COSMOS training needs a teacher model');
+    for (const t of teacher?.parameters() ?? []) t.requiresGrad = false;
+    const named = student.namedParameters();
+    for (const [name, p] of named) p.requiresGrad = !options.freezeTowers || FINE_TUNED.some((part) => name.includes(part));
+    this.optimizer = new AdamW(
+      named.filter(([, p]) => p.requiresGrad).map(([name, param]) => ({ name, param, decay: decayFor(name, param.shape.length) })),
+      { weightDecay: options.weightDecay, betas: options.betas, eps: options.eps },
+    );
+  }
+
+  async step(batch: ViewBatch, settings: StepSettings): Promise<StepLosses> {
+    return scopeAsync(async () => {
+      this.optimizer.zeroGrad();
+      const terms = lossTerms(this.student, this.teacher, batch, this.options.mode);
+      backward(terms.total);
+      const losses = noGrad(() => concat([terms.clip, terms.cosmos ?? terms.clip, terms.total].map((t) => reshape(t, [1])), 0));
+      if (this.teacher) {
+        const teacherParams = this.teacher.parameters();
+        this.student.parameters().forEach((p, i) => emaUpdate(teacherParams[i]!, p, settings.momentum));
+      }
+      this.optimizer.step(settings.lr);
+      for (const model of [this.student, this.teacher]) {
+        if (!model) continue;
+        clampInPlace(model.logitScale, 0, MAX_LOG_SCALE);
+        clampInPlace(model.distillLogitScale, 0, MAX_LOG_SCALE);
+      }
+      const [clip, cosmos, total] = await losses.readFloat();
+      return { clip: clip!, cosmos: terms.cosmos ? cosmos! : Number.NaN, total: total! };
+    });
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+}
