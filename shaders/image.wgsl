@@ -123,3 +123,248 @@ fn bicubic_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
   }
   for (var q = 0u; q < count; q++) { dst[(plane0 + q) * in_hw + i % in_hw] = acc[q]; }
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Augmented views (src/cosmos/views/imageViews.ts): the pixel work of DINO-style multi-crop views, following
+// torchvision 0.14's tensor functions. One dispatch per pipeline step covers a whole batch of one view index;
+// each sample reads its own random choices (drawn on the host) from `samples`. Images are [batch, 3, size, size].
+
+struct ViewParams {
+  batch: u32,
+  in_h: u32,   // source images, for view_crop_resize
+  in_w: u32,
+  size: u32,   // side of the square view
+  step: u32,   // which of the 4 color-jitter steps, for view_contrast_mean and view_jitter
+}
+
+// One sample's choices; imageViews.ts writes the same 22 words in this order.
+struct ViewSample {
+  crop_x: u32,
+  crop_y: u32,
+  crop_w: u32,
+  crop_h: u32,
+  flip: u32,
+  step_w: f32,       // crop_w / size, rounded to f32 as PyTorch does
+  step_h: f32,
+  jitter_ops: u32,   // op of jitter step k in bits 4k..4k+3: JITTER_* below
+  brightness: f32,
+  contrast: f32,
+  saturation: f32,
+  hue: f32,
+  grayscale: u32,
+  solarize: u32,
+  blur_radius: u32,  // 0: no blur
+  blur_w: array<f32, 7>,  // normalized Gaussian weights at distance 0 .. 6
+}
+
+const JITTER_BRIGHTNESS: u32 = 0u;
+const JITTER_CONTRAST: u32 = 1u;
+const JITTER_SATURATION: u32 = 2u;
+const JITTER_HUE: u32 = 3u;
+
+// torchvision's rgb_to_grayscale weights on tensors (0.2989, not PIL's 0.299).
+const LUMA = vec3f(0.2989, 0.587, 0.114);
+const CLIP_MEAN = vec3f(0.48145466, 0.4578275, 0.40821073);
+const CLIP_STD = vec3f(0.26862954, 0.26130258, 0.27577711);
+const MEAN_WG: u32 = 256u;
+
+@group(0) @binding(0) var<uniform> vp: ViewParams;
+@group(0) @binding(1) var<storage, read> samples: array<ViewSample>;
+@group(0) @binding(2) var<storage, read> pixels_in: array<f32>;
+@group(0) @binding(3) var<storage, read_write> pixels_out: array<f32>;
+@group(0) @binding(2) var<storage, read_write> pixels: array<f32>;
+@group(0) @binding(3) var<storage, read> contrast_means: array<f32>;
+
+var<workgroup> partial_sums: array<f32, MEAN_WG>;
+
+// Summed in torchvision's order: (0.2989 r + 0.587 g) + 0.114 b.
+fn gray(c: vec3f) -> f32 {
+  return LUMA.x * c.x + LUMA.y * c.y + LUMA.z * c.z;
+}
+
+// Index of one channel's pixel in a [batch, 3, size, size] image; `pixel` counts over the whole batch.
+fn channel_at(pixel: u32, channel: u32) -> u32 {
+  let hw = vp.size * vp.size;
+  return ((pixel / hw) * 3u + channel) * hw + pixel % hw;
+}
+
+fn load_rgb(pixel: u32) -> vec3f {
+  return vec3f(pixels_in[channel_at(pixel, 0u)], pixels_in[channel_at(pixel, 1u)], pixels_in[channel_at(pixel, 2u)]);
+}
+
+fn store_rgb(pixel: u32, c: vec3f) {
+  for (var ch = 0u; ch < 3u; ch++) { pixels_out[channel_at(pixel, ch)] = c[ch]; }
+}
+
+// RandomResizedCrop + RandomHorizontalFlip: F.resized_crop(img, y, x, h, w, size, BICUBIC, antialias=False), that
+// is F.interpolate(crop, size, mode='bicubic', align_corners=False) with taps clamped to the crop box, then
+// clamped to [0, 1] (as uint8 images would be), then mirrored. One output pixel (3 channels) per invocation.
+@compute @workgroup_size(WG)
+fn view_crop_resize(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  let hw = vp.size * vp.size;
+  let b = i / hw;
+  if (b >= vp.batch) { return; }
+  let s = samples[b];
+  let oy = (i % hw) / vp.size;
+  var ox = i % vp.size;
+  if (s.flip != 0u) { ox = vp.size - 1u - ox; }
+  let ty = taps(oy, s.step_h);
+  let tx = taps(ox, s.step_w);
+  var rows: array<u32, 4>;
+  var cols: array<u32, 4>;
+  for (var j = 0; j < 4; j++) {
+    rows[j] = (s.crop_y + clamped(ty.first + j, s.crop_h)) * vp.in_w;
+    cols[j] = s.crop_x + clamped(tx.first + j, s.crop_w);
+  }
+  let in_hw = vp.in_h * vp.in_w;
+  var rgb: vec3f;
+  for (var ch = 0u; ch < 3u; ch++) {
+    let base = (b * 3u + ch) * in_hw;
+    var acc = 0.0;
+    for (var j = 0; j < 4; j++) {
+      let r = base + rows[j];
+      let row = pixels_in[r + cols[0]] * tx.w[0] + pixels_in[r + cols[1]] * tx.w[1]
+              + pixels_in[r + cols[2]] * tx.w[2] + pixels_in[r + cols[3]] * tx.w[3];
+      acc += row * ty.w[j];
+    }
+    rgb[ch] = clamp(acc, 0.0, 1.0);
+  }
+  store_rgb(i, rgb);
+}
+
+fn jitter_op(s: ViewSample) -> u32 {
+  return (s.jitter_ops >> (4u * vp.step)) & 15u;
+}
+
+// adjust_contrast's blend target: the mean of the grayscale image, for the samples whose jitter step `step` is
+// contrast. One workgroup per sample.
+@compute @workgroup_size(MEAN_WG)
+fn view_contrast_mean(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let b = wid.x;
+  if (jitter_op(samples[b]) != JITTER_CONTRAST) { return; }
+  let hw = vp.size * vp.size;
+  var acc = 0.0;
+  for (var q = lid; q < hw; q += MEAN_WG) { acc += gray(load_rgb(b * hw + q)); }
+  partial_sums[lid] = acc;
+  for (var stride = MEAN_WG / 2u; stride > 0u; stride /= 2u) {
+    workgroupBarrier();
+    if (lid < stride) { partial_sums[lid] += partial_sums[lid + stride]; }
+  }
+  if (lid == 0u) { pixels_out[b] = partial_sums[0] / f32(hw); }
+}
+
+// torchvision's _blend: factor * img + (1 - factor) * other, clamped to [0, 1].
+fn blend(c: vec3f, other: vec3f, factor: f32) -> vec3f {
+  return clamp(factor * c + (1.0 - factor) * other, vec3f(0.0), vec3f(1.0));
+}
+
+// torchvision's _rgb2hsv (Pillow's formulas): hue in [0, 1), ties between max channels resolved r, then g.
+fn rgb_to_hsv(c: vec3f) -> vec3f {
+  let maxc = max(max(c.r, c.g), c.b);
+  let minc = min(min(c.r, c.g), c.b);
+  let eqc = maxc == minc;
+  let cr = maxc - minc;
+  let sat = cr / select(maxc, 1.0, eqc);
+  let rgbc = (vec3f(maxc) - c) / select(cr, 1.0, eqc);
+  var h: f32;
+  if (maxc == c.r) {
+    h = rgbc.b - rgbc.g;
+  } else if (maxc == c.g) {
+    h = 2.0 + rgbc.r - rgbc.b;
+  } else {
+    h = 4.0 + rgbc.g - rgbc.r;
+  }
+  h = h / 6.0 + 1.0;
+  return vec3f(h - floor(h), sat, maxc);
+}
+
+// torchvision's _hsv2rgb.
+fn hsv_to_rgb(hsv: vec3f) -> vec3f {
+  let h6 = hsv.x * 6.0;
+  let sector = floor(h6);
+  let f = h6 - sector;
+  let v = hsv.z;
+  let p = clamp(v * (1.0 - hsv.y), 0.0, 1.0);
+  let q = clamp(v * (1.0 - hsv.y * f), 0.0, 1.0);
+  let t = clamp(v * (1.0 - hsv.y * (1.0 - f)), 0.0, 1.0);
+  switch (u32(sector) % 6u) {
+    case 0u: { return vec3f(v, t, p); }
+    case 1u: { return vec3f(q, v, p); }
+    case 2u: { return vec3f(p, v, t); }
+    case 3u: { return vec3f(p, q, v); }
+    case 4u: { return vec3f(t, p, v); }
+    default: { return vec3f(v, p, q); }
+  }
+}
+
+// adjust_hue: shift the hue by `factor`, wrapped to [0, 1) as torch's remainder does.
+fn shift_hue(c: vec3f, factor: f32) -> vec3f {
+  let hsv = rgb_to_hsv(c);
+  let h = hsv.x + factor;
+  return hsv_to_rgb(vec3f(h - floor(h), hsv.y, hsv.z));
+}
+
+// One ColorJitter step, in place: each sample applies the op its random order puts at step `step`.
+@compute @workgroup_size(WG)
+fn view_jitter(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  let b = i / (vp.size * vp.size);
+  if (b >= vp.batch) { return; }
+  let s = samples[b];
+  let op = jitter_op(s);
+  if (op > JITTER_HUE) { return; }
+  var c: vec3f;
+  for (var ch = 0u; ch < 3u; ch++) { c[ch] = pixels[channel_at(i, ch)]; }
+  switch (op) {
+    case JITTER_BRIGHTNESS: { c = clamp(s.brightness * c, vec3f(0.0), vec3f(1.0)); }
+    case JITTER_CONTRAST: { c = blend(c, vec3f(contrast_means[b]), s.contrast); }
+    case JITTER_SATURATION: { c = blend(c, vec3f(gray(c)), s.saturation); }
+    default: { c = shift_hue(c, s.hue); }
+  }
+  for (var ch = 0u; ch < 3u; ch++) { pixels[channel_at(i, ch)] = c[ch]; }
+}
+
+// Reflect padding (torch's 'reflect': the edge pixel is not repeated); the host keeps radius < size.
+fn reflect_index(i: i32, n: u32) -> u32 {
+  let last = i32(n) - 1;
+  return u32(last - abs(last - abs(i)));
+}
+
+// Gaussian blur along x: the first of the two separable passes of F.gaussian_blur(img, k, sigma).
+@compute @workgroup_size(WG)
+fn view_blur_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  let hw = vp.size * vp.size;
+  let b = i / hw;
+  if (b >= vp.batch) { return; }
+  let s = samples[b];
+  let row = i - i % vp.size;
+  let x = i32(i % vp.size);
+  var acc = s.blur_w[0] * load_rgb(i);
+  for (var d = 1; d <= i32(s.blur_radius); d++) {
+    acc += s.blur_w[d] * (load_rgb(row + reflect_index(x - d, vp.size)) + load_rgb(row + reflect_index(x + d, vp.size)));
+  }
+  store_rgb(i, acc);
+}
+
+// Gaussian blur along y, then RandomGrayscale (which commutes with the blur: both are linear), Solarization
+// (threshold 0.5: x >= 0.5 -> 1 - x) and the CLIP normalization.
+@compute @workgroup_size(WG)
+fn view_blur_cols_finish(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  let hw = vp.size * vp.size;
+  let b = i / hw;
+  if (b >= vp.batch) { return; }
+  let s = samples[b];
+  let column = b * hw + i % vp.size;
+  let y = i32((i % hw) / vp.size);
+  var c = s.blur_w[0] * load_rgb(i);
+  for (var d = 1; d <= i32(s.blur_radius); d++) {
+    c += s.blur_w[d] * (load_rgb(column + reflect_index(y - d, vp.size) * vp.size)
+                      + load_rgb(column + reflect_index(y + d, vp.size) * vp.size));
+  }
+  if (s.grayscale != 0u) { c = vec3f(gray(c)); }
+  if (s.solarize != 0u) { c = select(c, 1.0 - c, c >= vec3f(0.5)); }
+  store_rgb(i, (c - CLIP_MEAN) / CLIP_STD);
+}

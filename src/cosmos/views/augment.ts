@@ -1,0 +1,133 @@
+/**
+ * The random choices of COSMOS's image views (DINO's multi-crop recipe, COSMOS-SPEC section 3), drawn on the host
+ * from a seeded generator (`rng` in src/nn/init.ts) with torchvision's algorithms; imageViews.ts renders them.
+ */
+
+/** Box in source pixels: columns x .. x + w - 1, rows y .. y + h - 1. */
+export interface CropBox {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/** ColorJitter ops, numbered as torchvision's ColorJitter.forward numbers `fn_idx`. */
+export const JITTER_OPS = ['brightness', 'contrast', 'saturation', 'hue'] as const;
+
+export interface JitterPlan {
+  /** A permutation of 0..3 (indices into JITTER_OPS): the order the four adjustments are applied in. */
+  order: number[];
+  brightness: number;
+  contrast: number;
+  saturation: number;
+  hue: number;
+}
+
+export interface ViewPlan {
+  crop: CropBox;
+  /** The view is size x size pixels. */
+  size: number;
+  flip: boolean;
+  jitter: JitterPlan | null;
+  grayscale: boolean;
+  /** Gaussian blur standard deviation in output pixels, or null for no blur. */
+  blurSigma: number | null;
+  solarize: boolean;
+}
+
+export interface ViewCounts {
+  globalSize: number;
+  localSize: number;
+  localCount: number;
+}
+
+/** DINO's DataAugmentationDINO with COSMOS's numbers. */
+export const VIEW_RECIPE = {
+  globalScale: [0.4, 1.0],
+  localScale: [0.05, 0.4],
+  ratio: [3 / 4, 4 / 3],
+  flip: 0.5,
+  jitter: { p: 0.8, brightness: 0.4, contrast: 0.4, saturation: 0.2, hue: 0.1 },
+  grayscale: 0.2,
+  /** Blur probability of global view 1, global view 2 and every local view. */
+  blur: { global1: 1.0, global2: 0.1, local: 0.5 },
+  blurSigma: [0.1, 2.0],
+  /** Solarization probability, global view 2 only. */
+  solarize: 0.2,
+} as const;
+
+type Range = readonly [number, number];
+
+const uniform = (random: () => number, [lo, hi]: Range): number => lo + (hi - lo) * random();
+
+/** Python's round(): halves go to the even neighbour. */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * torchvision's RandomResizedCrop.get_params: up to 10 tries of an area fraction U(scale) and a log-uniform
+ * aspect ratio, the first box that fits placed uniformly; else a centre crop clipped to the ratio range.
+ */
+export function randomResizedCrop(random: () => number, width: number, height: number, scale: Range, ratio: Range = VIEW_RECIPE.ratio): CropBox {
+  const area = width * height;
+  const logRatio: Range = [Math.log(ratio[0]), Math.log(ratio[1])];
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const targetArea = area * uniform(random, scale);
+    const aspect = Math.exp(uniform(random, logRatio));
+    const w = roundHalfEven(Math.sqrt(targetArea * aspect));
+    const h = roundHalfEven(Math.sqrt(targetArea / aspect));
+    if (w > 0 && w <= width && h > 0 && h <= height) {
+      const y = Math.floor(random() * (height - h + 1));
+      const x = Math.floor(random() * (width - w + 1));
+      return { x, y, w, h };
+    }
+  }
+  const inRatio = width / height;
+  let w = width;
+  let h = height;
+  if (inRatio < ratio[0]) h = roundHalfEven(w / ratio[0]);
+  else if (inRatio > ratio[1]) w = roundHalfEven(h * ratio[1]);
+  return { x: Math.floor((width - w) / 2), y: Math.floor((height - h) / 2), w, h };
+}
+
+/** torchvision's ColorJitter.get_params: a random order, then each factor uniform in its range. */
+export function colorJitter(random: () => number, j: typeof VIEW_RECIPE.jitter = VIEW_RECIPE.jitter): JitterPlan {
+  const order = [0, 1, 2, 3];
+  for (let i = order.length - 1; i > 0; i--) {
+    const k = Math.floor(random() * (i + 1));
+    [order[i], order[k]] = [order[k]!, order[i]!];
+  }
+  return {
+    order,
+    brightness: uniform(random, [Math.max(0, 1 - j.brightness), 1 + j.brightness]),
+    contrast: uniform(random, [Math.max(0, 1 - j.contrast), 1 + j.contrast]),
+    saturation: uniform(random, [Math.max(0, 1 - j.saturation), 1 + j.saturation]),
+    hue: uniform(random, [-j.hue, j.hue]),
+  };
+}
+
+function planView(random: () => number, srcW: number, srcH: number, size: number, scale: Range, blurP: number, solarizeP: number): ViewPlan {
+  const r = VIEW_RECIPE;
+  const crop = randomResizedCrop(random, srcW, srcH, scale);
+  const flip = random() < r.flip;
+  const jitter = random() < r.jitter.p ? colorJitter(random) : null;
+  const grayscale = random() < r.grayscale;
+  const blurSigma = random() < blurP ? uniform(random, r.blurSigma) : null;
+  const solarize = random() < solarizeP;
+  return { crop, size, flip, jitter, grayscale, blurSigma, solarize };
+}
+
+/** One sample's views: global 1, global 2, then `localCount` local crops, with COSMOS's probabilities. */
+export function planViews(random: () => number, srcW: number, srcH: number, opts: ViewCounts): ViewPlan[] {
+  const r = VIEW_RECIPE;
+  const views = [
+    planView(random, srcW, srcH, opts.globalSize, r.globalScale, r.blur.global1, 0),
+    planView(random, srcW, srcH, opts.globalSize, r.globalScale, r.blur.global2, r.solarize),
+  ];
+  for (let i = 0; i < opts.localCount; i++) {
+    views.push(planView(random, srcW, srcH, opts.localSize, r.localScale, r.blur.local, 0));
+  }
+  return views;
+}
