@@ -56,9 +56,9 @@ export class CosmosModel extends Module {
     this.visualAttnCrossPool = this.visual.attachCrossPool(new AttentionalCrossPooler(e, config.poolerHeads, random));
   }
 
-  /** images [B, 3, H, W], CLIP-normalized. */
-  encodeImage(images: Tensor): VisionFeatures {
-    return this.visual.forward(images);
+  /** images [B, 3, H, W], CLIP-normalized; `attentionMaps` collects each layer's self-attention weights. */
+  encodeImage(images: Tensor, attentionMaps?: Tensor[]): VisionFeatures {
+    return this.visual.forward(images, attentionMaps);
   }
 
   /** ids: B rows of context-length token ids, on the host (the tokenizer's output). */

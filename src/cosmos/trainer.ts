@@ -39,6 +39,11 @@ export interface TrainerOptions {
 /** What stays trainable when the towers are frozen. */
 const FINE_TUNED = ['attn_cross_pool', 'token_mapping', 'proj', 'logit_scale'];
 
+/** Drops undefined entries, so that they leave the optimizer's defaults in place. */
+function definedOnly<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 export class CosmosTrainer {
   readonly optimizer: AdamW;
 
@@ -54,7 +59,7 @@ export class CosmosTrainer {
     for (const [name, p] of named) p.requiresGrad = !options.freezeTowers || FINE_TUNED.some((part) => name.includes(part));
     this.optimizer = new AdamW(
       named.filter(([, p]) => p.requiresGrad).map(([name, param]) => ({ name, param, decay: decayFor(name, param.shape.length) })),
-      { weightDecay: options.weightDecay, betas: options.betas, eps: options.eps },
+      definedOnly({ weightDecay: options.weightDecay, betas: options.betas, eps: options.eps }),
     );
   }
 

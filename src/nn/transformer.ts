@@ -36,8 +36,11 @@ export class ResidualAttentionBlock extends Module {
     this.mlp = this.module('mlp', new Mlp(width, mlpWidth, random));
   }
 
-  forward(x: Tensor, causal = false): Tensor {
-    const attended = add(x, this.attn.selfAttention(this.ln1.forward(x), { causal }).out);
+  /** With `attentionMaps`, the block's per-head attention weights [B, heads, T, T] are pushed onto it. */
+  forward(x: Tensor, causal = false, attentionMaps?: Tensor[]): Tensor {
+    const { out, weights } = this.attn.selfAttention(this.ln1.forward(x), { causal, weights: attentionMaps ? 'per-head' : 'none' });
+    if (weights) attentionMaps!.push(weights);
+    const attended = add(x, out);
     return add(attended, this.mlp.forward(this.ln2.forward(attended)));
   }
 }
@@ -52,8 +55,9 @@ export class Transformer extends Module {
     this.module('resblocks', blocks);
   }
 
-  forward(x: Tensor, causal = false): Tensor {
-    return this.resblocks.reduce((h, block) => block.forward(h, causal), x);
+  /** With `attentionMaps`, every block's per-head attention weights are collected there, first layer first. */
+  forward(x: Tensor, causal = false, attentionMaps?: Tensor[]): Tensor {
+    return this.resblocks.reduce((h, block) => block.forward(h, causal, attentionMaps), x);
   }
 }
 

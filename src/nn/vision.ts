@@ -55,8 +55,11 @@ export class VisionTransformer extends Module {
     return this.module('attn_cross_pool', pooler);
   }
 
-  /** images [B, 3, H, W], already normalized; H and W multiples of the patch size. */
-  forward(images: Tensor): VisionFeatures {
+  /**
+   * images [B, 3, H, W], already normalized; H and W multiples of the patch size. With `attentionMaps`, each
+   * layer's self-attention weights [B, heads, T, T] (token 0 is CLS) are collected there.
+   */
+  forward(images: Tensor, attentionMaps?: Tensor[]): VisionFeatures {
     const [b, , h, w] = images.shape as [number, number, number, number];
     const { width, patchSize: p } = this.config;
     if (h % p || w % p) throw new Error(`Image ${h}x${w} is not a multiple of the patch size ${p}`);
@@ -67,7 +70,7 @@ export class VisionTransformer extends Module {
     const x0 = concat([cls, patchEmbeddings], 1);
     const pos = this.positionalEmbeddingFor(grid);
     const x1 = reshape(addRows(reshape(x0, [b, tokens * width]), reshape(pos, [tokens * width])), [b, tokens, width]);
-    const x = this.lnPost.forward(this.transformer.forward(this.lnPre.forward(x1)));
+    const x = this.lnPost.forward(this.transformer.forward(this.lnPre.forward(x1), false, attentionMaps));
     const clsOut = reshape(slice(x, 1, 0, 1), [b, width]);
     return { global: matmul(clsOut, this.proj), patches: slice(x, 1, 1, tokens), grid };
   }

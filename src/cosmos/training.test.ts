@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { loadSceneAtlasFromDisk } from '../data/scenes-node.ts';
+import { loadClipTokenizer } from '../data/tokenizer-node.ts';
+import type { MemoryStats } from '../gpu/runtime.ts';
+import { useTestGpu } from '../testing/gpu.ts';
+import { PRESETS } from './presets.ts';
+import { TINY_TRAINING, TrainingRun } from './training.ts';
+
+const gpu = useTestGpu();
+
+describe('a training run on the built-in scenes', () => {
+  for (const mode of ['cosmos', 'clip'] as const) {
+    it(`${mode} mode: steps give finite losses, memory stays flat, the held-out evaluation gives recalls`, async () => {
+      const [atlas, tokenizer] = await Promise.all([loadSceneAtlasFromDisk(), loadClipTokenizer()]);
+      const run = new TrainingRun(PRESETS.tiny, { ...TINY_TRAINING, mode, batchSize: 4, steps: 10 }, atlas, tokenizer);
+      const first = await run.trainStep();
+      expect(Number.isFinite(first.total)).toBe(true);
+      expect(Number.isNaN(first.cosmos)).toBe(mode === 'clip');
+      expect(first.temperature).toBeGreaterThan(1);
+      await run.trainStep();
+      // The storage pool is what must not grow. Uniform blocks are a bounded cache: augmentation plans
+      // (which jitter steps, how wide a blur) differ from step to step, and each distinct one is kept.
+      const pool = ({ totalBytes, liveBytes, liveBuffers }: MemoryStats) => ({ totalBytes, liveBytes, liveBuffers });
+      const memory = pool(gpu().memory());
+      const third = await run.trainStep();
+      expect(pool(gpu().memory())).toEqual(memory);
+      expect(third.step).toBe(3);
+      expect(third.lr).toBeGreaterThan(first.lr); // still warming up
+      const recall = await run.evaluate(16);
+      for (const r of Object.values(recall)) expect(r).toBeGreaterThanOrEqual(0);
+      expect(recall.i2t_r5).toBeGreaterThanOrEqual(recall.i2t_r1);
+      run.dispose();
+    });
+  }
+});

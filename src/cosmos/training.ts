@@ -1,0 +1,176 @@
+/**
+ * A training run on the built-in scenes: each step samples a batch of training scenes, renders them, makes the
+ * COSMOS views (images on the GPU, text crops on the host), and runs one CosmosTrainer step with the scheduled
+ * learning rate. `evaluate` measures retrieval on the held-out split, whose object combinations never occur in
+ * training. The same code runs in Node (CLI) and in the browser's worker.
+ */
+import type { ClipTokenizer } from '../data/tokenizer.ts';
+import { type SceneAtlas, heldOutScenes, renderScene, sceneCaption, trainScene } from '../data/scenes.ts';
+import type { RgbImage } from '../data/image.ts';
+import { normalizeForClip } from '../eval/preprocess.ts';
+import { recallAtK } from '../eval/retrieval.ts';
+import { rng } from '../nn/init.ts';
+import { noGrad } from '../tensor/engine.ts';
+import { matmul } from '../tensor/ops/matmul.ts';
+import { l2Normalize } from '../tensor/ops/normalize.ts';
+import { scopeAsync } from '../tensor/scope.ts';
+import { type Tensor, fromArray } from '../tensor/tensor.ts';
+import type { CosmosConfig } from './config.ts';
+import { CosmosModel } from './model.ts';
+import type { TrainMode } from './objective.ts';
+import { learningRate } from './schedule.ts';
+import { CosmosTrainer, type StepLosses } from './trainer.ts';
+import { planViews } from './views/augment.ts';
+import { renderViews } from './views/imageViews.ts';
+import { textCrops } from './views/textCrops.ts';
+
+export interface TrainingOptions {
+  mode: TrainMode;
+  steps: number;
+  batchSize: number;
+  lr: number;
+  warmupSteps: number;
+  weightDecay: number;
+  /** Teacher EMA momentum. */
+  momentum: number;
+  /** Side of the rendered source scenes the crops are taken from. */
+  sourceSize: number;
+  localSize: number;
+  localCount: number;
+  seed: number;
+  freezeTowers: boolean;
+}
+
+/** Settings that train the tiny preset in minutes on a CPU adapter. */
+export const TINY_TRAINING: TrainingOptions = {
+  mode: 'cosmos',
+  steps: 500,
+  batchSize: 32,
+  lr: 1e-3,
+  warmupSteps: 25,
+  weightDecay: 0.1,
+  momentum: 0.99,
+  sourceSize: 96,
+  localSize: 32,
+  localCount: 2,
+  seed: 0,
+  freezeTowers: false,
+};
+
+export interface StepRecord extends StepLosses {
+  step: number;
+  lr: number;
+  /** exp(logit_scale) and exp(distill_logit_scale) of the student after the step. */
+  temperature: number;
+  distillTemperature: number;
+  samplesPerSecond: number;
+  stepMs: number;
+}
+
+export interface RetrievalRecord {
+  i2t_r1: number;
+  i2t_r5: number;
+  t2i_r1: number;
+  t2i_r5: number;
+}
+
+/** RGB bytes to [3, H, W] floats in [0, 1], appended at `offset`. */
+function writeChw(img: RgbImage, out: Float32Array, offset: number): void {
+  const plane = img.width * img.height;
+  for (let p = 0; p < plane; p++) {
+    for (let c = 0; c < 3; c++) out[offset + c * plane + p] = img.data[p * 3 + c]! / 255;
+  }
+}
+
+export class TrainingRun {
+  readonly trainer: CosmosTrainer;
+  private stepIndex = 0;
+  private readonly random: () => number;
+
+  constructor(
+    readonly config: CosmosConfig,
+    readonly options: TrainingOptions,
+    private readonly atlas: SceneAtlas,
+    private readonly tokenizer: ClipTokenizer,
+    readonly student: CosmosModel = new CosmosModel(config, options.seed),
+    readonly teacher: CosmosModel | null = options.mode === 'cosmos' ? new CosmosModel(config, options.seed) : null,
+  ) {
+    this.random = rng(options.seed + 1);
+    this.trainer = new CosmosTrainer(student, teacher, {
+      mode: options.mode,
+      weightDecay: options.weightDecay,
+      freezeTowers: options.freezeTowers,
+    });
+  }
+
+  get step(): number {
+    return this.stepIndex;
+  }
+
+  async trainStep(): Promise<StepRecord> {
+    const o = this.options;
+    const started = performance.now();
+    const lr = learningRate(this.stepIndex, o.lr, o.warmupSteps, o.steps);
+    const scenes = Array.from({ length: o.batchSize }, (_, b) => trainScene(this.atlas, o.seed, this.stepIndex * o.batchSize + b));
+    const record = await scopeAsync(async () => {
+      const pixels = new Float32Array(o.batchSize * 3 * o.sourceSize * o.sourceSize);
+      scenes.forEach((scene, b) => writeChw(renderScene(this.atlas, scene, o.sourceSize).image, pixels, b * pixels.length / o.batchSize));
+      const sources = fromArray(pixels, [o.batchSize, 3, o.sourceSize, o.sourceSize]);
+      const plans = scenes.map(() =>
+        planViews(this.random, o.sourceSize, o.sourceSize, {
+          globalSize: this.config.vision.imageSize,
+          localSize: o.localSize,
+          localCount: o.localCount,
+        }),
+      );
+      const views = renderViews(sources, plans);
+      const crops = scenes.map((scene) => textCrops(this.random, sceneCaption(scene), o.localCount));
+      const captions = crops[0]!.map((_, c) => this.tokenRows(crops.map((perSample) => perSample[c]!)));
+      const losses = await this.trainer.step(
+        { globalImages: views.slice(0, 2), localImages: views.slice(2), captions },
+        { lr, momentum: o.momentum },
+      );
+      const [logScale, distillLogScale] = await this.logScales();
+      return { ...losses, step: this.stepIndex + 1, lr, temperature: Math.exp(logScale), distillTemperature: Math.exp(distillLogScale) };
+    });
+    this.stepIndex++;
+    const stepMs = performance.now() - started;
+    return { ...record, stepMs, samplesPerSecond: (o.batchSize * 1000) / stepMs };
+  }
+
+  /** Image-to-text and text-to-image Recall@1/5 of the student on the held-out scenes (fractions). */
+  async evaluate(count = 256): Promise<RetrievalRecord> {
+    const scenes = heldOutScenes(this.atlas, count);
+    const size = this.config.vision.imageSize;
+    return scopeAsync(() =>
+      noGrad(async () => {
+        const pixels = new Float32Array(count * 3 * size * size);
+        scenes.forEach((scene, i) => pixels.set(normalizeForClip(renderScene(this.atlas, scene, size).image), i * 3 * size * size));
+        const images = l2Normalize(this.student.encodeImage(fromArray(pixels, [count, 3, size, size])).global);
+        const texts = l2Normalize(this.student.encodeText(this.tokenRows(scenes.map(sceneCaption))).global);
+        const similarity = await matmul(images, texts, { transB: true }).readFloat();
+        const i2t = recallAtK(similarity, count, [1, 5], 'image-to-text');
+        const t2i = recallAtK(similarity, count, [1, 5], 'text-to-image');
+        return { i2t_r1: i2t[0]!, i2t_r5: i2t[1]!, t2i_r1: t2i[0]!, t2i_r5: t2i[1]! };
+      }),
+    );
+  }
+
+  dispose(): void {
+    this.trainer.dispose();
+    this.student.dispose();
+    this.teacher?.dispose();
+  }
+
+  private tokenRows(texts: string[]): Int32Array {
+    const context = this.config.text.contextLength;
+    const out = new Int32Array(texts.length * context);
+    this.tokenizer.tokenize(texts, context).forEach((row, i) => out.set(row, i * context));
+    return out;
+  }
+
+  private async logScales(): Promise<[number, number]> {
+    const read = async (t: Tensor) => (await t.readFloat())[0]!;
+    return [await read(this.student.logitScale), await read(this.student.distillLogitScale)];
+  }
+}

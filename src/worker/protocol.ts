@@ -1,0 +1,120 @@
+/**
+ * The typed messages between the app (main thread) and the engine worker. The UI only sends commands and
+ * renders what comes back; the worker owns the GPU device, the models, the training run and the data.
+ */
+import type { AdapterSummary } from '../gpu/acquire.ts';
+import type { MemoryStats } from '../gpu/runtime.ts';
+import type { CosmosConfig } from '../cosmos/config.ts';
+import type { PresetName } from '../cosmos/presets.ts';
+import type { RetrievalRecord, StepRecord, TrainingOptions } from '../cosmos/training.ts';
+import type { RgbImage } from '../data/image.ts';
+
+export type RunState = 'empty' | 'ready' | 'running' | 'paused' | 'stopped';
+export type Weights = 'student' | 'teacher';
+
+/** Where an analysis gets its image from: a held-out scene of the built-in data, or the user's own picture. */
+export type ImageInput = { kind: 'scene'; index: number } | { kind: 'image'; image: RgbImage };
+
+export type Command =
+  /** Builds a fresh model (or restores the run saved in browser storage when `resume` is set). */
+  | { type: 'init'; preset: PresetName; options: TrainingOptions; evalEvery: number; resume?: boolean }
+  | { type: 'start' }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'stop' }
+  /** Loads a .pt or .safetensors checkpoint as the model (fine-tuning starts from it). */
+  | { type: 'loadCheckpoint'; requestId: number; file: File; weights: Weights }
+  | { type: 'saveCheckpoint'; requestId: number }
+  | { type: 'listCheckpoints'; requestId: number }
+  /** Streams the run as a released-layout .pt; answered with a Blob to download. */
+  | { type: 'exportCheckpoint'; requestId: number }
+  | { type: 'analysis'; requestId: number; request: AnalysisRequest };
+
+export type AnalysisRequest =
+  /** Cross-attention maps of one image and one caption (and of each of the caption's sentences). */
+  | { kind: 'attention'; image: ImageInput; caption: string; weights: Weights }
+  /** The vision tower's self-attention: CLS to patches per layer and head, and attention rollout. */
+  | { kind: 'selfAttention'; image: ImageInput; weights: Weights }
+  /** The views of one training sample as the model gets them this step. */
+  | { kind: 'views'; sceneIndex: number }
+  /** Similarity matrix of held-out scenes and their captions. */
+  | { kind: 'retrieval'; count: number; weights: Weights }
+  | { kind: 'zeroShot'; image: ImageInput; classes: string[]; weights: Weights }
+  | { kind: 'segment'; image: ImageInput; classes: string[]; csa: boolean };
+
+export interface AttentionResult {
+  kind: 'attention';
+  image: RgbImage;
+  grid: [number, number];
+  tokens: string[];
+  /** Patch weights per head [head][patch] and their mean, for the whole caption. */
+  patchHeads: Float32Array[];
+  patchMean: Float32Array;
+  /** Token weights per head [head][token] and their mean (token 0 is SOT). */
+  tokenHeads: Float32Array[];
+  tokenMean: Float32Array;
+  /** Per sentence of the caption: its own patch map (mean over heads). */
+  sentences: { text: string; patchMean: Float32Array }[];
+}
+
+export interface SelfAttentionResult {
+  kind: 'selfAttention';
+  image: RgbImage;
+  grid: [number, number];
+  /** [layer][head][patch]: CLS row of each layer's attention over the patches. */
+  clsToPatches: Float32Array[][];
+  /** Attention rollout (Abnar & Zuidema): CLS to patches through all layers, residual included. */
+  rollout: Float32Array;
+}
+
+export interface ViewsResult {
+  kind: 'views';
+  /** The global then local image views, de-normalized to RGB for display. */
+  images: RgbImage[];
+  /** The 2 global then local text crops. */
+  texts: string[];
+  caption: string;
+}
+
+export interface RetrievalResult {
+  kind: 'retrieval';
+  count: number;
+  /** Row-major [image][caption] cosine similarities. */
+  similarity: Float32Array;
+  captions: string[];
+  recall: { i2t: number[]; t2i: number[]; ks: number[] };
+}
+
+export interface ZeroShotResult {
+  kind: 'zeroShot';
+  ranked: { label: string; probability: number }[];
+}
+
+export interface SegmentResult {
+  kind: 'segment';
+  image: RgbImage;
+  /** Per pixel: index into classes, or -1 for background. */
+  labels: Int16Array;
+  classes: string[];
+}
+
+export type AnalysisResult = AttentionResult | SelfAttentionResult | ViewsResult | RetrievalResult | ZeroShotResult | SegmentResult;
+
+export interface SavedCheckpoint {
+  name: string;
+  size: number;
+  modified: number;
+}
+
+export type WorkerEvent =
+  | { type: 'ready'; adapter: AdapterSummary; config: CosmosConfig; parameters: number; state: RunState; step: number }
+  | { type: 'state'; state: RunState }
+  | { type: 'step'; record: StepRecord; memory: MemoryStats }
+  | { type: 'eval'; step: number; record: RetrievalRecord }
+  | { type: 'progress'; requestId: number; what: string; done: number; total: number }
+  | { type: 'analysis'; requestId: number; result: AnalysisResult }
+  | { type: 'checkpoints'; requestId: number; saved: SavedCheckpoint[] }
+  | { type: 'download'; requestId: number; blob: Blob; name: string }
+  | { type: 'done'; requestId: number }
+  /** A sentence for the user; `requestId` when it answers a request. */
+  | { type: 'error'; message: string; requestId?: number };
