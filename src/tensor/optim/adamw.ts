@@ -119,4 +119,20 @@ export class AdamW {
     }
     this.hyper.dispose();
   }
+
+  // ---- Resuming from a checkpoint (src/checkpoint/trainingCheckpoint.ts writes the moments into state()) ----
+
+  /**
+   * Sets each parameter's update count, as torch's per-parameter 'step' (absent: 0, no state yet), so that the
+   * next step() continues the bias corrections where the checkpoint left them. `state().step` becomes the largest.
+   */
+  restoreSteps(steps: ReadonlyMap<string, number>): void {
+    const names = new Set(this.slots.map((s) => s.name));
+    for (const [name, step] of steps) {
+      if (!names.has(name)) throw new Error(`AdamW.restoreSteps: ${name} is not one of this optimizer's parameters`);
+      if (!Number.isSafeInteger(step) || step < 0) throw new Error(`AdamW.restoreSteps: ${name} has step ${step}, not a count`);
+    }
+    for (const slot of this.slots) slot.step = steps.get(slot.name) ?? 0;
+    this.steps = Math.max(0, ...this.slots.map((s) => s.step));
+  }
 }
