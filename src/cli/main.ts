@@ -1,0 +1,24 @@
+/**
+ * `npm run cosmos -- <command> ...`: the CLI in this process, on Dawn's WebGPU (started only by commands that use
+ * the GPU, and destroyed before exit). Unexpected failures still end as one line on stderr and exit code 1.
+ */
+import { createNodeRuntime } from '../gpu/node.ts';
+import type { GpuRuntime } from '../gpu/runtime.ts';
+import { oneLine, runCli } from './cli.ts';
+
+const gpu: { started: Promise<GpuRuntime> | null } = { started: null };
+
+const fail = (error: unknown) => {
+  process.stderr.write(`cosmos: ${oneLine(error)}\n`);
+  process.exit(1);
+};
+process.on('uncaughtException', fail);
+process.on('unhandledRejection', fail);
+
+const code = await runCli(process.argv.slice(2), {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  runtime: () => (gpu.started ??= createNodeRuntime()),
+});
+(await gpu.started?.catch(() => null))?.destroy();
+process.exitCode = code;
