@@ -6,7 +6,7 @@ import { fileSource } from '../checkpoint/nodeFiles.ts';
 import { embed, type EmbedOutput } from '../eval/embed.ts';
 import { expectClose, type FixtureTensor } from '../testing/fixtures.ts';
 import { useTestGpu } from '../testing/gpu.ts';
-import { noGrad } from '../tensor/engine.ts';
+import { noGrad, noGradAsync } from '../tensor/engine.ts';
 import { l2Normalize } from '../tensor/ops/normalize.ts';
 import { matmul } from '../tensor/ops/matmul.ts';
 import { scopeAsync } from '../tensor/scope.ts';
@@ -98,7 +98,7 @@ describe('COSMOS model on a checkpoint written by torch.save, against the OpenCL
         const imgs = fixture.inputs.images;
         const ids = fixture.inputs.ids;
         const got = await scopeAsync(() =>
-          noGrad(async () => {
+          noGradAsync(async () => {
             const image = model.encodeImage(fromArray(imgs.data, imgs.shape));
             const text = model.encodeText(Int32Array.from(ids.data.slice(0, 2 * 77)));
             const imageX = model.crossModalEmbedding(image.global, model.imageAttendsText(image.global, model.textTokens(text)).out);

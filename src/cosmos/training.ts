@@ -10,7 +10,7 @@ import type { RgbImage } from '../data/image.ts';
 import { normalizeForClip } from '../eval/preprocess.ts';
 import { recallAtK } from '../eval/retrieval.ts';
 import { rng } from '../nn/init.ts';
-import { noGrad } from '../tensor/engine.ts';
+import { noGradAsync } from '../tensor/engine.ts';
 import { matmul } from '../tensor/ops/matmul.ts';
 import { l2Normalize } from '../tensor/ops/normalize.ts';
 import { scopeAsync } from '../tensor/scope.ts';
@@ -143,7 +143,7 @@ export class TrainingRun {
     const scenes = heldOutScenes(this.atlas, count);
     const size = this.config.vision.imageSize;
     return scopeAsync(() =>
-      noGrad(async () => {
+      noGradAsync(async () => {
         const pixels = new Float32Array(count * 3 * size * size);
         scenes.forEach((scene, i) => pixels.set(normalizeForClip(renderScene(this.atlas, scene, size).image), i * 3 * size * size));
         const images = l2Normalize(this.student.encodeImage(fromArray(pixels, [count, 3, size, size])).global);

@@ -3,7 +3,7 @@
  * (plain encode_image / encode_text use no cross-attention; the maps are the explanation on top).
  */
 import type { CosmosModel } from '../cosmos/model.ts';
-import { noGrad } from '../tensor/engine.ts';
+import { noGradAsync } from '../tensor/engine.ts';
 import { exp } from '../tensor/ops/activation.ts';
 import { scaleBy } from '../tensor/ops/elementwise.ts';
 import { embedding } from '../tensor/ops/embedding.ts';
@@ -62,7 +62,7 @@ export async function embed(model: CosmosModel, images: Float32Array[], ids: Int
   const nT = ids.length;
   if (nI === 0 || nT === 0) throw new Error('embed needs at least one image and one caption');
   return scopeAsync(() =>
-    noGrad(async () => {
+    noGradAsync(async () => {
       const pixels = new Float32Array(nI * 3 * size * size);
       images.forEach((img, i) => pixels.set(img, i * img.length));
       const tokens = new Int32Array(nT * context);

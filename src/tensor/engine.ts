@@ -30,12 +30,26 @@ export function gpu(): GpuRuntime {
   return engine.runtime;
 }
 
-/** Runs `fn` without recording anything on the tape (the teacher, evaluation, optimizer updates). */
+/**
+ * Runs `fn` without recording anything on the tape (the teacher, evaluation, optimizer updates). For async work
+ * use noGradAsync: grad mode would come back on at the first `await`.
+ */
 export function noGrad<T>(fn: () => T): T {
   const previous = engine.gradEnabled;
   engine.gradEnabled = false;
   try {
     return fn();
+  } finally {
+    engine.gradEnabled = previous;
+  }
+}
+
+/** noGrad for async work; do not interleave it with work that records (one engine, one tape). */
+export async function noGradAsync<T>(fn: () => Promise<T>): Promise<T> {
+  const previous = engine.gradEnabled;
+  engine.gradEnabled = false;
+  try {
+    return await fn();
   } finally {
     engine.gradEnabled = previous;
   }
