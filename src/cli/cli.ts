@@ -13,6 +13,7 @@ import { lossCommand } from './loss.ts';
 import { retrieveCommand } from './retrieve.ts';
 import { segmentCommand } from './segment.ts';
 import { tokenizeCommand } from './tokenize.ts';
+import { trainCommand } from './train.ts';
 
 export const COMMANDS: readonly Command[] = [
   tokenizeCommand,
@@ -23,6 +24,7 @@ export const COMMANDS: readonly Command[] = [
   retrieveCommand,
   segmentCommand,
   lossCommand,
+  trainCommand,
 ];
 
 const USAGE = 'usage: cosmos <command> [flags] [--json]   (cosmos <command> --help for its flags)';
