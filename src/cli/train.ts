@@ -8,6 +8,7 @@ import { fileSink } from '../checkpoint/nodeFiles.ts';
 import { PRESETS, type PresetName } from '../cosmos/presets.ts';
 import { TINY_TRAINING, TrainingRun, type StepRecord } from '../cosmos/training.ts';
 import type { CosmosModel } from '../cosmos/model.ts';
+import { sceneData } from '../data/dataset.ts';
 import { loadSceneAtlasFromDisk } from '../data/scenes-node.ts';
 import { loadClipTokenizer } from '../data/tokenizer-node.ts';
 import { UsageError } from './args.ts';
@@ -65,7 +66,7 @@ export const trainCommand = defineCommand({
       teacher = mode === 'cosmos' ? (await loadModel(ctx, { checkpoint: flags.init }, 'teacher')).model : null;
     }
     const config = student?.config ?? PRESETS[(flags.preset ?? 'tiny') as PresetName];
-    const run = new TrainingRun(config, options, atlas, tokenizer, student, teacher);
+    const run = new TrainingRun(config, options, sceneData(atlas, options.seed), tokenizer, student, teacher);
     try {
       const logEvery = flags['log-every'] ?? 1;
       const losses: number[] = [];

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { sceneData } from '../data/dataset.ts';
 import { loadSceneAtlasFromDisk } from '../data/scenes-node.ts';
 import { loadClipTokenizer } from '../data/tokenizer-node.ts';
 import type { MemoryStats } from '../gpu/runtime.ts';
@@ -12,7 +13,7 @@ describe('a training run on the built-in scenes', () => {
   for (const mode of ['cosmos', 'clip'] as const) {
     it(`${mode} mode: steps give finite losses, memory stays flat, the held-out evaluation gives recalls`, async () => {
       const [atlas, tokenizer] = await Promise.all([loadSceneAtlasFromDisk(), loadClipTokenizer()]);
-      const run = new TrainingRun(PRESETS.tiny, { ...TINY_TRAINING, mode, batchSize: 4, steps: 10 }, atlas, tokenizer);
+      const run = new TrainingRun(PRESETS.tiny, { ...TINY_TRAINING, mode, batchSize: 4, steps: 10 }, sceneData(atlas, 0), tokenizer);
       const first = await run.trainStep();
       expect(Number.isFinite(first.total)).toBe(true);
       expect(Number.isNaN(first.cosmos)).toBe(mode === 'clip');

@@ -1,11 +1,11 @@
 /**
- * A training run on the built-in scenes: each step samples a batch of training scenes, renders them, makes the
- * COSMOS views (images on the GPU, text crops on the host), and runs one CosmosTrainer step with the scheduled
- * learning rate. `evaluate` measures retrieval on the held-out split, whose object combinations never occur in
- * training. The same code runs in Node (CLI) and in the browser's worker.
+ * A training run: each step takes a batch of image-caption pairs (the built-in scenes or the user's images), makes
+ * the COSMOS views (images on the GPU, text crops on the host), and runs one CosmosTrainer step with the scheduled
+ * learning rate. `evaluate` measures retrieval on the held-out split (for the scenes: object combinations never
+ * seen in training). The same code runs in Node (CLI) and in the browser's worker.
  */
 import type { ClipTokenizer } from '../data/tokenizer.ts';
-import { type SceneAtlas, heldOutScenes, renderScene, sceneCaption, trainScene } from '../data/scenes.ts';
+import type { TrainingData } from '../data/dataset.ts';
 import type { RgbImage } from '../data/image.ts';
 import { normalizeForClip } from '../eval/preprocess.ts';
 import { recallAtK } from '../eval/retrieval.ts';
@@ -90,7 +90,7 @@ export class TrainingRun {
   constructor(
     readonly config: CosmosConfig,
     readonly options: TrainingOptions,
-    private readonly atlas: SceneAtlas,
+    readonly data: TrainingData,
     private readonly tokenizer: ClipTokenizer,
     readonly student: CosmosModel = new CosmosModel(config, options.seed),
     readonly teacher: CosmosModel | null = options.mode === 'cosmos' ? new CosmosModel(config, options.seed) : null,
@@ -111,12 +111,12 @@ export class TrainingRun {
     const o = this.options;
     const started = performance.now();
     const lr = learningRate(this.stepIndex, o.lr, o.warmupSteps, o.steps);
-    const scenes = Array.from({ length: o.batchSize }, (_, b) => trainScene(this.atlas, o.seed, this.stepIndex * o.batchSize + b));
+    const examples = Array.from({ length: o.batchSize }, (_, b) => this.data.train(this.stepIndex * o.batchSize + b, o.sourceSize));
     const record = await scopeAsync(async () => {
       const pixels = new Float32Array(o.batchSize * 3 * o.sourceSize * o.sourceSize);
-      scenes.forEach((scene, b) => writeChw(renderScene(this.atlas, scene, o.sourceSize).image, pixels, b * pixels.length / o.batchSize));
+      examples.forEach(({ image }, b) => writeChw(image, pixels, (b * pixels.length) / o.batchSize));
       const sources = fromArray(pixels, [o.batchSize, 3, o.sourceSize, o.sourceSize]);
-      const plans = scenes.map(() =>
+      const plans = examples.map(() =>
         planViews(this.random, o.sourceSize, o.sourceSize, {
           globalSize: this.config.vision.imageSize,
           localSize: o.localSize,
@@ -124,7 +124,7 @@ export class TrainingRun {
         }),
       );
       const views = renderViews(sources, plans);
-      const crops = scenes.map((scene) => textCrops(this.random, sceneCaption(scene), o.localCount));
+      const crops = examples.map(({ caption }) => textCrops(this.random, caption, o.localCount));
       const captions = crops[0]!.map((_, c) => this.tokenRows(crops.map((perSample) => perSample[c]!)));
       const losses = await this.trainer.step(
         { globalImages: views.slice(0, 2), localImages: views.slice(2), captions },
@@ -138,19 +138,20 @@ export class TrainingRun {
     return { ...record, stepMs, samplesPerSecond: (o.batchSize * 1000) / stepMs };
   }
 
-  /** Image-to-text and text-to-image Recall@1/5 of the student on the held-out scenes (fractions). */
+  /** Image-to-text and text-to-image Recall@1/5 of the student on the held-out split (fractions). */
   async evaluate(count = 256): Promise<RetrievalRecord> {
-    const scenes = heldOutScenes(this.atlas, count);
     const size = this.config.vision.imageSize;
+    const examples = this.data.heldOut(count, size);
+    const n = examples.length;
     return scopeAsync(() =>
       noGradAsync(async () => {
-        const pixels = new Float32Array(count * 3 * size * size);
-        scenes.forEach((scene, i) => pixels.set(normalizeForClip(renderScene(this.atlas, scene, size).image), i * 3 * size * size));
-        const images = l2Normalize(this.student.encodeImage(fromArray(pixels, [count, 3, size, size])).global);
-        const texts = l2Normalize(this.student.encodeText(this.tokenRows(scenes.map(sceneCaption))).global);
+        const pixels = new Float32Array(n * 3 * size * size);
+        examples.forEach(({ image }, i) => pixels.set(normalizeForClip(image), i * 3 * size * size));
+        const images = l2Normalize(this.student.encodeImage(fromArray(pixels, [n, 3, size, size])).global);
+        const texts = l2Normalize(this.student.encodeText(this.tokenRows(examples.map((e) => e.caption))).global);
         const similarity = await matmul(images, texts, { transB: true }).readFloat();
-        const i2t = recallAtK(similarity, count, [1, 5], 'image-to-text');
-        const t2i = recallAtK(similarity, count, [1, 5], 'text-to-image');
+        const i2t = recallAtK(similarity, n, [1, 5], 'image-to-text');
+        const t2i = recallAtK(similarity, n, [1, 5], 'text-to-image');
         return { i2t_r1: i2t[0]!, i2t_r5: i2t[1]!, t2i_r1: t2i[0]!, t2i_r5: t2i[1]! };
       }),
     );

@@ -1,0 +1,33 @@
+/**
+ * What training reads: image-caption pairs by index, and a held-out split for retrieval evaluation. The built-in
+ * scenes and the user's own images both provide it.
+ */
+import type { RgbImage } from './image.ts';
+import { type SceneAtlas, heldOutScenes, renderScene, sceneCaption, trainScene } from './scenes.ts';
+
+export interface ImageCaption {
+  /** Square, `size` x `size`. */
+  image: RgbImage;
+  caption: string;
+}
+
+export interface TrainingData {
+  readonly name: string;
+  /** Training example `index` (deterministic; a finite set wraps around), as a square image of `size`. */
+  train(index: number, size: number): ImageCaption;
+  /** The first `count` held-out examples (fewer if the set is smaller). */
+  heldOut(count: number, size: number): ImageCaption[];
+}
+
+/** The built-in emoji scenes: endless training scenes, and held-out scenes of unseen object combinations. */
+export function sceneData(atlas: SceneAtlas, seed: number): TrainingData {
+  const render = (scene: ReturnType<typeof trainScene>, size: number): ImageCaption => ({
+    image: renderScene(atlas, scene, size).image,
+    caption: sceneCaption(scene),
+  });
+  return {
+    name: 'built-in scenes',
+    train: (index, size) => render(trainScene(atlas, seed, index), size),
+    heldOut: (count, size) => heldOutScenes(atlas, count).map((scene) => render(scene, size)),
+  };
+}
