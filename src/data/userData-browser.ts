@@ -1,0 +1,101 @@
+/**
+ * The user's data as the page receives it: a dropped folder (its DataTransfer entries), the FileList of an
+ * `<input webkitdirectory>`, or a zip. A zip is read lazily with zip.js: its central directory first, then one
+ * entry at a time through slices of the Blob, so the archive is never inflated whole. Images are decoded with
+ * the browser's decoders unless another decoder is given (Node tests pass image-node.ts's).
+ */
+import type { Entry, FileEntry } from '@zip.js/zip.js/index-native.js';
+import { decodeImageBlob } from './image.ts';
+import { type ImageDecoder, isIgnoredPath, loadUserData, type UserData, type UserDataOptions, type UserFile } from './userData.ts';
+
+/** A file with its path relative to what was dropped. */
+export interface PathedBlob {
+  path: string;
+  blob: Blob;
+}
+
+/** `decode` defaults to the browser's decoders, `name` to the dropped folder's or the zip's name. */
+export type BrowserUserDataOptions = Omit<UserDataOptions, 'decode' | 'name'> & Partial<Pick<UserDataOptions, 'decode' | 'name'>>;
+
+const decodeInBrowser: ImageDecoder = (blob) => decodeImageBlob(blob);
+
+/**
+ * The files of a drop, folders walked recursively. Call it from the drop handler itself: the entries must be
+ * taken while the event is dispatched (this happens before the first await), their contents are read later.
+ */
+export function droppedFiles(dataTransfer: DataTransfer): Promise<PathedBlob[]> {
+  const entries = Array.from(dataTransfer.items, (item) => item.webkitGetAsEntry()).filter((entry) => entry !== null);
+  return filesUnder(entries);
+}
+
+async function filesUnder(entries: FileSystemEntry[]): Promise<PathedBlob[]> {
+  const files = await Promise.all(
+    entries
+      .filter((entry) => !isIgnoredPath(entry.fullPath))
+      .map(async (entry): Promise<PathedBlob[]> => {
+        if (entry.isDirectory) return filesUnder(await directoryEntries(entry as FileSystemDirectoryEntry));
+        const blob = await new Promise<File>((resolve, reject) => (entry as FileSystemFileEntry).file(resolve, reject));
+        return [{ path: entry.fullPath.replace(/^\/+/, ''), blob }];
+      }),
+  );
+  return files.flat();
+}
+
+/** `readEntries` answers in batches (100 at a time in Chrome) until it answers an empty one. */
+async function directoryEntries(directory: FileSystemDirectoryEntry): Promise<FileSystemEntry[]> {
+  const reader = directory.createReader();
+  const entries: FileSystemEntry[] = [];
+  for (;;) {
+    const batch = await new Promise<FileSystemEntry[]>((resolve, reject) => reader.readEntries(resolve, reject));
+    if (batch.length === 0) return entries;
+    entries.push(...batch);
+  }
+}
+
+/**
+ * A dropped or chosen set of files: `File`s named by their `webkitRelativePath` (a directory input) or their
+ * name, or the paths `droppedFiles` found. A single .zip is read as a zip.
+ */
+export function userDataFromFiles(files: FileList | readonly (File | PathedBlob)[], options: BrowserUserDataOptions): Promise<UserData> {
+  const list = Array.from(files, (file): PathedBlob =>
+    file instanceof Blob ? { path: file.webkitRelativePath || file.name, blob: file } : file,
+  );
+  const only = list.length === 1 ? list[0]! : null;
+  if (only && only.path.toLowerCase().endsWith('.zip')) return userDataFromZip(only.blob, { ...options, name: options.name ?? only.path });
+  const userFiles: UserFile[] = list.map(({ path, blob }) => ({ path, read: async () => blob }));
+  const name = options.name ?? topFolder(list) ?? 'the dropped files';
+  return loadUserData(userFiles, { ...options, decode: options.decode ?? decodeInBrowser, name });
+}
+
+/** The folder every path starts with, when there is one. */
+function topFolder(files: PathedBlob[]): string | null {
+  const top = files[0]?.path.split('/')[0];
+  return top !== undefined && files.every((file) => file.path.startsWith(`${top}/`)) ? top : null;
+}
+
+export async function userDataFromZip(zip: Blob, options: BrowserUserDataOptions): Promise<UserData> {
+  const name = options.name ?? (zip instanceof File ? zip.name : 'the zip archive');
+  // Loaded on first use: zip.js is most of this module's weight, and most users drop folders.
+  const { BlobReader, BlobWriter, ZipReader } = await import('@zip.js/zip.js/index-native.js');
+  // Paths are only keys here, never written to a disk: any entry name is acceptable. No zip.js workers: the
+  // native DecompressionStream inflates, and this may already run in the training worker.
+  const reader = new ZipReader(new BlobReader(zip), { useWebWorkers: false, filenameValidation: 'tolerant' });
+  let entries: Entry[];
+  try {
+    entries = await reader.getEntries();
+  } catch (e) {
+    throw new Error(`${name} is not a readable zip archive (${e instanceof Error ? e.message : String(e)}).`);
+  }
+  try {
+    const files: UserFile[] = entries
+      .filter((entry): entry is FileEntry => !entry.directory)
+      .map((entry) => ({
+        path: entry.filename,
+        // A File, so that decoders can name it in their errors.
+        read: async () => new File([await entry.getData(new BlobWriter())], entry.filename.slice(entry.filename.lastIndexOf('/') + 1)),
+      }));
+    return await loadUserData(files, { ...options, decode: options.decode ?? decodeInBrowser, name });
+  } finally {
+    await reader.close();
+  }
+}
