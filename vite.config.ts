@@ -17,7 +17,8 @@ export default defineConfig({
   plugins: [react(), wgslAsText()],
   server: { host: '127.0.0.1' },
   preview: { host: '127.0.0.1' },
-  worker: { format: 'es' },
+  // The engine worker imports WGSL too: its bundle needs the same plugin.
+  worker: { format: 'es', plugins: () => [wgslAsText()] },
   test: {
     include: ['src/**/*.test.ts'],
     environment: 'node',

@@ -1,8 +1,14 @@
 import { create } from 'zustand';
+import type { CosmosConfig } from '../cosmos/config.ts';
+import type { PresetName } from '../cosmos/presets.ts';
+import { TINY_TRAINING, type RetrievalRecord, type StepRecord, type TrainingOptions } from '../cosmos/training.ts';
 import type { AdapterSummary } from '../gpu/acquire.ts';
 import { WebGpuUnavailableError } from '../gpu/errors.ts';
-import { GpuRuntime } from '../gpu/runtime.ts';
+import { GpuRuntime, type MemoryStats } from '../gpu/runtime.ts';
+import { type EngineEvent, EngineClient } from '../worker/client.ts';
+import { AUTOSAVE_CHECKPOINT, type RunState, type SavedCheckpoint } from '../worker/protocol.ts';
 import { type SelfTestResult, runSelfTest } from './selftest.ts';
+import { type Tab, type TrainSettings, DEFAULT_SETTINGS, parseUrl, writeUrl } from './url.ts';
 
 export type GpuPhase = 'idle' | 'acquiring' | 'ready' | 'unavailable' | 'failed';
 
@@ -12,7 +18,26 @@ export type SelfTestState =
   | { status: 'passed' | 'failed'; result: SelfTestResult }
   | { status: 'error'; message: string };
 
+/** The worker's run as it last said: its architecture and settings. */
+export interface RunInfo {
+  adapter: AdapterSummary;
+  config: CosmosConfig;
+  parameters: number;
+  /** null for a model loaded from a checkpoint. */
+  preset: PresetName | null;
+  options: TrainingOptions;
+}
+
+export interface StepPoint extends StepRecord {
+  memory: MemoryStats;
+}
+
+export interface EvalPoint extends RetrievalRecord {
+  step: number;
+}
+
 export interface AppState {
+  // ---- The page's own GPU device: adapter facts and the self-test ----
   phase: GpuPhase;
   runtime: GpuRuntime | null;
   adapter: AdapterSummary | null;
@@ -24,44 +49,227 @@ export interface AppState {
   /** Acquires the device once; later calls do nothing. Runs the self-test when it succeeds. */
   connect(gpu: GPU | undefined): Promise<void>;
   runSelfTest(): Promise<void>;
+
+  // ---- The engine worker and its training run ----
+  engine: EngineClient | null;
+  run: RunInfo | null;
+  runState: RunState;
+  /** Steps the run has done. */
+  step: number;
+  history: StepPoint[];
+  evals: EvalPoint[];
+  /** When the run last started running (ms, performance clock): the first step of a session compiles kernels. */
+  playedAt: number | null;
+  /** When the last step event came (ms, performance clock). */
+  lastStepAt: number | null;
+  /** The step at which the worker last saved the run in this browser. */
+  savedStep: number | null;
+  /** Set between Train and the worker's answer: the model is being built. */
+  building: boolean;
+  /** Sentences from the engine that answer no request (a failed step, a lost device). */
+  engineErrors: string[];
+  /** The run the worker saved in this browser, if any: offered for resuming. */
+  savedRun: SavedCheckpoint | null;
+  settings: TrainSettings;
+  tab: Tab;
+  /** Starts the worker once and builds the model of the current settings. */
+  startEngine(): void;
+  setSettings(patch: Partial<TrainSettings>): void;
+  setTab(tab: Tab): void;
+  /** Starts training the current settings: the ready model if it matches them, else a new one. */
+  train(): void;
+  pause(): void;
+  resume(): void;
+  stop(): void;
+  /** Restores the run saved in this browser (paused, at its step). */
+  resumeSaved(): void;
+  dismissEngineError(index: number): void;
 }
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
-export const useAppStore = create<AppState>()((set, get) => ({
-  phase: 'idle',
-  runtime: null,
-  adapter: null,
-  error: null,
-  lost: null,
-  selfTest: { status: 'idle' },
+/** The worker's options for the settings: the tiny recipe's other values, warmup 5% of the steps. */
+export function trainingOptions(settings: TrainSettings): TrainingOptions {
+  return {
+    ...TINY_TRAINING,
+    mode: settings.mode,
+    lr: settings.lr,
+    batchSize: settings.batchSize,
+    steps: settings.steps,
+    localCount: settings.localCount,
+    momentum: settings.momentum,
+    warmupSteps: Math.max(1, Math.round(settings.steps * 0.05)),
+  };
+}
 
-  async connect(gpu) {
-    if (get().phase !== 'idle') return;
-    set({ phase: 'acquiring' });
-    try {
-      const runtime = await GpuRuntime.create(gpu);
-      runtime.onLost((error) => set({ lost: error.message }));
-      set({ phase: 'ready', runtime, adapter: runtime.adapter });
-    } catch (error) {
-      set({ phase: error instanceof WebGpuUnavailableError ? 'unavailable' : 'failed', error: message(error) });
-      return;
-    }
-    await get().runSelfTest();
-  },
+const sameSettings = (a: TrainSettings | null, b: TrainSettings): boolean =>
+  a !== null && (Object.keys(b) as (keyof TrainSettings)[]).every((k) => a[k] === b[k]);
 
-  async runSelfTest() {
-    const { runtime, selfTest } = get();
-    if (!runtime || selfTest.status === 'running') return;
-    set({ selfTest: { status: 'running' } });
-    try {
-      const result = await runSelfTest(runtime);
-      set({ selfTest: { status: result.passed ? 'passed' : 'failed', result } });
-    } catch (error) {
-      set({ selfTest: { status: 'error', message: message(error) } });
+/** The settings a run was built with, for the form (and the URL) after a restore. */
+function settingsOf(run: RunInfo, current: TrainSettings): TrainSettings {
+  const o = run.options;
+  const preset = run.preset === 'tiny' || run.preset === 'small' ? run.preset : current.preset;
+  return { ...current, preset, mode: o.mode, lr: o.lr, batchSize: o.batchSize, steps: o.steps, localCount: o.localCount, momentum: o.momentum };
+}
+
+const initial = typeof window === 'undefined' ? { settings: DEFAULT_SETTINGS, tab: 'train' as Tab } : parseUrl(window.location.search);
+
+export const useAppStore = create<AppState>()((set, get) => {
+  const syncUrl = () => writeUrl({ settings: get().settings, tab: get().tab });
+  /** The settings of the last model asked for: Train starts that model when they still hold. */
+  let builtFrom: TrainSettings | null = null;
+
+  const init = (resume = false) => {
+    const { engine, settings } = get();
+    if (!engine) return;
+    builtFrom = resume ? null : settings;
+    set({ building: true });
+    engine.send({ type: 'init', preset: settings.preset, options: trainingOptions(settings), evalEvery: settings.evalEvery, resume });
+  };
+
+  const onEvent = (event: EngineEvent) => {
+    switch (event.type) {
+      case 'ready': {
+        const { type: _, state, step, ...run } = event;
+        set({ run, runState: state, step, history: [], evals: [], building: false, playedAt: null, lastStepAt: null, savedStep: step > 0 ? step : null });
+        // A restored run brings its own settings: the form and the address show them.
+        if (step > 0) {
+          set({ settings: settingsOf(run, get().settings) });
+          syncUrl();
+        }
+        return;
+      }
+      case 'state':
+        // Each time it starts running, the first step may compile kernels: the panel counts from here.
+        if (event.state === 'running' && get().runState !== 'running') set({ playedAt: performance.now() });
+        set({ runState: event.state });
+        return;
+      case 'step':
+        set((s) => ({
+          step: event.record.step,
+          lastStepAt: performance.now(),
+          history: [...s.history, { ...event.record, memory: event.memory }],
+        }));
+        return;
+      case 'eval':
+        set((s) => ({ evals: [...s.evals, { step: event.step, ...event.record }] }));
+        return;
+      case 'saved':
+        set({ savedStep: event.step });
+        return;
+      case 'error':
+        set((s) => ({ engineErrors: [...s.engineErrors, event.message], building: false }));
+        return;
     }
-  },
-}));
+  };
+
+  return {
+    phase: 'idle',
+    runtime: null,
+    adapter: null,
+    error: null,
+    lost: null,
+    selfTest: { status: 'idle' },
+
+    async connect(gpu) {
+      if (get().phase !== 'idle') return;
+      set({ phase: 'acquiring' });
+      try {
+        const runtime = await GpuRuntime.create(gpu);
+        runtime.onLost((error) => set({ lost: error.message }));
+        set({ phase: 'ready', runtime, adapter: runtime.adapter });
+      } catch (error) {
+        set({ phase: error instanceof WebGpuUnavailableError ? 'unavailable' : 'failed', error: message(error) });
+        return;
+      }
+      await get().runSelfTest();
+    },
+
+    async runSelfTest() {
+      const { runtime, selfTest } = get();
+      if (!runtime || selfTest.status === 'running') return;
+      set({ selfTest: { status: 'running' } });
+      try {
+        const result = await runSelfTest(runtime);
+        set({ selfTest: { status: result.passed ? 'passed' : 'failed', result } });
+      } catch (error) {
+        set({ selfTest: { status: 'error', message: message(error) } });
+      }
+    },
+
+    engine: null,
+    run: null,
+    runState: 'empty',
+    step: 0,
+    history: [],
+    evals: [],
+    playedAt: null,
+    lastStepAt: null,
+    savedStep: null,
+    building: false,
+    engineErrors: [],
+    savedRun: null,
+    settings: initial.settings,
+    tab: initial.tab,
+
+    startEngine() {
+      if (get().engine) return;
+      const engine = EngineClient.start();
+      engine.on(onEvent);
+      set({ engine });
+      init();
+      engine
+        .listCheckpoints()
+        .then((saved) => set({ savedRun: saved.find((c) => c.name === AUTOSAVE_CHECKPOINT) ?? null }))
+        .catch(() => undefined); // no browser storage: nothing to offer, training still works
+    },
+
+    setSettings(patch) {
+      const before = get().settings;
+      set({ settings: { ...before, ...patch } });
+      syncUrl();
+      // The architecture (preset) and the teacher (mode) change the model shown as ready: build it now.
+      const idle = get().runState !== 'running' && get().runState !== 'paused';
+      if (idle && (patch.preset ?? before.preset) !== before.preset) init();
+      else if (idle && (patch.mode ?? before.mode) !== before.mode) init();
+    },
+
+    setTab(tab) {
+      set({ tab });
+      syncUrl();
+    },
+
+    train() {
+      const { engine, building, runState, settings } = get();
+      if (!engine) return;
+      // The worker starts the model being built once it is ready: no need to build it twice.
+      if (!((building || runState === 'ready') && sameSettings(builtFrom, settings))) init();
+      set({ savedRun: null });
+      engine.send({ type: 'start' });
+    },
+
+    pause() {
+      get().engine?.send({ type: 'pause' });
+    },
+
+    resume() {
+      get().engine?.send({ type: 'resume' });
+    },
+
+    stop() {
+      get().engine?.send({ type: 'stop' });
+    },
+
+    resumeSaved() {
+      set({ savedRun: null });
+      init(true);
+    },
+
+    dismissEngineError(index) {
+      set((s) => ({ engineErrors: s.engineErrors.filter((_, i) => i !== index) }));
+    },
+  };
+});
 
 /** The browser's WebGPU entry point, or undefined where it has none. */
 export const browserGpu = (): GPU | undefined =>

@@ -10,6 +10,8 @@ import type { RetrievalRecord, StepRecord, TrainingOptions } from '../cosmos/tra
 import type { RgbImage } from '../data/image.ts';
 
 export type RunState = 'empty' | 'ready' | 'running' | 'paused' | 'stopped';
+/** The checkpoint store's name for the run the worker saves as it trains (offered for resuming after a reload). */
+export const AUTOSAVE_CHECKPOINT = 'autosave.pt';
 export type Weights = 'student' | 'teacher';
 
 /** Where an analysis gets its image from: a held-out scene of the built-in data, or the user's own picture. */
@@ -107,10 +109,22 @@ export interface SavedCheckpoint {
 }
 
 export type WorkerEvent =
-  | { type: 'ready'; adapter: AdapterSummary; config: CosmosConfig; parameters: number; state: RunState; step: number }
+  /** A run is built, restored or loaded: its settings (`preset` null for a loaded checkpoint) and where it stands. */
+  | {
+      type: 'ready';
+      adapter: AdapterSummary;
+      config: CosmosConfig;
+      parameters: number;
+      state: RunState;
+      step: number;
+      preset: PresetName | null;
+      options: TrainingOptions;
+    }
   | { type: 'state'; state: RunState }
   | { type: 'step'; record: StepRecord; memory: MemoryStats }
   | { type: 'eval'; step: number; record: RetrievalRecord }
+  /** The run was written to browser storage (AUTOSAVE_CHECKPOINT) at this step: a reload can resume from it. */
+  | { type: 'saved'; step: number }
   | { type: 'progress'; requestId: number; what: string; done: number; total: number }
   | { type: 'analysis'; requestId: number; result: AnalysisResult }
   | { type: 'checkpoints'; requestId: number; saved: SavedCheckpoint[] }

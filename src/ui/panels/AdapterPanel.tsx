@@ -52,12 +52,16 @@ export function AdapterPanel() {
         </p>
       )}
 
-      <h3>Limits</h3>
-      <dl className="facts limits" data-testid="adapter-limits">
-        {RAISED_LIMITS.map((name: RaisedLimit) => (
-          <LimitRow key={name} name={name} value={adapter.limits[name]} />
-        ))}
-      </dl>
+      <details className="more">
+        <summary>
+          <h3>Limits</h3>
+        </summary>
+        <dl className="facts limits" data-testid="adapter-limits">
+          {RAISED_LIMITS.map((name: RaisedLimit) => (
+            <LimitRow key={name} name={name} value={adapter.limits[name]} />
+          ))}
+        </dl>
+      </details>
 
       <h3>Features</h3>
       {adapter.features.length > 0 ? (

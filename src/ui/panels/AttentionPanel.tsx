@@ -1,0 +1,275 @@
+import { useEffect, useRef, useState } from 'react';
+import type { AttentionResult, SelfAttentionResult, Weights } from '../../worker/protocol.ts';
+import { ColourLegend } from '../heatmap/ColourLegend.tsx';
+import { HeatmapCanvas } from '../heatmap/HeatmapCanvas.tsx';
+import { TokenStrip } from '../heatmap/TokenStrip.tsx';
+import { downloadBlob } from '../heatmap/draw.ts';
+import { figurePng } from '../heatmap/figure.ts';
+import { shownTokens } from '../heatmap/tokens.ts';
+import { useAppStore } from '../store.ts';
+import { AnalysisImagePicker } from './AnalysisImagePicker.tsx';
+import { Panel } from './Panel.tsx';
+import { SelfAttentionGrid } from './SelfAttentionGrid.tsx';
+import { effectiveCaption, imageInput, useAnalysisState } from './analysisState.ts';
+import { useAnalysis } from './useAnalysis.ts';
+import './analysis.css';
+
+export const NORMALIZATION_NOTE =
+  'Attention weights, min-max normalized per map to [0, 1] as in the COSMOS paper: 0 is the lowest weight of that map, 1 its highest.';
+/** While training runs, the maps refresh after a step at most this often (ms): every few steps on a CPU, not every step on a GPU. */
+const LIVE_INTERVAL = 4000;
+
+/** The pooler head shown: a valid head index, or null for the mean over heads. */
+const headOf = (head: number | null, heads: number): number | null => (head !== null && head < heads ? head : null);
+
+function patchMap(result: AttentionResult, head: number | null, sentence: number | null): Float32Array {
+  if (sentence !== null) return result.sentences[sentence]!.patchMean;
+  return head === null ? result.patchMean : result.patchHeads[head]!;
+}
+
+/**
+ * The COSMOS heatmaps of one image and one caption, and the vision tower's self-attention beside them: what the
+ * model looks at for each word, and what each word gets from the image.
+ */
+export function AttentionPanel() {
+  const state = useAnalysisState();
+  const { source, weights, head, scenes } = state;
+  const caption = effectiveCaption(state);
+  const hasTeacher = useAppStore((s) => s.run?.options.mode === 'cosmos');
+  const runState = useAppStore((s) => s.runState);
+  const step = useAppStore((s) => s.step);
+  const cross = useAnalysis('attention');
+  const self = useAnalysis('selfAttention');
+  const [draft, setDraft] = useState(caption);
+  const [opacity, setOpacity] = useState(0.6);
+  const [showSpecial, setShowSpecial] = useState(false);
+  const [sentence, setSentence] = useState<number | null>(null);
+  const [live, setLive] = useState(true);
+  const [exportError, setExportError] = useState<string | null>(null);
+  const computedAt = useRef({ step: -1, time: 0 });
+
+  useEffect(() => setDraft(caption), [caption]);
+
+  const sceneReady = source.kind === 'image' || scenes !== null;
+  const compute = () => {
+    if (!cross.ready || !sceneReady || !caption.trim()) return;
+    computedAt.current = { step, time: performance.now() };
+    setSentence(null);
+    void cross.run({ kind: 'attention', image: imageInput(source), caption, weights });
+    void self.run({ kind: 'selfAttention', image: imageInput(source), weights });
+  };
+  // New inputs, or a new model (a checkpoint loaded, a run built): compute again.
+  const model = useAppStore((s) => s.run);
+  useEffect(compute, [cross.ready, sceneReady, source, caption, weights, model]);
+  // While it trains, the maps follow the model.
+  useEffect(() => {
+    const last = computedAt.current;
+    if (live && runState === 'running' && step > last.step && performance.now() - last.time >= LIVE_INTERVAL && !cross.busy && !self.busy) compute();
+  }, [live, runState, step, cross.busy, self.busy]);
+
+  const submitCaption = () => {
+    // The same caption again: the inputs do not change, so compute here (after training, say).
+    if (draft === caption) return compute();
+    state.set({ caption: source.kind === 'scene' && draft === scenes?.[source.index]?.caption ? null : draft });
+  };
+  const result = cross.result;
+  const heads = result?.patchHeads.length ?? 0;
+  const shownHead = headOf(head, heads);
+  const error = cross.error ?? self.error ?? exportError;
+
+  const exportFigure = async () => {
+    if (!result) return;
+    try {
+      const headText = shownHead === null ? 'mean over heads' : `head ${shownHead + 1}`;
+      const sentenceText = sentence === null ? '' : ` (sentence "${result.sentences[sentence]!.text}", mean over heads)`;
+      const blob = await figurePng({
+        title: `COSMOS cross-attention, ${weights}, ${headText}: "${caption}"`,
+        maps: [
+          { label: `Caption to image patches${sentenceText}`, image: result.image, values: patchMap(result, shownHead, sentence), grid: result.grid },
+          ...(self.result ? [{ label: 'ViT attention rollout', image: self.result.image, values: self.result.rollout, grid: self.result.grid }] : []),
+        ],
+        grid: self.result ? selfAttentionGrid(self.result) : undefined,
+        tokens: { title: 'Image to caption tokens', tokens: shownTokens(result.tokens, shownHead === null ? result.tokenMean : result.tokenHeads[shownHead]!, showSpecial) },
+        legend: NORMALIZATION_NOTE,
+        opacity,
+      });
+      downloadBlob(blob, `cosmos-attention-${source.kind === 'scene' ? `scene${source.index}` : 'image'}.png`);
+      setExportError(null);
+    } catch (failure) {
+      setExportError(failure instanceof Error ? failure.message : String(failure));
+    }
+  };
+
+  return (
+    <Panel
+      title="Attention"
+      testId="attention-panel"
+      wide
+      aside={
+        <span className="badge" data-testid="attention-status" data-busy={cross.busy || self.busy}>
+          {cross.busy || self.busy ? 'computing…' : result ? `${weights}` : 'no maps yet'}
+        </span>
+      }
+    >
+      <div className="analysis-controls">
+        <AnalysisImagePicker testId="attention" />
+        <WeightsChoice value={weights} hasTeacher={hasTeacher} onChange={(w) => state.set({ weights: w })} testId="attention-weights" />
+        <label className="field">
+          <span>Head</span>
+          <select
+            data-testid="attention-head"
+            value={shownHead === null ? 'mean' : String(shownHead)}
+            disabled={heads === 0 || sentence !== null}
+            onChange={(event) => state.set({ head: event.target.value === 'mean' ? null : Number(event.target.value) })}
+          >
+            <option value="mean">mean over heads</option>
+            {Array.from({ length: heads }, (_, h) => (
+              <option key={h} value={h}>
+                head {h + 1} of {heads}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field field-range">
+          <span>Overlay</span>
+          <input type="range" min={0} max={1} step={0.05} value={opacity} onChange={(event) => setOpacity(Number(event.target.value))} aria-label="Overlay opacity" />
+        </label>
+      </div>
+
+      <form
+        className="caption-form"
+        onSubmit={(event) => {
+          event.preventDefault();
+          submitCaption();
+        }}
+      >
+        <label className="field field-wide">
+          <span>Caption</span>
+          <textarea
+            data-testid="attention-caption"
+            rows={2}
+            value={draft}
+            placeholder={source.kind === 'image' ? 'Describe your image…' : 'Loading the scene’s caption…'}
+            onChange={(event) => setDraft(event.target.value)}
+            onKeyDown={(event) => {
+              if (event.key === 'Enter' && !event.shiftKey) {
+                event.preventDefault();
+                submitCaption();
+              }
+            }}
+          />
+        </label>
+        <div className="button-row">
+          <button type="submit" data-testid="attention-run" disabled={!cross.ready || !draft.trim()}>
+            {draft === caption && result ? 'Recompute' : 'Show maps'}
+          </button>
+          {source.kind === 'scene' && state.caption !== null && (
+            <button type="button" className="link-button" onClick={() => state.set({ caption: null })}>
+              Use the scene’s caption
+            </button>
+          )}
+          <label className="check">
+            <input type="checkbox" checked={live} onChange={(event) => setLive(event.target.checked)} /> Follow training
+          </label>
+          <button type="button" data-testid="attention-export" disabled={!result} onClick={() => void exportFigure()}>
+            Export PNG
+          </button>
+        </div>
+      </form>
+
+      {error && (
+        <p className="error-text" role="alert" data-testid="attention-error">
+          {error}
+        </p>
+      )}
+      {!cross.ready && <p className="muted">Waiting for the model to be built…</p>}
+
+      {result && (
+        <div className="attention-figure" data-testid="attention-figure">
+          <section className="figure-block">
+            <h3>Caption → image patches</h3>
+            <HeatmapCanvas
+              values={patchMap(result, shownHead, sentence)}
+              grid={result.grid}
+              image={result.image}
+              size={300}
+              opacity={opacity}
+              testId="patch-map"
+              label={sentence === null ? 'Patch-wise cross-attention of the caption over the image' : `Patch-wise map of the sentence "${result.sentences[sentence]!.text}"`}
+            />
+            <p className="muted small">
+              <code>visual.attn_cross_pool</code>: the {sentence === null ? 'caption' : 'sentence'}’s embedding queries the {result.grid[0]}×{result.grid[1]} patches;{' '}
+              {sentence !== null || shownHead === null ? 'mean over heads' : `head ${shownHead + 1}`}.
+            </p>
+            <ColourLegend title="Attention weight" note={NORMALIZATION_NOTE} />
+          </section>
+          <section className="figure-block figure-block-grow">
+            <h3>ViT self-attention</h3>
+            {self.result ? <SelfAttentionGrid result={self.result} opacity={opacity} /> : <p className="muted">{self.busy ? 'Computing…' : ''}</p>}
+          </section>
+          <section className="figure-block figure-block-full">
+            <div className="figure-block-header">
+              <h3>Image → caption tokens</h3>
+              <label className="check">
+                <input type="checkbox" data-testid="attention-special" checked={showSpecial} onChange={(event) => setShowSpecial(event.target.checked)} /> Show SOT, EOT and
+                padding
+              </label>
+            </div>
+            <TokenStrip tokens={result.tokens} weights={shownHead === null ? result.tokenMean : result.tokenHeads[shownHead]!} showSpecial={showSpecial} testId="token-map" />
+            <p className="muted small">
+              <code>text_attn_cross_pool</code>: the image’s embedding queries the caption’s {result.tokens.length} token positions (padding included, as the model
+              attends to it); {shownHead === null ? 'mean over heads' : `head ${shownHead + 1}`}, normalized over the tokens shown.
+            </p>
+          </section>
+          {result.sentences.length > 0 && (
+            <section className="figure-block figure-block-full">
+              <h3>Sentences</h3>
+              <p className="muted small">Each sentence of the caption, embedded alone: click one to see its own patch map.</p>
+              <ul className="sentence-list" data-testid="attention-sentences">
+                <li>
+                  <button type="button" className={sentence === null ? 'chip chip-on' : 'chip'} onClick={() => setSentence(null)}>
+                    Whole caption
+                  </button>
+                </li>
+                {result.sentences.map((s, i) => (
+                  <li key={i}>
+                    <button type="button" className={sentence === i ? 'chip chip-on' : 'chip'} onClick={() => setSentence(i)} data-testid={`attention-sentence-${i}`}>
+                      {s.text}
+                    </button>
+                  </li>
+                ))}
+              </ul>
+            </section>
+          )}
+        </div>
+      )}
+    </Panel>
+  );
+}
+
+function selfAttentionGrid(result: SelfAttentionResult) {
+  const heads = result.clsToPatches[0]?.length ?? 0;
+  return {
+    title: 'ViT self-attention, CLS to patches',
+    rowLabels: result.clsToPatches.map((_, l) => `layer ${l + 1}`),
+    columnLabels: Array.from({ length: heads }, (_, h) => `head ${h + 1}`),
+    maps: result.clsToPatches.map((layer, l) => layer.map((values, h) => ({ label: `layer ${l + 1} head ${h + 1}`, image: result.image, values, grid: result.grid }))),
+  };
+}
+
+/** Student or teacher; the teacher only exists when the run self-distils (COSMOS mode). */
+export function WeightsChoice({ value, hasTeacher, onChange, testId }: { value: Weights; hasTeacher: boolean; onChange(w: Weights): void; testId: string }) {
+  return (
+    <fieldset className="segmented" data-testid={testId}>
+      <legend>Model</legend>
+      <div className="segment-row">
+        {(['student', 'teacher'] as const).map((w) => (
+          <label key={w} className={value === w ? 'segment segment-on' : 'segment'} title={w === 'teacher' && !hasTeacher ? 'A CLIP-mode run has no teacher' : undefined}>
+            <input type="radio" name={testId} value={w} checked={value === w} disabled={w === 'teacher' && !hasTeacher} onChange={() => onChange(w)} />
+            {w}
+          </label>
+        ))}
+      </div>
+    </fieldset>
+  );
+}

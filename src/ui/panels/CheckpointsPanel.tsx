@@ -1,0 +1,167 @@
+import { useCallback, useEffect, useState } from 'react';
+import type { Progress } from '../../worker/client.ts';
+import type { SavedCheckpoint, Weights } from '../../worker/protocol.ts';
+import { downloadBlob } from '../heatmap/draw.ts';
+import { formatBytes } from '../format.ts';
+import { useAppStore } from '../store.ts';
+import { Panel } from './Panel.tsx';
+import './analysis.css';
+
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+type Loading = { file: string; progress: Progress | null } | null;
+
+/** Bytes uploaded so far, over every part read (student weights, then teacher weights). */
+const bytesRead = (parts: Map<string, number>) => [...parts.values()].reduce((a, b) => a + b, 0);
+
+/** Checkpoints in and out: load a .pt or .safetensors file as the model, keep runs in this browser, download the model. */
+export function CheckpointsPanel() {
+  const engine = useAppStore((s) => s.engine);
+  const model = useAppStore((s) => s.run);
+  const [weights, setWeights] = useState<Weights>('student');
+  const [loading, setLoading] = useState<Loading>(null);
+  const [loaded, setLoaded] = useState<{ name: string; bytes: number } | null>(null);
+  const [saved, setSaved] = useState<SavedCheckpoint[] | null>(null);
+  const [busy, setBusy] = useState<'save' | 'export' | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const refresh = useCallback(async () => {
+    if (!engine) return;
+    try {
+      setSaved(await engine.listCheckpoints());
+    } catch (failure) {
+      setError(message(failure));
+    }
+  }, [engine]);
+  useEffect(() => void refresh(), [refresh]);
+
+  const load = async (file: File | undefined) => {
+    if (!engine || !file) return;
+    setLoading({ file: file.name, progress: null });
+    setError(null);
+    const parts = new Map<string, number>();
+    try {
+      await engine.loadCheckpoint(file, weights, (progress) => {
+        parts.set(progress.what, progress.done);
+        setLoading({ file: file.name, progress });
+      });
+      setLoaded({ name: `${file.name} (${weights} weights)`, bytes: bytesRead(parts) });
+    } catch (failure) {
+      setError(message(failure));
+    } finally {
+      setLoading(null);
+    }
+  };
+
+  const act = async (what: 'save' | 'export') => {
+    if (!engine) return;
+    setBusy(what);
+    setError(null);
+    try {
+      if (what === 'save') await engine.saveCheckpoint();
+      else {
+        const { blob, name } = await engine.exportCheckpoint();
+        downloadBlob(blob, name);
+      }
+      await refresh();
+    } catch (failure) {
+      setError(message(failure));
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const progress = loading?.progress;
+  return (
+    <Panel title="Checkpoints" testId="checkpoints-panel" wide aside={model && <span className="badge">{model.preset ? `${model.preset} preset` : 'loaded model'}</span>}>
+      <section className="figure-block">
+        <h3>Load a checkpoint</h3>
+        <p className="muted">
+          A COSMOS or OpenCLIP checkpoint: <code>.pt</code> (a released file with student and teacher, or a bare state_dict) or <code>.safetensors</code>. It
+          becomes the model every panel explains, and training fine-tunes it. Only the weights chosen are read; the optimizer state never is.
+        </p>
+        <div className="analysis-controls">
+          <label className="field">
+            <span>Weights</span>
+            <select data-testid="checkpoint-weights" value={weights} onChange={(event) => setWeights(event.target.value as Weights)}>
+              <option value="student">student</option>
+              <option value="teacher">teacher</option>
+            </select>
+          </label>
+          <label className="file-button">
+            <input
+              type="file"
+              accept=".pt,.pth,.bin,.safetensors"
+              data-testid="checkpoint-file"
+              disabled={!engine || loading !== null}
+              onChange={(event) => {
+                void load(event.target.files?.[0]);
+                event.target.value = '';
+              }}
+            />
+            <span>Choose a file…</span>
+          </label>
+        </div>
+        {loading && (
+          <div className="load-progress" data-testid="checkpoint-progress">
+            <progress max={progress?.total || 1} value={progress?.done ?? 0} />
+            <span className="muted small">
+              {loading.file}: {progress ? `${progress.what}, ${formatBytes(progress.done)} of ${formatBytes(progress.total)}` : 'reading the index…'}
+            </span>
+          </div>
+        )}
+        {loaded && !loading && (
+          <p data-testid="checkpoint-loaded">
+            Loaded {loaded.name}
+            {model ? `: ${model.parameters.toLocaleString('en-US')} parameters, ${model.config.vision.imageSize} px images` : ''}; {formatBytes(loaded.bytes)} of
+            weights uploaded to the GPU.
+          </p>
+        )}
+      </section>
+
+      <section className="figure-block">
+        <h3>Saved in this browser</h3>
+        <div className="button-row">
+          <button type="button" data-testid="checkpoint-save" disabled={!model || busy !== null} onClick={() => void act('save')}>
+            {busy === 'save' ? 'Saving…' : 'Save the current model'}
+          </button>
+          <button type="button" data-testid="checkpoint-export" disabled={!model || busy !== null} onClick={() => void act('export')}>
+            {busy === 'export' ? 'Writing…' : 'Download the current model (.pt)'}
+          </button>
+        </div>
+        {saved === null ? (
+          <p className="muted">Looking…</p>
+        ) : saved.length === 0 ? (
+          <p className="muted" data-testid="checkpoint-list">
+            Nothing saved yet.
+          </p>
+        ) : (
+          <table className="checkpoint-table" data-testid="checkpoint-list">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Size</th>
+                <th>Saved</th>
+              </tr>
+            </thead>
+            <tbody>
+              {saved.map((c) => (
+                <tr key={c.name}>
+                  <td>{c.name}</td>
+                  <td>{formatBytes(c.size)}</td>
+                  <td>{new Date(c.modified).toLocaleString()}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        <p className="muted small">Downloads are written in the released COSMOS layout (student, teacher, optimizer), which PyTorch and the reference code load.</p>
+      </section>
+      {error && (
+        <p className="error-text" role="alert" data-testid="checkpoint-error">
+          {error}
+        </p>
+      )}
+    </Panel>
+  );
+}

@@ -1,0 +1,47 @@
+/**
+ * The analysis requests of the app's panels (AnalysisRequest in protocol.ts), answered in the worker with the
+ * engine: cross-attention heatmaps, the vision tower's self-attention, the training views of a sample,
+ * retrieval, zero-shot classification and segmentation. Errors a user can cause throw sentences for the page.
+ */
+import type { CosmosModel } from '../cosmos/model.ts';
+import type { TrainingRun } from '../cosmos/training.ts';
+import { type TrainingData, sceneData } from '../data/dataset.ts';
+import type { SceneAtlas } from '../data/scenes.ts';
+import type { ClipTokenizer } from '../data/tokenizer.ts';
+import { crossAttention } from './analysis/crossAttention.ts';
+import { pickModel } from './analysis/inputs.ts';
+import { retrieval } from './analysis/retrieval.ts';
+import { selfAttention } from './analysis/selfAttention.ts';
+import { trainingViews } from './analysis/views.ts';
+import { segment, zeroShot } from './analysis/zeroShot.ts';
+import type { AnalysisRequest, AnalysisResult } from './protocol.ts';
+
+export interface AnalysisContext {
+  run: TrainingRun | null;
+  atlas: SceneAtlas;
+  tokenizer: ClipTokenizer;
+  student: CosmosModel;
+  teacher: CosmosModel | null;
+}
+
+/** The run's data, or the built-in scenes before any run. */
+const dataOf = (ctx: AnalysisContext): TrainingData => ctx.run?.data ?? sceneData(ctx.atlas, 0);
+
+export async function handleAnalysis(request: AnalysisRequest, ctx: AnalysisContext): Promise<AnalysisResult> {
+  const { atlas, tokenizer } = ctx;
+  switch (request.kind) {
+    case 'attention':
+      return crossAttention(pickModel(ctx, request.weights), atlas, tokenizer, request.image, request.caption);
+    case 'selfAttention':
+      return selfAttention(pickModel(ctx, request.weights), atlas, request.image);
+    case 'views':
+      return trainingViews(ctx.student, dataOf(ctx), ctx.run, request.sceneIndex);
+    case 'retrieval':
+      return retrieval(pickModel(ctx, request.weights), dataOf(ctx), tokenizer, request.count);
+    case 'zeroShot':
+      return zeroShot(pickModel(ctx, request.weights), atlas, tokenizer, request.image, request.classes);
+    case 'segment':
+      // SCLIP-style segmentation is evaluated on the teacher (COSMOS-SPEC section 7) when there is one.
+      return segment(ctx.teacher ?? ctx.student, atlas, tokenizer, request.image, request.classes, request.csa);
+  }
+}

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { memoryStore } from '../checkpoint/memoryStore.ts';
+import { PRESETS } from '../cosmos/presets.ts';
+import { learningRate } from '../cosmos/schedule.ts';
+import { TINY_TRAINING, TrainingRun } from '../cosmos/training.ts';
+import { sceneData } from '../data/dataset.ts';
+import { loadSceneAtlasFromDisk } from '../data/scenes-node.ts';
+import { loadClipTokenizer } from '../data/tokenizer-node.ts';
+import type { Tensor } from '../tensor/tensor.ts';
+import { useTestGpu } from '../testing/gpu.ts';
+import { autosave, restoreRun } from './autosave.ts';
+import { AUTOSAVE_CHECKPOINT } from './protocol.ts';
+
+useTestGpu();
+
+/** Every tensor of `a` equals its namesake in `b`, bit for bit (a save is a copy, not a computation). */
+async function expectSame(a: [string, Tensor][], b: [string, Tensor][]): Promise<void> {
+  expect(b.map(([name]) => name)).toEqual(a.map(([name]) => name));
+  for (const [i, [name, t]] of a.entries()) {
+    const [x, y] = [await t.readFloat(), await b[i]![1].readFloat()];
+    // A byte comparison: toEqual walks millions of elements one by one.
+    expect(Buffer.from(y.buffer, y.byteOffset, y.byteLength).equals(Buffer.from(x.buffer, x.byteOffset, x.byteLength)), name).toBe(true);
+  }
+}
+
+const moments = (run: TrainingRun): [string, Tensor][] =>
+  run.trainer.optimizer.state().params.flatMap((p) => [[`${p.name}.exp_avg`, p.expAvg] as [string, Tensor], [`${p.name}.exp_avg_sq`, p.expAvgSq] as [string, Tensor]]);
+
+describe('the run saved in the browser', () => {
+  it('restores where it stopped: student, teacher, optimizer moments, settings and step', async () => {
+    const [atlas, tokenizer] = await Promise.all([loadSceneAtlasFromDisk(), loadClipTokenizer()]);
+    const options = { ...TINY_TRAINING, batchSize: 2, steps: 10, warmupSteps: 4 };
+    const run = new TrainingRun(PRESETS.tiny, options, sceneData(atlas, options.seed), tokenizer);
+    await run.trainStep();
+    await run.trainStep();
+    const stores = { checkpoints: memoryStore(), runs: memoryStore() };
+    await autosave(run, 'tiny', stores);
+    expect((await stores.checkpoints.list()).map((c) => c.name)).toEqual([AUTOSAVE_CHECKPOINT]);
+
+    const { run: restored, saved } = await restoreRun(atlas, tokenizer, stores);
+    expect(saved).toMatchObject({ preset: 'tiny', config: PRESETS.tiny, options, step: 2 });
+    expect(restored.step).toBe(2);
+    await expectSame(run.student.namedParameters(), restored.student.namedParameters());
+    await expectSame(run.teacher!.namedParameters(), restored.teacher!.namedParameters());
+    await expectSame(moments(run), moments(restored));
+    expect(restored.trainer.optimizer.state().step).toBe(2);
+
+    // The schedule goes on from step 3, not from a fresh warmup.
+    const next = await restored.trainStep();
+    expect(next.step).toBe(3);
+    expect(next.lr).toBe(learningRate(2, options.lr, options.warmupSteps, options.steps));
+    run.dispose();
+    restored.dispose();
+  });
+
+  it('says so in a sentence when nothing is saved', async () => {
+    const [atlas, tokenizer] = await Promise.all([loadSceneAtlasFromDisk(), loadClipTokenizer()]);
+    await expect(restoreRun(atlas, tokenizer, { checkpoints: memoryStore(), runs: memoryStore() })).rejects.toThrow(
+      'No run is saved in this browser',
+    );
+  });
+});

@@ -1,0 +1,104 @@
+/**
+ * The run saved in this browser: its training checkpoint (released layout, so it also downloads as a .pt the
+ * reference loads) in the checkpoint store under AUTOSAVE_CHECKPOINT, and beside it, in a folder of its own, what the
+ * checkpoint cannot hold: the preset, architecture, training options and step. The checkpoint is written first,
+ * each file atomically (opfs.ts), so a crash mid-save leaves the previous save whole.
+ */
+import { type CheckpointStore, opfsStore, saveCheckpoint } from '../checkpoint/opfs.ts';
+import { readTrainingCheckpoint, restoreTrainingCheckpoint, writeTrainingCheckpoint } from '../checkpoint/trainingCheckpoint.ts';
+import type { ByteSink } from '../checkpoint/byteSink.ts';
+import type { CosmosConfig } from '../cosmos/config.ts';
+import type { PresetName } from '../cosmos/presets.ts';
+import { learningRate } from '../cosmos/schedule.ts';
+import { type TrainingOptions, TrainingRun } from '../cosmos/training.ts';
+import { sceneData } from '../data/dataset.ts';
+import type { SceneAtlas } from '../data/scenes.ts';
+import type { ClipTokenizer } from '../data/tokenizer.ts';
+import { AUTOSAVE_CHECKPOINT } from './protocol.ts';
+
+const RUN_FILE = 'autosave.json';
+
+export interface SavedRun {
+  preset: PresetName | null;
+  config: CosmosConfig;
+  options: TrainingOptions;
+  step: number;
+  /** Milliseconds since the epoch. */
+  savedAt: number;
+}
+
+/** The checkpoints the user sees (and the Checkpoints panel lists), and the run descriptions beside them. */
+export interface RunStores {
+  checkpoints: CheckpointStore;
+  runs: CheckpointStore;
+}
+
+let stores: Promise<RunStores> | null = null;
+
+/** The stores in the browser's origin private file system. */
+export function browserStores(): Promise<RunStores> {
+  stores ??= Promise.all([opfsStore('checkpoints'), opfsStore('runs')]).then(([checkpoints, runs]) => ({ checkpoints, runs }));
+  stores.catch(() => (stores = null)); // let a later call try again
+  return stores;
+}
+
+/** A file name for the run at its current step: "cosmos-web-tiny-cosmos-step150.pt". */
+export function checkpointName(run: TrainingRun, preset: PresetName | null): string {
+  return `cosmos-web-${preset ?? 'loaded'}-${run.options.mode}-step${run.step}.pt`;
+}
+
+/** Streams the run as a released-layout checkpoint. Nothing may step the run until it settles (GpuQueue). */
+export function writeRun(sink: ByteSink, run: TrainingRun, preset: PresetName | null): Promise<void> {
+  const o = run.options;
+  return writeTrainingCheckpoint(sink, {
+    student: run.student,
+    teacher: run.teacher,
+    optimizer: run.trainer.optimizer,
+    // Steps over generated scenes, not epochs: the reference starts its own epoch count at 0 from here.
+    epoch: 0,
+    name: `cosmos-web ${preset ?? 'loaded'} ${o.mode}`,
+    lr: learningRate(Math.max(0, run.step - 1), o.lr, o.warmupSteps, o.steps),
+  });
+}
+
+export async function autosave(run: TrainingRun, preset: PresetName | null, { checkpoints, runs }: RunStores): Promise<void> {
+  await saveCheckpoint(checkpoints, AUTOSAVE_CHECKPOINT, (sink) => writeRun(sink, run, preset));
+  const saved: SavedRun = { preset, config: run.config, options: run.options, step: run.step, savedAt: Date.now() };
+  await saveCheckpoint(runs, RUN_FILE, async (sink) => {
+    await sink.write(new TextEncoder().encode(JSON.stringify(saved)));
+    await sink.close();
+  });
+}
+
+async function readSavedRun(runs: CheckpointStore): Promise<SavedRun> {
+  try {
+    const source = await runs.source(RUN_FILE);
+    return JSON.parse(new TextDecoder().decode(await source.read(0, source.size))) as SavedRun;
+  } catch (error) {
+    throw new Error('No run is saved in this browser (or its description is unreadable); start a new one.', { cause: error });
+  }
+}
+
+/**
+ * TrainingRun counts its steps privately and has no way yet to start at a later one; a restored run must go on
+ * where it stopped (learning-rate schedule, scene order), so the counter is set here.
+ */
+function continueAt(run: TrainingRun, step: number): void {
+  (run as unknown as { stepIndex: number }).stepIndex = step;
+}
+
+/** Rebuilds the saved run: weights, teacher, optimizer moments and step. */
+export async function restoreRun(atlas: SceneAtlas, tokenizer: ClipTokenizer, { checkpoints, runs }: RunStores): Promise<{ run: TrainingRun; saved: SavedRun }> {
+  const saved = await readSavedRun(runs);
+  const run = new TrainingRun(saved.config, saved.options, sceneData(atlas, saved.options.seed), tokenizer);
+  try {
+    const trainable = run.trainer.optimizer.state().params.map((p) => p.name);
+    const checkpoint = await readTrainingCheckpoint(await checkpoints.source(AUTOSAVE_CHECKPOINT), { trainable });
+    await restoreTrainingCheckpoint(checkpoint, { student: run.student, teacher: run.teacher, optimizer: run.trainer.optimizer });
+    continueAt(run, saved.step);
+    return { run, saved };
+  } catch (error) {
+    run.dispose();
+    throw error;
+  }
+}

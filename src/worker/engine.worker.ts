@@ -1,0 +1,220 @@
+/**
+ * The engine worker: owns the GPU device, the built-in data, the models and the training run. The page sends
+ * Commands (protocol.ts) and renders the WorkerEvents that come back. GPU work runs one piece at a time (GpuQueue);
+ * a run is replaced (init, loadCheckpoint) only once the previous one has stopped and saved.
+ */
+import { blobSource } from '../checkpoint/byteSource.ts';
+import { saveCheckpoint } from '../checkpoint/opfs.ts';
+import { memorySink } from '../checkpoint/byteSink.ts';
+import { loadCheckpoint } from '../checkpoint/loadCheckpoint.ts';
+import { modelFromCheckpoint } from '../cosmos/load.ts';
+import type { CosmosModel } from '../cosmos/model.ts';
+import { type PresetName, PRESETS } from '../cosmos/presets.ts';
+import { TINY_TRAINING, type TrainingOptions, TrainingRun } from '../cosmos/training.ts';
+import { sceneData } from '../data/dataset.ts';
+import { type SceneAtlas, loadSceneAtlas } from '../data/scenes.ts';
+import { ClipTokenizer } from '../data/tokenizer.ts';
+import { GpuRuntime } from '../gpu/runtime.ts';
+import { useRuntime } from '../tensor/engine.ts';
+import { handleAnalysis } from './analysis.ts';
+import { autosave, browserStores, checkpointName, restoreRun, writeRun } from './autosave.ts';
+import type { Command, WorkerEvent } from './protocol.ts';
+import { GpuQueue, TrainingLoop } from './run.ts';
+
+/** Held-out scenes per evaluation during training: enough to rank, small enough to be quick on a CPU adapter. */
+const EVAL_COUNT = 128;
+const SAVE_EVERY = 50;
+
+const scope = self as unknown as DedicatedWorkerGlobalScope;
+const post = (event: WorkerEvent): void => scope.postMessage(event);
+
+interface Resources {
+  runtime: GpuRuntime;
+  atlas: SceneAtlas;
+  tokenizer: ClipTokenizer;
+}
+
+interface Session {
+  run: TrainingRun;
+  loop: TrainingLoop;
+  preset: PresetName | null;
+}
+
+const gpuQueue = new GpuQueue();
+let resources: Promise<Resources> | null = null;
+/** The current run; replaced in order, each replacement waiting for the one before. */
+let session: Promise<Session | null> = Promise.resolve(null);
+/** The options of the last init, for checkpoints loaded to fine-tune. */
+let lastOptions: TrainingOptions = TINY_TRAINING;
+let lastEvalEvery = 25;
+let deviceLost = false;
+
+const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+function boot(): Promise<Resources> {
+  resources ??= (async () => {
+    const [runtime, atlas, tokenizer] = await Promise.all([GpuRuntime.create(navigator.gpu), loadSceneAtlas(), ClipTokenizer.load(`${import.meta.env.BASE_URL}tokenizer/`)]);
+    useRuntime(runtime);
+    runtime.onLost((error) => {
+      deviceLost = true;
+      post({ type: 'error', message: error.message });
+      void session.then((s) => s?.loop.halt());
+    });
+    return { runtime, atlas, tokenizer };
+  })();
+  return resources;
+}
+
+function startSession(run: TrainingRun, preset: PresetName | null, evalEvery: number, initial: 'ready' | 'paused', runtime: GpuRuntime): Session {
+  const loop = new TrainingLoop(
+    run,
+    gpuQueue,
+    { evalEvery, evalCount: EVAL_COUNT, saveEvery: SAVE_EVERY },
+    {
+      post,
+      memory: () => runtime.memory(),
+      save: async () => autosave(run, preset, await browserStores()),
+      failed: (error) => {
+        // A lost device was reported when it happened; the failed step says nothing new.
+        if (!deviceLost) post({ type: 'error', message: `Training paused: ${message(error)}` });
+      },
+      saveFailed: (error) => post({ type: 'error', message: `Could not save the run in this browser (training goes on): ${message(error)}` }),
+    },
+    initial,
+  );
+  const parameters = run.student.parameters().reduce((n, t) => n + t.size, 0);
+  post({ type: 'ready', adapter: runtime.adapter, config: run.config, parameters, state: initial, step: run.step, preset, options: run.options });
+  return { run, loop, preset };
+}
+
+/** Stops and saves the current run, frees it, and makes the next one with `build` (inside the GPU queue). */
+function replaceSession(build: (r: Resources) => Promise<Session>): Promise<void> {
+  const next = session.then(async (old) => {
+    const r = await boot();
+    if (old) {
+      old.loop.stop();
+      await old.loop.idle();
+      await gpuQueue.run(async () => old.run.dispose());
+    }
+    return gpuQueue.run(() => build(r));
+  });
+  session = next.catch(() => null);
+  return next.then(() => undefined);
+}
+
+async function currentSession(): Promise<Session> {
+  const s = await session;
+  if (!s) throw new Error('No model is ready yet: press Train to build one.');
+  return s;
+}
+
+/** The run's options with sources large enough for the model's input size (a loaded checkpoint may want 224). */
+function optionsFor(options: TrainingOptions, imageSize: number): TrainingOptions {
+  return { ...options, sourceSize: Math.max(options.sourceSize, imageSize) };
+}
+
+async function loadAsRun(command: Extract<Command, { type: 'loadCheckpoint' }>, r: Resources): Promise<Session> {
+  const { requestId, file, weights } = command;
+  const source = blobSource(file, file.name);
+  const progress = (what: string) => (p: { bytesDone: number; bytesTotal: number }) =>
+    post({ type: 'progress', requestId, what, done: p.bytesDone, total: p.bytesTotal });
+  const chosen = await loadCheckpoint(source, { weights });
+  const student = await modelFromCheckpoint(chosen, { onProgress: progress(`${weights} weights`) });
+  let teacher: CosmosModel | null = null;
+  try {
+    if (lastOptions.mode === 'cosmos') {
+      // The file's own teacher when it has one; else self-distillation starts from the student's weights.
+      const teacherWeights = chosen.meta.topLevelKeys.includes('teacher') ? await loadCheckpoint(source, { weights: 'teacher' }) : chosen;
+      teacher = await modelFromCheckpoint(teacherWeights, { config: student.config, onProgress: progress('teacher weights') });
+    }
+    const options = optionsFor(lastOptions, student.config.vision.imageSize);
+    return startSession(new TrainingRun(student.config, options, sceneData(r.atlas, options.seed), r.tokenizer, student, teacher), null, lastEvalEvery, 'ready', r.runtime);
+  } catch (error) {
+    student.dispose();
+    teacher?.dispose();
+    throw error;
+  }
+}
+
+async function handle(command: Command): Promise<void> {
+  switch (command.type) {
+    case 'init': {
+      lastOptions = command.options;
+      lastEvalEvery = command.evalEvery;
+      return replaceSession(async (r) => {
+        if (command.resume) {
+          const { run, saved } = await restoreRun(r.atlas, r.tokenizer, await browserStores());
+          return startSession(run, saved.preset, command.evalEvery, 'paused', r.runtime);
+        }
+        const config = PRESETS[command.preset];
+        const options = optionsFor(command.options, config.vision.imageSize);
+        const run = new TrainingRun(config, options, sceneData(r.atlas, options.seed), r.tokenizer);
+        return startSession(run, command.preset, command.evalEvery, 'ready', r.runtime);
+      });
+    }
+    case 'start':
+    case 'resume':
+      return (await currentSession()).loop.play();
+    case 'pause':
+      return (await currentSession()).loop.pause();
+    case 'stop':
+      return (await currentSession()).loop.stop();
+    case 'loadCheckpoint':
+      await replaceSession((r) => loadAsRun(command, r));
+      return post({ type: 'done', requestId: command.requestId });
+    case 'saveCheckpoint': {
+      const { run, preset } = await currentSession();
+      const { checkpoints } = await browserStores();
+      await gpuQueue.run(() => saveCheckpoint(checkpoints, checkpointName(run, preset), (sink) => writeRun(sink, run, preset)));
+      return post({ type: 'done', requestId: command.requestId });
+    }
+    case 'listCheckpoints': {
+      const { checkpoints } = await browserStores();
+      return post({ type: 'checkpoints', requestId: command.requestId, saved: await checkpoints.list() });
+    }
+    case 'exportCheckpoint': {
+      const { run, preset } = await currentSession();
+      const sink = memorySink();
+      // Named inside the queue, at the step it is written at: the loop may step again right after.
+      const name = await gpuQueue.run(async () => {
+        await writeRun(sink, run, preset);
+        return checkpointName(run, preset);
+      });
+      const blob = new Blob([sink.bytes() as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' });
+      return post({ type: 'download', requestId: command.requestId, blob, name });
+    }
+    case 'analysis': {
+      const { atlas, tokenizer } = await boot();
+      const { run } = await currentSession();
+      const result = await gpuQueue.run(() =>
+        handleAnalysis(command.request, { run, atlas, tokenizer, student: run.student, teacher: run.teacher }),
+      );
+      return post({ type: 'analysis', requestId: command.requestId, result });
+    }
+  }
+}
+
+/** What failed, as the page shows it. */
+const FAILED: Record<Command['type'], string> = {
+  init: 'Could not build the model',
+  start: 'Could not start training',
+  pause: 'Could not pause',
+  resume: 'Could not resume training',
+  stop: 'Could not stop',
+  loadCheckpoint: 'Could not load the checkpoint',
+  saveCheckpoint: 'Could not save the checkpoint in this browser',
+  listCheckpoints: 'Could not list the checkpoints saved in this browser',
+  exportCheckpoint: 'Could not export the checkpoint',
+  analysis: 'Could not compute the analysis',
+};
+
+scope.onmessage = (event: MessageEvent<Command>) => {
+  const command = event.data;
+  handle(command).catch((error: unknown) => {
+    const requestId = 'requestId' in command ? command.requestId : undefined;
+    post({ type: 'error', message: `${FAILED[command.type]}: ${message(error)}`, ...(requestId === undefined ? {} : { requestId }) });
+  });
+};
+
+// The device and the data load while the page draws; a failure is reported at the first command.
+void boot().catch(() => undefined);
