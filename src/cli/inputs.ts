@@ -2,7 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import { type CheckpointMeta, loadCheckpoint, type LoadedCheckpoint, type WeightsChoice } from '../checkpoint/loadCheckpoint.ts';
 import { fileSource } from '../checkpoint/nodeFiles.ts';
-import { type CosmosConfig, fromOpenClipConfig, inferConfig, type OpenClipModelConfig } from '../cosmos/config.ts';
+import { type CosmosConfig, fromOpenClipConfig, type OpenClipModelConfig } from '../cosmos/config.ts';
+import { configFromShapes } from '../cosmos/presets.ts';
 import { modelFromCheckpoint } from '../cosmos/load.ts';
 import type { CosmosModel } from '../cosmos/model.ts';
 import type { RgbImage } from '../data/image.ts';
@@ -117,7 +118,7 @@ export async function loadModel(ctx: CliContext, flags: ModelFlags, preferred: W
   const config = flags.config ? await readModelConfig(flags.config) : undefined;
   const checkpoint = await openWeights(flags, preferred);
   try {
-    checkHeads(config ?? inferConfig(new Map([...checkpoint.tensors].map(([name, t]) => [name, t.shape]))));
+    checkHeads(config ?? configFromShapes(new Map([...checkpoint.tensors].map(([name, t]) => [name, t.shape]))));
     await ctx.gpu();
     const report = throttled(ctx.progress);
     const { weights } = checkpoint.meta;

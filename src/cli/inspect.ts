@@ -4,7 +4,8 @@
  * the shapes, written as an OpenCLIP model config (usable as --config).
  */
 import type { WeightsChoice } from '../checkpoint/loadCheckpoint.ts';
-import { type CosmosConfig, type OpenClipModelConfig, inferConfig } from '../cosmos/config.ts';
+import type { CosmosConfig, OpenClipModelConfig } from '../cosmos/config.ts';
+import { configFromShapes } from '../cosmos/presets.ts';
 import { defineCommand } from './command.ts';
 import { checkHeads, openCheckpoint } from './inputs.ts';
 
@@ -47,7 +48,7 @@ export const inspectCommand = defineCommand({
     let config: OpenClipModelConfig | null = null;
     let configError: string | null = null;
     try {
-      const inferred = inferConfig(new Map([...tensors].map(([name, t]) => [name, t.shape])));
+      const inferred = configFromShapes(new Map([...tensors].map(([name, t]) => [name, t.shape])));
       checkHeads(inferred);
       config = toOpenClipConfig(inferred);
     } catch (error) {

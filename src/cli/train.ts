@@ -6,7 +6,8 @@
 import { writeTrainingCheckpoint } from '../checkpoint/trainingCheckpoint.ts';
 import { fileSink } from '../checkpoint/nodeFiles.ts';
 import { PRESETS, type PresetName } from '../cosmos/presets.ts';
-import { TINY_TRAINING, TrainingRun, type StepRecord } from '../cosmos/training.ts';
+import { TrainingRun, type StepRecord } from '../cosmos/training.ts';
+import { TINY_TRAINING } from '../cosmos/trainingOptions.ts';
 import type { CosmosModel } from '../cosmos/model.ts';
 import { sceneData } from '../data/dataset.ts';
 import { loadSceneAtlasFromDisk } from '../data/scenes-node.ts';

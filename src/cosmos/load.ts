@@ -5,8 +5,9 @@
 import { checkKeys } from '../checkpoint/checkKeys.ts';
 import type { LoadedCheckpoint } from '../checkpoint/loadCheckpoint.ts';
 import { gpu } from '../tensor/engine.ts';
-import { type CosmosConfig, inferConfig } from './config.ts';
+import type { CosmosConfig } from './config.ts';
 import { CosmosModel } from './model.ts';
+import { configFromShapes } from './presets.ts';
 
 export interface LoadProgress {
   tensorsDone: number;
@@ -20,7 +21,7 @@ export async function modelFromCheckpoint(
   options: { config?: CosmosConfig; onProgress?: (p: LoadProgress) => void } = {},
 ): Promise<CosmosModel> {
   const shapes = new Map([...checkpoint.tensors].map(([k, t]) => [k, t.shape]));
-  const config = options.config ?? inferConfig(shapes);
+  const config = options.config ?? configFromShapes(shapes);
   const model = new CosmosModel(config);
   try {
     const params = model.namedParameters();

@@ -14,7 +14,7 @@ import { fromArray } from '../tensor/tensor.ts';
 import { fromOpenClipConfig, inferConfig, type OpenClipModelConfig } from './config.ts';
 import { modelFromCheckpoint } from './load.ts';
 import { CosmosModel } from './model.ts';
-import { PRESETS } from './presets.ts';
+import { PRESETS, configFromShapes } from './presets.ts';
 
 useTestGpu();
 
@@ -50,6 +50,14 @@ describe('COSMOS model on a checkpoint written by torch.save, against the OpenCL
       expect(fromOpenClipConfig(r.config)).toEqual(preset);
     }
     expect(released['ViT-B-16']!.parameters).toBe(152_382_466); // COSMOS-SPEC section 8
+  });
+
+  it('recognises a preset from its shapes, where heads narrower than 64 cannot be inferred', () => {
+    const model = new CosmosModel(PRESETS.tiny);
+    const shapes = new Map(model.namedParameters().map(([k, t]) => [k, t.shape]));
+    model.dispose();
+    expect(inferConfig(shapes).vision.heads).toBe(1); // width 64 read as one 64-wide head
+    expect(configFromShapes(shapes)).toEqual(PRESETS.tiny); // the preset's 2 heads of 32
   });
 
   it('names and shapes its parameters exactly as the reference state_dict, in the same order', async () => {

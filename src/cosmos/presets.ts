@@ -1,5 +1,5 @@
 /** Named architectures: the released ViT-B/16 and ViT-B/32 COSMOS models, and small ones that train on a CPU. */
-import type { CosmosConfig } from './config.ts';
+import { type CosmosConfig, inferConfig } from './config.ts';
 
 const TEXT_B = { contextLength: 77, vocabSize: 49408, width: 512, layers: 12, heads: 8, mlpWidth: 2048 };
 
@@ -32,3 +32,18 @@ export const PRESETS = {
 } satisfies Record<string, CosmosConfig>;
 
 export type PresetName = keyof typeof PRESETS;
+
+/** The config without its head counts: what a state_dict's shapes determine. */
+function shapesOnly(c: CosmosConfig): string {
+  const { vision, text } = c;
+  return JSON.stringify([c.embedDim, { ...vision, heads: 0 }, { ...text, heads: 0 }]);
+}
+
+/**
+ * The architecture of a state_dict: a preset when the shapes are exactly that preset's (head counts are not in the
+ * shapes; the tiny presets' heads are narrower than 64), else inferred with head width 64 as OpenCLIP does.
+ */
+export function configFromShapes(shapes: ReadonlyMap<string, readonly number[]>): CosmosConfig {
+  const inferred = inferConfig(shapes);
+  return Object.values(PRESETS).find((preset) => shapesOnly(preset) === shapesOnly(inferred)) ?? inferred;
+}

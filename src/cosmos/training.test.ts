@@ -5,7 +5,8 @@ import { loadClipTokenizer } from '../data/tokenizer-node.ts';
 import type { MemoryStats } from '../gpu/runtime.ts';
 import { useTestGpu } from '../testing/gpu.ts';
 import { PRESETS } from './presets.ts';
-import { TINY_TRAINING, TrainingRun } from './training.ts';
+import { TrainingRun } from './training.ts';
+import { TINY_TRAINING } from './trainingOptions.ts';
 
 const gpu = useTestGpu();
 

@@ -17,45 +17,12 @@ import { scopeAsync } from '../tensor/scope.ts';
 import { type Tensor, fromArray } from '../tensor/tensor.ts';
 import type { CosmosConfig } from './config.ts';
 import { CosmosModel } from './model.ts';
-import type { TrainMode } from './objective.ts';
 import { learningRate } from './schedule.ts';
+import type { TrainingOptions } from './trainingOptions.ts';
 import { CosmosTrainer, type StepLosses } from './trainer.ts';
 import { planViews } from './views/augment.ts';
 import { renderViews } from './views/imageViews.ts';
 import { textCrops } from './views/textCrops.ts';
-
-export interface TrainingOptions {
-  mode: TrainMode;
-  steps: number;
-  batchSize: number;
-  lr: number;
-  warmupSteps: number;
-  weightDecay: number;
-  /** Teacher EMA momentum. */
-  momentum: number;
-  /** Side of the rendered source scenes the crops are taken from. */
-  sourceSize: number;
-  localSize: number;
-  localCount: number;
-  seed: number;
-  freezeTowers: boolean;
-}
-
-/** Settings that train the tiny preset in minutes on a CPU adapter. */
-export const TINY_TRAINING: TrainingOptions = {
-  mode: 'cosmos',
-  steps: 500,
-  batchSize: 32,
-  lr: 1e-3,
-  warmupSteps: 25,
-  weightDecay: 0.1,
-  momentum: 0.99,
-  sourceSize: 96,
-  localSize: 32,
-  localCount: 2,
-  seed: 0,
-  freezeTowers: false,
-};
 
 export interface StepRecord extends StepLosses {
   step: number;
@@ -105,6 +72,12 @@ export class TrainingRun {
 
   get step(): number {
     return this.stepIndex;
+  }
+
+  /** Continues a restored run at `step`: the schedule and the order of training examples go on from there. */
+  continueAt(step: number): void {
+    if (!Number.isInteger(step) || step < 0) throw new Error(`continueAt: ${step} is not a step number`);
+    this.stepIndex = step;
   }
 
   async trainStep(): Promise<StepRecord> {

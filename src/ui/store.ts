@@ -1,7 +1,8 @@
 import { create } from 'zustand';
 import type { CosmosConfig } from '../cosmos/config.ts';
 import type { PresetName } from '../cosmos/presets.ts';
-import { TINY_TRAINING, type RetrievalRecord, type StepRecord, type TrainingOptions } from '../cosmos/training.ts';
+import { type RetrievalRecord, type StepRecord } from '../cosmos/training.ts';
+import { TINY_TRAINING, type TrainingOptions } from '../cosmos/trainingOptions.ts';
 import type { AdapterSummary } from '../gpu/acquire.ts';
 import { WebGpuUnavailableError } from '../gpu/errors.ts';
 import { GpuRuntime, type MemoryStats } from '../gpu/runtime.ts';

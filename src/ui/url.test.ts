@@ -3,10 +3,10 @@ import { DEFAULT_SETTINGS, parseUrl, urlSearch } from './url.ts';
 
 describe('settings in the URL', () => {
   it('reads every setting and the tab, and writes back only what differs from the defaults', () => {
-    const search = '?preset=small&mode=clip&lr=0.0005&batch=16&steps=300&local=4&momentum=0.995&eval=10&tab=views';
+    const search = '?preset=small&mode=clip&lr=0.0005&batch=24&steps=300&local=4&momentum=0.995&eval=10&tab=views';
     const state = parseUrl(search);
     expect(state).toEqual({
-      settings: { preset: 'small', mode: 'clip', lr: 0.0005, batchSize: 16, steps: 300, localCount: 4, momentum: 0.995, evalEvery: 10 },
+      settings: { preset: 'small', mode: 'clip', lr: 0.0005, batchSize: 24, steps: 300, localCount: 4, momentum: 0.995, evalEvery: 10 },
       tab: 'views',
     });
     expect(urlSearch(state)).toBe(search);

@@ -4,6 +4,7 @@
  * value that does not parse or lies out of range is ignored (the default stands).
  */
 import type { TrainMode } from '../cosmos/objective.ts';
+import { TINY_TRAINING } from '../cosmos/trainingOptions.ts';
 
 export const TABS = ['train', 'views', 'attention', 'retrieval', 'zeroshot', 'segment', 'checkpoints'] as const;
 export type Tab = (typeof TABS)[number];
@@ -32,14 +33,15 @@ export interface UrlState {
   tab: Tab;
 }
 
+/** The tiny preset's training settings, as the CLI uses them. */
 export const DEFAULT_SETTINGS: TrainSettings = {
   preset: 'tiny',
-  mode: 'cosmos',
-  lr: 1e-3,
-  batchSize: 32,
-  steps: 500,
-  localCount: 2,
-  momentum: 0.99,
+  mode: TINY_TRAINING.mode,
+  lr: TINY_TRAINING.lr,
+  batchSize: TINY_TRAINING.batchSize,
+  steps: TINY_TRAINING.steps,
+  localCount: TINY_TRAINING.localCount,
+  momentum: TINY_TRAINING.momentum,
   evalEvery: 25,
 };
 

@@ -10,7 +10,8 @@ import type { ByteSink } from '../checkpoint/byteSink.ts';
 import type { CosmosConfig } from '../cosmos/config.ts';
 import type { PresetName } from '../cosmos/presets.ts';
 import { learningRate } from '../cosmos/schedule.ts';
-import { type TrainingOptions, TrainingRun } from '../cosmos/training.ts';
+import { TrainingRun } from '../cosmos/training.ts';
+import { type TrainingOptions } from '../cosmos/trainingOptions.ts';
 import { sceneData } from '../data/dataset.ts';
 import type { SceneAtlas } from '../data/scenes.ts';
 import type { ClipTokenizer } from '../data/tokenizer.ts';
@@ -79,14 +80,6 @@ async function readSavedRun(runs: CheckpointStore): Promise<SavedRun> {
   }
 }
 
-/**
- * TrainingRun counts its steps privately and has no way yet to start at a later one; a restored run must go on
- * where it stopped (learning-rate schedule, scene order), so the counter is set here.
- */
-function continueAt(run: TrainingRun, step: number): void {
-  (run as unknown as { stepIndex: number }).stepIndex = step;
-}
-
 /** Rebuilds the saved run: weights, teacher, optimizer moments and step. */
 export async function restoreRun(atlas: SceneAtlas, tokenizer: ClipTokenizer, { checkpoints, runs }: RunStores): Promise<{ run: TrainingRun; saved: SavedRun }> {
   const saved = await readSavedRun(runs);
@@ -95,7 +88,7 @@ export async function restoreRun(atlas: SceneAtlas, tokenizer: ClipTokenizer, { 
     const trainable = run.trainer.optimizer.state().params.map((p) => p.name);
     const checkpoint = await readTrainingCheckpoint(await checkpoints.source(AUTOSAVE_CHECKPOINT), { trainable });
     await restoreTrainingCheckpoint(checkpoint, { student: run.student, teacher: run.teacher, optimizer: run.trainer.optimizer });
-    continueAt(run, saved.step);
+    run.continueAt(saved.step);
     return { run, saved };
   } catch (error) {
     run.dispose();

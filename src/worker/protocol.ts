@@ -6,7 +6,8 @@ import type { AdapterSummary } from '../gpu/acquire.ts';
 import type { MemoryStats } from '../gpu/runtime.ts';
 import type { CosmosConfig } from '../cosmos/config.ts';
 import type { PresetName } from '../cosmos/presets.ts';
-import type { RetrievalRecord, StepRecord, TrainingOptions } from '../cosmos/training.ts';
+import type { RetrievalRecord, StepRecord } from '../cosmos/training.ts';
+import type { TrainingOptions } from '../cosmos/trainingOptions.ts';
 import type { RgbImage } from '../data/image.ts';
 
 export type RunState = 'empty' | 'ready' | 'running' | 'paused' | 'stopped';
