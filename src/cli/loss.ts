@@ -94,9 +94,11 @@ export const lossCommand = defineCommand({
         const images = await viewImages(paths, samples.map((_, i) => `samples[${i}].${key}[${v}]`), student, key === 'global_images');
         return { pixels: images.map(normalizeForClip), size: key === 'global_images' ? s : images[0]!.width };
       };
-      // Views and captions are checked before the teacher is loaded.
-      const globals = await Promise.all([0, 1].map((v) => view('global_images', v)));
-      const locals = await Promise.all(samples[0]!.local_images.map((_, v) => view('local_images', v)));
+      // Views and captions are checked before the teacher is loaded, one view after the other so that the
+      // first bad file is the one reported.
+      const globals = [await view('global_images', 0), await view('global_images', 1)];
+      const locals = [];
+      for (let v = 0; v < samples[0]!.local_images.length; v++) locals.push(await view('local_images', v));
       const odd = locals.findIndex((l) => l.size !== locals[0]!.size);
       if (odd > 0) {
         throw new Error(`${flags.batch}: local_images[0] are ${locals[0]!.size} px, local_images[${odd}] ${locals[odd]!.size} px: local images must all be one size`);
