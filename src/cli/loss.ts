@@ -97,7 +97,7 @@ export const lossCommand = defineCommand({
       // Views and captions are checked before the teacher is loaded, one view after the other so that the
       // first bad file is the one reported.
       const globals = [await view('global_images', 0), await view('global_images', 1)];
-      const locals = [];
+      const locals: Awaited<ReturnType<typeof view>>[] = [];
       for (let v = 0; v < samples[0]!.local_images.length; v++) locals.push(await view('local_images', v));
       const odd = locals.findIndex((l) => l.size !== locals[0]!.size);
       if (odd > 0) {
