@@ -22,7 +22,7 @@ export async function modelFromCheckpoint(
 ): Promise<CosmosModel> {
   const shapes = new Map([...checkpoint.tensors].map(([k, t]) => [k, t.shape]));
   const config = options.config ?? configFromShapes(shapes);
-  const model = new CosmosModel(config);
+  const model = new CosmosModel(config, null);
   try {
     const params = model.namedParameters();
     checkKeys(new Map(params.map(([k, t]) => [k, t.shape])), checkpoint.tensors);

@@ -38,9 +38,10 @@ export class CosmosModel extends Module {
   readonly textAttnCrossPool: AttentionalCrossPooler;
   readonly visualAttnCrossPool: AttentionalCrossPooler;
 
-  constructor(readonly config: CosmosConfig, seed = 0) {
+  /** `seed` draws the initial weights; null leaves them at zero, for a checkpoint to fill (no host-side init). */
+  constructor(readonly config: CosmosConfig, seed: number | null = 0) {
     super();
-    const random = rng(seed);
+    const random = seed === null ? null : rng(seed);
     const { embedDim: e, text: t, vision: v } = config;
     this.positionalEmbedding = this.parameter('positional_embedding', [t.contextLength, t.width], normal(t.contextLength * t.width, 0.01, random));
     this.textProjection = this.parameter('text_projection', [t.width, e], normal(t.width * e, t.width ** -0.5, random));

@@ -7,7 +7,7 @@ import { attention, type AttentionResult } from '../tensor/ops/attention.ts';
 import { linear } from '../tensor/ops/matmul.ts';
 import { slice } from '../tensor/ops/shape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { constant, normal } from './init.ts';
+import { constant, normal, type Random } from './init.ts';
 import { Linear } from './layers.ts';
 import { Module } from './module.ts';
 
@@ -21,7 +21,7 @@ export class MultiheadAttention extends Module {
   readonly inProjBias: Tensor;
   readonly outProj: Linear;
 
-  constructor(readonly embedDim: number, readonly heads: number, random: () => number) {
+  constructor(readonly embedDim: number, readonly heads: number, random: Random | null) {
     super();
     if (embedDim % heads !== 0) throw new Error(`MultiheadAttention: ${embedDim} is not divisible by ${heads} heads`);
     // PyTorch: xavier_uniform on in_proj; OpenCLIP re-initialises with normal(std = width^-0.5).

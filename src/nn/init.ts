@@ -1,7 +1,7 @@
 /** Seeded host-side initialisers: reproducible runs need the same weights from the same seed, in any host. */
 
 /** mulberry32: a tiny, fast 32-bit generator; good enough for weight init and augmentation choices. */
-export function rng(seed: number): () => number {
+export function rng(seed: number): Random {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -12,7 +12,14 @@ export function rng(seed: number): () => number {
   };
 }
 
-export function normal(count: number, std: number, random: () => number): Float32Array {
+/** A stream of uniform numbers in [0, 1); null where parameters will be loaded rather than initialised. */
+export type Random = () => number;
+
+/** Normal(0, std) values, or null without a random stream (the parameter starts at zero, to be loaded). */
+export function normal(count: number, std: number, random: Random): Float32Array;
+export function normal(count: number, std: number, random: Random | null): Float32Array | null;
+export function normal(count: number, std: number, random: Random | null): Float32Array | null {
+  if (!random) return null;
   const out = new Float32Array(count);
   for (let i = 0; i < count; i += 2) {
     // Box-Muller: two independent normals from two uniforms.

@@ -9,8 +9,8 @@ export class Linear extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
 
-  /** `init` gives the weight's values ([out, in], row-major); biases start at zero. */
-  constructor(inFeatures: number, outFeatures: number, init: Float32Array, bias = true) {
+  /** `init` gives the weight's values ([out, in], row-major), or null for zeros to be loaded; biases start at zero. */
+  constructor(inFeatures: number, outFeatures: number, init: Float32Array | null, bias = true) {
     super();
     this.weight = this.parameter('weight', [outFeatures, inFeatures], init);
     this.bias = bias ? this.parameter('bias', [outFeatures], constant(outFeatures, 0)) : null;
@@ -25,7 +25,7 @@ export class Linear extends Module {
 export class Embedding extends Module {
   readonly weight: Tensor;
 
-  constructor(count: number, dim: number, init: Float32Array) {
+  constructor(count: number, dim: number, init: Float32Array | null) {
     super();
     this.weight = this.parameter('weight', [count, dim], init);
   }

@@ -3,7 +3,7 @@
  * (`transformer.resblocks.3.attn.in_proj_weight`), so a checkpoint maps onto our modules without a renaming table.
  */
 import { gpu } from '../tensor/engine.ts';
-import { type Shape, Tensor, fromArray, shapeString } from '../tensor/tensor.ts';
+import { type Shape, Tensor, fromArray, shapeString, zeros } from '../tensor/tensor.ts';
 
 /** A tensor's values on the host, as a checkpoint or a fixture holds them. */
 export interface HostTensor {
@@ -15,9 +15,9 @@ export abstract class Module {
   private readonly ownParameters = new Map<string, Tensor>();
   private readonly children = new Map<string, Module>();
 
-  /** Creates a trainable parameter (kept, requiring grad) from host values. */
-  protected parameter(name: string, shape: Shape, values: ArrayLike<number>): Tensor {
-    const t = fromArray(values, shape).keep();
+  /** Creates a trainable parameter (kept, requiring grad) from host values, or zeros on the GPU for null. */
+  protected parameter(name: string, shape: Shape, values: ArrayLike<number> | null): Tensor {
+    const t = (values ? fromArray(values, shape) : zeros(shape)).keep();
     t.requiresGrad = true;
     this.ownParameters.set(name, t);
     return t;

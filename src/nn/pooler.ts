@@ -3,6 +3,7 @@
  * and whose keys and values are the token features of the other. ln_q normalises the query, ln_k the tokens
  * (keys = values = ln_k(tokens)); no FFN, no residual inside, no key padding mask (text padding is attended).
  */
+import type { Random } from './init.ts';
 import type { AttentionResult } from '../tensor/ops/attention.ts';
 import { reshape } from '../tensor/ops/shape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
@@ -15,7 +16,7 @@ export class AttentionalCrossPooler extends Module {
   readonly lnK: LayerNorm;
   readonly attn: MultiheadAttention;
 
-  constructor(dim: number, heads: number, random: () => number) {
+  constructor(dim: number, heads: number, random: Random | null) {
     super();
     this.lnQ = this.module('ln_q', new LayerNorm(dim));
     this.lnK = this.module('ln_k', new LayerNorm(dim));

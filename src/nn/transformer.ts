@@ -3,7 +3,7 @@ import { gelu } from '../tensor/ops/activation.ts';
 import { add } from '../tensor/ops/elementwise.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { MultiheadAttention } from './attention.ts';
-import { normal } from './init.ts';
+import { normal, type Random } from './init.ts';
 import { LayerNorm, Linear } from './layers.ts';
 import { Module } from './module.ts';
 
@@ -11,7 +11,7 @@ class Mlp extends Module {
   readonly cFc: Linear;
   readonly cProj: Linear;
 
-  constructor(width: number, hidden: number, random: () => number) {
+  constructor(width: number, hidden: number, random: Random | null) {
     super();
     this.cFc = this.module('c_fc', new Linear(width, hidden, normal(width * hidden, (2 * width) ** -0.5, random)));
     this.cProj = this.module('c_proj', new Linear(hidden, width, normal(width * hidden, width ** -0.5, random)));
@@ -28,7 +28,7 @@ export class ResidualAttentionBlock extends Module {
   readonly ln2: LayerNorm;
   readonly mlp: Mlp;
 
-  constructor(width: number, heads: number, mlpWidth: number, random: () => number) {
+  constructor(width: number, heads: number, mlpWidth: number, random: Random | null) {
     super();
     this.ln1 = this.module('ln_1', new LayerNorm(width));
     this.attn = this.module('attn', new MultiheadAttention(width, heads, random));
@@ -48,7 +48,7 @@ export class ResidualAttentionBlock extends Module {
 export class Transformer extends Module {
   readonly resblocks: ResidualAttentionBlock[];
 
-  constructor(width: number, layers: number, heads: number, mlpWidth: number, random: () => number) {
+  constructor(width: number, layers: number, heads: number, mlpWidth: number, random: Random | null) {
     super();
     const blocks = new ResidualBlocks();
     this.resblocks = Array.from({ length: layers }, (_, i) => blocks.add(i, new ResidualAttentionBlock(width, heads, mlpWidth, random)));

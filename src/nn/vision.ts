@@ -10,7 +10,7 @@ import { patchify } from '../tensor/ops/embedding.ts';
 import { concat, reshape, slice, transpose } from '../tensor/ops/shape.ts';
 import { type Tensor, zeros } from '../tensor/tensor.ts';
 import type { VisionConfig } from '../cosmos/config.ts';
-import { normal } from './init.ts';
+import { normal, type Random } from './init.ts';
 import { LayerNorm } from './layers.ts';
 import { Module } from './module.ts';
 import type { AttentionalCrossPooler } from './pooler.ts';
@@ -34,7 +34,7 @@ export class VisionTransformer extends Module {
   readonly lnPost: LayerNorm;
   readonly trainedGrid: number;
 
-  constructor(readonly config: VisionConfig, embedDim: number, random: () => number) {
+  constructor(readonly config: VisionConfig, embedDim: number, random: Random | null) {
     super();
     const { width, patchSize: p, imageSize } = config;
     const scale = width ** -0.5;
