@@ -86,6 +86,7 @@ test('explains a held-out scene, exports the figure, retrieves, classifies, segm
   await shoot(page, panel, testInfo.outputPath('attention-upload-1280x800.png'));
   await page.getByTestId('attention-scene').selectOption('3');
   await expect(page.getByTestId('token-map')).toContainText('crab', { timeout: 60_000 });
+  const untrainedSignature = (await mapStats(patchMap)).signature;
 
   await page.setViewportSize({ width: 800, height: 1000 });
   await shoot(page, panel, testInfo.outputPath('attention-800.png'));
@@ -135,6 +136,17 @@ test('explains a held-out scene, exports the figure, retrieves, classifies, segm
   expect(probabilities).toEqual([...probabilities].sort((a, b) => b - a));
   expect(probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
   await shoot(page, page.getByTestId('zeroshot-panel'), testInfo.outputPath('zeroshot-loaded-1280x800.png'));
+
+  // The loaded model explains a scene: the image with its patch heatmap, the caption with its token heatmap.
+  await openTab(page, 'attention');
+  await page.getByTestId('attention-run').click();
+  await expect(page.getByTestId('attention-status')).toHaveAttribute('data-busy', 'false', { timeout: 60_000 });
+  await expect(patchMap).toHaveAttribute('data-max', '1');
+  const loaded = await mapStats(patchMap);
+  expect(loaded.std).toBeGreaterThan(0);
+  expect(loaded.signature, 'the map comes from the loaded weights').not.toBe(untrainedSignature);
+  await expect(page.getByTestId('token-map')).toContainText('crab');
+  await shoot(page, panel, testInfo.outputPath('attention-loaded-1280x800.png'));
 
   await expect(page.getByTestId('zeroshot-error')).toHaveCount(0);
   expect(errors, 'console errors during the run').toEqual([]);
