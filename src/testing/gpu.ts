@@ -16,3 +16,18 @@ export function useTestGpu(): () => GpuRuntime {
     return runtime;
   };
 }
+
+/**
+ * Inside the calling describe block, makes kernels that size their workgroups by adapter kind (rowGroup) see the
+ * adapter as a CPU fallback or a GPU, so the same fixtures run under both shapes of workgroup.
+ */
+export function asFallbackAdapter(testGpu: () => GpuRuntime, fallback: boolean): void {
+  let adapterWas = true;
+  beforeAll(() => {
+    adapterWas = testGpu().adapter.isFallbackAdapter;
+    testGpu().adapter.isFallbackAdapter = fallback;
+  });
+  afterAll(() => {
+    testGpu().adapter.isFallbackAdapter = adapterWas;
+  });
+}

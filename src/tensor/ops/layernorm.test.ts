@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { expectClose, expectTensorClose, fixtureTensor, loadFixture } from '../../testing/fixtures.ts';
-import { useTestGpu } from '../../testing/gpu.ts';
+import { asFallbackAdapter, useTestGpu } from '../../testing/gpu.ts';
 import { noGrad } from '../engine.ts';
 import { scope, scopeAsync } from '../scope.ts';
 import { backward } from '../tape.ts';
@@ -21,14 +21,7 @@ const GRAD_TOL = { rtol: 1e-5, atol: 1e-5 };
 // rowGroup() gives each row 4 invocations on this CPU adapter and 64 on a GPU: the fixtures run under both.
 for (const fallback of [true, false]) {
   describe(`layerNorm against PyTorch, ${fallback ? 'CPU' : 'GPU'} row workgroups`, () => {
-    let adapterWas = true;
-    beforeAll(() => {
-      adapterWas = testGpu().adapter.isFallbackAdapter;
-      testGpu().adapter.isFallbackAdapter = fallback;
-    });
-    afterAll(() => {
-      testGpu().adapter.isFallbackAdapter = adapterWas;
-    });
+    asFallbackAdapter(testGpu, fallback);
     for (const c of loadFixture('layernorm')) {
       it(c.name, async () => {
         await scopeAsync(async () => {

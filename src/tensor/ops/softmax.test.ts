@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { expectClose, expectTensorClose, fixtureTensor, loadFixture } from '../../testing/fixtures.ts';
-import { useTestGpu } from '../../testing/gpu.ts';
+import { asFallbackAdapter, useTestGpu } from '../../testing/gpu.ts';
 import { scopeAsync } from '../scope.ts';
 import { backward } from '../tape.ts';
 import { fromArray, type Tensor } from '../tensor.ts';
@@ -24,14 +24,7 @@ const GRAD_TOL = { rtol: 1e-5, atol: 1e-6 };
 // rowGroup() gives each row 4 invocations on this CPU adapter and 64 on a GPU: the fixtures run under both.
 for (const fallback of [true, false]) {
   describe(`softmax and logSoftmax against PyTorch, ${fallback ? 'CPU' : 'GPU'} row workgroups`, () => {
-    let adapterWas = true;
-    beforeAll(() => {
-      adapterWas = testGpu().adapter.isFallbackAdapter;
-      testGpu().adapter.isFallbackAdapter = fallback;
-    });
-    afterAll(() => {
-      testGpu().adapter.isFallbackAdapter = adapterWas;
-    });
+    asFallbackAdapter(testGpu, fallback);
     for (const c of loadFixture('softmax')) {
       it(c.name, async () => {
         await scopeAsync(async () => {
