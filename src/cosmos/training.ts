@@ -57,7 +57,7 @@ export class TrainingRun {
   constructor(
     readonly config: CosmosConfig,
     readonly options: TrainingOptions,
-    readonly data: TrainingData,
+    private trainingData: TrainingData,
     private readonly tokenizer: ClipTokenizer,
     readonly student: CosmosModel = new CosmosModel(config, options.seed),
     readonly teacher: CosmosModel | null = options.mode === 'cosmos' ? new CosmosModel(config, options.seed) : null,
@@ -68,6 +68,16 @@ export class TrainingRun {
       weightDecay: options.weightDecay,
       freezeTowers: options.freezeTowers,
     });
+  }
+
+  /** What the steps train on and `evaluate` measures: the built-in scenes or the user's images. */
+  get data(): TrainingData {
+    return this.trainingData;
+  }
+
+  /** Trains on `data` from the next step on (fine-tuning a model on other images); held-out recall follows it. */
+  useData(data: TrainingData): void {
+    this.trainingData = data;
   }
 
   get step(): number {

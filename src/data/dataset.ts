@@ -19,6 +19,8 @@ export interface TrainingData {
   heldOut(count: number, size: number): ImageCaption[];
 }
 
+export const BUILT_IN_SCENES = 'built-in scenes';
+
 /** The built-in emoji scenes: endless training scenes, and held-out scenes of unseen object combinations. */
 export function sceneData(atlas: SceneAtlas, seed: number): TrainingData {
   const render = (scene: ReturnType<typeof trainScene>, size: number): ImageCaption => ({
@@ -26,7 +28,7 @@ export function sceneData(atlas: SceneAtlas, seed: number): TrainingData {
     caption: sceneCaption(scene),
   });
   return {
-    name: 'built-in scenes',
+    name: BUILT_IN_SCENES,
     train: (index, size) => render(trainScene(atlas, seed, index), size),
     heldOut: (count, size) => heldOutScenes(atlas, count).map((scene) => render(scene, size)),
   };

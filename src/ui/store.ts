@@ -7,7 +7,9 @@ import type { AdapterSummary } from '../gpu/acquire.ts';
 import { WebGpuUnavailableError } from '../gpu/errors.ts';
 import { GpuRuntime, type MemoryStats } from '../gpu/runtime.ts';
 import { type EngineEvent, EngineClient } from '../worker/client.ts';
-import { AUTOSAVE_CHECKPOINT, type RunState, type SavedCheckpoint } from '../worker/protocol.ts';
+import { BUILT_IN_SCENES } from '../data/dataset.ts';
+import type { PathedBlob } from '../data/userData-browser.ts';
+import { AUTOSAVE_CHECKPOINT, type DataSetInfo, type RunState, type SavedCheckpoint } from '../worker/protocol.ts';
 import { type SelfTestResult, runSelfTest } from './selftest.ts';
 import { type Tab, type TrainSettings, DEFAULT_SETTINGS, parseUrl, writeUrl } from './url.ts';
 
@@ -24,6 +26,8 @@ export interface RunInfo {
   adapter: AdapterSummary;
   config: CosmosConfig;
   parameters: number;
+  /** Of those, the ones training updates (fewer with frozen towers). */
+  trainable: number;
   /** null for a model loaded from a checkpoint. */
   preset: PresetName | null;
   options: TrainingOptions;
@@ -36,6 +40,9 @@ export interface StepPoint extends StepRecord {
 export interface EvalPoint extends RetrievalRecord {
   step: number;
 }
+
+/** A data set being read: images decoded so far, or why the files could not be used. */
+export type DataLoad = { status: 'idle' } | { status: 'loading'; name: string; done: number; total: number } | { status: 'failed'; message: string };
 
 export interface AppState {
   // ---- The page's own GPU device: adapter facts and the self-test ----
@@ -73,6 +80,12 @@ export interface AppState {
   savedRun: SavedCheckpoint | null;
   settings: TrainSettings;
   tab: Tab;
+  /** What the worker trains on: the built-in scenes or the user's images, with what was skipped. */
+  dataSet: DataSetInfo;
+  dataLoad: DataLoad;
+  /** Trains on the user's files from now on: a folder's (paths relative to it) or one zip. */
+  trainOnFiles(files: PathedBlob[], name: string): Promise<void>;
+  trainOnBuiltIn(): Promise<void>;
   /** Starts the worker once and builds the model of the current settings. */
   startEngine(): void;
   setSettings(patch: Partial<TrainSettings>): void;
@@ -99,6 +112,7 @@ export function trainingOptions(settings: TrainSettings): TrainingOptions {
     steps: settings.steps,
     localCount: settings.localCount,
     momentum: settings.momentum,
+    freezeTowers: settings.freezeTowers,
     warmupSteps: Math.max(1, Math.round(settings.steps * 0.05)),
   };
 }
@@ -110,7 +124,7 @@ const sameSettings = (a: TrainSettings | null, b: TrainSettings): boolean =>
 function settingsOf(run: RunInfo, current: TrainSettings): TrainSettings {
   const o = run.options;
   const preset = run.preset === 'tiny' || run.preset === 'small' ? run.preset : current.preset;
-  return { ...current, preset, mode: o.mode, lr: o.lr, batchSize: o.batchSize, steps: o.steps, localCount: o.localCount, momentum: o.momentum };
+  return { ...current, preset, mode: o.mode, lr: o.lr, batchSize: o.batchSize, steps: o.steps, localCount: o.localCount, momentum: o.momentum, freezeTowers: o.freezeTowers };
 }
 
 const initial = typeof window === 'undefined' ? { settings: DEFAULT_SETTINGS, tab: 'train' as Tab } : parseUrl(window.location.search);
@@ -120,19 +134,37 @@ export const useAppStore = create<AppState>()((set, get) => {
   /** The settings of the last model asked for: Train starts that model when they still hold. */
   let builtFrom: TrainSettings | null = null;
 
-  const init = (resume = false) => {
-    const { engine, settings } = get();
+  /**
+   * Builds the model of the settings: a fresh one of the preset; the loaded checkpoint again (with the settings'
+   * options) while one is loaded, unless `freshPreset`; the run saved in this browser with `resume`.
+   */
+  const init = ({ resume = false, freshPreset = false } = {}) => {
+    const { engine, settings, run } = get();
     if (!engine) return;
     builtFrom = resume ? null : settings;
+    const reloadCheckpoint = !freshPreset && run !== null && run.preset === null;
     set({ building: true });
-    engine.send({ type: 'init', preset: settings.preset, options: trainingOptions(settings), evalEvery: settings.evalEvery, resume });
+    engine.send({ type: 'init', preset: reloadCheckpoint ? null : settings.preset, options: trainingOptions(settings), evalEvery: settings.evalEvery, resume });
+  };
+
+  /** Asks the worker to train on other data; the form shows progress, then the summary or why it failed. */
+  const switchData = async (files: PathedBlob[] | null, name: string) => {
+    const { engine } = get();
+    if (!engine) return;
+    set({ dataLoad: { status: 'loading', name, done: 0, total: 0 } });
+    try {
+      const dataSet = await engine.setData(files, ({ done, total }) => set({ dataLoad: { status: 'loading', name, done, total } }));
+      set({ dataSet, dataLoad: { status: 'idle' } });
+    } catch (error) {
+      set({ dataLoad: { status: 'failed', message: message(error) } });
+    }
   };
 
   const onEvent = (event: EngineEvent) => {
     switch (event.type) {
       case 'ready': {
-        const { type: _, state, step, ...run } = event;
-        set({ run, runState: state, step, history: [], evals: [], building: false, playedAt: null, lastStepAt: null, savedStep: step > 0 ? step : null });
+        const { type: _, state, step, data, ...run } = event;
+        set({ run, dataSet: data, runState: state, step, history: [], evals: [], building: false, playedAt: null, lastStepAt: null, savedStep: step > 0 ? step : null });
         // A restored run brings its own settings: the form and the address show them.
         if (step > 0) {
           set({ settings: settingsOf(run, get().settings) });
@@ -212,6 +244,11 @@ export const useAppStore = create<AppState>()((set, get) => {
     savedRun: null,
     settings: initial.settings,
     tab: initial.tab,
+    dataSet: { name: BUILT_IN_SCENES, summary: null },
+    dataLoad: { status: 'idle' },
+
+    trainOnFiles: (files, name) => switchData(files, name),
+    trainOnBuiltIn: () => switchData(null, BUILT_IN_SCENES),
 
     startEngine() {
       if (get().engine) return;
@@ -231,7 +268,7 @@ export const useAppStore = create<AppState>()((set, get) => {
       syncUrl();
       // The architecture (preset) and the teacher (mode) change the model shown as ready: build it now.
       const idle = get().runState !== 'running' && get().runState !== 'paused';
-      if (idle && (patch.preset ?? before.preset) !== before.preset) init();
+      if (idle && (patch.preset ?? before.preset) !== before.preset) init({ freshPreset: true });
       else if (idle && (patch.mode ?? before.mode) !== before.mode) init();
     },
 
@@ -263,7 +300,7 @@ export const useAppStore = create<AppState>()((set, get) => {
 
     resumeSaved() {
       set({ savedRun: null });
-      init(true);
+      init({ resume: true });
     },
 
     dismissEngineError(index) {

@@ -1,6 +1,6 @@
 /**
  * Settings in the URL, so that a view can be shared and a reload keeps it: `?preset=tiny&mode=clip&lr=0.0005&batch=16
- * &steps=300&local=2&momentum=0.99&eval=25&tab=views`. Only values that differ from the defaults are written; a
+ * &steps=300&local=2&momentum=0.99&eval=25&freeze=1&tab=views`. Only values that differ from the defaults are written; a
  * value that does not parse or lies out of range is ignored (the default stands).
  */
 import type { TrainMode } from '../cosmos/objective.ts';
@@ -26,6 +26,8 @@ export interface TrainSettings {
   momentum: number;
   /** Held-out retrieval every this many steps. */
   evalEvery: number;
+  /** Train only the cross-attention poolers, mappings and projections (fine-tuning a loaded checkpoint). */
+  freezeTowers: boolean;
 }
 
 export interface UrlState {
@@ -43,6 +45,7 @@ export const DEFAULT_SETTINGS: TrainSettings = {
   localCount: TINY_TRAINING.localCount,
   momentum: TINY_TRAINING.momentum,
   evalEvery: 25,
+  freezeTowers: TINY_TRAINING.freezeTowers,
 };
 
 type NumberKey = 'lr' | 'batchSize' | 'steps' | 'localCount' | 'momentum' | 'evalEvery';
@@ -75,6 +78,8 @@ export function parseUrl(search: string): UrlState {
   const settings: TrainSettings = { ...DEFAULT_SETTINGS };
   settings.preset = oneOf(TRAIN_PRESETS, params.get('preset')) ?? settings.preset;
   settings.mode = oneOf(MODES, params.get('mode')) ?? settings.mode;
+  const freeze = params.get('freeze');
+  if (freeze === '1' || freeze === '0') settings.freezeTowers = freeze === '1';
   for (const field of Object.keys(NUMBER_FIELDS) as NumberKey[]) {
     settings[field] = validNumber(field, params.get(NUMBER_FIELDS[field].key)) ?? settings[field];
   }
@@ -90,6 +95,7 @@ export function urlSearch({ settings, tab }: UrlState, current = ''): string {
   const put = (key: string, value: string, fallback: string) => (value === fallback ? params.delete(key) : params.set(key, value));
   put('preset', settings.preset, DEFAULT_SETTINGS.preset);
   put('mode', settings.mode, DEFAULT_SETTINGS.mode);
+  put('freeze', settings.freezeTowers ? '1' : '0', DEFAULT_SETTINGS.freezeTowers ? '1' : '0');
   for (const field of Object.keys(NUMBER_FIELDS) as NumberKey[]) {
     put(NUMBER_FIELDS[field].key, String(settings[field]), String(DEFAULT_SETTINGS[field]));
   }

@@ -38,7 +38,7 @@ describe('the run saved in the browser', () => {
     await autosave(run, 'tiny', stores);
     expect((await stores.checkpoints.list()).map((c) => c.name)).toEqual([AUTOSAVE_CHECKPOINT]);
 
-    const { run: restored, saved } = await restoreRun(atlas, tokenizer, stores);
+    const { run: restored, saved } = await restoreRun(async (o) => sceneData(atlas, o.seed), tokenizer, stores);
     expect(saved).toMatchObject({ preset: 'tiny', config: PRESETS.tiny, options, step: 2 });
     expect(restored.step).toBe(2);
     await expectSame(run.student.namedParameters(), restored.student.namedParameters());
@@ -56,7 +56,7 @@ describe('the run saved in the browser', () => {
 
   it('says so in a sentence when nothing is saved', async () => {
     const [atlas, tokenizer] = await Promise.all([loadSceneAtlasFromDisk(), loadClipTokenizer()]);
-    await expect(restoreRun(atlas, tokenizer, { checkpoints: memoryStore(), runs: memoryStore() })).rejects.toThrow(
+    await expect(restoreRun(async (o) => sceneData(atlas, o.seed), tokenizer, { checkpoints: memoryStore(), runs: memoryStore() })).rejects.toThrow(
       'No run is saved in this browser',
     );
   });

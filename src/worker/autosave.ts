@@ -12,8 +12,7 @@ import type { PresetName } from '../cosmos/presets.ts';
 import { learningRate } from '../cosmos/schedule.ts';
 import { TrainingRun } from '../cosmos/training.ts';
 import { type TrainingOptions } from '../cosmos/trainingOptions.ts';
-import { sceneData } from '../data/dataset.ts';
-import type { SceneAtlas } from '../data/scenes.ts';
+import type { TrainingData } from '../data/dataset.ts';
 import type { ClipTokenizer } from '../data/tokenizer.ts';
 import { AUTOSAVE_CHECKPOINT } from './protocol.ts';
 
@@ -80,10 +79,17 @@ async function readSavedRun(runs: CheckpointStore): Promise<SavedRun> {
   }
 }
 
-/** Rebuilds the saved run: weights, teacher, optimizer moments and step. */
-export async function restoreRun(atlas: SceneAtlas, tokenizer: ClipTokenizer, { checkpoints, runs }: RunStores): Promise<{ run: TrainingRun; saved: SavedRun }> {
+/**
+ * Rebuilds the saved run: weights, teacher, optimizer moments and step, training on what `dataFor` gives for its
+ * options (the data set is not saved: the user's files stay theirs).
+ */
+export async function restoreRun(
+  dataFor: (options: TrainingOptions) => Promise<TrainingData>,
+  tokenizer: ClipTokenizer,
+  { checkpoints, runs }: RunStores,
+): Promise<{ run: TrainingRun; saved: SavedRun }> {
   const saved = await readSavedRun(runs);
-  const run = new TrainingRun(saved.config, saved.options, sceneData(atlas, saved.options.seed), tokenizer);
+  const run = new TrainingRun(saved.config, saved.options, await dataFor(saved.options), tokenizer);
   try {
     const trainable = run.trainer.optimizer.state().params.map((p) => p.name);
     const checkpoint = await readTrainingCheckpoint(await checkpoints.source(AUTOSAVE_CHECKPOINT), { trainable });

@@ -2,7 +2,8 @@
  * The page's side of the engine worker: typed commands out, events in. Requests (analysis, checkpoints) carry an
  * id and come back as promises; the rest (ready, state, step, eval, errors without an id) go to listeners.
  */
-import type { AnalysisRequest, AnalysisResult, Command, SavedCheckpoint, Weights, WorkerEvent } from './protocol.ts';
+import type { PathedBlob } from '../data/userData-browser.ts';
+import type { AnalysisRequest, AnalysisResult, Command, DataSetInfo, SavedCheckpoint, Weights, WorkerEvent } from './protocol.ts';
 
 /** What the client needs of a Worker; a fake in tests. */
 export interface WorkerPort {
@@ -66,6 +67,12 @@ export class EngineClient {
   /** Loads a .pt or .safetensors file as the model to fine-tune or explain; progress as the weights upload. */
   async loadCheckpoint(file: File, weights: Weights, onProgress?: (p: Progress) => void): Promise<void> {
     await this.request({ type: 'loadCheckpoint', file, weights }, onProgress);
+  }
+
+  /** Trains on the user's files (a folder's, or one zip) or, with null, the built-in scenes; progress as images decode. */
+  async setData(files: PathedBlob[] | null, onProgress?: (p: Progress) => void): Promise<DataSetInfo> {
+    const event = await this.request({ type: 'setData', files }, onProgress);
+    return (event as Extract<WorkerEvent, { type: 'data' }>).data;
   }
 
   /** Saves the run in this browser as a named checkpoint. */

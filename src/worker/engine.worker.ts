@@ -1,5 +1,5 @@
 /**
- * The engine worker: owns the GPU device, the built-in data, the models and the training run. The page sends
+ * The engine worker: owns the GPU device, the data set, the models and the training run. The page sends
  * Commands (protocol.ts) and renders the WorkerEvents that come back. GPU work runs one piece at a time (GpuQueue);
  * a run is replaced (init, loadCheckpoint) only once the previous one has stopped and saved.
  */
@@ -12,14 +12,14 @@ import type { CosmosModel } from '../cosmos/model.ts';
 import { type PresetName, PRESETS } from '../cosmos/presets.ts';
 import { TrainingRun } from '../cosmos/training.ts';
 import { TINY_TRAINING, type TrainingOptions } from '../cosmos/trainingOptions.ts';
-import { sceneData } from '../data/dataset.ts';
 import { type SceneAtlas, loadSceneAtlas } from '../data/scenes.ts';
 import { ClipTokenizer } from '../data/tokenizer.ts';
 import { GpuRuntime } from '../gpu/runtime.ts';
 import { useRuntime } from '../tensor/engine.ts';
 import { handleAnalysis } from './analysis.ts';
 import { autosave, browserStores, checkpointName, restoreRun, writeRun } from './autosave.ts';
-import type { Command, WorkerEvent } from './protocol.ts';
+import { DataSets } from './dataSets.ts';
+import type { Command, Weights, WorkerEvent } from './protocol.ts';
 import { GpuQueue, TrainingLoop } from './run.ts';
 
 /** Held-out scenes per evaluation during training: enough to rank, small enough to be quick on a CPU adapter. */
@@ -33,6 +33,7 @@ interface Resources {
   runtime: GpuRuntime;
   atlas: SceneAtlas;
   tokenizer: ClipTokenizer;
+  data: DataSets;
 }
 
 interface Session {
@@ -48,6 +49,8 @@ let session: Promise<Session | null> = Promise.resolve(null);
 /** The options of the last init, for checkpoints loaded to fine-tune. */
 let lastOptions: TrainingOptions = TINY_TRAINING;
 let lastEvalEvery = 25;
+/** The checkpoint last loaded, read again when its run is rebuilt with other options (the File stays on disk). */
+let lastLoaded: { file: File; weights: Weights } | null = null;
 let deviceLost = false;
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
@@ -61,12 +64,12 @@ function boot(): Promise<Resources> {
       post({ type: 'error', message: error.message });
       void session.then((s) => s?.loop.halt());
     });
-    return { runtime, atlas, tokenizer };
+    return { runtime, atlas, tokenizer, data: new DataSets(atlas) };
   })();
   return resources;
 }
 
-function startSession(run: TrainingRun, preset: PresetName | null, evalEvery: number, initial: 'ready' | 'paused', runtime: GpuRuntime): Session {
+function startSession(run: TrainingRun, preset: PresetName | null, evalEvery: number, initial: 'ready' | 'paused', { runtime, data }: Resources): Session {
   const loop = new TrainingLoop(
     run,
     gpuQueue,
@@ -84,7 +87,8 @@ function startSession(run: TrainingRun, preset: PresetName | null, evalEvery: nu
     initial,
   );
   const parameters = run.student.parameters().reduce((n, t) => n + t.size, 0);
-  post({ type: 'ready', adapter: runtime.adapter, config: run.config, parameters, state: initial, step: run.step, preset, options: run.options });
+  const trainable = run.student.parameters().reduce((n, t) => n + (t.requiresGrad ? t.size : 0), 0);
+  post({ type: 'ready', adapter: runtime.adapter, config: run.config, parameters, trainable, state: initial, step: run.step, preset, options: run.options, data: data.info });
   return { run, loop, preset };
 }
 
@@ -114,27 +118,48 @@ function optionsFor(options: TrainingOptions, imageSize: number): TrainingOption
   return { ...options, sourceSize: Math.max(options.sourceSize, imageSize) };
 }
 
-async function loadAsRun(command: Extract<Command, { type: 'loadCheckpoint' }>, r: Resources): Promise<Session> {
-  const { requestId, file, weights } = command;
+/** A run that fine-tunes the checkpoint in `file`; `requestId` gets progress events as the weights upload. */
+async function loadAsRun(file: File, weights: Weights, trainingOptions: TrainingOptions, r: Resources, requestId?: number): Promise<Session> {
   const source = blobSource(file, file.name);
-  const progress = (what: string) => (p: { bytesDone: number; bytesTotal: number }) =>
-    post({ type: 'progress', requestId, what, done: p.bytesDone, total: p.bytesTotal });
+  const progress = (what: string) => (p: { bytesDone: number; bytesTotal: number }) => {
+    if (requestId !== undefined) post({ type: 'progress', requestId, what, done: p.bytesDone, total: p.bytesTotal });
+  };
   const chosen = await loadCheckpoint(source, { weights });
   const student = await modelFromCheckpoint(chosen, { onProgress: progress(`${weights} weights`) });
   let teacher: CosmosModel | null = null;
   try {
-    if (lastOptions.mode === 'cosmos') {
+    if (trainingOptions.mode === 'cosmos') {
       // The file's own teacher when it has one; else self-distillation starts from the student's weights.
       const teacherWeights = chosen.meta.topLevelKeys.includes('teacher') ? await loadCheckpoint(source, { weights: 'teacher' }) : chosen;
       teacher = await modelFromCheckpoint(teacherWeights, { config: student.config, onProgress: progress('teacher weights') });
     }
-    const options = optionsFor(lastOptions, student.config.vision.imageSize);
-    return startSession(new TrainingRun(student.config, options, sceneData(r.atlas, options.seed), r.tokenizer, student, teacher), null, lastEvalEvery, 'ready', r.runtime);
+    const options = optionsFor(trainingOptions, student.config.vision.imageSize);
+    const run = new TrainingRun(student.config, options, await r.data.forRun(options), r.tokenizer, student, teacher);
+    lastLoaded = { file, weights };
+    return startSession(run, null, lastEvalEvery, 'ready', r);
   } catch (error) {
     student.dispose();
     teacher?.dispose();
     throw error;
   }
+}
+
+/**
+ * Switches the data set of the current run (and of the runs after it). Not while a step could be reading it: the
+ * page offers the choice only when training is not running.
+ */
+async function setData({ requestId, files }: Extract<Command, { type: 'setData' }>): Promise<void> {
+  const r = await boot();
+  const current = await session;
+  if (current?.loop.state === 'running') throw new Error('pause or stop training first.');
+  const options = current?.run.options ?? lastOptions;
+  const info = files
+    ? await r.data.useFiles(files, options, (done, total) => post({ type: 'progress', requestId, what: 'decoding images', done, total }))
+    : r.data.useBuiltIn();
+  // The run may have been replaced while the images decoded: the one current now trains on them.
+  const now = await session;
+  if (now) await gpuQueue.run(async () => now.run.useData(await r.data.forRun(now.run.options)));
+  post({ type: 'data', requestId, data: info });
 }
 
 async function handle(command: Command): Promise<void> {
@@ -144,13 +169,18 @@ async function handle(command: Command): Promise<void> {
       lastEvalEvery = command.evalEvery;
       return replaceSession(async (r) => {
         if (command.resume) {
-          const { run, saved } = await restoreRun(r.atlas, r.tokenizer, await browserStores());
-          return startSession(run, saved.preset, command.evalEvery, 'paused', r.runtime);
+          const { run, saved } = await restoreRun((options) => r.data.forRun(options), r.tokenizer, await browserStores());
+          return startSession(run, saved.preset, command.evalEvery, 'paused', r);
         }
+        if (command.preset === null) {
+          if (!lastLoaded) throw new Error('no checkpoint is loaded: load one in Checkpoints, or pick a preset.');
+          return loadAsRun(lastLoaded.file, lastLoaded.weights, command.options, r);
+        }
+        lastLoaded = null;
         const config = PRESETS[command.preset];
         const options = optionsFor(command.options, config.vision.imageSize);
-        const run = new TrainingRun(config, options, sceneData(r.atlas, options.seed), r.tokenizer);
-        return startSession(run, command.preset, command.evalEvery, 'ready', r.runtime);
+        const run = new TrainingRun(config, options, await r.data.forRun(options), r.tokenizer);
+        return startSession(run, command.preset, command.evalEvery, 'ready', r);
       });
     }
     case 'start':
@@ -161,8 +191,10 @@ async function handle(command: Command): Promise<void> {
     case 'stop':
       return (await currentSession()).loop.stop();
     case 'loadCheckpoint':
-      await replaceSession((r) => loadAsRun(command, r));
+      await replaceSession((r) => loadAsRun(command.file, command.weights, lastOptions, r, command.requestId));
       return post({ type: 'done', requestId: command.requestId });
+    case 'setData':
+      return setData(command);
     case 'saveCheckpoint': {
       const { run, preset } = await currentSession();
       const { checkpoints } = await browserStores();
@@ -203,6 +235,7 @@ const FAILED: Record<Command['type'], string> = {
   resume: 'Could not resume training',
   stop: 'Could not stop',
   loadCheckpoint: 'Could not load the checkpoint',
+  setData: 'Could not use these files as training data',
   saveCheckpoint: 'Could not save the checkpoint in this browser',
   listCheckpoints: 'Could not list the checkpoints saved in this browser',
   exportCheckpoint: 'Could not export the checkpoint',

@@ -9,6 +9,8 @@ import type { PresetName } from '../cosmos/presets.ts';
 import type { RetrievalRecord, StepRecord } from '../cosmos/training.ts';
 import type { TrainingOptions } from '../cosmos/trainingOptions.ts';
 import type { RgbImage } from '../data/image.ts';
+import type { PathedBlob } from '../data/userData-browser.ts';
+import type { UserDataSummary } from '../data/userData.ts';
 
 export type RunState = 'empty' | 'ready' | 'running' | 'paused' | 'stopped';
 /** The checkpoint store's name for the run the worker saves as it trains (offered for resuming after a reload). */
@@ -18,15 +20,29 @@ export type Weights = 'student' | 'teacher';
 /** Where an analysis gets its image from: a held-out scene of the built-in data, or the user's own picture. */
 export type ImageInput = { kind: 'scene'; index: number } | { kind: 'image'; image: RgbImage };
 
+/** The data set a run trains on: the built-in scenes (`summary` null) or the user's images. */
+export interface DataSetInfo {
+  name: string;
+  summary: UserDataSummary | null;
+}
+
 export type Command =
-  /** Builds a fresh model (or restores the run saved in browser storage when `resume` is set). */
-  | { type: 'init'; preset: PresetName; options: TrainingOptions; evalEvery: number; resume?: boolean }
+  /**
+   * Builds a fresh model of `preset`; with `preset` null, the last loaded checkpoint again (fine-tuning it with
+   * new options); with `resume`, restores the run saved in browser storage.
+   */
+  | { type: 'init'; preset: PresetName | null; options: TrainingOptions; evalEvery: number; resume?: boolean }
   | { type: 'start' }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' }
   /** Loads a .pt or .safetensors checkpoint as the model (fine-tuning starts from it). */
   | { type: 'loadCheckpoint'; requestId: number; file: File; weights: Weights }
+  /**
+   * Trains on the user's images (a folder's files or one zip) from now on, or on the built-in scenes (`files`
+   * null); answered with a `data` event, or an error that says why the files are unusable.
+   */
+  | { type: 'setData'; requestId: number; files: PathedBlob[] | null }
   | { type: 'saveCheckpoint'; requestId: number }
   | { type: 'listCheckpoints'; requestId: number }
   /** Streams the run as a released-layout .pt; answered with a Blob to download. */
@@ -116,10 +132,13 @@ export type WorkerEvent =
       adapter: AdapterSummary;
       config: CosmosConfig;
       parameters: number;
+      /** Of those, the ones the optimizer updates (fewer with frozen towers). */
+      trainable: number;
       state: RunState;
       step: number;
       preset: PresetName | null;
       options: TrainingOptions;
+      data: DataSetInfo;
     }
   | { type: 'state'; state: RunState }
   | { type: 'step'; record: StepRecord; memory: MemoryStats }
@@ -129,6 +148,7 @@ export type WorkerEvent =
   | { type: 'progress'; requestId: number; what: string; done: number; total: number }
   | { type: 'analysis'; requestId: number; result: AnalysisResult }
   | { type: 'checkpoints'; requestId: number; saved: SavedCheckpoint[] }
+  | { type: 'data'; requestId: number; data: DataSetInfo }
   | { type: 'download'; requestId: number; blob: Blob; name: string }
   | { type: 'done'; requestId: number }
   /** A sentence for the user; `requestId` when it answers a request. */

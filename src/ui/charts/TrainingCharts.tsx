@@ -64,7 +64,7 @@ export function TrainingCharts({ history, evals, steps, cosmos, evalEvery }: Tra
         xDomain={xDomain}
         yDomain={[0, 1]}
         formatY={percent}
-        emptyText={`Measured every ${evalEvery} steps on held-out scenes.`}
+        emptyText={`Measured every ${evalEvery} steps on the held-out pairs.`}
         series={[
           byEval('i→t R@1', C[0], 'i2t_r1'),
           byEval('i→t R@5', C[0], 'i2t_r5', true),

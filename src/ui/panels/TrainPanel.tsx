@@ -4,6 +4,7 @@ import { formatBytes, formatCount } from '../format.ts';
 import { downloadBlob } from '../heatmap/draw.ts';
 import { type AppState, type StepPoint, useAppStore } from '../store.ts';
 import { MODES, NUMBER_FIELDS, TRAIN_PRESETS, type TrainSettings, validNumber } from '../url.ts';
+import { DataPicker } from './DataPicker.tsx';
 import { Panel } from './Panel.tsx';
 
 type NumberKey = keyof typeof NUMBER_FIELDS;
@@ -112,6 +113,10 @@ function Settings({ locked }: { locked: boolean }) {
       {number('steps', 'Steps')}
       {number('localCount', 'Local crops')}
       {number('momentum', 'Teacher momentum', '0.001')}
+      <label className="check" title="Train only the cross-attention poolers, the mappings and the projections: fine-tuning a loaded checkpoint keeps both towers as they are.">
+        <input type="checkbox" checked={settings.freezeTowers} data-testid="setting-freeze" onChange={(e) => setSettings({ freezeTowers: e.target.checked })} />
+        <span>Freeze both towers</span>
+      </label>
     </fieldset>
   );
 }
@@ -193,6 +198,7 @@ function Progress() {
   const building = useAppStore((s) => s.building);
   const run = useAppStore((s) => s.run);
   const savedStep = useAppStore((s) => s.savedStep);
+  const dataName = useAppStore((s) => (s.dataSet.summary ? s.dataSet.name : `the ${s.dataSet.name}`));
   // The current step began when the run (re)started or when the last step ended, whichever is later.
   const stepStartedAt = useAppStore((s) => Math.max(s.playedAt ?? 0, s.lastStepAt ?? 0));
   const running = runState === 'running';
@@ -204,7 +210,7 @@ function Progress() {
   let status: string;
   if (building) status = 'Building the model…';
   else if (!run) status = 'Starting the engine: GPU device, built-in scenes and tokenizer…';
-  else if (runState === 'ready') status = `Ready: the ${run.preset ?? 'loaded'} model on the built-in scenes. Press Train.`;
+  else if (runState === 'ready') status = `Ready: the ${run.preset ?? 'loaded'} model on ${dataName}. Press Train.`;
   else if (running && history.length === 0) status = `Compiling GPU kernels and running the first step… ${formatDuration(sinceLast)}`;
   else if (running) status = `Step ${step + 1} of ${total} running… ${formatDuration(sinceLast)}`;
   else if (runState === 'paused') status = `Paused at step ${step}; ${savedStep === step ? 'saved in this browser.' : 'saving it in this browser…'}`;
@@ -241,7 +247,8 @@ function Facts() {
       <div>
         <dt>Model</dt>
         <dd data-testid="model-facts">
-          {run.preset ?? 'loaded'} · {formatCount(run.parameters)} parameters · {vision.imageSize} px, {vision.patchSize} px patches · {teacher}
+          {run.preset ?? 'loaded'} · {formatCount(run.parameters)} parameters
+          {run.trainable < run.parameters && ` (${formatCount(run.trainable)} trained, towers frozen)`} · {vision.imageSize} px, {vision.patchSize} px patches · {teacher}
         </dd>
       </div>
       <div>
@@ -307,6 +314,7 @@ export function TrainPanel() {
         <Settings locked={runState === 'running'} />
         <Actions />
       </div>
+      <DataPicker locked={runState === 'running'} />
       <Progress />
       <Facts />
       <TrainingCharts

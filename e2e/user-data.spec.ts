@@ -1,0 +1,137 @@
+/**
+ * Fine-tuning on the user's own images, as a person would: load a checkpoint, choose a zip of images with a
+ * captions.jsonl (one image in it does not decode), see what was used and what was skipped, freeze both towers,
+ * train a few steps on those images, then go back to the built-in scenes.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Locator, type Page, expect, test } from '@playwright/test';
+import { TextReader, Uint8ArrayReader, Uint8ArrayWriter, ZipWriter, configure } from '@zip.js/zip.js';
+import { PNG } from 'pngjs';
+import { collectErrors, expectAdapter, snapshot } from './helpers.ts';
+
+const COLORS: Record<string, [number, number, number]> = {
+  red: [220, 40, 40],
+  green: [40, 170, 60],
+  blue: [40, 80, 220],
+  yellow: [240, 210, 40],
+};
+const BACKGROUNDS: Record<string, [number, number, number]> = { white: [245, 245, 245], black: [20, 20, 20], grey: [128, 128, 128] };
+
+/** A 64 x 64 PNG: a filled square or disc of `color` in the middle of `background`. */
+function shapePng(shape: 'square' | 'disc', color: [number, number, number], background: [number, number, number]): Uint8Array {
+  const png = new PNG({ width: 64, height: 64 });
+  for (let y = 0; y < 64; y++) {
+    for (let x = 0; x < 64; x++) {
+      const inside = shape === 'square' ? Math.abs(x - 32) < 18 && Math.abs(y - 32) < 18 : (x - 32) ** 2 + (y - 32) ** 2 < 20 ** 2;
+      png.data.set([...(inside ? color : background), 255], (y * 64 + x) * 4);
+    }
+  }
+  return PNG.sync.write(png);
+}
+
+/** 12 captioned shapes: every colour on every background, squares and discs in turn. */
+function shapes(): { file: string; png: Uint8Array; caption: string }[] {
+  return Object.entries(COLORS).flatMap(([colorName, color], c) =>
+    Object.entries(BACKGROUNDS).map(([backgroundName, background], b) => {
+      const shape = (c + b) % 2 === 0 ? 'square' : 'disc';
+      return {
+        file: `${colorName}-${shape}-on-${backgroundName}.png`,
+        png: shapePng(shape, color, background),
+        caption: `A ${colorName} ${shape} on a ${backgroundName} background. The ${shape} is large and in the middle.`,
+      };
+    }),
+  );
+}
+
+/** shapes.zip: the shapes in shapes/ with a captions.jsonl, and shapes/broken.png, which is not an image. */
+async function shapesZip(): Promise<Uint8Array> {
+  configure({ useWebWorkers: false });
+  const zip = new ZipWriter(new Uint8ArrayWriter());
+  const lines: string[] = [];
+  for (const { file, png, caption } of shapes()) {
+    await zip.add(`shapes/${file}`, new Uint8ArrayReader(png));
+    lines.push(JSON.stringify({ file, caption }));
+  }
+  await zip.add('shapes/broken.png', new TextReader('this is not a PNG file'));
+  lines.push(JSON.stringify({ file: 'broken.png', caption: 'A picture that will not decode.' }));
+  await zip.add('shapes/captions.jsonl', new TextReader(lines.join('\n')));
+  return zip.close();
+}
+
+const pointsOf = async (chart: Locator): Promise<number> => Number(await chart.getAttribute('data-points'));
+
+async function expectNoEngineError(page: Page): Promise<void> {
+  const error = page.getByTestId('engine-error');
+  if (await error.count()) throw new Error(`The engine reported: ${await error.first().innerText()}`);
+}
+
+test('fine-tunes a loaded checkpoint on a zip of the user’s images with frozen towers, and lists what it skipped', async ({ page }, testInfo) => {
+  test.setTimeout(180_000);
+  const checkpoint = testInfo.outputPath('app-tiny.pt');
+  execFileSync('node', ['--import', 'tsx', '--import', './scripts/wgsl-hooks.mjs', 'scripts/make-app-checkpoint.ts', checkpoint], { stdio: 'pipe' });
+  const zipPath = testInfo.outputPath('shapes.zip');
+  writeFileSync(zipPath, await shapesZip());
+
+  const errors = collectErrors(page);
+  await page.goto('/?batch=4&steps=10&eval=5');
+  await expectAdapter(page);
+  await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
+  await expect(page.getByTestId('data-summary')).toHaveAttribute('data-kind', 'built-in');
+
+  // The released-layout checkpoint to fine-tune.
+  await page.getByTestId('tab-checkpoints').click();
+  await page.getByTestId('checkpoint-file').setInputFiles(checkpoint);
+  await expect(page.getByTestId('checkpoint-loaded')).toContainText('app-tiny.pt', { timeout: 60_000 });
+  await page.getByTestId('tab-train').click();
+  await expect(page.getByTestId('model-facts')).toContainText('loaded');
+
+  // The zip: 12 pairs used (every 10th held out, so 1), the image that does not decode listed with its reason.
+  await page.getByTestId('data-file-input').setInputFiles(zipPath);
+  const summary = page.getByTestId('data-summary');
+  await expect(summary).toHaveAttribute('data-kind', 'user', { timeout: 60_000 });
+  await expect(summary).toHaveAttribute('data-used', '12');
+  await expect(summary).toContainText('shapes.zip');
+  await expect(summary).toContainText('1 held out');
+  await expect(summary).toContainText('shapes/captions.jsonl');
+  const skipped = page.getByTestId('data-skipped');
+  await expect(skipped).toHaveAttribute('data-count', '1');
+  await skipped.locator('summary').click();
+  await expect(skipped.locator('li')).toHaveText(/shapes\/broken\.png: .+/);
+  await expect(page.getByTestId('train-status')).toContainText('loaded model on shapes.zip');
+
+  // Freeze both towers: the address says so, and the rebuilt run trains only the poolers, mappings and projections.
+  await page.getByTestId('setting-freeze').check();
+  await expect(page).toHaveURL(/freeze=1/);
+  await page.getByTestId('train-button').click();
+  await expect(page.getByTestId('model-facts')).toContainText('towers frozen', { timeout: 60_000 });
+  await expect(page.getByTestId('model-facts')).toContainText('loaded');
+  const loss = page.getByTestId('chart-loss');
+  await expect.poll(async () => (await expectNoEngineError(page), pointsOf(loss)), { timeout: 120_000 }).toBeGreaterThanOrEqual(2);
+  expect(Number.isFinite(Number(await page.getByTestId('chart-loss-total').getAttribute('data-value')))).toBe(true);
+  // Held-out recall on the user's one held-out pair (eval=5).
+  await page.getByTestId('pause-button').click();
+  await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'paused');
+  await snapshot(page, testInfo, 'train-user-data-1280x800', 1280, 800);
+  await snapshot(page, testInfo, 'train-user-data-800', 800, 1000);
+
+  // Back to the built-in scenes while paused.
+  await page.getByTestId('data-builtin-button').click();
+  await expect(summary).toHaveAttribute('data-kind', 'built-in');
+
+  // A folder with a .txt beside each image, through the folder input: paths relative to the chosen folder.
+  const folder = testInfo.outputPath('my-shapes');
+  mkdirSync(folder);
+  for (const { file, png, caption } of shapes().slice(0, 5)) {
+    writeFileSync(join(folder, file), png);
+    writeFileSync(join(folder, file.replace('.png', '.txt')), caption);
+  }
+  await page.getByTestId('data-folder-input').setInputFiles(folder);
+  await expect(summary).toHaveAttribute('data-kind', 'user');
+  await expect(summary).toHaveAttribute('data-used', '5');
+  await expect(summary).toContainText('my-shapes');
+  await expect(summary).toContainText('per-image .txt files');
+  await expect(page.getByTestId('data-skipped')).toHaveCount(0);
+  expect(errors).toEqual([]);
+});
