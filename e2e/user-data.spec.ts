@@ -4,7 +4,7 @@
  * train a few steps on those images, then go back to the built-in scenes.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Locator, type Page, expect, test } from '@playwright/test';
 import { TextReader, Uint8ArrayReader, Uint8ArrayWriter, ZipWriter, configure } from '@zip.js/zip.js';
@@ -113,6 +113,15 @@ test('fine-tunes a loaded checkpoint on a zip of the user’s images with frozen
   // Held-out recall on the user's one held-out pair (eval=5).
   await page.getByTestId('pause-button').click();
   await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'paused');
+
+  // The fine-tuned model downloads as a released-layout .pt (a torch zip archive), streamed via browser storage.
+  const downloading = page.waitForEvent('download');
+  await page.getByTestId('download-button').click();
+  const download = await downloading;
+  expect(download.suggestedFilename()).toMatch(/^cosmos-web-loaded-cosmos-step\d+\.pt$/);
+  const bytes = readFileSync(await download.path());
+  expect(bytes.subarray(0, 4)).toEqual(Buffer.from('PK\x03\x04', 'latin1'));
+  expect(bytes.length).toBeGreaterThan(2 * 3_368_130 * 4); // student and teacher in float32, and the optimizer's moments
   await snapshot(page, testInfo, 'train-user-data-1280x800', 1280, 800);
   await snapshot(page, testInfo, 'train-user-data-800', 800, 1000);
 

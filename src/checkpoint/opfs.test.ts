@@ -28,6 +28,8 @@ describe('checkpoint store (the OPFS logic over an in-memory directory)', () => 
     ]);
     expect(await all(await store.source('b.pt'))).toEqual(bytes(1, 2, 3, 4, 5));
     expect((await store.source('b.pt')).name).toBe('b.pt');
+    const file = await store.file('b.pt');
+    expect([file.name, new Uint8Array(await file.arrayBuffer())]).toEqual(['b.pt', bytes(1, 2, 3, 4, 5)]);
 
     const again = await store.sink('b.pt');
     await again.write(bytes(6));

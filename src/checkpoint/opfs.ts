@@ -27,6 +27,8 @@ export interface CheckpointStore {
    */
   sink(name: string): Promise<StoreSink>;
   source(name: string): Promise<ByteSource>;
+  /** The stored file itself, read from disk as it is used: what a download hands the browser. */
+  file(name: string): Promise<File>;
   /** Removes the checkpoint (and any unfinished write of it); nothing to remove is not an error. */
   remove(name: string): Promise<void>;
 }
@@ -123,6 +125,7 @@ export function directoryStore(dir: StoreDirectory): CheckpointStore {
     async source(name) {
       return blobSource(await file(name), name);
     },
+    file,
     async remove(name) {
       checkName(name);
       await removeIfPresent(dir, name);

@@ -145,6 +145,23 @@ async function loadAsRun(file: File, weights: Weights, trainingOptions: Training
 }
 
 /**
+ * The run as a released-layout .pt to download. Written into browser storage and handed over as that file (it
+ * stays listed there), so that even a ViT-B export (2.4 GB) never sits in memory; built in memory only where the
+ * browser has no storage.
+ */
+async function exportRun(run: TrainingRun, preset: PresetName | null): Promise<{ blob: Blob; name: string }> {
+  const name = checkpointName(run, preset);
+  const stores = await browserStores().catch(() => null);
+  if (stores) {
+    await saveCheckpoint(stores.checkpoints, name, (sink) => writeRun(sink, run, preset));
+    return { blob: await stores.checkpoints.file(name), name };
+  }
+  const sink = memorySink();
+  await writeRun(sink, run, preset);
+  return { blob: new Blob([sink.bytes() as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }), name };
+}
+
+/**
  * Switches the data set of the current run (and of the runs after it). Not while a step could be reading it: the
  * page offers the choice only when training is not running.
  */
@@ -207,13 +224,8 @@ async function handle(command: Command): Promise<void> {
     }
     case 'exportCheckpoint': {
       const { run, preset } = await currentSession();
-      const sink = memorySink();
-      // Named inside the queue, at the step it is written at: the loop may step again right after.
-      const name = await gpuQueue.run(async () => {
-        await writeRun(sink, run, preset);
-        return checkpointName(run, preset);
-      });
-      const blob = new Blob([sink.bytes() as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' });
+      // Inside the queue: named and written at one step, though the loop may step again right after.
+      const { blob, name } = await gpuQueue.run(() => exportRun(run, preset));
       return post({ type: 'download', requestId: command.requestId, blob, name });
     }
     case 'analysis': {

@@ -155,7 +155,7 @@ export function CheckpointsPanel() {
             </tbody>
           </table>
         )}
-        <p className="muted small">Downloads are written in the released COSMOS layout (student, teacher, optimizer), which PyTorch and the reference code load.</p>
+        <p className="muted small">Downloads are written in the released COSMOS layout (student, teacher, optimizer), which PyTorch and the reference code load. Each is written into this browser's storage first (it appears in this list) and saved from there, so a large model never has to fit in memory.</p>
       </section>
       {error && (
         <p className="error-text" role="alert" data-testid="checkpoint-error">
