@@ -64,11 +64,15 @@ test('one click trains the tiny model: the charts move, pause saves, a reload re
 
   // The pause saved the run in this browser: after a reload the page offers it, and it comes back paused there.
   await expect(page.getByTestId('train-status')).toContainText('saved in this browser.');
+  const lossAtPause = await total.getAttribute('data-value');
   await page.reload();
   await expect(page.getByTestId('setting-batch')).toHaveValue('4');
   await page.getByTestId('resume-saved-button').click();
   await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'paused', { timeout: 60_000 });
   expect(await stepOf(page)).toBe(paused);
+  // Its charts come back with it: every step so far, up to the loss it paused at.
+  expect(await pointsOf(loss)).toBe(paused);
+  expect(await total.getAttribute('data-value')).toBe(lossAtPause);
 
   // Resume: training goes on from there.
   await page.getByTestId('resume-button').click();

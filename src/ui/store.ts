@@ -1,14 +1,14 @@
 import { create } from 'zustand';
 import type { CosmosConfig } from '../cosmos/config.ts';
 import type { PresetName } from '../cosmos/presets.ts';
-import { type RetrievalRecord, type StepRecord } from '../cosmos/training.ts';
 import { TINY_TRAINING, type TrainingOptions } from '../cosmos/trainingOptions.ts';
 import type { AdapterSummary } from '../gpu/acquire.ts';
 import { WebGpuUnavailableError } from '../gpu/errors.ts';
-import { GpuRuntime, type MemoryStats } from '../gpu/runtime.ts';
+import { GpuRuntime } from '../gpu/runtime.ts';
 import { type EngineEvent, EngineClient } from '../worker/client.ts';
 import { BUILT_IN_SCENES } from '../data/dataset.ts';
 import type { PathedBlob } from '../data/userData-browser.ts';
+import { type EvalPoint, type StepPoint, appendThinned } from '../worker/runLog.ts';
 import { AUTOSAVE_CHECKPOINT, type DataSetInfo, type RunState, type SavedCheckpoint } from '../worker/protocol.ts';
 import { type SelfTestResult, runSelfTest } from './selftest.ts';
 import { type Tab, type TrainSettings, DEFAULT_SETTINGS, parseUrl, writeUrl } from './url.ts';
@@ -33,13 +33,6 @@ export interface RunInfo {
   options: TrainingOptions;
 }
 
-export interface StepPoint extends StepRecord {
-  memory: MemoryStats;
-}
-
-export interface EvalPoint extends RetrievalRecord {
-  step: number;
-}
 
 /** A data set being read: images decoded so far, or why the files could not be used. */
 export type DataLoad = { status: 'idle' } | { status: 'loading'; name: string; done: number; total: number } | { status: 'failed'; message: string };
@@ -163,8 +156,8 @@ export const useAppStore = create<AppState>()((set, get) => {
   const onEvent = (event: EngineEvent) => {
     switch (event.type) {
       case 'ready': {
-        const { type: _, state, step, data, ...run } = event;
-        set({ run, dataSet: data, runState: state, step, history: [], evals: [], building: false, playedAt: null, lastStepAt: null, savedStep: step > 0 ? step : null });
+        const { type: _, state, step, data, log, ...run } = event;
+        set({ run, dataSet: data, runState: state, step, history: log.steps, evals: log.evals, building: false, playedAt: null, lastStepAt: null, savedStep: step > 0 ? step : null });
         // A restored run brings its own settings: the form and the address show them.
         if (step > 0) {
           set({ settings: settingsOf(run, get().settings) });
@@ -181,11 +174,11 @@ export const useAppStore = create<AppState>()((set, get) => {
         set((s) => ({
           step: event.record.step,
           lastStepAt: performance.now(),
-          history: [...s.history, { ...event.record, memory: event.memory }],
+          history: appendThinned(s.history, { ...event.record, memory: event.memory }),
         }));
         return;
       case 'eval':
-        set((s) => ({ evals: [...s.evals, { step: event.step, ...event.record }] }));
+        set((s) => ({ evals: appendThinned(s.evals, { step: event.step, ...event.record }) }));
         return;
       case 'saved':
         set({ savedStep: event.step });

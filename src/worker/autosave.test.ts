@@ -35,11 +35,12 @@ describe('the run saved in the browser', () => {
     await run.trainStep();
     await run.trainStep();
     const stores = { checkpoints: memoryStore(), runs: memoryStore() };
-    await autosave(run, 'tiny', stores);
+    const log = { steps: [], evals: [{ step: 2, i2t_r1: 0.25, i2t_r5: 0.5, t2i_r1: 0.125, t2i_r5: 0.75 }] };
+    await autosave(run, 'tiny', log, stores);
     expect((await stores.checkpoints.list()).map((c) => c.name)).toEqual([AUTOSAVE_CHECKPOINT]);
 
     const { run: restored, saved } = await restoreRun(async (o) => sceneData(atlas, o.seed), tokenizer, stores);
-    expect(saved).toMatchObject({ preset: 'tiny', config: PRESETS.tiny, options, step: 2 });
+    expect(saved).toMatchObject({ preset: 'tiny', config: PRESETS.tiny, options, step: 2, log });
     expect(restored.step).toBe(2);
     await expectSame(run.student.namedParameters(), restored.student.namedParameters());
     await expectSame(run.teacher!.namedParameters(), restored.teacher!.namedParameters());

@@ -1,7 +1,7 @@
 /**
  * The run saved in this browser: its training checkpoint (released layout, so it also downloads as a .pt the
  * reference loads) in the checkpoint store under AUTOSAVE_CHECKPOINT, and beside it, in a folder of its own, what the
- * checkpoint cannot hold: the preset, architecture, training options and step. The checkpoint is written first,
+ * checkpoint cannot hold: the preset, architecture, training options, step and the charts' log. The checkpoint is written first,
  * each file atomically (opfs.ts), so a crash mid-save leaves the previous save whole.
  */
 import { type CheckpointStore, opfsStore, saveCheckpoint } from '../checkpoint/opfs.ts';
@@ -15,6 +15,7 @@ import { type TrainingOptions } from '../cosmos/trainingOptions.ts';
 import type { TrainingData } from '../data/dataset.ts';
 import type { ClipTokenizer } from '../data/tokenizer.ts';
 import { AUTOSAVE_CHECKPOINT } from './protocol.ts';
+import type { RunLog } from './runLog.ts';
 
 const RUN_FILE = 'autosave.json';
 
@@ -25,6 +26,8 @@ export interface SavedRun {
   step: number;
   /** Milliseconds since the epoch. */
   savedAt: number;
+  /** What the charts drew up to `step` (absent in saves made before it was kept). */
+  log?: RunLog;
 }
 
 /** The checkpoints the user sees (and the Checkpoints panel lists), and the run descriptions beside them. */
@@ -61,9 +64,9 @@ export function writeRun(sink: ByteSink, run: TrainingRun, preset: PresetName | 
   });
 }
 
-export async function autosave(run: TrainingRun, preset: PresetName | null, { checkpoints, runs }: RunStores): Promise<void> {
+export async function autosave(run: TrainingRun, preset: PresetName | null, log: RunLog, { checkpoints, runs }: RunStores): Promise<void> {
   await saveCheckpoint(checkpoints, AUTOSAVE_CHECKPOINT, (sink) => writeRun(sink, run, preset));
-  const saved: SavedRun = { preset, config: run.config, options: run.options, step: run.step, savedAt: Date.now() };
+  const saved: SavedRun = { preset, config: run.config, options: run.options, step: run.step, savedAt: Date.now(), log };
   await saveCheckpoint(runs, RUN_FILE, async (sink) => {
     await sink.write(new TextEncoder().encode(JSON.stringify(saved)));
     await sink.close();

@@ -19,6 +19,7 @@ import { useRuntime } from '../tensor/engine.ts';
 import { handleAnalysis } from './analysis.ts';
 import { autosave, browserStores, checkpointName, restoreRun, writeRun } from './autosave.ts';
 import { DataSets } from './dataSets.ts';
+import { type RunLog, appendThinned, emptyLog } from './runLog.ts';
 import type { Command, Weights, WorkerEvent } from './protocol.ts';
 import { GpuQueue, TrainingLoop } from './run.ts';
 
@@ -69,15 +70,27 @@ function boot(): Promise<Resources> {
   return resources;
 }
 
-function startSession(run: TrainingRun, preset: PresetName | null, evalEvery: number, initial: 'ready' | 'paused', { runtime, data }: Resources): Session {
+function startSession(
+  run: TrainingRun,
+  preset: PresetName | null,
+  evalEvery: number,
+  initial: 'ready' | 'paused',
+  { runtime, data }: Resources,
+  log: RunLog = emptyLog(),
+): Session {
   const loop = new TrainingLoop(
     run,
     gpuQueue,
     { evalEvery, evalCount: EVAL_COUNT, saveEvery: SAVE_EVERY },
     {
-      post,
+      post: (event) => {
+        // The charts' log, saved with the run: a resumed run shows its history.
+        if (event.type === 'step') log.steps = appendThinned(log.steps, { ...event.record, memory: event.memory });
+        if (event.type === 'eval') log.evals = appendThinned(log.evals, { step: event.step, ...event.record });
+        post(event);
+      },
       memory: () => runtime.memory(),
-      save: async () => autosave(run, preset, await browserStores()),
+      save: async () => autosave(run, preset, log, await browserStores()),
       failed: (error) => {
         // A lost device was reported when it happened; the failed step says nothing new.
         if (!deviceLost) post({ type: 'error', message: `Training paused: ${message(error)}` });
@@ -88,7 +101,7 @@ function startSession(run: TrainingRun, preset: PresetName | null, evalEvery: nu
   );
   const parameters = run.student.parameters().reduce((n, t) => n + t.size, 0);
   const trainable = run.student.parameters().reduce((n, t) => n + (t.requiresGrad ? t.size : 0), 0);
-  post({ type: 'ready', adapter: runtime.adapter, config: run.config, parameters, trainable, state: initial, step: run.step, preset, options: run.options, data: data.info });
+  post({ type: 'ready', adapter: runtime.adapter, config: run.config, parameters, trainable, state: initial, step: run.step, preset, options: run.options, data: data.info, log });
   return { run, loop, preset };
 }
 
@@ -187,7 +200,7 @@ async function handle(command: Command): Promise<void> {
       return replaceSession(async (r) => {
         if (command.resume) {
           const { run, saved } = await restoreRun((options) => r.data.forRun(options), r.tokenizer, await browserStores());
-          return startSession(run, saved.preset, command.evalEvery, 'paused', r);
+          return startSession(run, saved.preset, command.evalEvery, 'paused', r, saved.log);
         }
         if (command.preset === null) {
           if (!lastLoaded) throw new Error('no checkpoint is loaded: load one in Checkpoints, or pick a preset.');

@@ -11,6 +11,7 @@ import type { TrainingOptions } from '../cosmos/trainingOptions.ts';
 import type { RgbImage } from '../data/image.ts';
 import type { PathedBlob } from '../data/userData-browser.ts';
 import type { UserDataSummary } from '../data/userData.ts';
+import type { RunLog } from './runLog.ts';
 
 export type RunState = 'empty' | 'ready' | 'running' | 'paused' | 'stopped';
 /** The checkpoint store's name for the run the worker saves as it trains (offered for resuming after a reload). */
@@ -139,6 +140,8 @@ export type WorkerEvent =
       preset: PresetName | null;
       options: TrainingOptions;
       data: DataSetInfo;
+      /** The charts so far: empty for a new run, the saved history for a restored one. */
+      log: RunLog;
     }
   | { type: 'state'; state: RunState }
   | { type: 'step'; record: StepRecord; memory: MemoryStats }

@@ -1,4 +1,4 @@
-import type { EvalPoint, StepPoint } from '../store.ts';
+import type { EvalPoint, StepPoint } from '../../worker/runLog.ts';
 import { LineChart } from './LineChart.tsx';
 import type { Point, Series } from './series.ts';
 
