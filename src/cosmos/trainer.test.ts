@@ -85,4 +85,34 @@ describe('one COSMOS training step against the PyTorch reference on fixed views'
     teacher.dispose();
     for (const t of [...batch.globalImages, ...batch.localImages]) t.dispose();
   });
+
+  it('with frozen towers, trains only the poolers, the token mappings, the projections and the logit scales', async () => {
+    const student = await load('student');
+    const teacher = await load('teacher');
+    const h = step.hyper;
+    const trainer = new CosmosTrainer(student, teacher, { mode: 'cosmos', freezeTowers: true });
+    const heads = student
+      .namedParameters()
+      .map(([name]) => name)
+      .filter((name) => /^(visual\.attn_cross_pool|text_attn_cross_pool|image_token_mapping|text_token_mapping)\./.test(name) || ['visual.proj', 'text_projection', 'logit_scale', 'distill_logit_scale'].includes(name));
+    // 2 poolers x 8 tensors, 2 mappings x 2, 2 projections, 2 scales.
+    expect(heads).toHaveLength(24);
+    expect(trainer.optimizer.state().params.map((p) => p.name).sort()).toEqual([...heads].sort());
+
+    const before = new Map(await Promise.all(student.namedParameters().map(async ([name, p]) => [name, await p.readFloat()] as const)));
+    const batch = {
+      globalImages: step.global_images.map((t) => fromArray(t.data, t.shape).keep()),
+      localImages: step.local_images.map((t) => fromArray(t.data, t.shape).keep()),
+      captions: step.captions.map((t) => Int32Array.from(t.data)),
+    };
+    await trainer.step(batch, { lr: h.lr, momentum: h.momentum });
+    for (const [name, p] of student.namedParameters()) {
+      const moved = !(await p.readFloat()).every((v, i) => v === before.get(name)![i]);
+      expect(moved, name).toBe(heads.includes(name));
+    }
+    trainer.dispose();
+    student.dispose();
+    teacher.dispose();
+    for (const t of [...batch.globalImages, ...batch.localImages]) t.dispose();
+  });
 });

@@ -36,8 +36,11 @@ export interface TrainerOptions {
   freezeTowers?: boolean;
 }
 
-/** What stays trainable when the towers are frozen. */
-const FINE_TUNED = ['attn_cross_pool', 'token_mapping', 'proj', 'logit_scale'];
+/**
+ * What stays trainable when the towers are frozen: the two cross-attention poolers, the token mappings, the
+ * projections and the logit scales. Exact names: the towers' own attention has `in_proj` and `out_proj` too.
+ */
+const FINE_TUNED = /^(visual\.attn_cross_pool\.|text_attn_cross_pool\.|image_token_mapping\.|text_token_mapping\.|visual\.proj$|text_projection$|logit_scale$|distill_logit_scale$)/;
 
 /** Drops undefined entries, so that they leave the optimizer's defaults in place. */
 function definedOnly<T extends object>(values: T): Partial<T> {
@@ -56,7 +59,7 @@ export class CosmosTrainer {
     if (options.mode === 'cosmos' && !teacher) throw new Error('COSMOS training needs a teacher model');
     for (const t of teacher?.parameters() ?? []) t.requiresGrad = false;
     const named = student.namedParameters();
-    for (const [name, p] of named) p.requiresGrad = !options.freezeTowers || FINE_TUNED.some((part) => name.includes(part));
+    for (const [name, p] of named) p.requiresGrad = !options.freezeTowers || FINE_TUNED.test(name);
     this.optimizer = new AdamW(
       named.filter(([, p]) => p.requiresGrad).map(([name, param]) => ({ name, param, decay: decayFor(name, param.shape.length) })),
       definedOnly({ weightDecay: options.weightDecay, betas: options.betas, eps: options.eps }),
