@@ -9,7 +9,8 @@ import { expectMatchesTorch, expectedFixture, type Described } from './described
 import { fileSink } from './nodeFiles.ts';
 import { readSafetensors, writeSafetensors } from './safetensors.ts';
 import type { TensorSource } from './tensorRef.ts';
-import { writeTorchCheckpoint, type WritableValue } from './torchWriter.ts';
+import { readTorchArchive } from './torchArchive.ts';
+import { pyDict, pyFloat, pyTuple, writeTorchCheckpoint, type WritableKey, type WritableValue } from './torchWriter.ts';
 import { WRITTEN_FIXTURE_ARCHIVE, WRITTEN_FIXTURE_PATH, writtenFixtureTree } from './writtenFixture.ts';
 import { ZipReader } from './zipReader.ts';
 
@@ -29,6 +30,15 @@ function torchDescribe(path: string): Described {
   if (run.status !== 0) throw new Error(`torch.load failed on ${path}:\n${run.stderr}`);
   return JSON.parse(run.stdout) as Described;
 }
+
+/** The explicit Python types (tuple, not list; float, not int; dict with int keys, not OrderedDict) beside the defaults. */
+const typedTree = (): WritableValue => ({
+  betas: pyTuple([pyFloat(0.9), pyFloat(1)]),
+  empty: pyTuple([]),
+  zeros: [pyFloat(0), pyFloat(-0), 0],
+  state: pyDict(new Map<WritableKey, WritableValue>([[3, { step: pyFloat(2) }], [-1, 'a'], ['s', pyTuple([1, 'x'])]])),
+  odict: new Map([[1, 2]]),
+});
 
 describe('writeTorchCheckpoint', () => {
   it('wrote the committed fixture: writing the same tree again gives the same bytes', async () => {
@@ -88,9 +98,49 @@ describe('writeTorchCheckpoint', () => {
     const loop: WritableValue[] = [];
     loop.push(loop);
     await expect(writeToMemory({ loop })).rejects.toThrow('cannot write loop[0]: it contains itself');
+    const items: WritableValue[] = [];
+    items.push(pyTuple(items));
+    await expect(writeToMemory({ items })).rejects.toThrow('cannot write items[0][0]: it contains itself');
     const wrong: TensorSource = { shape: [2, 2], read: async () => new Float32Array(3) };
     await expect(writeToMemory({ w: wrong })).rejects.toThrow('tensor w: read() gave 3 values for shape [2, 2] (4 values)');
   });
+
+  it('writes a tuple, an integral float and a plain dict with int keys where asked; our reader reads them back', async () => {
+    const { tree } = await readTorchArchive(bytesSource(await writeToMemory(typedTree()), 'typed.pt'));
+    // Our reader gives tuples as arrays and every dict as a Map; torch's types are checked live below.
+    expect(tree).toEqual(
+      new Map<unknown, unknown>([
+        ['betas', [0.9, 1]],
+        ['empty', []],
+        ['zeros', [0, -0, 0]],
+        ['state', new Map<unknown, unknown>([[3, new Map([['step', 2]])], [-1, 'a'], ['s', [1, 'x']]])],
+        ['odict', new Map([[1, 2]])],
+      ]),
+    );
+  });
+
+  it.skipIf(!HAS_TORCH)(
+    `torch.load reads pyTuple as a tuple, pyFloat as a float, pyDict as a dict${HAS_TORCH ? '' : ` (skipped: no ${PYTHON} with torch here)`}`,
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'cosmos-checkpoint-'));
+      try {
+        const path = join(dir, 'typed.pt');
+        await writeTorchCheckpoint(typedTree(), await fileSink(path), { archiveName: 'typed' });
+        const str = (s: string) => ({ str: s });
+        expect(torchDescribe(path)).toEqual({
+          dict: [
+            [str('betas'), { tuple: [{ float: 0.9 }, { float: 1 }] }],
+            [str('empty'), { tuple: [] }],
+            [str('zeros'), { list: [{ float: 0 }, { float: -0 }, { int: 0 }] }],
+            [str('state'), { dict: [[{ int: 3 }, { dict: [[str('step'), { float: 2 }]] }], [{ int: -1 }, str('a')], [str('s'), { tuple: [{ int: 1 }, str('x')] }]] }],
+            [str('odict'), { odict: [[{ int: 1 }, { int: 2 }]] }],
+          ],
+        });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it.skipIf(!HAS_TORCH)(
     `round trip: torch.load reads a file we just wrote bit for bit${HAS_TORCH ? '' : ` (skipped: no ${PYTHON} with torch here)`}`,

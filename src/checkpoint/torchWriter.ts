@@ -12,7 +12,8 @@ import { ZipWriter } from './zipWriter.ts';
 export type WritableKey = string | number | bigint | boolean | null;
 /**
  * What can be written. A `Map` becomes an OrderedDict (like a state_dict), a plain object a dict, an array a list.
- * A JS number is a Python int when it is an integer, a float otherwise.
+ * A JS number is a Python int when it is an integer, a float otherwise. Where Python needs the other type (as
+ * torch's optimizer state_dict does), say so with pyTuple, pyFloat or pyDict.
  */
 export type WritableValue =
   | TensorSource
@@ -21,9 +22,28 @@ export type WritableValue =
   | string
   | boolean
   | null
+  | PythonTyped
   | readonly WritableValue[]
   | ReadonlyMap<WritableKey, WritableValue>
   | { readonly [key: string]: WritableValue };
+
+/** A symbol, so no plain object written as a dict can be mistaken for a typed value. */
+const PYTHON_TYPE = Symbol('Python type');
+
+/** A value written as the Python type it names rather than the type its JS form defaults to. */
+export type PythonTyped =
+  | { readonly [PYTHON_TYPE]: 'tuple'; readonly items: readonly WritableValue[] }
+  | { readonly [PYTHON_TYPE]: 'float'; readonly value: number }
+  | { readonly [PYTHON_TYPE]: 'dict'; readonly entries: ReadonlyMap<WritableKey, WritableValue> };
+
+/** A tuple, where an array would be a list. */
+export const pyTuple = (items: readonly WritableValue[]): PythonTyped => ({ [PYTHON_TYPE]: 'tuple', items });
+/** A float even when the value is integral (0.0), where a number would then be an int. */
+export const pyFloat = (value: number): PythonTyped => ({ [PYTHON_TYPE]: 'float', value });
+/** A plain dict with keys of any writable type, where a Map would be an OrderedDict and an object has string keys. */
+export const pyDict = (entries: ReadonlyMap<WritableKey, WritableValue>): PythonTyped => ({ [PYTHON_TYPE]: 'dict', entries });
+
+const isPythonTyped = (value: object): value is PythonTyped => PYTHON_TYPE in value;
 
 export interface WriteOptions {
   /** The folder of the entries; torch names it after the file's stem, or "archive" when saving to a stream. */
@@ -57,35 +77,65 @@ class TreeEncoder {
       else p.float(value);
     } else if (typeof value === 'string') p.str(value);
     else if (isTensorSource(value)) this.tensor(value, path);
-    else this.container(value, path);
+    else if (isPythonTyped(value)) this.typed(value, path);
+    else if (Array.isArray(value)) this.nested(value, path, () => this.list(value, path));
+    else if (value instanceof Map) this.nested(value, path, () => this.dict([...value], path, 'OrderedDict'));
+    else this.nested(value, path, () => this.dict(Object.entries(value), path, 'dict'));
   }
 
-  private container(value: readonly WritableValue[] | ReadonlyMap<WritableKey, WritableValue> | { readonly [key: string]: WritableValue }, path: string): void {
-    if (this.open.has(value)) throw new Error(`cannot write ${path}: it contains itself`);
-    this.open.add(value);
-    const p = this.pickle;
-    if (Array.isArray(value)) {
-      p.emptyList();
-      if (value.length > 0) {
-        p.mark();
-        value.forEach((item, i) => this.value(item, `${path}[${i}]`));
-        p.appends();
-      }
-    } else {
-      const entries: [WritableKey, WritableValue][] =
-        value instanceof Map ? [...value] : Object.entries(value as { readonly [key: string]: WritableValue });
-      if (value instanceof Map) p.global('collections', 'OrderedDict').emptyTuple().reduce();
-      else p.emptyDict();
-      if (entries.length > 0) {
-        p.mark();
-        for (const [key, item] of entries) {
-          this.value(key, path);
-          this.value(item, path ? `${path}.${String(key)}` : String(key));
-        }
-        p.setItems();
-      }
+  private typed(value: PythonTyped, path: string): void {
+    switch (value[PYTHON_TYPE]) {
+      case 'float':
+        this.pickle.float(value.value);
+        break;
+      case 'tuple':
+        this.nested(value, path, () => this.tuple(value.items, path));
+        break;
+      case 'dict':
+        this.nested(value, path, () => this.dict([...value.entries], path, 'dict'));
     }
-    this.open.delete(value);
+  }
+
+  /** Writes a container's contents, refusing one that contains itself (the pickle would never end). */
+  private nested(container: object, path: string, write: () => void): void {
+    if (this.open.has(container)) throw new Error(`cannot write ${path}: it contains itself`);
+    this.open.add(container);
+    write();
+    this.open.delete(container);
+  }
+
+  private list(items: readonly WritableValue[], path: string): void {
+    const p = this.pickle;
+    p.emptyList();
+    if (items.length > 0) {
+      p.mark();
+      items.forEach((item, i) => this.value(item, `${path}[${i}]`));
+      p.appends();
+    }
+  }
+
+  private tuple(items: readonly WritableValue[], path: string): void {
+    const p = this.pickle;
+    if (items.length === 0) p.emptyTuple();
+    else {
+      p.mark();
+      items.forEach((item, i) => this.value(item, `${path}[${i}]`));
+      p.tuple();
+    }
+  }
+
+  private dict(entries: readonly (readonly [WritableKey, WritableValue])[], path: string, type: 'dict' | 'OrderedDict'): void {
+    const p = this.pickle;
+    if (type === 'OrderedDict') p.global('collections', 'OrderedDict').emptyTuple().reduce();
+    else p.emptyDict();
+    if (entries.length > 0) {
+      p.mark();
+      for (const [key, item] of entries) {
+        this.value(key, path);
+        this.value(item, path ? `${path}.${String(key)}` : String(key));
+      }
+      p.setItems();
+    }
   }
 
   /** torch._utils._rebuild_tensor_v2(storage, 0, size, stride, False, OrderedDict()) over a FloatStorage. */
@@ -101,19 +151,10 @@ class TreeEncoder {
     p.global('torch._utils', '_rebuild_tensor_v2').mark();
     p.mark().str('storage').global('torch', 'FloatStorage').str(key).str('cpu').int(product(source.shape)).tuple().persistentId();
     p.int(0);
-    this.tuple(source.shape);
-    this.tuple(contiguousStride(source.shape));
+    this.tuple(source.shape, label);
+    this.tuple(contiguousStride(source.shape), label);
     p.bool(false).global('collections', 'OrderedDict').emptyTuple().reduce();
     p.tuple().reduce();
-  }
-
-  private tuple(values: readonly number[]): void {
-    if (values.length === 0) this.pickle.emptyTuple();
-    else {
-      this.pickle.mark();
-      for (const v of values) this.pickle.int(v);
-      this.pickle.tuple();
-    }
   }
 }
 

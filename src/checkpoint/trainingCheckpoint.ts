@@ -7,11 +7,12 @@
  *    "teacher": OrderedDict("<name>" -> tensor),            absent when training without a teacher (CLIP mode)
  *    "optimizer": torch.optim.AdamW.state_dict()}
  *
- * The optimizer part is what torch 1.13 holds: "state" maps torch's parameter index to {"step": float32 scalar
- * tensor, "exp_avg", "exp_avg_sq"} for the parameters that have been updated, and "param_groups" are the
- * reference's two groups, the parameters without weight decay first (decayFor), then the others, each in model
- * order, numbered consecutively, as torch numbers them. Only trained parameters are in the groups (the reference
- * builds them from the parameters that require grad); frozen ones are still in "student" and "teacher".
+ * The optimizer part is what torch 1.13 holds, down to the Python types: "state" is a dict from torch's parameter
+ * index to {"step": float32 scalar tensor, "exp_avg", "exp_avg_sq"} for the parameters that have been updated,
+ * and "param_groups" are the reference's two groups, the parameters without weight decay first (decayFor), then
+ * the others, each in model order, numbered consecutively, as torch numbers them. Only trained parameters are in
+ * the groups (the reference builds them from the parameters that require grad); frozen ones are still in
+ * "student" and "teacher".
  */
 import type { CosmosModel } from '../cosmos/model.ts';
 import { gpu } from '../tensor/engine.ts';
@@ -23,7 +24,7 @@ import { checkKeys } from './checkKeys.ts';
 import { loadCheckpoint } from './loadCheckpoint.ts';
 import { isTensorRef, type TensorRef, type TensorSource } from './tensorRef.ts';
 import { readTorchArchive } from './torchArchive.ts';
-import { writeTorchCheckpoint, type WritableValue } from './torchWriter.ts';
+import { pyDict, pyFloat, pyTuple, writeTorchCheckpoint, type WritableValue } from './torchWriter.ts';
 import type { PickleDict, PickleValue } from './unpickle.ts';
 
 /** What the checkpoint needs of a model: its parameters under their state_dict names, in state_dict order. */
@@ -101,19 +102,20 @@ function optimizerStateDict(student: NamedModel, optimizer: AdamW, lr: number): 
     if (s.step > 0) state.set(index, { step: scalar(s.step), exp_avg: fromGpu(s.expAvg), exp_avg_sq: fromGpu(s.expAvgSq) });
   });
   const { betas, eps, weightDecay } = optimizer.options;
-  // Keys in the order torch 1.13's AdamW puts them: the group's own weight_decay first, then its defaults.
+  // Keys in the order torch 1.13's AdamW puts them: the group's own weight_decay first, then its defaults. The
+  // hyperparameters are floats even when integral (weight_decay 0.0), betas a tuple, as torch saves them.
   const group = (weight_decay: number, first: number, count: number) => ({
-    weight_decay,
-    lr,
-    betas: [...betas],
-    eps,
+    weight_decay: pyFloat(weight_decay),
+    lr: pyFloat(lr),
+    betas: pyTuple(betas.map(pyFloat)),
+    eps: pyFloat(eps),
     amsgrad: false,
     foreach: null,
     maximize: false,
     capturable: false,
     params: Array.from({ length: count }, (_, i) => first + i),
   });
-  return { state, param_groups: [group(0, 0, noDecay.length), group(weightDecay, noDecay.length, decay.length)] };
+  return { state: pyDict(state), param_groups: [group(0, 0, noDecay.length), group(weightDecay, noDecay.length, decay.length)] };
 }
 
 /**
