@@ -2,6 +2,8 @@
  * `cosmos train`: the training run the app runs, headless. One JSON line per logged step, then a last line with the
  * held-out retrieval recalls (fractions; 256 held-out scenes, chance Recall@1 = 1/256), and the run written as a
  * released-layout .pt (student with "module.", teacher, epoch, AdamW state) that the reference code can resume.
+ * `--data` trains on the user's images instead (a folder or a zip with captions, as the app takes them; every
+ * 10th pair held out), and `--init F.pt --freeze-towers` fine-tunes only the poolers, mappings and projections.
  */
 import { writeTrainingCheckpoint } from '../checkpoint/trainingCheckpoint.ts';
 import { fileSink } from '../checkpoint/nodeFiles.ts';
@@ -9,7 +11,8 @@ import { PRESETS, type PresetName } from '../cosmos/presets.ts';
 import { TrainingRun, type StepRecord } from '../cosmos/training.ts';
 import { TINY_TRAINING } from '../cosmos/trainingOptions.ts';
 import type { CosmosModel } from '../cosmos/model.ts';
-import { sceneData } from '../data/dataset.ts';
+import { type TrainingData, sceneData } from '../data/dataset.ts';
+import { userDataFromPath } from '../data/userData-node.ts';
 import { loadSceneAtlasFromDisk } from '../data/scenes-node.ts';
 import { loadClipTokenizer } from '../data/tokenizer-node.ts';
 import { UsageError } from './args.ts';
@@ -31,9 +34,17 @@ function stepLine(r: StepRecord) {
   };
 }
 
+/** The user's images, with what was used and what was skipped said on stderr. */
+async function userData(path: string, options: { sourceSize: number; seed: number }, progress: (line: string) => void): Promise<TrainingData> {
+  const { data, summary } = await userDataFromPath(path, { workingSize: options.sourceSize, seed: options.seed });
+  progress(`${data.name}: ${summary.used} image-caption pairs (${summary.heldOut} held out), captions from ${summary.captionSource}`);
+  for (const { path: file, reason } of summary.skipped) progress(`skipped ${file}: ${reason}`);
+  return data;
+}
+
 export const trainCommand = defineCommand({
   name: 'train',
-  summary: 'train a preset on the built-in scenes (cosmos or clip mode) and report held-out retrieval',
+  summary: 'train a preset or fine-tune a checkpoint, on the built-in scenes or your images, and report held-out retrieval',
   flags: {
     preset: { kind: 'string', choices: Object.keys(PRESETS), value: 'tiny' },
     mode: { kind: 'string', choices: ['cosmos', 'clip'], value: 'cosmos' },
@@ -44,6 +55,8 @@ export const trainCommand = defineCommand({
     'log-every': { kind: 'number', min: 1, value: 'K' },
     'eval-count': { kind: 'number', min: 2, value: 'N' },
     init: { kind: 'string', value: 'F.pt' },
+    data: { kind: 'string', value: 'DIR|ZIP' },
+    'freeze-towers': { kind: 'switch' },
     out: { kind: 'string', value: 'G.pt' },
   },
   async run(flags, ctx) {
@@ -57,8 +70,9 @@ export const trainCommand = defineCommand({
       lr: flags.lr ?? TINY_TRAINING.lr,
       seed: flags.seed ?? TINY_TRAINING.seed,
       warmupSteps: Math.min(TINY_TRAINING.warmupSteps, Math.ceil(flags.steps / 10)),
+      freezeTowers: flags['freeze-towers'],
     };
-    const [atlas, tokenizer] = await Promise.all([loadSceneAtlasFromDisk(), loadClipTokenizer()]);
+    const tokenizer = await loadClipTokenizer();
     await ctx.gpu();
     let student: CosmosModel | undefined;
     let teacher: CosmosModel | null | undefined;
@@ -67,7 +81,16 @@ export const trainCommand = defineCommand({
       teacher = mode === 'cosmos' ? (await loadModel(ctx, { checkpoint: flags.init }, 'teacher')).model : null;
     }
     const config = student?.config ?? PRESETS[(flags.preset ?? 'tiny') as PresetName];
-    const run = new TrainingRun(config, options, sceneData(atlas, options.seed), tokenizer, student, teacher);
+    options.sourceSize = Math.max(options.sourceSize, config.vision.imageSize);
+    let data: TrainingData;
+    try {
+      data = flags.data ? await userData(flags.data, options, ctx.progress) : sceneData(await loadSceneAtlasFromDisk(), options.seed);
+    } catch (error) {
+      student?.dispose();
+      teacher?.dispose();
+      throw error;
+    }
+    const run = new TrainingRun(config, options, data, tokenizer, student, teacher);
     try {
       const logEvery = flags['log-every'] ?? 1;
       const losses: number[] = [];
@@ -89,7 +112,7 @@ export const trainCommand = defineCommand({
           teacher: run.teacher,
           optimizer: run.trainer.optimizer,
           epoch: 1,
-          name: `cosmos-web ${flags.preset ?? 'tiny'} ${mode}`,
+          name: `cosmos-web ${flags.init ? 'loaded' : (flags.preset ?? 'tiny')} ${mode}`,
           lr: options.lr,
         });
         ctx.progress(`wrote ${flags.out}`);
