@@ -1,10 +1,11 @@
 /**
  * The benchmarked products, their FLOP counts and repetition budgets, and the loop that runs them on one or
- * more implementations (our engine; tfjs-backend-webgpu in the browser) with the same shapes and the same data.
+ * more implementations (our engine; tfjs-backend-webgpu and jax-js in the browser) with the same shapes and the
+ * same data.
  */
 import { type Budget, timeMedian } from './measure.ts';
 
-export type ImplName = 'cosmos-web' | 'tfjs-webgpu';
+export type ImplName = 'cosmos-web' | 'tfjs-webgpu' | 'jax-js-webgpu';
 export type Op = 'matmul' | 'attention';
 
 /** One line of bench/results/*.json. */
@@ -137,7 +138,8 @@ export function relativeDifference(a: Float32Array, b: Float32Array): number {
 export interface Check {
   op: Op;
   shape: string;
-  /** Result of the second implementation against the first one's. */
+  impl: ImplName;
+  /** This implementation's result against the first one's (ours). */
   relativeDifference: number;
 }
 
@@ -158,7 +160,7 @@ export async function runCases(
       try {
         if (impls.length > 1) {
           const result = await prepared.result();
-          if (reference) checks.push({ op: c.op, shape: c.shape, relativeDifference: relativeDifference(result, reference) });
+          if (reference) checks.push({ op: c.op, shape: c.shape, impl: impl.name, relativeDifference: relativeDifference(result, reference) });
           else reference = result;
         }
         const { medianMs, reps } = await timeMedian(() => prepared.rep(), c.budget);
@@ -180,11 +182,11 @@ const significant = (x: number): number => Number(x.toPrecision(4));
 /** Four significant digits, without exponents. */
 const figure = (x: number): string => (x >= 1000 ? x.toFixed(0) : x.toPrecision(4));
 
-/** One line per product: median ms and GFLOP/s per implementation, and tfjs time / our time when both ran. */
+/** One line per product: median ms and GFLOP/s per implementation, and each peer's time / our time. */
 export function formatTable(rows: readonly Row[]): string {
   const impls = [...new Set(rows.map((r) => r.impl))];
-  const both = impls.includes('cosmos-web') && impls.includes('tfjs-webgpu');
-  const header = ['op', 'shape', ...impls.flatMap((i) => [`${i} ms`, `${i} GFLOP/s`]), ...(both ? ['tfjs/ours'] : [])];
+  const peers = impls.includes('cosmos-web') ? impls.filter((i) => i !== 'cosmos-web') : [];
+  const header = ['op', 'shape', ...impls.flatMap((i) => [`${i} ms`, `${i} GFLOP/s`]), ...peers.map((p) => `${p}/ours`)];
   const lines: string[][] = [header];
   const products = [...new Map(rows.map((r) => [`${r.op} ${r.shape}`, r])).values()];
   for (const { op, shape } of products) {
@@ -194,9 +196,9 @@ export function formatTable(rows: readonly Row[]): string {
       const r = of(impl);
       cells.push(r ? figure(r.median_ms) : '-', r ? figure(r.gflops) : '-');
     }
-    if (both) {
-      const ours = of('cosmos-web');
-      const theirs = of('tfjs-webgpu');
+    const ours = of('cosmos-web');
+    for (const peer of peers) {
+      const theirs = of(peer);
       cells.push(ours && theirs ? figure(theirs.median_ms / ours.median_ms) : '-');
     }
     lines.push(cells);

@@ -52,10 +52,10 @@ try {
   console.log(`\nadapter: ${result.adapter} (tfjs reports: ${result.tfjsAdapter})`);
   console.log('timing: median of single repetitions after warm-up, each ended by waiting for that side\'s GPU queue; f32');
   console.log(result.table);
-  console.log('tfjs/ours = tfjs time / our time: above 1 means cosmos-web is faster.');
+  console.log('<peer>/ours = the peer\'s time / our time: above 1 means cosmos-web is faster.');
   console.log('attention: forward + backward, non-causal; GFLOP/s counts its matmul-like work only (12 B H T² D).');
   for (const c of result.checks) {
-    console.log(`check ${c.op} ${c.shape}: tfjs result vs ours, max |diff| / max |ours| = ${c.relativeDifference.toExponential(2)}`);
+    console.log(`check ${c.op} ${c.shape}: ${c.impl} result vs ours, max |diff| / max |ours| = ${c.relativeDifference.toExponential(2)}`);
   }
   console.log(`\nbench:browser: ${seconds()} s; wrote bench/results/browser.json`);
 } catch (error) {

@@ -1,12 +1,13 @@
 /**
- * The browser benchmark page: the same products on our engine and on tfjs-backend-webgpu, each with its own
- * device on the same adapter, one after the other. scripts/bench-browser.mjs waits for `window.benchResult`.
+ * The browser benchmark page: the same products on our engine, on tfjs-backend-webgpu and on jax-js, each with
+ * its own device on the same adapter, one after the other. scripts/bench-browser.mjs waits for `window.benchResult`.
  */
 import { GpuRuntime } from '../../src/gpu/runtime.ts';
 import { useRuntime } from '../../src/tensor/engine.ts';
 import { describeAdapter } from '../adapter.ts';
 import { type Check, type Row, formatTable, runCases } from '../cases.ts';
 import { cosmosWeb } from '../cosmos.ts';
+import { startJaxjs } from './jaxjs.ts';
 import { startTfjs } from './tfjs.ts';
 
 export interface BrowserBenchResult {
@@ -40,7 +41,8 @@ async function main(): Promise<void> {
   const adapter = describeAdapter(runtime.adapter);
   log(`adapter (cosmos-web): ${adapter}`);
   log(`adapter (tfjs-webgpu): ${tfjs.adapter}`);
-  const { rows, checks } = await runCases([cosmosWeb, tfjs.impl], log);
+  const jaxjs = await startJaxjs();
+  const { rows, checks } = await runCases([cosmosWeb, tfjs.impl, jaxjs], log);
   const table = formatTable(rows);
   log(table);
   window.benchResult = { adapter, tfjsAdapter: tfjs.adapter, rows, checks, table };
