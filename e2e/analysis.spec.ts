@@ -3,9 +3,8 @@
  * non-uniform, changing with the head), the figure export, retrieval, zero-shot, segmentation, and loading a
  * checkpoint through the file input, after which zero-shot runs on the loaded model.
  */
-import { execFileSync } from 'node:child_process';
 import { type Locator, type Page, expect, test } from '@playwright/test';
-import { collectErrors, expectAdapter } from './helpers.ts';
+import { collectErrors, expectAdapter, makeAppCheckpoint } from './helpers.ts';
 
 /** Statistics the heatmap canvas exposes for its normalized values. */
 async function mapStats(canvas: Locator) {
@@ -25,9 +24,7 @@ async function openTab(page: Page, tab: string) {
 
 test('explains a held-out scene, exports the figure, retrieves, classifies, segments and loads a checkpoint', async ({ page }, testInfo) => {
   test.setTimeout(180_000);
-  // A tiny COSMOS checkpoint with the full CLIP vocabulary, written by our own writer (random weights).
-  const checkpoint = testInfo.outputPath('app-tiny.pt');
-  execFileSync('node', ['--import', 'tsx', '--import', './scripts/wgsl-hooks.mjs', 'scripts/make-app-checkpoint.ts', checkpoint], { stdio: 'pipe' });
+  const checkpoint = makeAppCheckpoint(testInfo);
 
   const errors = collectErrors(page);
   await page.goto('/?tab=attention&scene=3');

@@ -1,4 +1,5 @@
-import { type Page, type TestInfo, expect } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { type Locator, type Page, type TestInfo, expect } from '@playwright/test';
 
 /** Console errors and uncaught exceptions seen by the page while a test runs. */
 export function collectErrors(page: Page): string[] {
@@ -29,4 +30,23 @@ export async function expectAdapter(page: Page): Promise<void> {
         'Is Chromium started with --enable-unsafe-webgpu, and is its SwiftShader (or a GPU driver) present?',
     );
   }
+}
+
+/** How many points a chart (LineChart) has drawn. */
+export const pointsOf = async (chart: Locator): Promise<number> => Number(await chart.getAttribute('data-points'));
+
+/** Fails with the page's own sentence when the engine reports an error, instead of waiting out a timeout. */
+export async function expectNoEngineError(page: Page): Promise<void> {
+  const error = page.getByTestId('engine-error');
+  if (await error.count()) throw new Error(`The engine reported: ${await error.first().innerText()}`);
+}
+
+/**
+ * A tiny COSMOS checkpoint with the full CLIP vocabulary in the released layout, written by our own writer
+ * (random weights) into the test's output folder; returns its path.
+ */
+export function makeAppCheckpoint(testInfo: TestInfo): string {
+  const path = testInfo.outputPath('app-tiny.pt');
+  execFileSync('node', ['--import', 'tsx', '--import', './scripts/wgsl-hooks.mjs', 'scripts/make-app-checkpoint.ts', path], { stdio: 'pipe' });
+  return path;
 }

@@ -1,17 +1,10 @@
-import { type Locator, type Page, expect, test } from '@playwright/test';
-import { collectErrors, expectAdapter, snapshot } from './helpers.ts';
+import { type Page, expect, test } from '@playwright/test';
+import { collectErrors, expectAdapter, expectNoEngineError, pointsOf, snapshot } from './helpers.ts';
 
 /** A small batch keeps steps short on a CPU adapter (SwiftShader); the settings come from the URL. */
 const START = '/?batch=4&steps=40';
 
 const stepOf = async (page: Page): Promise<number> => Number(await page.getByTestId('train-progress').getAttribute('data-step'));
-const pointsOf = async (chart: Locator): Promise<number> => Number(await chart.getAttribute('data-points'));
-
-/** Fails with the page's own sentence when the engine reports an error, instead of waiting out a timeout. */
-async function expectNoEngineError(page: Page): Promise<void> {
-  const error = page.getByTestId('engine-error');
-  if (await error.count()) throw new Error(`The engine reported: ${await error.first().innerText()}`);
-}
 
 test('one click trains the tiny model: the charts move, pause saves, a reload resumes, the views show', async ({ page }, testInfo) => {
   test.setTimeout(180_000);

@@ -3,13 +3,12 @@
  * captions.jsonl (one image in it does not decode), see what was used and what was skipped, freeze both towers,
  * train a few steps on those images, then go back to the built-in scenes.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Locator, type Page, expect, test } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { TextReader, Uint8ArrayReader, Uint8ArrayWriter, ZipWriter, configure } from '@zip.js/zip.js';
 import { PNG } from 'pngjs';
-import { collectErrors, expectAdapter, snapshot } from './helpers.ts';
+import { collectErrors, expectAdapter, expectNoEngineError, makeAppCheckpoint, pointsOf, snapshot } from './helpers.ts';
 
 const COLORS: Record<string, [number, number, number]> = {
   red: [220, 40, 40],
@@ -60,17 +59,9 @@ async function shapesZip(): Promise<Uint8Array> {
   return zip.close();
 }
 
-const pointsOf = async (chart: Locator): Promise<number> => Number(await chart.getAttribute('data-points'));
-
-async function expectNoEngineError(page: Page): Promise<void> {
-  const error = page.getByTestId('engine-error');
-  if (await error.count()) throw new Error(`The engine reported: ${await error.first().innerText()}`);
-}
-
 test('fine-tunes a loaded checkpoint on a zip of the user’s images with frozen towers, and lists what it skipped', async ({ page }, testInfo) => {
   test.setTimeout(180_000);
-  const checkpoint = testInfo.outputPath('app-tiny.pt');
-  execFileSync('node', ['--import', 'tsx', '--import', './scripts/wgsl-hooks.mjs', 'scripts/make-app-checkpoint.ts', checkpoint], { stdio: 'pipe' });
+  const checkpoint = makeAppCheckpoint(testInfo);
   const zipPath = testInfo.outputPath('shapes.zip');
   writeFileSync(zipPath, await shapesZip());
 

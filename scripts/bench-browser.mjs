@@ -7,10 +7,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from '@playwright/test';
 import { build, preview } from 'vite';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const configFile = join(root, 'bench', 'vite.config.ts');
-const CHROMIUM = '/usr/bin/chromium';
 // Building, compiling pipelines and timing every case on both implementations; 1024³ is seconds a rep on a CPU adapter.
 const RUN_TIMEOUT_MS = 15 * 60_000;
 
@@ -25,14 +25,7 @@ if (!url) throw new Error('vite preview did not report a URL');
 
 const browser = await chromium.launch({
   executablePath: CHROMIUM,
-  args: [
-    '--enable-unsafe-webgpu',
-    '--no-sandbox',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-  ],
+  args: CHROMIUM_ARGS,
 });
 let exitCode = 0;
 try {

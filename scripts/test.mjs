@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CHROMIUM } from './chromium.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const env = { ...process.env, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: '1' };
@@ -20,8 +21,8 @@ const LIBVULKAN = [
 /** What is missing, as sentences; empty when all is there. */
 function missingPrerequisites() {
   const missing = [];
-  if (!existsSync('/usr/bin/chromium')) {
-    missing.push('/usr/bin/chromium (Debian package chromium): the browser for the end-to-end tests, and the SwiftShader Vulkan driver Dawn uses in Node');
+  if (!existsSync(CHROMIUM)) {
+    missing.push(`${CHROMIUM} (Debian package chromium): the browser for the end-to-end tests, and the SwiftShader Vulkan driver Dawn uses in Node`);
   }
   if (!LIBVULKAN.some((path) => existsSync(path))) {
     missing.push('libvulkan.so.1 (Debian package libvulkan1): the Vulkan loader that Dawn (npm webgpu) needs');
@@ -49,7 +50,7 @@ function checkPrerequisites() {
       hasApt
         ? `\nInstall them, then run npm test again:\n\n  ${command}\n`
         : `\nThis machine has no apt-get. On Debian or Ubuntu, install them with:\n\n  ${command}\n` +
-            'Elsewhere, install Chromium at /usr/bin/chromium and a Vulkan loader.\n',
+            `Elsewhere, install Chromium at ${CHROMIUM} and a Vulkan loader.\n`,
     );
     process.exit(1);
   }
