@@ -44,7 +44,19 @@ function shapes(): { file: string; png: Uint8Array; caption: string }[] {
   );
 }
 
-/** shapes.zip: the shapes in shapes/ with a captions.jsonl, and shapes/broken.png, which is not an image. */
+/** A small PNG whose header claims 20000 x 20000 pixels: what a decompression bomb looks like before decoding. */
+function bombPng(): Uint8Array {
+  const png = new Uint8Array(shapePng('square', COLORS.red!, BACKGROUNDS.white!));
+  const header = new DataView(png.buffer);
+  header.setUint32(16, 20000);
+  header.setUint32(20, 20000);
+  return png;
+}
+
+/**
+ * shapes.zip: the shapes in shapes/ with a captions.jsonl, shapes/broken.png, which is not an image, and
+ * shapes/bomb.png, which claims 400 megapixels.
+ */
 async function shapesZip(): Promise<Uint8Array> {
   configure({ useWebWorkers: false });
   const zip = new ZipWriter(new Uint8ArrayWriter());
@@ -55,6 +67,8 @@ async function shapesZip(): Promise<Uint8Array> {
   }
   await zip.add('shapes/broken.png', new TextReader('this is not a PNG file'));
   lines.push(JSON.stringify({ file: 'broken.png', caption: 'A picture that will not decode.' }));
+  await zip.add('shapes/bomb.png', new Uint8ArrayReader(bombPng()));
+  lines.push(JSON.stringify({ file: 'bomb.png', caption: 'A picture far too large to decode.' }));
   await zip.add('shapes/captions.jsonl', new TextReader(lines.join('\n')));
   return zip.close();
 }
@@ -78,7 +92,8 @@ test('fine-tunes a loaded checkpoint on a zip of the user’s images with frozen
   await page.getByTestId('tab-train').click();
   await expect(page.getByTestId('model-facts')).toContainText('loaded');
 
-  // The zip: 12 pairs used (every 10th held out, so 1), the image that does not decode listed with its reason.
+  // The zip: 12 pairs used (every 10th held out, so 1); the image that does not decode and the one too large to
+  // decode listed with their reasons.
   await page.getByTestId('data-file-input').setInputFiles(zipPath);
   const summary = page.getByTestId('data-summary');
   await expect(summary).toHaveAttribute('data-kind', 'user', { timeout: 60_000 });
@@ -87,9 +102,12 @@ test('fine-tunes a loaded checkpoint on a zip of the user’s images with frozen
   await expect(summary).toContainText('1 held out');
   await expect(summary).toContainText('shapes/captions.jsonl');
   const skipped = page.getByTestId('data-skipped');
-  await expect(skipped).toHaveAttribute('data-count', '1');
+  await expect(skipped).toHaveAttribute('data-count', '2');
   await skipped.locator('summary').click();
-  await expect(skipped.locator('li')).toHaveText(/shapes\/broken\.png: .+/);
+  await expect(skipped.locator('li')).toHaveText([
+    'shapes/bomb.png: 20000 x 20000 pixels (400 MP) is more than the 89.5 MP an image may have here; resize it first',
+    /^shapes\/broken\.png: .+/,
+  ]);
   await expect(page.getByTestId('train-status')).toContainText('loaded model on shapes.zip');
 
   // Freeze both towers: the address says so, and the rebuilt run trains only the poolers, mappings and projections.

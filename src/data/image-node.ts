@@ -10,6 +10,7 @@ import { basename } from 'node:path';
 import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
 import { rgbFromRgba, type RgbImage } from './image.ts';
+import { isStartOfFrame, jpegSegments, refuseHugeImage } from './imageSize.ts';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const JPEG_SIGNATURE = [0xff, 0xd8, 0xff];
@@ -40,6 +41,7 @@ export function decodeImageBytes(bytes: Uint8Array, name: string): RgbImage {
   const startsWith = (signature: number[]) => signature.every((b, i) => bytes[i] === b);
   const format = startsWith(PNG_SIGNATURE) ? 'png' : startsWith(JPEG_SIGNATURE) ? 'jpeg' : null;
   if (!format) throw unreadable(name, 'neither a PNG nor a JPEG signature');
+  refuseHugeImage(bytes, basename(name));
   try {
     return format === 'png' ? decodePng(bytes) : decodeJpeg(bytes);
   } catch (e) {
@@ -96,28 +98,17 @@ function readJpegLayout(bytes: Uint8Array): JpegLayout {
   let jfif = false;
   let adobeTransformAt: number | null = null;
   let components: JpegLayout['components'] = [];
-  let at = 2;
-  while (at + 4 <= bytes.length) {
-    if (bytes[at] !== 0xff) throw new Error(`no marker at offset ${at}`);
-    const marker = bytes[at + 1]!;
-    if (marker === 0xff) {
-      at++; // fill byte
-      continue;
-    }
-    const length = (bytes[at + 2]! << 8) | bytes[at + 3]!;
-    const body = at + 4;
-    if (marker === 0xda) break; // start of scan: every marker we need came before
+  for (const { marker, body, length } of jpegSegments(bytes)) {
     if (marker === 0xe0 && String.fromCharCode(...bytes.subarray(body, body + 5)) === 'JFIF\0') jfif = true;
     if (marker === 0xee && String.fromCharCode(...bytes.subarray(body, body + 5)) === 'Adobe' && length >= 14) {
       adobeTransformAt = body + 11;
     }
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+    if (isStartOfFrame(marker)) {
       components = Array.from({ length: bytes[body + 5]! }, (_, i) => {
         const c = body + 6 + 3 * i;
         return { id: bytes[c]!, h: bytes[c + 1]! >> 4, v: bytes[c + 1]! & 15 };
       });
     }
-    at += 2 + length;
   }
   const ids = components.map((c) => c.id).join();
   const ycc = jfif || (adobeTransformAt !== null ? bytes[adobeTransformAt] !== 0 : ids !== '82,71,66');

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeImageBytes, decodeImageFile } from './image-node.ts';
 import { rgbFromRgba } from './image.ts';
+import { imageSize, jpegSegments, isStartOfFrame } from './imageSize.ts';
 
 interface ImageEntry {
   file: string;
@@ -84,6 +85,37 @@ describe('undecodable input', () => {
     expect(() => decodeImageBytes(new Uint8Array([0x47, 0x49, 0x46, 0x38]), 'upload.gif')).toThrow(
       'upload.gif: not a readable PNG or JPEG image (neither a PNG nor a JPEG signature)',
     );
+  });
+});
+
+describe('image size from the header', () => {
+  it.each(fixture.images.map((e) => [e.file, e] as const))("%s: Pillow's width and height", (file, entry) => {
+    const head = readFileSync(join(IMAGES, file)).subarray(0, 256 * 1024);
+    expect(imageSize(head)).toEqual({ width: entry.width, height: entry.height });
+  });
+
+  /** A fixture whose header is rewritten to announce `width` x `height` (the pixel data stays small). */
+  function claiming(file: string, width: number, height: number): Uint8Array {
+    const bytes = new Uint8Array(readFileSync(join(IMAGES, file)));
+    const view = new DataView(bytes.buffer);
+    if (file.endsWith('.png')) {
+      view.setUint32(16, width);
+      view.setUint32(20, height);
+    } else {
+      const frame = [...jpegSegments(bytes)].find((s) => isStartOfFrame(s.marker))!;
+      view.setUint16(frame.body + 1, height);
+      view.setUint16(frame.body + 3, width);
+    }
+    return bytes;
+  }
+
+  it('refuses a decompression bomb before decoding it, naming the image and its size', () => {
+    expect(() => decodeImageBytes(claiming(pngs[0]!.file, 20000, 20000), 'bomb.png')).toThrow(
+      'bomb.png: 20000 x 20000 pixels (400 MP) is more than the 89.5 MP an image may have here; resize it first',
+    );
+    expect(() => decodeImageBytes(claiming(jpegs[0]!.file, 65000, 65000), 'huge.jpg')).toThrow(/huge\.jpg: 65000 x 65000 pixels \(4225 MP\)/);
+    // Up to the limit, the header is no reason to refuse: the decoder decides.
+    expect(() => decodeImageBytes(claiming(pngs[0]!.file, 9000, 9000), 'big.png')).toThrow(/big\.png: not a readable PNG or JPEG image/);
   });
 });
 

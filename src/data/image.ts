@@ -3,6 +3,11 @@
  * Browser decoding lives here; Node decoding (exact PNG, PIL-close JPEG) in image-node.ts.
  */
 
+import { refuseHugeImage } from './imageSize.ts';
+
+/** How much of a file decodeImageBlob reads to find the image's size. */
+const HEADER_BYTES = 256 * 1024;
+
 export interface RgbImage {
   width: number;
   height: number;
@@ -29,6 +34,8 @@ export function rgbFromRgba(rgba: ArrayLike<number>, width: number, height: numb
  */
 export async function decodeImageBlob(blob: Blob): Promise<RgbImage> {
   const name = blob instanceof File ? blob.name : 'image';
+  // The header first: a JPEG's frame header may follow up to 64 KB of EXIF, and more is rare.
+  refuseHugeImage(new Uint8Array(await blob.slice(0, HEADER_BYTES).arrayBuffer()), name);
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
