@@ -151,5 +151,12 @@ test('fine-tunes a loaded checkpoint on a zip of the user’s images with frozen
   await expect(summary).toContainText('my-shapes');
   await expect(summary).toContainText('per-image .txt files');
   await expect(page.getByTestId('data-skipped')).toHaveCount(0);
+
+  // A reload brings back the run saved at the pause; the files are not kept, and the page says which to choose.
+  await page.reload();
+  await page.getByTestId('resume-saved-button').click();
+  await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'paused', { timeout: 60_000 });
+  await expect(page.getByTestId('data-choose-again')).toContainText('Before the reload this run trained on shapes.zip');
+  await expect(page.getByTestId('data-choose-again')).toContainText('until then it trains on the built-in scenes');
   expect(errors).toEqual([]);
 });

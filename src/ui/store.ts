@@ -76,6 +76,8 @@ export interface AppState {
   /** What the worker trains on: the built-in scenes or the user's images, with what was skipped. */
   dataSet: DataSetInfo;
   dataLoad: DataLoad;
+  /** A run restored after a reload: the data set it trained on before (null for a new run). */
+  trainedOn: string | null;
   /** Trains on the user's files from now on: a folder's (paths relative to it) or one zip. */
   trainOnFiles(files: PathedBlob[], name: string): Promise<void>;
   trainOnBuiltIn(): Promise<void>;
@@ -156,8 +158,8 @@ export const useAppStore = create<AppState>()((set, get) => {
   const onEvent = (event: EngineEvent) => {
     switch (event.type) {
       case 'ready': {
-        const { type: _, state, step, data, log, ...run } = event;
-        set({ run, dataSet: data, runState: state, step, history: log.steps, evals: log.evals, building: false, playedAt: null, lastStepAt: null, savedStep: step > 0 ? step : null });
+        const { type: _, state, step, data, log, trainedOn, ...run } = event;
+        set({ run, dataSet: data, trainedOn, runState: state, step, history: log.steps, evals: log.evals, building: false, playedAt: null, lastStepAt: null, savedStep: step > 0 ? step : null });
         // A restored run brings its own settings: the form and the address show them.
         if (step > 0) {
           set({ settings: settingsOf(run, get().settings) });
@@ -239,6 +241,7 @@ export const useAppStore = create<AppState>()((set, get) => {
     tab: initial.tab,
     dataSet: { name: BUILT_IN_SCENES, summary: null },
     dataLoad: { status: 'idle' },
+    trainedOn: null,
 
     trainOnFiles: (files, name) => switchData(files, name),
     trainOnBuiltIn: () => switchData(null, BUILT_IN_SCENES),

@@ -40,7 +40,7 @@ describe('the run saved in the browser', () => {
     expect((await stores.checkpoints.list()).map((c) => c.name)).toEqual([AUTOSAVE_CHECKPOINT]);
 
     const { run: restored, saved } = await restoreRun(async (o) => sceneData(atlas, o.seed), tokenizer, stores);
-    expect(saved).toMatchObject({ preset: 'tiny', config: PRESETS.tiny, options, step: 2, log });
+    expect(saved).toMatchObject({ preset: 'tiny', config: PRESETS.tiny, options, step: 2, log, data: 'built-in scenes' });
     expect(restored.step).toBe(2);
     await expectSame(run.student.namedParameters(), restored.student.namedParameters());
     await expectSame(run.teacher!.namedParameters(), restored.teacher!.namedParameters());

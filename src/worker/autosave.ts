@@ -28,6 +28,8 @@ export interface SavedRun {
   savedAt: number;
   /** What the charts drew up to `step` (absent in saves made before it was kept). */
   log?: RunLog;
+  /** The name of the data set it trained on; the user's files themselves are not saved. */
+  data?: string;
 }
 
 /** The checkpoints the user sees (and the Checkpoints panel lists), and the run descriptions beside them. */
@@ -66,7 +68,7 @@ export function writeRun(sink: ByteSink, run: TrainingRun, preset: PresetName | 
 
 export async function autosave(run: TrainingRun, preset: PresetName | null, log: RunLog, { checkpoints, runs }: RunStores): Promise<void> {
   await saveCheckpoint(checkpoints, AUTOSAVE_CHECKPOINT, (sink) => writeRun(sink, run, preset));
-  const saved: SavedRun = { preset, config: run.config, options: run.options, step: run.step, savedAt: Date.now(), log };
+  const saved: SavedRun = { preset, config: run.config, options: run.options, step: run.step, savedAt: Date.now(), log, data: run.data.name };
   await saveCheckpoint(runs, RUN_FILE, async (sink) => {
     await sink.write(new TextEncoder().encode(JSON.stringify(saved)));
     await sink.close();

@@ -77,6 +77,7 @@ function startSession(
   initial: 'ready' | 'paused',
   { runtime, data }: Resources,
   log: RunLog = emptyLog(),
+  trainedOn: string | null = null,
 ): Session {
   const loop = new TrainingLoop(
     run,
@@ -101,7 +102,7 @@ function startSession(
   );
   const parameters = run.student.parameters().reduce((n, t) => n + t.size, 0);
   const trainable = run.student.parameters().reduce((n, t) => n + (t.requiresGrad ? t.size : 0), 0);
-  post({ type: 'ready', adapter: runtime.adapter, config: run.config, parameters, trainable, state: initial, step: run.step, preset, options: run.options, data: data.info, log });
+  post({ type: 'ready', adapter: runtime.adapter, config: run.config, parameters, trainable, state: initial, step: run.step, preset, options: run.options, data: data.info, log, trainedOn });
   return { run, loop, preset };
 }
 
@@ -200,7 +201,7 @@ async function handle(command: Command): Promise<void> {
       return replaceSession(async (r) => {
         if (command.resume) {
           const { run, saved } = await restoreRun((options) => r.data.forRun(options), r.tokenizer, await browserStores());
-          return startSession(run, saved.preset, command.evalEvery, 'paused', r, saved.log);
+          return startSession(run, saved.preset, command.evalEvery, 'paused', r, saved.log, saved.data ?? null);
         }
         if (command.preset === null) {
           if (!lastLoaded) throw new Error('no checkpoint is loaded: load one in Checkpoints, or pick a preset.');

@@ -142,6 +142,8 @@ export type WorkerEvent =
       data: DataSetInfo;
       /** The charts so far: empty for a new run, the saved history for a restored one. */
       log: RunLog;
+      /** A restored run: the data set it trained on before (it goes on with `data`); null for a new run. */
+      trainedOn: string | null;
     }
   | { type: 'state'; state: RunState }
   | { type: 'step'; record: StepRecord; memory: MemoryStats }

@@ -31,6 +31,19 @@ function SkippedList({ skipped }: { skipped: SkippedFile[] }) {
   );
 }
 
+/** After a reload: the run trained on the user's files, which were not saved with it. */
+function ChooseAgain() {
+  const trainedOn = useAppStore((s) => s.trainedOn);
+  const { name: current, summary } = useAppStore((s) => s.dataSet);
+  if (trainedOn === null || trainedOn === current) return null;
+  return (
+    <p className="notice notice-info small" data-testid="data-choose-again">
+      Before the reload this run trained on <strong>{trainedOn}</strong>. Your files are not kept in the browser: choose
+      them again to go on with them; until then it trains on {summary ? current : `the ${current}`}.
+    </p>
+  );
+}
+
 /** What the run trains on now, in a sentence. */
 function Current() {
   const { name, summary } = useAppStore((s) => s.dataSet);
@@ -92,6 +105,7 @@ export function DataPicker({ locked }: { locked: boolean }) {
       onDrop={drop}
     >
       <h3>Data</h3>
+      <ChooseAgain />
       <Current />
       <div className="button-row">
         <label className="file-button" aria-disabled={busy}>
