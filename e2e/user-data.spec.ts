@@ -128,6 +128,7 @@ test('fine-tunes a loaded checkpoint on a zip of the user’s images with frozen
   await page.getByTestId('download-button').click();
   const download = await downloading;
   expect(download.suggestedFilename()).toMatch(/^cosmos-web-loaded-cosmos-step\d+\.pt$/);
+  const exported = download.suggestedFilename();
   const bytes = readFileSync(await download.path());
   expect(bytes.subarray(0, 4)).toEqual(Buffer.from('PK\x03\x04', 'latin1'));
   expect(bytes.length).toBeGreaterThan(2 * 3_368_130 * 4); // student and teacher in float32, and the optimizer's moments
@@ -158,5 +159,21 @@ test('fine-tunes a loaded checkpoint on a zip of the user’s images with frozen
   await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'paused', { timeout: 60_000 });
   await expect(page.getByTestId('data-choose-again')).toContainText('Before the reload this run trained on shapes.zip');
   await expect(page.getByTestId('data-choose-again')).toContainText('until then it trains on the built-in scenes');
+
+  // The export stayed in the browser's storage, beside the autosave: download it again, load it, delete it.
+  await page.getByTestId('tab-checkpoints').click();
+  const row = page.locator(`[data-testid="saved-checkpoint"][data-name="${exported}"]`);
+  await expect(row).toBeVisible();
+  await expect(page.locator('[data-testid="saved-checkpoint"][data-name="autosave.pt"]')).toBeVisible();
+  const again = page.waitForEvent('download');
+  await row.getByTestId('saved-download').click();
+  expect(readFileSync(await (await again).path()).equals(bytes)).toBe(true);
+  await row.getByTestId('saved-load').click();
+  await expect(page.getByTestId('checkpoint-loaded')).toContainText(`Loaded ${exported} (student weights)`, { timeout: 60_000 });
+  await snapshot(page, testInfo, 'checkpoints-saved-1280x800', 1280, 800);
+  await row.getByTestId('saved-delete').click();
+  await row.getByTestId('saved-delete-confirm').click();
+  await expect(row).toHaveCount(0);
+  await expect(page.locator('[data-testid="saved-checkpoint"][data-name="autosave.pt"]')).toBeVisible();
   expect(errors).toEqual([]);
 });

@@ -84,6 +84,12 @@ async function readSavedRun(runs: CheckpointStore): Promise<SavedRun> {
   }
 }
 
+/** Removes a checkpoint saved in the browser; the autosave takes its description with it (nothing left to resume). */
+export async function removeSaved(name: string, { checkpoints, runs }: RunStores): Promise<void> {
+  await checkpoints.remove(name);
+  if (name === AUTOSAVE_CHECKPOINT) await runs.remove(RUN_FILE);
+}
+
 /**
  * Rebuilds the saved run: weights, teacher, optimizer moments and step, training on what `dataFor` gives for its
  * options (the data set is not saved: the user's files stay theirs).

@@ -85,6 +85,16 @@ export class EngineClient {
     return (event as Extract<WorkerEvent, { type: 'checkpoints' }>).saved;
   }
 
+  /** A checkpoint saved in this browser, as a file (read from disk as it is used): to download or to load. */
+  async openSaved(name: string): Promise<File> {
+    const { blob } = (await this.request({ type: 'openSaved', name })) as Extract<WorkerEvent, { type: 'download' }>;
+    return blob instanceof File ? blob : new File([blob], name);
+  }
+
+  async deleteSaved(name: string): Promise<void> {
+    await this.request({ type: 'deleteSaved', name });
+  }
+
   /** The run as a released-layout .pt. */
   async exportCheckpoint(): Promise<{ blob: Blob; name: string }> {
     const { blob, name } = (await this.request({ type: 'exportCheckpoint' })) as Extract<WorkerEvent, { type: 'download' }>;

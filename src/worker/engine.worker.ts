@@ -17,7 +17,7 @@ import { ClipTokenizer } from '../data/tokenizer.ts';
 import { GpuRuntime } from '../gpu/runtime.ts';
 import { useRuntime } from '../tensor/engine.ts';
 import { handleAnalysis } from './analysis.ts';
-import { autosave, browserStores, checkpointName, restoreRun, writeRun } from './autosave.ts';
+import { autosave, browserStores, checkpointName, removeSaved, restoreRun, writeRun } from './autosave.ts';
 import { DataSets } from './dataSets.ts';
 import { type RunLog, appendThinned, emptyLog } from './runLog.ts';
 import type { Command, Weights, WorkerEvent } from './protocol.ts';
@@ -236,6 +236,13 @@ async function handle(command: Command): Promise<void> {
       const { checkpoints } = await browserStores();
       return post({ type: 'checkpoints', requestId: command.requestId, saved: await checkpoints.list() });
     }
+    case 'openSaved': {
+      const { checkpoints } = await browserStores();
+      return post({ type: 'download', requestId: command.requestId, blob: await checkpoints.file(command.name), name: command.name });
+    }
+    case 'deleteSaved':
+      await removeSaved(command.name, await browserStores());
+      return post({ type: 'done', requestId: command.requestId });
     case 'exportCheckpoint': {
       const { run, preset } = await currentSession();
       // Inside the queue: named and written at one step, though the loop may step again right after.
@@ -264,6 +271,8 @@ const FAILED: Record<Command['type'], string> = {
   setData: 'Could not use these files as training data',
   saveCheckpoint: 'Could not save the checkpoint in this browser',
   listCheckpoints: 'Could not list the checkpoints saved in this browser',
+  openSaved: 'Could not open the checkpoint saved in this browser',
+  deleteSaved: 'Could not delete the checkpoint saved in this browser',
   exportCheckpoint: 'Could not export the checkpoint',
   analysis: 'Could not compute the analysis',
 };

@@ -46,6 +46,9 @@ export type Command =
   | { type: 'setData'; requestId: number; files: PathedBlob[] | null }
   | { type: 'saveCheckpoint'; requestId: number }
   | { type: 'listCheckpoints'; requestId: number }
+  /** A checkpoint saved in the browser, as a file to download or load: answered with a `download` event. */
+  | { type: 'openSaved'; requestId: number; name: string }
+  | { type: 'deleteSaved'; requestId: number; name: string }
   /** Streams the run as a released-layout .pt; answered with a Blob to download. */
   | { type: 'exportCheckpoint'; requestId: number }
   | { type: 'analysis'; requestId: number; request: AnalysisRequest };

@@ -5,6 +5,7 @@ import { downloadBlob } from '../heatmap/draw.ts';
 import { formatBytes } from '../format.ts';
 import { useAppStore } from '../store.ts';
 import { Panel } from './Panel.tsx';
+import { type SavedAction, SavedCheckpointsTable } from './SavedCheckpointsTable.tsx';
 import './analysis.css';
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -22,7 +23,7 @@ export function CheckpointsPanel() {
   const [loading, setLoading] = useState<Loading>(null);
   const [loaded, setLoaded] = useState<{ name: string; bytes: number } | null>(null);
   const [saved, setSaved] = useState<SavedCheckpoint[] | null>(null);
-  const [busy, setBusy] = useState<'save' | 'export' | null>(null);
+  const [busy, setBusy] = useState<'save' | 'export' | SavedAction | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   const refresh = useCallback(async () => {
@@ -71,10 +72,29 @@ export function CheckpointsPanel() {
     }
   };
 
+  const onSaved = async (action: SavedAction, name: string) => {
+    if (!engine) return;
+    setBusy(action);
+    setError(null);
+    try {
+      if (action === 'delete') await engine.deleteSaved(name);
+      else {
+        const file = await engine.openSaved(name);
+        if (action === 'download') downloadBlob(file, name);
+        else await load(file);
+      }
+      await refresh();
+    } catch (failure) {
+      setError(message(failure));
+    } finally {
+      setBusy(null);
+    }
+  };
+
   const progress = loading?.progress;
   return (
     <Panel title="Checkpoints" testId="checkpoints-panel" wide aside={model && <span className="badge">{model.preset ? `${model.preset} preset` : 'loaded model'}</span>}>
-      <section className="figure-block">
+      <section className="figure-block figure-block-full">
         <h3>Load a checkpoint</h3>
         <p className="muted">
           A COSMOS or OpenCLIP checkpoint: <code>.pt</code> (a released file with student and teacher, or a bare state_dict) or <code>.safetensors</code>. It
@@ -119,7 +139,7 @@ export function CheckpointsPanel() {
         )}
       </section>
 
-      <section className="figure-block">
+      <section className="figure-block figure-block-full">
         <h3>Saved in this browser</h3>
         <div className="button-row">
           <button type="button" data-testid="checkpoint-save" disabled={!model || busy !== null} onClick={() => void act('save')}>
@@ -136,24 +156,7 @@ export function CheckpointsPanel() {
             Nothing saved yet.
           </p>
         ) : (
-          <table className="checkpoint-table" data-testid="checkpoint-list">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Size</th>
-                <th>Saved</th>
-              </tr>
-            </thead>
-            <tbody>
-              {saved.map((c) => (
-                <tr key={c.name}>
-                  <td>{c.name}</td>
-                  <td>{formatBytes(c.size)}</td>
-                  <td>{new Date(c.modified).toLocaleString()}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <SavedCheckpointsTable saved={saved} disabled={busy !== null || loading !== null} onAction={(action, name) => void onSaved(action, name)} />
         )}
         <p className="muted small">Downloads are written in the released COSMOS layout (student, teacher, optimizer), which PyTorch and the reference code load. Each is written into this browser's storage first (it appears in this list) and saved from there, so a large model never has to fit in memory.</p>
       </section>
