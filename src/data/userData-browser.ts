@@ -14,8 +14,15 @@ export interface PathedBlob {
   blob: Blob;
 }
 
-/** `decode` defaults to the browser's decoders, `name` to the dropped folder's or the zip's name. */
-export type BrowserUserDataOptions = Omit<UserDataOptions, 'decode' | 'name'> & Partial<Pick<UserDataOptions, 'decode' | 'name'>>;
+/**
+ * `decode` defaults to the browser's decoders, `name` to the dropped folder's or the zip's name; `maxEntryBytes`
+ * (zips only) to MAX_ZIP_ENTRY_BYTES.
+ */
+export type BrowserUserDataOptions = Omit<UserDataOptions, 'decode' | 'name'> &
+  Partial<Pick<UserDataOptions, 'decode' | 'name'>> & { maxEntryBytes?: number };
+
+/** The most one zip entry may inflate to: a photo or a captions file is far smaller, a zip bomb's entry is not. */
+export const MAX_ZIP_ENTRY_BYTES = 256 * 2 ** 20;
 
 const decodeInBrowser: ImageDecoder = (blob) => decodeImageBlob(blob);
 
@@ -76,7 +83,7 @@ function topFolder(files: PathedBlob[]): string | null {
 export async function userDataFromZip(zip: Blob, options: BrowserUserDataOptions): Promise<UserData> {
   const name = options.name ?? (zip instanceof File ? zip.name : 'the zip archive');
   // Loaded on first use: zip.js is most of this module's weight, and most users drop folders.
-  const { BlobReader, BlobWriter, ZipReader } = await import('@zip.js/zip.js/index-native.js');
+  const { BlobReader, ZipReader } = await import('@zip.js/zip.js/index-native.js');
   // Paths are only keys here, never written to a disk: any entry name is acceptable. No zip.js workers: the
   // native DecompressionStream inflates, and this may already run in the training worker.
   const reader = new ZipReader(new BlobReader(zip), { useWebWorkers: false, filenameValidation: 'tolerant' });
@@ -91,11 +98,29 @@ export async function userDataFromZip(zip: Blob, options: BrowserUserDataOptions
       .filter((entry): entry is FileEntry => !entry.directory)
       .map((entry) => ({
         path: entry.filename,
-        // A File, so that decoders can name it in their errors.
-        read: async () => new File([await entry.getData(new BlobWriter())], entry.filename.slice(entry.filename.lastIndexOf('/') + 1)),
+        read: () => inflate(entry, options.maxEntryBytes ?? MAX_ZIP_ENTRY_BYTES),
       }));
     return await loadUserData(files, { ...options, decode: options.decode ?? decodeInBrowser, name });
   } finally {
     await reader.close();
   }
+}
+
+/**
+ * An entry's contents as a File (so that decoders can name it in their errors). The bytes are counted as they
+ * inflate, whatever sizes the archive declares: a bomb stops at `limit`, not when memory runs out.
+ */
+async function inflate(entry: FileEntry, limit: number): Promise<File> {
+  const name = entry.filename.slice(entry.filename.lastIndexOf('/') + 1);
+  const chunks: Uint8Array<ArrayBuffer>[] = [];
+  let size = 0;
+  const sink = new WritableStream<Uint8Array<ArrayBuffer>>({
+    write(chunk) {
+      size += chunk.byteLength;
+      if (size > limit) throw new Error(`${name}: inflates to more than the ${Math.round(limit / 2 ** 20)} MiB a file in a zip may have here`);
+      chunks.push(chunk);
+    },
+  });
+  await entry.getData(sink);
+  return new File(chunks, name);
 }

@@ -275,6 +275,15 @@ describe('a zip', () => {
     expect(bytesRead).toBeLessThan(zip.size / 4);
   });
 
+  it('stops inflating an entry at the limit, whatever the archive declares: a zip bomb is skipped, not held', async () => {
+    const zeros = new Uint8Array(2 * 2 ** 20); // 2 MiB that deflate to a few kilobytes
+    const zip = await zipOf({ 'a.png': png(solid(1)), 'a.txt': 'one', 'b.png': png(solid(2)), 'b.txt': 'two', 'bomb.png': zeros, 'bomb.txt': 'boom' });
+    expect(zip.size).toBeLessThan(64 * 1024);
+    const { summary } = await userDataFromZip(new File([zip], 'bombed.zip'), { decode, workingSize: 32, maxEntryBytes: 2 ** 20 });
+    expect(summary.used).toBe(2);
+    expect(summary.skipped).toEqual([{ path: 'bomb.png', reason: 'inflates to more than the 1 MiB a file in a zip may have here' }]);
+  });
+
   it('that is not a zip is one clear error', async () => {
     await expect(userDataFromZip(new File(['just text'], 'notes.zip'), { decode, workingSize: 32 })).rejects.toThrow(
       /^notes\.zip is not a readable zip archive \(.+\)\.$/,
