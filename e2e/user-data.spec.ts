@@ -171,6 +171,7 @@ test('fine-tunes a loaded checkpoint on a zip of the user’s images with frozen
   await row.getByTestId('saved-load').click();
   await expect(page.getByTestId('checkpoint-loaded')).toContainText(`Loaded ${exported} (student weights)`, { timeout: 60_000 });
   await snapshot(page, testInfo, 'checkpoints-saved-1280x800', 1280, 800);
+  await snapshot(page, testInfo, 'checkpoints-saved-800', 800, 1000);
   await row.getByTestId('saved-delete').click();
   await row.getByTestId('saved-delete-confirm').click();
   await expect(row).toHaveCount(0);
