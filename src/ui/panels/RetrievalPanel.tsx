@@ -20,6 +20,8 @@ export function RetrievalPanel() {
   const setShared = useAnalysisState((s) => s.set);
   const hasTeacher = useAppStore((s) => s.run?.options.mode === 'cosmos');
   const model = useAppStore((s) => s.run);
+  // The held-out pairs are those of the data set the run trains on: the built-in scenes or the user's images.
+  const dataName = useAppStore((s) => s.dataSet.name);
   const call = useAnalysis('retrieval');
   const [count, setCount] = useState(32);
   const [selected, setSelected] = useState(0);
@@ -27,7 +29,7 @@ export function RetrievalPanel() {
   const compute = () => {
     if (call.ready) void call.run({ kind: 'retrieval', count, weights });
   };
-  useEffect(compute, [call.ready, count, weights, model]);
+  useEffect(compute, [call.ready, count, weights, model, dataName]);
   const result = call.result;
 
   return (
@@ -35,7 +37,7 @@ export function RetrievalPanel() {
       title="Retrieval"
       testId="retrieval-panel"
       wide
-      aside={<span className="badge">{call.busy ? 'computing…' : result ? `${result.count} held-out pairs` : 'no results yet'}</span>}
+      aside={<span className="badge">{call.busy ? 'computing…' : result ? `${result.count} held-out pairs of ${dataName}` : 'no results yet'}</span>}
     >
       <p className="muted">
         Each held-out image against each held-out caption: the cosine of their normalized global embeddings. The diagonal holds the true pairs; a model that
