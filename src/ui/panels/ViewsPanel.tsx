@@ -14,6 +14,7 @@ export function ViewsPanel() {
   const engine = useAppStore((s) => s.engine);
   const run = useAppStore((s) => s.run);
   const step = useAppStore((s) => s.step);
+  const dataSet = useAppStore((s) => s.dataSet);
   const batch = run?.options.batchSize ?? 1;
   const [sample, setSample] = useState(0);
   /** The step the views are of when not following training. */
@@ -30,7 +31,8 @@ export function ViewsPanel() {
   const sceneIndex = viewStep * batch + Math.min(sample, batch - 1);
   const wanted = `${sceneIndex}:${draw}`;
 
-  useEffect(() => setFetched(null), [run]);
+  // A new run or another data set: the same sample number is another example.
+  useEffect(() => setFetched(null), [run, dataSet]);
   useEffect(() => {
     if (!engine || !run || busy || fetched === wanted) return;
     setBusy(true);
