@@ -119,9 +119,26 @@ test('fine-tunes a loaded checkpoint on a zip of the user’s images with frozen
   const loss = page.getByTestId('chart-loss');
   await expect.poll(async () => (await expectNoEngineError(page), pointsOf(loss)), { timeout: 120_000 }).toBeGreaterThanOrEqual(2);
   expect(Number.isFinite(Number(await page.getByTestId('chart-loss-total').getAttribute('data-value')))).toBe(true);
-  // Held-out recall on the user's one held-out pair (eval=5).
   await page.getByTestId('pause-button').click();
   await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'paused');
+
+  // The attention panel explains the user's held-out image with its own caption.
+  await page.getByTestId('tab-attention').click();
+  const heldOut = page.getByTestId('attention-heldout');
+  await expect(heldOut.locator('option')).toHaveCount(2); // the prompt, then the one held-out pair
+  const listed = (await heldOut.locator('option').nth(1).innerText()).replace(/^Held-out 0: /, '').replace(/…$/, '');
+  await heldOut.selectOption('0');
+  await expect(page.getByTestId('attention-scene')).toContainText('Your image: held-out 0 of shapes.zip');
+  // The full caption of that pair, which the list showed shortened.
+  const caption = await page.getByTestId('attention-caption').inputValue();
+  expect(shapes().map((shape) => shape.caption)).toContain(caption);
+  expect(caption.startsWith(listed)).toBe(true);
+  // The maps are those of this image and caption once the panel is idle: its shape's name is among the tokens.
+  await expect(page.getByTestId('attention-status')).toHaveAttribute('data-busy', 'false', { timeout: 60_000 });
+  await expect(page.getByTestId('token-map')).toContainText(caption.split(' ')[2]!); // 'square' or 'disc': no scene says that
+  await expect(page.getByTestId('patch-map')).toHaveAttribute('data-max', '1');
+  await snapshot(page, testInfo, 'attention-user-image-1280x800', 1280, 800);
+  await page.getByTestId('tab-train').click();
 
   // The fine-tuned model downloads as a released-layout .pt (a torch zip archive), streamed via browser storage.
   const downloading = page.waitForEvent('download');

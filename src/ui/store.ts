@@ -239,7 +239,7 @@ export const useAppStore = create<AppState>()((set, get) => {
     savedRun: null,
     settings: initial.settings,
     tab: initial.tab,
-    dataSet: { name: BUILT_IN_SCENES, summary: null },
+    dataSet: { name: BUILT_IN_SCENES, summary: null, heldOutCaptions: [] },
     dataLoad: { status: 'idle' },
     trainedOn: null,
 

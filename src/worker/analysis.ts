@@ -9,7 +9,7 @@ import { type TrainingData, sceneData } from '../data/dataset.ts';
 import type { SceneAtlas } from '../data/scenes.ts';
 import type { ClipTokenizer } from '../data/tokenizer.ts';
 import { crossAttention } from './analysis/crossAttention.ts';
-import { pickModel } from './analysis/inputs.ts';
+import { DISPLAY_SIZE, heldOutPair, pickModel } from './analysis/inputs.ts';
 import { retrieval } from './analysis/retrieval.ts';
 import { selfAttention } from './analysis/selfAttention.ts';
 import { trainingViews } from './analysis/views.ts';
@@ -34,6 +34,8 @@ export async function handleAnalysis(request: AnalysisRequest, ctx: AnalysisCont
       return crossAttention(pickModel(ctx, request.weights), atlas, tokenizer, request.image, request.caption);
     case 'selfAttention':
       return selfAttention(pickModel(ctx, request.weights), atlas, request.image);
+    case 'heldOutPair':
+      return heldOutPair(dataOf(ctx), request.index, Math.max(DISPLAY_SIZE, ctx.student.config.vision.imageSize));
     case 'views':
       return trainingViews(ctx.student, dataOf(ctx), ctx.run, request.sceneIndex);
     case 'retrieval':

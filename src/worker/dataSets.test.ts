@@ -47,7 +47,7 @@ describe('the worker data sets', () => {
 
   it('starts on the built-in scenes and switches to the user files, with what it skipped', async () => {
     const sets = new DataSets(atlas, decode);
-    expect(sets.info).toEqual({ name: BUILT_IN_SCENES, summary: null });
+    expect(sets.info).toEqual({ name: BUILT_IN_SCENES, summary: null, heldOutCaptions: [] });
     expect((await sets.forRun(TINY_TRAINING)).name).toBe(BUILT_IN_SCENES);
 
     const progress: number[] = [];
@@ -55,6 +55,8 @@ describe('the worker data sets', () => {
     expect(info.name).toBe('mine');
     expect(info.summary).toMatchObject({ used: 3, heldOut: 1, captionSource: 'per-image .txt files' });
     expect(info.summary!.skipped.map((s) => s.path)).toEqual(['mine/broken.png']);
+    // Pairs in path order (blue, green, red), the last held out when there are fewer than 10.
+    expect(info.heldOutCaptions).toEqual(['A red square.']);
     expect(progress).toEqual([1, 2, 3, 4]);
 
     const data = await sets.forRun(TINY_TRAINING);
@@ -63,7 +65,7 @@ describe('the worker data sets', () => {
     expect([image.width, image.height]).toEqual([TINY_TRAINING.sourceSize, TINY_TRAINING.sourceSize]);
     expect(['A red square.', 'A green square.', 'A blue square.']).toContain(caption);
 
-    expect(sets.useBuiltIn()).toEqual({ name: BUILT_IN_SCENES, summary: null });
+    expect(sets.useBuiltIn()).toEqual({ name: BUILT_IN_SCENES, summary: null, heldOutCaptions: [] });
     expect((await sets.forRun(TINY_TRAINING)).name).toBe(BUILT_IN_SCENES);
   });
 

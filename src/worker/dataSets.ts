@@ -28,7 +28,10 @@ export class DataSets {
   ) {}
 
   get info(): DataSetInfo {
-    return this.user ? { name: this.user.decoded.data.name, summary: this.user.decoded.summary } : { name: BUILT_IN_SCENES, summary: null };
+    if (!this.user) return { name: BUILT_IN_SCENES, summary: null, heldOutCaptions: [] };
+    const { data, summary } = this.user.decoded;
+    const heldOutCaptions = data.heldOut(summary.heldOut, this.user.workingSize).map((pair) => pair.caption);
+    return { name: data.name, summary, heldOutCaptions };
   }
 
   /**

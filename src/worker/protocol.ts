@@ -25,6 +25,8 @@ export type ImageInput = { kind: 'scene'; index: number } | { kind: 'image'; ima
 export interface DataSetInfo {
   name: string;
   summary: UserDataSummary | null;
+  /** The user's held-out pairs' captions, in order (the analysis panels offer these pictures); [] for the scenes. */
+  heldOutCaptions: string[];
 }
 
 export type Command =
@@ -58,6 +60,8 @@ export type AnalysisRequest =
   | { kind: 'attention'; image: ImageInput; caption: string; weights: Weights }
   /** The vision tower's self-attention: CLS to patches per layer and head, and attention rollout. */
   | { kind: 'selfAttention'; image: ImageInput; weights: Weights }
+  /** Held-out pair `index` of the run's data set, to explain: its picture (square, for display) and caption. */
+  | { kind: 'heldOutPair'; index: number }
   /** The views of one training sample as the model gets them this step. */
   | { kind: 'views'; sceneIndex: number }
   /** Similarity matrix of held-out scenes and their captions. */
@@ -88,6 +92,12 @@ export interface SelfAttentionResult {
   clsToPatches: Float32Array[][];
   /** Attention rollout (Abnar & Zuidema): CLS to patches through all layers, residual included. */
   rollout: Float32Array;
+}
+
+export interface HeldOutPairResult {
+  kind: 'heldOutPair';
+  image: RgbImage;
+  caption: string;
 }
 
 export interface ViewsResult {
@@ -121,7 +131,7 @@ export interface SegmentResult {
   classes: string[];
 }
 
-export type AnalysisResult = AttentionResult | SelfAttentionResult | ViewsResult | RetrievalResult | ZeroShotResult | SegmentResult;
+export type AnalysisResult = AttentionResult | SelfAttentionResult | HeldOutPairResult | ViewsResult | RetrievalResult | ZeroShotResult | SegmentResult;
 
 export interface SavedCheckpoint {
   name: string;

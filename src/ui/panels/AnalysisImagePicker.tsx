@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { decodeImageBlob } from '../../data/image.ts';
 import { preprocessToSize } from '../../eval/preprocess.ts';
 import { DISPLAY_SIZE } from '../../worker/analysis/inputs.ts';
+import type { HeldOutPairResult } from '../../worker/protocol.ts';
 import { useAppStore } from '../store.ts';
 import { SCENE_CHOICES, useAnalysisState } from './analysisState.ts';
 
@@ -9,7 +10,8 @@ const shortened = (text: string, length = 70) => (text.length > length ? `${text
 
 /**
  * The picture the analysis panels explain: one of the held-out scenes (object pairs never seen together in
- * training), or an image of the user's, centre-cropped to a square as the model's preprocessing does.
+ * training), one of the held-out pairs of the user's data set (with its caption) when the run trains on one, or
+ * an uploaded image, centre-cropped to a square as the model's preprocessing does.
  */
 export function AnalysisImagePicker({ testId }: { testId: string }) {
   const source = useAnalysisState((s) => s.source);
@@ -19,6 +21,8 @@ export function AnalysisImagePicker({ testId }: { testId: string }) {
   const loadScenes = useAnalysisState((s) => s.loadScenes);
   const imageSize = useAppStore((s) => s.run?.config.vision.imageSize ?? DISPLAY_SIZE);
   const [uploadError, setUploadError] = useState<string | null>(null);
+  const engine = useAppStore((s) => s.engine);
+  const dataSet = useAppStore((s) => s.dataSet);
 
   useEffect(() => void loadScenes(), [loadScenes]);
 
@@ -28,6 +32,17 @@ export function AnalysisImagePicker({ testId }: { testId: string }) {
       const decoded = await decodeImageBlob(file);
       const side = Math.max(DISPLAY_SIZE, imageSize);
       set({ source: { kind: 'image', image: preprocessToSize(decoded, side), name: file.name }, caption: null, classes: null });
+      setUploadError(null);
+    } catch (error) {
+      setUploadError(error instanceof Error ? error.message : String(error));
+    }
+  };
+
+  const pickHeldOut = async (index: number) => {
+    if (!engine) return;
+    try {
+      const pair = (await engine.analysis({ kind: 'heldOutPair', index })) as HeldOutPairResult;
+      set({ source: { kind: 'image', image: pair.image, name: `held-out ${index} of ${dataSet.name}` }, caption: pair.caption, classes: null });
       setUploadError(null);
     } catch (error) {
       setUploadError(error instanceof Error ? error.message : String(error));
@@ -52,6 +67,23 @@ export function AnalysisImagePicker({ testId }: { testId: string }) {
           ))}
         </select>
       </label>
+      {dataSet.heldOutCaptions.length > 0 && (
+        <label className="field">
+          <span>Or from {dataSet.name}</span>
+          <select
+            data-testid={`${testId}-heldout`}
+            value=""
+            onChange={(event) => event.target.value !== '' && void pickHeldOut(Number(event.target.value))}
+          >
+            <option value="">A held-out image…</option>
+            {dataSet.heldOutCaptions.map((caption, i) => (
+              <option key={i} value={i}>
+                Held-out {i}: {shortened(caption)}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
       <label className="file-button">
         <input type="file" accept="image/*" data-testid={`${testId}-upload`} onChange={(event) => void upload(event.target.files?.[0])} />
         <span>Upload an image…</span>

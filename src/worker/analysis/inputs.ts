@@ -3,11 +3,12 @@
  * user's picture) both as the model's input and as a picture to draw under the maps, and captions as token ids.
  */
 import type { CosmosModel } from '../../cosmos/model.ts';
+import type { TrainingData } from '../../data/dataset.ts';
 import type { RgbImage } from '../../data/image.ts';
 import { type SceneAtlas, heldOutScenes, renderScene } from '../../data/scenes.ts';
 import type { ClipTokenizer } from '../../data/tokenizer.ts';
 import { normalizeForClip, preprocessToSize } from '../../eval/preprocess.ts';
-import type { ImageInput, Weights } from '../protocol.ts';
+import type { HeldOutPairResult, ImageInput, Weights } from '../protocol.ts';
 
 /** Pictures under the maps are at least this many pixels wide, whatever the model's input size. */
 export const DISPLAY_SIZE = 224;
@@ -74,4 +75,12 @@ export const PAD_TOKEN = '<pad>';
 export function tokenStrings(tokenizer: ClipTokenizer, row: Int32Array): string[] {
   const eot = row.indexOf(tokenizer.eotId);
   return Array.from(row, (id, i) => (eot >= 0 && i > eot ? PAD_TOKEN : tokenizer.decode([id])));
+}
+
+/** Held-out pair `index` of `data`, its picture square at `size`: a panel explains it as the user's own image. */
+export function heldOutPair(data: TrainingData, index: number, size: number): HeldOutPairResult {
+  const pairs = Number.isInteger(index) && index >= 0 ? data.heldOut(index + 1, size) : [];
+  const pair = pairs[index];
+  if (!pair) throw new Error(`${data.name} has no held-out pair ${index}.`);
+  return { kind: 'heldOutPair', image: pair.image, caption: pair.caption };
 }
