@@ -8,8 +8,8 @@ import type { ClipTokenizer } from '../data/tokenizer.ts';
 import { embed } from '../eval/embed.ts';
 import { useTestGpu } from '../testing/gpu.ts';
 import { type AnalysisContext, handleAnalysis } from './analysis.ts';
-import { prepareImage, PAD_TOKEN } from './analysis/inputs.ts';
-import type { AttentionResult, RetrievalResult, SegmentResult, SelfAttentionResult, ViewsResult, ZeroShotResult } from './protocol.ts';
+import { prepareImage, PAD_TOKEN, sourceImage } from './analysis/inputs.ts';
+import type { AttentionResult, HeldOutPairResult, RetrievalResult, SegmentResult, SelfAttentionResult, ViewsResult, ZeroShotResult } from './protocol.ts';
 
 useTestGpu();
 
@@ -50,6 +50,13 @@ describe('handleAnalysis on the tiny preset', () => {
     const alone = await embed(ctx.student, [image.pixels], tokenizer.tokenize([sentences[1]!]), { attention: true });
     // The same kernels on the same inputs, batched differently: float32 summation order only.
     expect(Math.max(...result.sentences[1]!.patchMean.map((v, i) => Math.abs(v - alone.imageAttention![0]![0]![i]!)))).toBeLessThan(1e-6);
+  });
+
+  it("hands over a held-out pair of the run's data: the built-in scene's own picture and caption", async () => {
+    const pair = (await handleAnalysis({ kind: 'heldOutPair', index: 3 }, ctx)) as HeldOutPairResult;
+    expect(pair.caption).toBe(sceneCaption(heldOutScenes(atlas, 4)[3]!));
+    expect(pair.image).toEqual(sourceImage(atlas, { kind: 'scene', index: 3 }, 224));
+    await expect(handleAnalysis({ kind: 'heldOutPair', index: 256 }, ctx)).rejects.toThrow('built-in scenes has no held-out pair 256.');
   });
 
   it('refuses an empty caption and a missing teacher with sentences', async () => {

@@ -8,6 +8,7 @@ import { BUILT_IN_SCENES, type TrainingData, sceneData } from '../data/dataset.t
 import type { SceneAtlas } from '../data/scenes.ts';
 import { type PathedBlob, userDataFromFiles } from '../data/userData-browser.ts';
 import type { ImageDecoder, UserData } from '../data/userData.ts';
+import { HELD_OUT_COUNT } from './analysis/inputs.ts';
 import type { DataSetInfo } from './protocol.ts';
 
 interface UserDataSet {
@@ -30,7 +31,7 @@ export class DataSets {
   get info(): DataSetInfo {
     if (!this.user) return { name: BUILT_IN_SCENES, summary: null, heldOutCaptions: [] };
     const { data, summary } = this.user.decoded;
-    const heldOutCaptions = data.heldOut(summary.heldOut, this.user.workingSize).map((pair) => pair.caption);
+    const heldOutCaptions = data.heldOut(Math.min(summary.heldOut, HELD_OUT_COUNT), this.user.workingSize).map((pair) => pair.caption);
     return { name: data.name, summary, heldOutCaptions };
   }
 

@@ -25,7 +25,7 @@ export type ImageInput = { kind: 'scene'; index: number } | { kind: 'image'; ima
 export interface DataSetInfo {
   name: string;
   summary: UserDataSummary | null;
-  /** The user's held-out pairs' captions, in order (the analysis panels offer these pictures); [] for the scenes. */
+  /** The user's held-out pairs' captions, in order, at most 256 (the analysis panels offer these); [] for the scenes. */
   heldOutCaptions: string[];
 }
 

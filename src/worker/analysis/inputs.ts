@@ -77,9 +77,12 @@ export function tokenStrings(tokenizer: ClipTokenizer, row: Int32Array): string[
   return Array.from(row, (id, i) => (eot >= 0 && i > eot ? PAD_TOKEN : tokenizer.decode([id])));
 }
 
-/** Held-out pair `index` of `data`, its picture square at `size`: a panel explains it as the user's own image. */
+/**
+ * Held-out pair `index` (below HELD_OUT_COUNT) of `data`, its picture square at `size`: a panel explains it as
+ * the user's own image.
+ */
 export function heldOutPair(data: TrainingData, index: number, size: number): HeldOutPairResult {
-  const pairs = Number.isInteger(index) && index >= 0 ? data.heldOut(index + 1, size) : [];
+  const pairs = Number.isInteger(index) && index >= 0 && index < HELD_OUT_COUNT ? data.heldOut(index + 1, size) : [];
   const pair = pairs[index];
   if (!pair) throw new Error(`${data.name} has no held-out pair ${index}.`);
   return { kind: 'heldOutPair', image: pair.image, caption: pair.caption };
