@@ -161,14 +161,18 @@ async function loadAsRun(file: File, weights: Weights, trainingOptions: Training
 /**
  * The run as a released-layout .pt to download. Written into browser storage and handed over as that file (it
  * stays listed there), so that even a ViT-B export (2.4 GB) never sits in memory; built in memory only where the
- * browser has no storage.
+ * browser has no storage, or not room enough for it.
  */
 async function exportRun(run: TrainingRun, preset: PresetName | null): Promise<{ blob: Blob; name: string }> {
   const name = checkpointName(run, preset);
   const stores = await browserStores().catch(() => null);
   if (stores) {
-    await saveCheckpoint(stores.checkpoints, name, (sink) => writeRun(sink, run, preset));
-    return { blob: await stores.checkpoints.file(name), name };
+    try {
+      await saveCheckpoint(stores.checkpoints, name, (sink) => writeRun(sink, run, preset));
+      return { blob: await stores.checkpoints.file(name), name };
+    } catch (error) {
+      if (!(error instanceof DOMException && error.name === 'QuotaExceededError')) throw error;
+    }
   }
   const sink = memorySink();
   await writeRun(sink, run, preset);
