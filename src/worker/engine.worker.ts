@@ -70,15 +70,18 @@ function boot(): Promise<Resources> {
   return resources;
 }
 
-function startSession(
-  run: TrainingRun,
-  preset: PresetName | null,
-  evalEvery: number,
-  initial: 'ready' | 'paused',
-  { runtime, data }: Resources,
-  log: RunLog = emptyLog(),
-  trainedOn: string | null = null,
-): Session {
+interface SessionStart {
+  /** null for a loaded checkpoint. */
+  preset: PresetName | null;
+  evalEvery: number;
+  initial: 'ready' | 'paused';
+  /** A restored run's chart log and the data set it trained on. */
+  log?: RunLog;
+  trainedOn?: string | null;
+}
+
+/** Wraps a run in its training loop and tells the page it is ready. */
+function startSession(run: TrainingRun, { runtime, data }: Resources, { preset, evalEvery, initial, log = emptyLog(), trainedOn = null }: SessionStart): Session {
   const loop = new TrainingLoop(
     run,
     gpuQueue,
@@ -150,7 +153,7 @@ async function loadAsRun(file: File, weights: Weights, trainingOptions: Training
     const options = optionsFor(trainingOptions, student.config.vision.imageSize);
     const run = new TrainingRun(student.config, options, await r.data.forRun(options), r.tokenizer, student, teacher);
     lastLoaded = { file, weights };
-    return startSession(run, null, lastEvalEvery, 'ready', r);
+    return startSession(run, r, { preset: null, evalEvery: lastEvalEvery, initial: 'ready' });
   } catch (error) {
     student.dispose();
     teacher?.dispose();
@@ -205,7 +208,7 @@ async function handle(command: Command): Promise<void> {
       return replaceSession(async (r) => {
         if (command.resume) {
           const { run, saved } = await restoreRun((options) => r.data.forRun(options), r.tokenizer, await browserStores());
-          return startSession(run, saved.preset, command.evalEvery, 'paused', r, saved.log, saved.data ?? null);
+          return startSession(run, r, { preset: saved.preset, evalEvery: command.evalEvery, initial: 'paused', log: saved.log ?? emptyLog(), trainedOn: saved.data ?? null });
         }
         if (command.preset === null) {
           if (!lastLoaded) throw new Error('no checkpoint is loaded: load one in Checkpoints, or pick a preset.');
@@ -215,7 +218,7 @@ async function handle(command: Command): Promise<void> {
         const config = PRESETS[command.preset];
         const options = optionsFor(command.options, config.vision.imageSize);
         const run = new TrainingRun(config, options, await r.data.forRun(options), r.tokenizer);
-        return startSession(run, command.preset, command.evalEvery, 'ready', r);
+        return startSession(run, r, { preset: command.preset, evalEvery: command.evalEvery, initial: 'ready' });
       });
     }
     case 'start':
