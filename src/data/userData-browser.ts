@@ -70,14 +70,15 @@ export function userDataFromFiles(files: FileList | readonly (File | PathedBlob)
   const only = list.length === 1 ? list[0]! : null;
   if (only && only.path.toLowerCase().endsWith('.zip')) return userDataFromZip(only.blob, { ...options, name: options.name ?? only.path });
   const userFiles: UserFile[] = list.map(({ path, blob }) => ({ path, read: async () => blob }));
-  const name = options.name ?? topFolder(list) ?? 'the dropped files';
+  const name = options.name ?? nameOfFiles(list);
   return loadUserData(userFiles, { ...options, decode: options.decode ?? decodeInBrowser, name });
 }
 
-/** The folder every path starts with, when there is one. */
-function topFolder(files: PathedBlob[]): string | null {
+/** What the user chose, in a few words: the folder every path starts with, the one file, or how many files. */
+export function nameOfFiles(files: readonly PathedBlob[]): string {
+  if (files.length === 1) return files[0]!.path;
   const top = files[0]?.path.split('/')[0];
-  return top !== undefined && files.every((file) => file.path.startsWith(`${top}/`)) ? top : null;
+  return top !== undefined && files.every((file) => file.path.startsWith(`${top}/`)) ? top : `${files.length} files`;
 }
 
 export async function userDataFromZip(zip: Blob, options: BrowserUserDataOptions): Promise<UserData> {

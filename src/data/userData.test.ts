@@ -150,7 +150,7 @@ describe('captions.csv', () => {
 
   it('says what a header lacks', async () => {
     const failure = fromFolder({ 'captions.csv': 'path,description\na.png,x\n', 'a.png': png(solid(1)), 'b.png': png(solid(2)) });
-    await expect(failure).rejects.toThrow(/^No usable image-caption pair in the dropped files; training needs at least 2/);
+    await expect(failure).rejects.toThrow(/^No usable image-caption pair in 3 files; training needs at least 2/);
     const { summary } = (await failure.catch((e: UserDataError) => e)) as UserDataError;
     expect(summary.skipped).toContainEqual({
       path: 'captions.csv',
@@ -359,7 +359,7 @@ describe('the split and the images', () => {
   it('fewer than 2 usable pairs is an error that says why', async () => {
     const one = fromFolder({ 'a.png': png(solid(1)), 'a.txt': 'one', 'b.png': 'garbage', 'b.txt': 'two' });
     await expect(one).rejects.toThrow(
-      'Only one usable image-caption pair in the dropped files; training needs at least 2. ' +
+      'Only one usable image-caption pair in 4 files; training needs at least 2. ' +
         '1 file was skipped, for example b.png: not a readable PNG or JPEG image (neither a PNG nor a JPEG signature).',
     );
     await expect(one).rejects.toBeInstanceOf(UserDataError);

@@ -7,7 +7,7 @@ import { WebGpuUnavailableError } from '../gpu/errors.ts';
 import { GpuRuntime } from '../gpu/runtime.ts';
 import { type EngineEvent, EngineClient } from '../worker/client.ts';
 import { BUILT_IN_SCENES } from '../data/dataset.ts';
-import type { PathedBlob } from '../data/userData-browser.ts';
+import { type PathedBlob, nameOfFiles } from '../data/userData-browser.ts';
 import { type EvalPoint, type StepPoint, appendThinned } from '../worker/runLog.ts';
 import { AUTOSAVE_CHECKPOINT, type DataSetInfo, type RunState, type SavedCheckpoint } from '../worker/protocol.ts';
 import { type SelfTestResult, runSelfTest } from './selftest.ts';
@@ -78,8 +78,8 @@ export interface AppState {
   dataLoad: DataLoad;
   /** A run restored after a reload: the data set it trained on before (null for a new run). */
   trainedOn: string | null;
-  /** Trains on the user's files from now on: a folder's (paths relative to it) or one zip. */
-  trainOnFiles(files: PathedBlob[], name: string): Promise<void>;
+  /** Trains on the user's files from now on: a folder's (paths relative to it) or one zip; a drop's once listed. */
+  trainOnFiles(files: PathedBlob[] | Promise<PathedBlob[]>): Promise<void>;
   trainOnBuiltIn(): Promise<void>;
   /** Starts the worker once and builds the model of the current settings. */
   startEngine(): void;
@@ -143,11 +143,15 @@ export const useAppStore = create<AppState>()((set, get) => {
   };
 
   /** Asks the worker to train on other data; the form shows progress, then the summary or why it failed. */
-  const switchData = async (files: PathedBlob[] | null, name: string) => {
+  const switchData = async (chosen: PathedBlob[] | Promise<PathedBlob[]> | null) => {
     const { engine } = get();
     if (!engine) return;
-    set({ dataLoad: { status: 'loading', name, done: 0, total: 0 } });
+    set({ dataLoad: { status: 'loading', name: 'the files', done: 0, total: 0 } });
     try {
+      const files = await chosen;
+      if (files?.length === 0) throw new Error('Nothing to read: what was dropped holds no files.');
+      const name = files ? nameOfFiles(files) : BUILT_IN_SCENES;
+      set({ dataLoad: { status: 'loading', name, done: 0, total: 0 } });
       const dataSet = await engine.setData(files, ({ done, total }) => set({ dataLoad: { status: 'loading', name, done, total } }));
       set({ dataSet, dataLoad: { status: 'idle' } });
     } catch (error) {
@@ -243,8 +247,8 @@ export const useAppStore = create<AppState>()((set, get) => {
     dataLoad: { status: 'idle' },
     trainedOn: null,
 
-    trainOnFiles: (files, name) => switchData(files, name),
-    trainOnBuiltIn: () => switchData(null, BUILT_IN_SCENES),
+    trainOnFiles: (files) => switchData(files),
+    trainOnBuiltIn: () => switchData(null),
 
     startEngine() {
       if (get().engine) return;

@@ -6,13 +6,6 @@ import { useAppStore } from '../store.ts';
 /** What a file input chose: a directory input names files by their path under the chosen folder. */
 const pathed = (files: FileList): PathedBlob[] => Array.from(files, (file) => ({ path: file.webkitRelativePath || file.name, blob: file }));
 
-/** The name to show while the files are read: the folder's, the zip's, or how many files. */
-function nameOf(files: PathedBlob[]): string {
-  const top = files[0]?.path.split('/')[0];
-  if (files.length === 1) return top ?? 'the file';
-  return top !== undefined && files.every((f) => f.path.startsWith(`${top}/`)) ? top : `${files.length} files`;
-}
-
 function SkippedList({ skipped }: { skipped: SkippedFile[] }) {
   if (skipped.length === 0) return null;
   return (
@@ -79,15 +72,11 @@ export function DataPicker({ locked }: { locked: boolean }) {
   const [dragging, setDragging] = useState(false);
   const busy = locked || !engine || dataLoad.status === 'loading';
 
-  const choose = (files: PathedBlob[]) => {
-    if (files.length > 0) void trainOnFiles(files, nameOf(files));
-  };
   const drop = (event: DragEvent) => {
     event.preventDefault();
     setDragging(false);
-    if (busy) return;
     // The entries must be taken while the event is dispatched; their contents are read later.
-    void droppedFiles(event.dataTransfer).then(choose);
+    if (!busy) void trainOnFiles(droppedFiles(event.dataTransfer));
   };
   const dragOver = (event: DragEvent) => {
     event.preventDefault();
@@ -114,7 +103,7 @@ export function DataPicker({ locked }: { locked: boolean }) {
             ref={(input) => input?.setAttribute('webkitdirectory', '')}
             disabled={busy}
             data-testid="data-folder-input"
-            onChange={(event) => event.target.files && choose(pathed(event.target.files))}
+            onChange={(event) => event.target.files?.length && void trainOnFiles(pathed(event.target.files))}
           />
           <span>Choose a folder…</span>
         </label>
@@ -125,7 +114,7 @@ export function DataPicker({ locked }: { locked: boolean }) {
             multiple
             disabled={busy}
             data-testid="data-file-input"
-            onChange={(event) => event.target.files && choose(pathed(event.target.files))}
+            onChange={(event) => event.target.files?.length && void trainOnFiles(pathed(event.target.files))}
           />
           <span>Choose a zip or files…</span>
         </label>
