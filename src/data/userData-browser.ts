@@ -76,9 +76,9 @@ export function userDataFromFiles(files: FileList | readonly (File | PathedBlob)
 
 /** What the user chose, in a few words: the folder every path starts with, the one file, or how many files. */
 export function nameOfFiles(files: readonly PathedBlob[]): string {
-  if (files.length === 1) return files[0]!.path;
   const top = files[0]?.path.split('/')[0];
-  return top !== undefined && files.every((file) => file.path.startsWith(`${top}/`)) ? top : `${files.length} files`;
+  if (top !== undefined && files.every((file) => file.path.startsWith(`${top}/`))) return top;
+  return files.length === 1 ? files[0]!.path : `${files.length} files`;
 }
 
 export async function userDataFromZip(zip: Blob, options: BrowserUserDataOptions): Promise<UserData> {
