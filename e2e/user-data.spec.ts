@@ -44,6 +44,15 @@ function shapes(): { file: string; png: Uint8Array; caption: string }[] {
   );
 }
 
+/** A 1200 x 900 PNG of smooth colour gradients: a photo-sized image, which the browser decodes scaled down. */
+function largePng(): Uint8Array {
+  const png = new PNG({ width: 1200, height: 900 });
+  for (let y = 0; y < 900; y++) {
+    for (let x = 0; x < 1200; x++) png.data.set([(x * 255) / 1200, (y * 255) / 900, 128, 255], (y * 1200 + x) * 4);
+  }
+  return PNG.sync.write(png);
+}
+
 /** A small PNG whose header claims 20000 x 20000 pixels: what a decompression bomb looks like before decoding. */
 function bombPng(): Uint8Array {
   const png = new Uint8Array(shapePng('square', COLORS.red!, BACKGROUNDS.white!));
@@ -156,16 +165,19 @@ test('fine-tunes a loaded checkpoint on a zip of the user’s images with frozen
   await page.getByTestId('data-builtin-button').click();
   await expect(summary).toHaveAttribute('data-kind', 'built-in');
 
-  // A folder with a .txt beside each image, through the folder input: paths relative to the chosen folder.
+  // A folder with a .txt beside each image, through the folder input: paths relative to the chosen folder. One
+  // image is photo-sized.
   const folder = testInfo.outputPath('my-shapes');
   mkdirSync(folder);
   for (const { file, png, caption } of shapes().slice(0, 5)) {
     writeFileSync(join(folder, file), png);
     writeFileSync(join(folder, file.replace('.png', '.txt')), caption);
   }
+  writeFileSync(join(folder, 'gradient.png'), largePng());
+  writeFileSync(join(folder, 'gradient.txt'), 'A smooth gradient from blue to pink. It fills the whole picture.');
   await page.getByTestId('data-folder-input').setInputFiles(folder);
   await expect(summary).toHaveAttribute('data-kind', 'user');
-  await expect(summary).toHaveAttribute('data-used', '5');
+  await expect(summary).toHaveAttribute('data-used', '6');
   await expect(summary).toContainText('my-shapes');
   await expect(summary).toContainText('per-image .txt files');
   await expect(page.getByTestId('data-skipped')).toHaveCount(0);

@@ -31,8 +31,11 @@ export function rgbFromRgba(rgba: ArrayLike<number>, width: number, height: numb
  * premultiplied alpha, so translucent pixels lose colour precision and fully transparent ones read back black
  * (PIL keeps their colour); browsers may also apply EXIF orientation, which PIL does not. ICC colour management
  * is turned off where the browser honours `colorSpaceConversion: 'none'`.
+ *
+ * With `shortSide`, an image whose short side is longer comes back scaled down to it (the canvas's high-quality
+ * smoothing): a 12-megapixel photo for a 96-pixel model then never has full-size canvas and pixel copies.
  */
-export async function decodeImageBlob(blob: Blob): Promise<RgbImage> {
+export async function decodeImageBlob(blob: Blob, shortSide?: number): Promise<RgbImage> {
   const name = blob instanceof File ? blob.name : 'image';
   // The header first: a JPEG's frame header may follow up to 64 KB of EXIF, and more is rare.
   refuseHugeImage(new Uint8Array(await blob.slice(0, HEADER_BYTES).arrayBuffer()), name);
@@ -43,10 +46,15 @@ export async function decodeImageBlob(blob: Blob): Promise<RgbImage> {
     throw new Error(`${name}: not an image this browser can decode`);
   }
   try {
-    const { width, height } = bitmap;
+    // The bitmap's own size: after any EXIF rotation the browser applied.
+    const short = Math.min(bitmap.width, bitmap.height);
+    const scale = shortSide !== undefined && short > shortSide ? shortSide / short : 1;
+    const width = Math.max(1, Math.round(bitmap.width * scale));
+    const height = Math.max(1, Math.round(bitmap.height * scale));
     const context = new OffscreenCanvas(width, height).getContext('2d');
     if (!context) throw new Error(`${name}: no 2D canvas to decode the image into`);
-    context.drawImage(bitmap, 0, 0);
+    context.imageSmoothingQuality = 'high';
+    context.drawImage(bitmap, 0, 0, width, height);
     return rgbFromRgba(context.getImageData(0, 0, width, height).data, width, height);
   } finally {
     bitmap.close();

@@ -24,7 +24,7 @@ export type BrowserUserDataOptions = Omit<UserDataOptions, 'decode' | 'name'> &
 /** The most one zip entry may inflate to: a photo or a captions file is far smaller, a zip bomb's entry is not. */
 export const MAX_ZIP_ENTRY_BYTES = 256 * 2 ** 20;
 
-const decodeInBrowser: ImageDecoder = (blob) => decodeImageBlob(blob);
+const decodeInBrowser: ImageDecoder = (blob, _path, shortSide) => decodeImageBlob(blob, shortSide);
 
 /**
  * The files of a drop, folders walked recursively. Call it from the drop handler itself: the entries must be

@@ -24,8 +24,11 @@ export interface UserFile {
   read(): Promise<Blob>;
 }
 
-/** Decodes one image file; throws when it cannot. `path` labels errors. */
-export type ImageDecoder = (blob: Blob, path: string) => Promise<RgbImage>;
+/**
+ * Decodes one image file; throws when it cannot. `path` labels errors. `shortSide` is a hint: the image may come
+ * back scaled down so that its short side is that long (never shorter), which spares memory on large photos.
+ */
+export type ImageDecoder = (blob: Blob, path: string, shortSide?: number) => Promise<RgbImage>;
 
 export interface UserDataOptions {
   decode: ImageDecoder;
@@ -170,7 +173,8 @@ async function decodeAll(files: UserFile[], options: UserDataOptions, skipped: S
   let done = 0;
   const decodeOne = async (file: UserFile): Promise<RgbImage | null> => {
     try {
-      const image = await options.decode(await file.read(), file.path);
+      // Twice the working size: what boxReduced keeps for the bicubic resize to start from.
+      const image = await options.decode(await file.read(), file.path, 2 * options.workingSize);
       if (image.width === 0 || image.height === 0) throw new Error('the image has no pixels');
       const side = Math.min(options.workingSize, image.width, image.height);
       return preprocessToSize(boxReduced(image, side), side);
