@@ -1,4 +1,5 @@
 import { type DragEvent, useState } from 'react';
+import { BUILT_IN_SCENES } from '../../data/dataset.ts';
 import { type PathedBlob, droppedFiles } from '../../data/userData-browser.ts';
 import type { SkippedFile } from '../../data/userData.ts';
 import { useAppStore } from '../store.ts';
@@ -28,7 +29,8 @@ function SkippedList({ skipped }: { skipped: SkippedFile[] }) {
 function ChooseAgain() {
   const trainedOn = useAppStore((s) => s.trainedOn);
   const { name: current, summary } = useAppStore((s) => s.dataSet);
-  if (trainedOn === null || trainedOn === current) return null;
+  // The built-in scenes are always there; only the user's files can be missing.
+  if (trainedOn === null || trainedOn === BUILT_IN_SCENES || trainedOn === current) return null;
   return (
     <p className="notice notice-info small" data-testid="data-choose-again">
       Before the reload this run trained on <strong>{trainedOn}</strong>. Your files are not kept in the browser: choose
