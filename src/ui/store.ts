@@ -33,7 +33,6 @@ export interface RunInfo {
   options: TrainingOptions;
 }
 
-
 /** A data set being read: images decoded so far, or why the files could not be used. */
 export type DataLoad = { status: 'idle' } | { status: 'loading'; name: string; done: number; total: number } | { status: 'failed'; message: string };
 
