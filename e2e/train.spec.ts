@@ -33,8 +33,11 @@ test('one click trains the tiny model: the charts move, pause saves, a reload re
   await expect.poll(() => pointsOf(loss), { timeout: 60_000 }).toBeGreaterThanOrEqual(3);
   const laterLoss = Number(await total.getAttribute('data-value'));
   expect(Number.isFinite(laterLoss)).toBe(true);
-  // Three steps in, the loss has moved (on these batches it usually falls; a fall is not guaranteed per step).
   expect(laterLoss).not.toBe(firstLoss);
+  // And it falls, though not at every step. The run is seeded: on SwiftShader the totals of steps 1 to 10 are
+  // 3.33 2.97 3.34 3.10 3.02 2.87 2.73 2.32 2.84 2.70, below the first two from step 6 on.
+  await expect.poll(() => pointsOf(loss), { timeout: 60_000 }).toBeGreaterThanOrEqual(7);
+  expect(Number(await total.getAttribute('data-value'))).toBeLessThan(firstLoss);
   // Every chart that follows the steps has drawn them, and GPU memory is reported.
   for (const chart of ['chart-temperature', 'chart-lr', 'chart-throughput', 'chart-step-time', 'chart-memory']) {
     expect(await pointsOf(page.getByTestId(chart)), chart).toBeGreaterThanOrEqual(3);
