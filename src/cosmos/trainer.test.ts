@@ -31,6 +31,15 @@ async function load(weights: 'student' | 'teacher') {
   return model;
 }
 
+/** The fixture's fixed views, on the GPU (kept: the caller disposes them). */
+function fixtureBatch() {
+  return {
+    globalImages: step.global_images.map((t) => fromArray(t.data, t.shape).keep()),
+    localImages: step.local_images.map((t) => fromArray(t.data, t.shape).keep()),
+    captions: step.captions.map((t) => Int32Array.from(t.data)),
+  };
+}
+
 async function expected(): Promise<Record<'grads' | 'student' | 'teacher', Map<string, TensorRef>>> {
   const source = await fileSource(join(DIR, 'train-step.pt'));
   const { tree } = await readTorchArchive(source);
@@ -44,11 +53,7 @@ describe('one COSMOS training step against the PyTorch reference on fixed views'
     const teacher = await load('teacher');
     const h = step.hyper;
     const trainer = new CosmosTrainer(student, teacher, { mode: 'cosmos', weightDecay: h.weight_decay, betas: h.betas, eps: h.eps });
-    const batch = {
-      globalImages: step.global_images.map((t) => fromArray(t.data, t.shape).keep()),
-      localImages: step.local_images.map((t) => fromArray(t.data, t.shape).keep()),
-      captions: step.captions.map((t) => Int32Array.from(t.data)),
-    };
+    const batch = fixtureBatch();
     const losses = await trainer.step(batch, { lr: h.lr, momentum: h.momentum });
     // Losses are ~2: sums over a few hundred float32 terms agree to ~1e-6 relative.
     expectClose([losses.clip, losses.cosmos, losses.total], [step.losses.clip, step.losses.cosmos, step.losses.total], { rtol: 1e-5, atol: 1e-6 }, 'losses');
@@ -100,11 +105,7 @@ describe('one COSMOS training step against the PyTorch reference on fixed views'
     expect(trainer.optimizer.state().params.map((p) => p.name).sort()).toEqual([...heads].sort());
 
     const before = new Map(await Promise.all(student.namedParameters().map(async ([name, p]) => [name, await p.readFloat()] as const)));
-    const batch = {
-      globalImages: step.global_images.map((t) => fromArray(t.data, t.shape).keep()),
-      localImages: step.local_images.map((t) => fromArray(t.data, t.shape).keep()),
-      captions: step.captions.map((t) => Int32Array.from(t.data)),
-    };
+    const batch = fixtureBatch();
     await trainer.step(batch, { lr: h.lr, momentum: h.momentum });
     for (const [name, p] of student.namedParameters()) {
       const moved = !(await p.readFloat()).every((v, i) => v === before.get(name)![i]);

@@ -36,6 +36,11 @@ export async function decodeImageFile(path: string): Promise<RgbImage> {
   return decodeImageBytes(bytes, path);
 }
 
+/** A Blob's image (a dropped or zipped file in the CLI and in tests); `name` only labels errors. */
+export async function decodeImageBlobInNode(blob: Blob, name: string): Promise<RgbImage> {
+  return decodeImageBytes(new Uint8Array(await blob.arrayBuffer()), name);
+}
+
 /** `name` only labels errors. */
 export function decodeImageBytes(bytes: Uint8Array, name: string): RgbImage {
   const startsWith = (signature: number[]) => signature.every((b, i) => bytes[i] === b);

@@ -6,11 +6,9 @@
 import { openAsBlob } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import { decodeImageBytes } from './image-node.ts';
+import { decodeImageBlobInNode } from './image-node.ts';
 import { userDataFromZip } from './userData-browser.ts';
-import { type ImageDecoder, loadUserData, type UserData, type UserDataOptions, type UserFile } from './userData.ts';
-
-const decodeInNode: ImageDecoder = async (blob, path) => decodeImageBytes(new Uint8Array(await blob.arrayBuffer()), path);
+import { loadUserData, type UserData, type UserDataOptions, type UserFile } from './userData.ts';
 
 export type NodeUserDataOptions = Omit<UserDataOptions, 'decode' | 'name'>;
 
@@ -22,7 +20,7 @@ export async function userDataFromPath(path: string, options: NodeUserDataOption
   const name = basename(full);
   if (info.isFile()) {
     if (!name.toLowerCase().endsWith('.zip')) throw new Error(`${path} is neither a folder nor a .zip archive of images with captions`);
-    return userDataFromZip(await openAsBlob(full), { ...options, decode: decodeInNode, name });
+    return userDataFromZip(await openAsBlob(full), { ...options, decode: decodeImageBlobInNode, name });
   }
   const parent = dirname(full);
   const entries = await readdir(full, { recursive: true, withFileTypes: true });
@@ -32,5 +30,5 @@ export async function userDataFromPath(path: string, options: NodeUserDataOption
       const file = join(entry.parentPath, entry.name);
       return { path: relative(parent, file).split(sep).join('/'), read: () => openAsBlob(file) };
     });
-  return loadUserData(files, { ...options, decode: decodeInNode, name });
+  return loadUserData(files, { ...options, decode: decodeImageBlobInNode, name });
 }

@@ -8,11 +8,11 @@ import { cropRgb, preprocessToSize } from '../eval/preprocess.ts';
 import { rng } from '../nn/init.ts';
 import type { TrainingData } from './dataset.ts';
 import type { RgbImage } from './image.ts';
-import { decodeImageBytes } from './image-node.ts';
+import { decodeImageBlobInNode } from './image-node.ts';
 import { droppedFiles, type PathedBlob, userDataFromFiles, userDataFromZip } from './userData-browser.ts';
 import { type ImageDecoder, parseCsv, type UserData, UserDataError } from './userData.ts';
 
-const decode: ImageDecoder = async (blob, path) => decodeImageBytes(new Uint8Array(await blob.arrayBuffer()), path);
+const decode: ImageDecoder = decodeImageBlobInNode;
 
 type Colour = [number, number, number];
 

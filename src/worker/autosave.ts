@@ -66,6 +66,13 @@ export function writeRun(sink: ByteSink, run: TrainingRun, preset: PresetName | 
   });
 }
 
+/** Saves the run in the checkpoint store under checkpointName, the name it returns. Inside the GPU queue. */
+export async function saveRun(checkpoints: CheckpointStore, run: TrainingRun, preset: PresetName | null): Promise<string> {
+  const name = checkpointName(run, preset);
+  await saveCheckpoint(checkpoints, name, (sink) => writeRun(sink, run, preset));
+  return name;
+}
+
 export async function autosave(run: TrainingRun, preset: PresetName | null, log: RunLog, { checkpoints, runs }: RunStores): Promise<void> {
   await saveCheckpoint(checkpoints, AUTOSAVE_CHECKPOINT, (sink) => writeRun(sink, run, preset));
   const saved: SavedRun = { preset, config: run.config, options: run.options, step: run.step, savedAt: Date.now(), log, data: run.data.name };

@@ -4,7 +4,7 @@ import pngjs from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TINY_TRAINING } from '../cosmos/trainingOptions.ts';
 import { BUILT_IN_SCENES } from '../data/dataset.ts';
-import { decodeImageBytes } from '../data/image-node.ts';
+import { decodeImageBlobInNode } from '../data/image-node.ts';
 import type { SceneAtlas } from '../data/scenes.ts';
 import { loadSceneAtlasFromDisk } from '../data/scenes-node.ts';
 import type { PathedBlob } from '../data/userData-browser.ts';
@@ -39,7 +39,7 @@ describe('the worker data sets', () => {
   let decodes: number;
   const decode: ImageDecoder = async (blob, path) => {
     decodes++;
-    return decodeImageBytes(new Uint8Array(await blob.arrayBuffer()), path);
+    return decodeImageBlobInNode(blob, path);
   };
   beforeAll(async () => {
     atlas = await loadSceneAtlasFromDisk();

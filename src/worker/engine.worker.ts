@@ -4,7 +4,6 @@
  * a run is replaced (init, loadCheckpoint) only once the previous one has stopped and saved.
  */
 import { blobSource } from '../checkpoint/byteSource.ts';
-import { saveCheckpoint } from '../checkpoint/opfs.ts';
 import { memorySink } from '../checkpoint/byteSink.ts';
 import { loadCheckpoint } from '../checkpoint/loadCheckpoint.ts';
 import { modelFromCheckpoint } from '../cosmos/load.ts';
@@ -17,7 +16,7 @@ import { ClipTokenizer } from '../data/tokenizer.ts';
 import { GpuRuntime } from '../gpu/runtime.ts';
 import { useRuntime } from '../tensor/engine.ts';
 import { handleAnalysis } from './analysis.ts';
-import { autosave, browserStores, checkpointName, removeSaved, restoreRun, writeRun } from './autosave.ts';
+import { autosave, browserStores, checkpointName, removeSaved, restoreRun, saveRun, writeRun } from './autosave.ts';
 import { DataSets } from './dataSets.ts';
 import { type RunLog, appendThinned, emptyLog } from './runLog.ts';
 import type { Command, Weights, WorkerEvent } from './protocol.ts';
@@ -167,11 +166,10 @@ async function loadAsRun(file: File, weights: Weights, trainingOptions: Training
  * browser has no storage, or not room enough for it.
  */
 async function exportRun(run: TrainingRun, preset: PresetName | null): Promise<{ blob: Blob; name: string }> {
-  const name = checkpointName(run, preset);
   const stores = await browserStores().catch(() => null);
   if (stores) {
     try {
-      await saveCheckpoint(stores.checkpoints, name, (sink) => writeRun(sink, run, preset));
+      const name = await saveRun(stores.checkpoints, run, preset);
       return { blob: await stores.checkpoints.file(name), name };
     } catch (error) {
       if (!(error instanceof DOMException && error.name === 'QuotaExceededError')) throw error;
@@ -179,7 +177,7 @@ async function exportRun(run: TrainingRun, preset: PresetName | null): Promise<{
   }
   const sink = memorySink();
   await writeRun(sink, run, preset);
-  return { blob: new Blob([sink.bytes() as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }), name };
+  return { blob: new Blob([sink.bytes() as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }), name: checkpointName(run, preset) };
 }
 
 /**
@@ -236,7 +234,7 @@ async function handle(command: Command): Promise<void> {
     case 'saveCheckpoint': {
       const { run, preset } = await currentSession();
       const { checkpoints } = await browserStores();
-      await gpuQueue.run(() => saveCheckpoint(checkpoints, checkpointName(run, preset), (sink) => writeRun(sink, run, preset)));
+      await gpuQueue.run(() => saveRun(checkpoints, run, preset));
       return post({ type: 'done', requestId: command.requestId });
     }
     case 'listCheckpoints': {
