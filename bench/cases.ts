@@ -82,8 +82,7 @@ export const matmulFlops = ({ m, k, n }: MatmulDims): number => 2 * m * n * k;
  * Only the matmul-like work counts: forward q kᵀ and p v are 2 B H T² D each (4 B H T² D); backward dp = dy vᵀ,
  * dv = pᵀ dy, dq = ds k, dk = dsᵀ q are 8 B H T² D. Softmax, scaling and layout work are left out.
  */
-export const attentionFlops = ({ batch, heads, tokens, headDim }: AttentionDims): number =>
-  12 * batch * heads * tokens * tokens * headDim;
+export const attentionFlops = ({ batch, heads, tokens, headDim }: AttentionDims): number => 12 * batch * heads * tokens * tokens * headDim;
 
 function matmulCase(size: number, budget: Budget): BenchCase {
   const dims = { m: size, k: size, n: size };
@@ -147,10 +146,7 @@ export interface Check {
  * Runs every case on every implementation, one after the other (never overlapping on the GPU). With more than
  * one implementation, each result is computed once and compared with the first implementation's.
  */
-export async function runCases(
-  impls: readonly Implementation[],
-  log: (line: string) => void,
-): Promise<{ rows: Row[]; checks: Check[] }> {
+export async function runCases(impls: readonly Implementation[], log: (line: string) => void): Promise<{ rows: Row[]; checks: Check[] }> {
   const rows: Row[] = [];
   const checks: Check[] = [];
   for (const c of CASES) {

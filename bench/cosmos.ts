@@ -1,5 +1,5 @@
 /**
- * The products on our engine. Works wherever a runtime is installed with `useRuntime` (Dawn in Node, the
+ * The products on our engine. Works wherever a runtime is installed with `installRuntime` (Dawn in Node, the
  * browser's WebGPU). Inputs are uploaded once; each repetition runs inside a scope (its tensors and tape are
  * freed when it closes) and ends with `await gpu().sync()`, which submits and waits for the queue to drain.
  */
@@ -21,12 +21,16 @@ export const cosmosWeb: Implementation = {
     const ta = fromArray(a, [m, k]).keep();
     const tb = fromArray(b, [k, n]).keep();
     return {
-      rep: steady(async () => {
-        scope(() => {
-          matmul(ta, tb);
-        });
-        await gpu().sync();
-      }, liveBytes, 'cosmos-web'),
+      rep: steady(
+        async () => {
+          scope(() => {
+            matmul(ta, tb);
+          });
+          await gpu().sync();
+        },
+        liveBytes,
+        'cosmos-web',
+      ),
       async result() {
         const out = matmul(ta, tb).keep();
         try {
@@ -55,10 +59,14 @@ export const cosmosWeb: Implementation = {
         backward(out, gradOut);
       });
     return {
-      rep: steady(async () => {
-        forwardBackward();
-        await gpu().sync();
-      }, liveBytes, 'cosmos-web'),
+      rep: steady(
+        async () => {
+          forwardBackward();
+          await gpu().sync();
+        },
+        liveBytes,
+        'cosmos-web',
+      ),
       async result() {
         q.grad?.dispose();
         q.grad = null;

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createNodeRuntime } from '../src/gpu/node.ts';
-import { useRuntime } from '../src/tensor/engine.ts';
+import { installRuntime } from '../src/tensor/engine.ts';
 import { describeAdapter } from './adapter.ts';
 import { formatTable, runCases } from './cases.ts';
 import { cosmosWeb } from './cosmos.ts';
@@ -12,7 +12,7 @@ import { cosmosWeb } from './cosmos.ts';
 const json = process.argv.includes('--json');
 const started = performance.now();
 const runtime = await createNodeRuntime();
-useRuntime(runtime);
+installRuntime(runtime);
 const adapter = `adapter: ${describeAdapter(runtime.adapter)}`;
 console.error(adapter);
 console.error('timing: median of single repetitions after warm-up, each ended by await gpu().sync(); f32');

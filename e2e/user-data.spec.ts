@@ -126,7 +126,15 @@ test('fine-tunes a loaded checkpoint on a zip of the user’s images with frozen
   await expect(page.getByTestId('model-facts')).toContainText('towers frozen', { timeout: 60_000 });
   await expect(page.getByTestId('model-facts')).toContainText('loaded');
   const loss = page.getByTestId('chart-loss');
-  await expect.poll(async () => (await expectNoEngineError(page), pointsOf(loss)), { timeout: 120_000 }).toBeGreaterThanOrEqual(2);
+  await expect
+    .poll(
+      async () => {
+        await expectNoEngineError(page);
+        return pointsOf(loss);
+      },
+      { timeout: 120_000 },
+    )
+    .toBeGreaterThanOrEqual(2);
   expect(Number.isFinite(Number(await page.getByTestId('chart-loss-total').getAttribute('data-value')))).toBe(true);
   await page.getByTestId('pause-button').click();
   await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'paused');

@@ -43,9 +43,9 @@ try {
   writeFileSync(file, `${JSON.stringify(result.rows, null, 2)}\n`);
 
   console.log(`\nadapter: ${result.adapter} (tfjs reports: ${result.tfjsAdapter})`);
-  console.log('timing: median of single repetitions after warm-up, each ended by waiting for that side\'s GPU queue; f32');
+  console.log("timing: median of single repetitions after warm-up, each ended by waiting for that side's GPU queue; f32");
   console.log(result.table);
-  console.log('<peer>/ours = the peer\'s time / our time: above 1 means cosmos-web is faster.');
+  console.log("<peer>/ours = the peer's time / our time: above 1 means cosmos-web is faster.");
   console.log('attention: forward + backward, non-causal; GFLOP/s counts its matmul-like work only (12 B H T² D).');
   for (const c of result.checks) {
     console.log(`check ${c.op} ${c.shape}: ${c.impl} result vs ours, max |diff| / max |ours| = ${c.relativeDifference.toExponential(2)}`);
@@ -59,4 +59,3 @@ try {
   await server.close();
 }
 process.exit(exitCode);
-

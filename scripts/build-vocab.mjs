@@ -48,7 +48,7 @@ function pythonHtml5Entities() {
 const lines = (await readNpmMerges()).split('\n');
 checkMerges(lines);
 mkdirSync(vocabDir, { recursive: true });
-const merges = ['#version: 0.2', ...lines.slice(1, USED_MERGES + 1)].join('\n') + '\n';
+const merges = `${['#version: 0.2', ...lines.slice(1, USED_MERGES + 1)].join('\n')}\n`;
 writeFileSync(join(vocabDir, 'bpe_simple_vocab_16e6.txt'), merges);
 console.log(`wrote ${vocabDir}/bpe_simple_vocab_16e6.txt: ${USED_MERGES} merges, ${Buffer.byteLength(merges)} bytes`);
 const entities = pythonHtml5Entities();

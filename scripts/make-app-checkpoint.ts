@@ -12,7 +12,7 @@ import { type WritableValue, writeTorchCheckpoint } from '../src/checkpoint/torc
 import { CosmosModel } from '../src/cosmos/model.ts';
 import { PRESETS, type PresetName } from '../src/cosmos/presets.ts';
 import { createNodeRuntime } from '../src/gpu/node.ts';
-import { useRuntime } from '../src/tensor/engine.ts';
+import { installRuntime } from '../src/tensor/engine.ts';
 
 function stateDict(model: CosmosModel, prefix: string): Map<string, WritableValue> {
   return new Map(model.namedParameters().map(([name, t]): [string, TensorSource] => [prefix + name, { shape: t.shape, read: () => t.readFloat() }]));
@@ -21,11 +21,11 @@ function stateDict(model: CosmosModel, prefix: string): Map<string, WritableValu
 async function main(): Promise<void> {
   const [out, flag, presetArg] = process.argv.slice(2);
   const preset = (flag === '--preset' ? presetArg : 'tiny') as PresetName;
-  if (!out || !out.endsWith('.pt') || !(preset in PRESETS)) {
+  if (!out?.endsWith('.pt') || !(preset in PRESETS)) {
     throw new Error(`usage: make-app-checkpoint.ts OUT.pt [--preset ${Object.keys(PRESETS).join('|')}]`);
   }
   const runtime = await createNodeRuntime();
-  useRuntime(runtime);
+  installRuntime(runtime);
   const student = new CosmosModel(PRESETS[preset], 1);
   const teacher = new CosmosModel(PRESETS[preset], 2);
   const tree = { epoch: 0, name: `cosmos-web ${preset} (random weights)`, student: stateDict(student, 'module.'), teacher: stateDict(teacher, '') };

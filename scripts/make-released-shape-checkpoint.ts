@@ -35,7 +35,7 @@ function randomTensor(shape: number[], seed: number, scale: number, offset = 0):
 function weight(name: string, shape: number[], seed: number): TensorSource {
   if (name.endsWith('logit_scale')) return randomTensor(shape, seed, 0, Math.log(1 / 0.07));
   if (/ln[^.]*\.weight$/.test(name)) return randomTensor(shape, seed, 0.2, 1);
-  const fanIn = shape.length >= 2 ? product(shape.slice(1)) : shape[0] ?? 1;
+  const fanIn = shape.length >= 2 ? product(shape.slice(1)) : (shape[0] ?? 1);
   return randomTensor(shape, seed, shape.length >= 2 ? Math.sqrt(12 / fanIn) : 0.04);
 }
 
@@ -56,13 +56,26 @@ function adamWState(shapes: Shapes, seed: number): Map<string, WritableValue> {
       ]),
     ]),
   );
-  const group = { lr: 5e-4, betas: [0.9, 0.98], eps: 1e-6, weight_decay: 0.2, amsgrad: false, maximize: false, foreach: null, capturable: false, params: list.map((_, i) => i) };
-  return new Map<string, WritableValue>([['state', state], ['param_groups', [group]]]);
+  const group = {
+    lr: 5e-4,
+    betas: [0.9, 0.98],
+    eps: 1e-6,
+    weight_decay: 0.2,
+    amsgrad: false,
+    maximize: false,
+    foreach: null,
+    capturable: false,
+    params: list.map((_, i) => i),
+  };
+  return new Map<string, WritableValue>([
+    ['state', state],
+    ['param_groups', [group]],
+  ]);
 }
 
 async function main(): Promise<void> {
   const [out] = process.argv.slice(2);
-  if (!out || !out.endsWith('.pt')) throw new Error('usage: make-released-shape-checkpoint.ts OUT.pt');
+  if (!out?.endsWith('.pt')) throw new Error('usage: make-released-shape-checkpoint.ts OUT.pt');
   const released = JSON.parse(readFileSync(new URL('../fixtures/cosmos/released-shapes.json', import.meta.url), 'utf8')) as Record<string, { shapes: Shapes }>;
   const shapes = released['ViT-B-32']!.shapes;
   const tree = {

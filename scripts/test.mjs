@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `npm test`: checks the system packages the GPU tests need, then type-check, unit tests (Dawn in Node) and
-// end-to-end tests (Playwright in Chromium with WebGPU), in that order, stopping at the first failure.
+// `npm test`: checks the system packages the GPU tests need, then format and lint (Biome), type-check, unit tests
+// (Dawn in Node) and end-to-end tests (Playwright in Chromium with WebGPU), in that order, stopping at the first failure.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -69,6 +69,7 @@ function checkPrerequisites() {
 }
 
 const STAGES = [
+  { name: 'format and lint (Biome)', command: ['npx', 'biome', 'check', '.'] },
   { name: 'type-check', command: ['npx', 'tsc', '--noEmit', '-p', 'tsconfig.json'] },
   { name: 'unit tests (vitest, Dawn in Node)', command: ['npx', 'vitest', 'run'] },
   { name: 'end-to-end tests (Playwright, Chromium with WebGPU)', command: ['npx', 'playwright', 'test'] },

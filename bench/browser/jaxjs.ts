@@ -36,11 +36,15 @@ const jaxjsImplementation: Implementation = {
     const jb = np.array(Float32Array.from(b), { shape: [k, n] });
     const product = jit((x: JaxArray, y: JaxArray) => np.matmul(x, y));
     return {
-      rep: steady(async () => {
-        const out = product(ja.ref, jb.ref);
-        await blockUntilReady(out);
-        out.dispose();
-      }, liveBytes, 'jax-js-webgpu'),
+      rep: steady(
+        async () => {
+          const out = product(ja.ref, jb.ref);
+          await blockUntilReady(out);
+          out.dispose();
+        },
+        liveBytes,
+        'jax-js-webgpu',
+      ),
       result: () => readAndDispose(product(ja.ref, jb.ref)),
       dispose() {
         ja.dispose();
@@ -71,11 +75,15 @@ const jaxjsImplementation: Implementation = {
     });
     const run = () => forwardBackward(q!.ref, k!.ref, v!.ref, gradOut!.ref);
     return {
-      rep: steady(async () => {
-        const grads = run();
-        await blockUntilReady(grads);
-        for (const g of grads) g.dispose();
-      }, liveBytes, 'jax-js-webgpu'),
+      rep: steady(
+        async () => {
+          const grads = run();
+          await blockUntilReady(grads);
+          for (const g of grads) g.dispose();
+        },
+        liveBytes,
+        'jax-js-webgpu',
+      ),
       async result() {
         const [dq, dk, dv] = run();
         dk!.dispose();

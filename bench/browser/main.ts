@@ -3,7 +3,7 @@
  * its own device on the same adapter, one after the other. scripts/bench-browser.mjs waits for `window.benchResult`.
  */
 import { GpuRuntime } from '../../src/gpu/runtime.ts';
-import { useRuntime } from '../../src/tensor/engine.ts';
+import { installRuntime } from '../../src/tensor/engine.ts';
 import { describeAdapter } from '../adapter.ts';
 import { type Check, type Row, formatTable, runCases } from '../cases.ts';
 import { cosmosWeb } from '../cosmos.ts';
@@ -36,7 +36,7 @@ function log(line: string): void {
 
 async function main(): Promise<void> {
   const runtime = await GpuRuntime.create(navigator.gpu);
-  useRuntime(runtime);
+  installRuntime(runtime);
   const tfjs = await startTfjs();
   const adapter = describeAdapter(runtime.adapter);
   log(`adapter (cosmos-web): ${adapter}`);

@@ -47,12 +47,16 @@ function tfjsImplementation(sync: () => Promise<void>): Implementation {
       const ta = tf.tensor2d(a, [m, k]);
       const tb = tf.tensor2d(b, [k, n]);
       return {
-        rep: steady(async () => {
-          tf.tidy(() => {
-            tf.matMul(ta, tb);
-          });
-          await sync();
-        }, liveBytes, 'tfjs-webgpu'),
+        rep: steady(
+          async () => {
+            tf.tidy(() => {
+              tf.matMul(ta, tb);
+            });
+            await sync();
+          },
+          liveBytes,
+          'tfjs-webgpu',
+        ),
         async result() {
           const out = tf.matMul(ta, tb);
           try {
@@ -80,12 +84,16 @@ function tfjsImplementation(sync: () => Promise<void>): Implementation {
       };
       const forwardBackward = tf.grads(attend);
       return {
-        rep: steady(async () => {
-          tf.tidy(() => {
-            forwardBackward([q, k, v], gradOut);
-          });
-          await sync();
-        }, liveBytes, 'tfjs-webgpu'),
+        rep: steady(
+          async () => {
+            tf.tidy(() => {
+              forwardBackward([q, k, v], gradOut);
+            });
+            await sync();
+          },
+          liveBytes,
+          'tfjs-webgpu',
+        ),
         async result() {
           const grads = forwardBackward([q, k, v], gradOut);
           try {

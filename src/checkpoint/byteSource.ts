@@ -16,9 +16,7 @@ export function checkRange(source: ByteSource, offset: number, length: number): 
     throw new Error(`${source.name}: cannot read ${length} bytes at offset ${offset}`);
   }
   if (offset + length > source.size) {
-    throw new Error(
-      `${source.name} is truncated: a read needs bytes ${offset}..${offset + length} but the file has ${source.size} bytes`,
-    );
+    throw new Error(`${source.name} is truncated: a read needs bytes ${offset}..${offset + length} but the file has ${source.size} bytes`);
   }
 }
 

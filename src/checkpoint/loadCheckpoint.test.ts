@@ -106,11 +106,24 @@ describe('checkKeys', () => {
   ]);
 
   it('passes when names and shapes match exactly', () => {
-    expect(() => checkKeys(expected, new Map([['a', { shape: [2, 3] }], ['b', { shape: [] }], ['c', { shape: [4] }]]))).not.toThrow();
+    expect(() =>
+      checkKeys(
+        expected,
+        new Map([
+          ['a', { shape: [2, 3] }],
+          ['b', { shape: [] }],
+          ['c', { shape: [4] }],
+        ]),
+      ),
+    ).not.toThrow();
   });
 
   it('lists missing, unexpected and mis-shaped keys in one error', () => {
-    const got = new Map([['a', { shape: [3, 2] }], ['b', { shape: [1] }], ['d', { shape: [4] }]]);
+    const got = new Map([
+      ['a', { shape: [3, 2] }],
+      ['b', { shape: [1] }],
+      ['d', { shape: [4] }],
+    ]);
     expect(() => checkKeys(expected, got)).toThrow(
       'the checkpoint does not match the model: 1 missing: c; 1 unexpected: d; 2 with another shape: a (checkpoint [3, 2], model [2, 3]), b (checkpoint [1], model [])',
     );

@@ -34,7 +34,11 @@ export interface LoadedCheckpoint {
 const DDP_PREFIX = 'module.';
 const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
 
-function chooseWeights(file: string, root: PickleValue, wanted: WeightsChoice | undefined): { weights: CheckpointMeta['weights']; value: PickleValue | undefined } {
+function chooseWeights(
+  file: string,
+  root: PickleValue,
+  wanted: WeightsChoice | undefined,
+): { weights: CheckpointMeta['weights']; value: PickleValue | undefined } {
   if (!(root instanceof Map)) throw new Error(`${file} holds a ${Array.isArray(root) ? 'list' : typeof root}, not a checkpoint dict`);
   const keys = () => [...root.keys()].map(String).slice(0, 12).join(', ');
   if (root.has('student') || root.has('teacher')) {
@@ -51,7 +55,9 @@ function stateDict(file: string, part: string, value: PickleValue | undefined): 
   const tensors = new Map<string, TensorRef>();
   for (const [key, tensor] of value) {
     if (typeof key !== 'string' || !isTensorRef(tensor)) {
-      throw new Error(`${file}: ${part} entry ${String(key)} is ${isTensorRef(tensor) ? 'not named by a string' : 'not a tensor'}, so this is not a state_dict`);
+      throw new Error(
+        `${file}: ${part} entry ${String(key)} is ${isTensorRef(tensor) ? 'not named by a string' : 'not a tensor'}, so this is not a state_dict`,
+      );
     }
     const name = key.startsWith(DDP_PREFIX) ? key.slice(DDP_PREFIX.length) : key;
     if (tensors.has(name)) throw new Error(`${file}: ${part} holds ${name} both with and without the "${DDP_PREFIX}" prefix`);

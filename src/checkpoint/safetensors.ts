@@ -85,11 +85,7 @@ export async function readSafetensors(source: ByteSource): Promise<SafetensorsFi
 }
 
 /** Writes float32 tensors, in the map's order; the header first (it needs only shapes), then each tensor's bytes. */
-export async function writeSafetensors(
-  tensors: ReadonlyMap<string, TensorSource>,
-  sink: ByteSink,
-  metadata?: Record<string, string>,
-): Promise<void> {
+export async function writeSafetensors(tensors: ReadonlyMap<string, TensorSource>, sink: ByteSink, metadata?: Record<string, string>): Promise<void> {
   const header: Record<string, unknown> = metadata ? { [METADATA_KEY]: metadata } : {};
   let offset = 0;
   for (const [name, t] of tensors) {

@@ -64,7 +64,10 @@ describe('reading torch.save archives made by PyTorch 1.13', () => {
       if (!isTensorRef(v)) throw new Error(`${key} is not a tensor`);
       return v;
     };
-    expect([t('transposed').shape, t('transposed').stride]).toEqual([[5, 3], [1, 5]]);
+    expect([t('transposed').shape, t('transposed').stride]).toEqual([
+      [5, 3],
+      [1, 5],
+    ]);
     expect([t('strided').storageOffset, t('strided').stride]).toEqual([9, [7, 2]]);
     expect(t('expanded').stride).toEqual([1, 0]);
     expect([t('shared_a').storageOffset, t('shared_b').storageOffset]).toEqual([2, 10]);
@@ -117,7 +120,9 @@ describe('refusing what is not a sound checkpoint, with one sentence naming the 
   it('a pickle that builds a self-containing list, or misuses the allowed functions', async () => {
     // EMPTY_LIST, BINPUT 0, BINGET 0, APPEND, STOP
     const cycle = Uint8Array.of(0x80, 2, 0x5d, 0x71, 0, 0x68, 0, 0x61, 0x2e);
-    await expect(readTorchArchive(await crafted(cycle))).rejects.toThrow('crafted.pt: crafted/data.pkl cannot be loaded: it builds a container that contains itself');
+    await expect(readTorchArchive(await crafted(cycle))).rejects.toThrow(
+      'crafted.pt: crafted/data.pkl cannot be loaded: it builds a container that contains itself',
+    );
     const noStorage = new PickleWriter().global('torch._utils', '_rebuild_tensor_v2').mark().int(1).int(2).tuple().reduce().finish();
     await expect(readTorchArchive(await crafted(noStorage))).rejects.toThrow('_rebuild_tensor_v2 is called without a storage');
     // NEWOBJ (0x81) on an allowed function: constructing it is not calling it.
@@ -130,10 +135,26 @@ describe('refusing what is not a sound checkpoint, with one sentence naming the 
     const tensor = new PickleWriter()
       .global('torch._utils', '_rebuild_tensor_v2')
       .mark()
-      .mark().str('storage').global('torch', 'FloatStorage').str('0').str('cpu').int(1).tuple().persistentId()
-      .int(0).emptyTuple().emptyTuple().bool(false).none()
-      .tuple().reduce()
-      .emptyDict().mark().str('storageOffset').int(1000).setItems()
+      .mark()
+      .str('storage')
+      .global('torch', 'FloatStorage')
+      .str('0')
+      .str('cpu')
+      .int(1)
+      .tuple()
+      .persistentId()
+      .int(0)
+      .emptyTuple()
+      .emptyTuple()
+      .bool(false)
+      .none()
+      .tuple()
+      .reduce()
+      .emptyDict()
+      .mark()
+      .str('storageOffset')
+      .int(1000)
+      .setItems()
       .finish();
     const build = Uint8Array.of(...tensor.subarray(0, tensor.length - 1), 0x62, 0x2e); // BUILD, STOP
     const archive = await crafted(build, [['crafted/data/0', new Uint8Array(4)]]);
@@ -144,10 +165,29 @@ describe('refusing what is not a sound checkpoint, with one sentence naming the 
     const pickle = new PickleWriter()
       .global('torch._utils', '_rebuild_tensor_v2')
       .mark()
-      .mark().str('storage').global('torch', 'FloatStorage').str('9').str('cpu').int(4).tuple().persistentId()
-      .int(0).mark().int(4).tuple().mark().int(1).tuple().bool(false).none()
-      .tuple().reduce().finish();
-    await expect(readTorchArchive(await crafted(pickle))).rejects.toThrow('crafted.pt is incomplete: the pickle uses storage 9, but there is no crafted/data/9 entry');
+      .mark()
+      .str('storage')
+      .global('torch', 'FloatStorage')
+      .str('9')
+      .str('cpu')
+      .int(4)
+      .tuple()
+      .persistentId()
+      .int(0)
+      .mark()
+      .int(4)
+      .tuple()
+      .mark()
+      .int(1)
+      .tuple()
+      .bool(false)
+      .none()
+      .tuple()
+      .reduce()
+      .finish();
+    await expect(readTorchArchive(await crafted(pickle))).rejects.toThrow(
+      'crafted.pt is incomplete: the pickle uses storage 9, but there is no crafted/data/9 entry',
+    );
   });
 
   it('a storage shorter than its tensor needs', async () => {
@@ -160,9 +200,26 @@ describe('refusing what is not a sound checkpoint, with one sentence naming the 
     const pickle = new PickleWriter()
       .global('torch._utils', '_rebuild_tensor_v2')
       .mark()
-      .mark().str('storage').global('torch', 'FloatStorage').str('0').str('cpu').int(4).tuple().persistentId()
-      .int(2).mark().int(3).tuple().mark().int(1).tuple().bool(false).none()
-      .tuple().reduce().finish();
+      .mark()
+      .str('storage')
+      .global('torch', 'FloatStorage')
+      .str('0')
+      .str('cpu')
+      .int(4)
+      .tuple()
+      .persistentId()
+      .int(2)
+      .mark()
+      .int(3)
+      .tuple()
+      .mark()
+      .int(1)
+      .tuple()
+      .bool(false)
+      .none()
+      .tuple()
+      .reduce()
+      .finish();
     await expect(readTorchArchive(await crafted(pickle, [['crafted/data/0', new Uint8Array(16)]]))).rejects.toThrow(
       'crafted.pt: crafted/data/0 is shorter than its tensor needs: it holds 4 float32 values, but a tensor of shape [3] (stride [1], offset 2) reaches value 5',
     );
@@ -179,7 +236,9 @@ describe('refusing what is not a sound checkpoint, with one sentence naming the 
     const text = bytesSource(new TextEncoder().encode('just some text, no zip here'.repeat(3)), 'notes.txt');
     await expect(readTorchArchive(text)).rejects.toThrow('notes.txt is not a zip archive (no end-of-central-directory record)');
     const other = await zipOf([['photos/cat.jpg', new Uint8Array(10)]], 'photos.zip');
-    await expect(readTorchArchive(other)).rejects.toThrow('photos.zip is a zip archive but not a PyTorch checkpoint: it has no <archive>/data.pkl entry (entries: photos/cat.jpg)');
+    await expect(readTorchArchive(other)).rejects.toThrow(
+      'photos.zip is a zip archive but not a PyTorch checkpoint: it has no <archive>/data.pkl entry (entries: photos/cat.jpg)',
+    );
   });
 
   it('a read past the end of a source', async () => {

@@ -13,10 +13,9 @@ import { readTorchArchive } from './torchArchive.ts';
 import { pyDict, pyFloat, pyTuple, writeTorchCheckpoint, type WritableKey, type WritableValue } from './torchWriter.ts';
 import { WRITTEN_FIXTURE_ARCHIVE, WRITTEN_FIXTURE_PATH, writtenFixtureTree } from './writtenFixture.ts';
 import { ZipReader } from './zipReader.ts';
+import { livePythonScript, PYTHON } from '../testing/python.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const PYTHON = '/usr/bin/python3';
-const HAS_TORCH = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+const LIVE = livePythonScript('checkpoints.py');
 
 async function writeToMemory(tree: WritableValue, archiveName?: string): Promise<Uint8Array> {
   const sink = memorySink();
@@ -26,7 +25,7 @@ async function writeToMemory(tree: WritableValue, archiveName?: string): Promise
 
 /** What torch.load reads from `path`, through the fixture script's `describe`. */
 function torchDescribe(path: string): Described {
-  const run = spawnSync(PYTHON, [join(ROOT, 'scripts', 'fixtures', 'checkpoints.py'), 'describe', path], { encoding: 'utf8' });
+  const run = spawnSync(PYTHON, [LIVE.path, 'describe', path], { encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`torch.load failed on ${path}:\n${run.stderr}`);
   return JSON.parse(run.stdout) as Described;
 }
@@ -36,7 +35,13 @@ const typedTree = (): WritableValue => ({
   betas: pyTuple([pyFloat(0.9), pyFloat(1)]),
   empty: pyTuple([]),
   zeros: [pyFloat(0), pyFloat(-0), 0],
-  state: pyDict(new Map<WritableKey, WritableValue>([[3, { step: pyFloat(2) }], [-1, 'a'], ['s', pyTuple([1, 'x'])]])),
+  state: pyDict(
+    new Map<WritableKey, WritableValue>([
+      [3, { step: pyFloat(2) }],
+      [-1, 'a'],
+      ['s', pyTuple([1, 'x'])],
+    ]),
+  ),
   odict: new Map([[1, 2]]),
 });
 
@@ -90,7 +95,14 @@ describe('writeTorchCheckpoint', () => {
         events.push('close');
       },
     };
-    await writeTorchCheckpoint(new Map([['a', source(1)], ['b', source(2)], ['c', source(3)]]), sink);
+    await writeTorchCheckpoint(
+      new Map([
+        ['a', source(1)],
+        ['b', source(2)],
+        ['c', source(3)],
+      ]),
+      sink,
+    );
     expect(events).toEqual(['read 1', 'write 1', 'read 2', 'write 2', 'read 3', 'write 3', 'close']);
   });
 
@@ -113,14 +125,21 @@ describe('writeTorchCheckpoint', () => {
         ['betas', [0.9, 1]],
         ['empty', []],
         ['zeros', [0, -0, 0]],
-        ['state', new Map<unknown, unknown>([[3, new Map([['step', 2]])], [-1, 'a'], ['s', [1, 'x']]])],
+        [
+          'state',
+          new Map<unknown, unknown>([
+            [3, new Map([['step', 2]])],
+            [-1, 'a'],
+            ['s', [1, 'x']],
+          ]),
+        ],
         ['odict', new Map([[1, 2]])],
       ]),
     );
   });
 
-  it.skipIf(!HAS_TORCH)(
-    `torch.load reads pyTuple as a tuple, pyFloat as a float, pyDict as a dict${HAS_TORCH ? '' : ` (skipped: no ${PYTHON} with torch here)`}`,
+  it.skipIf(LIVE.skipped !== null)(
+    `torch.load reads pyTuple as a tuple, pyFloat as a float, pyDict as a dict${LIVE.skipped ? ` (skipped: ${LIVE.skipped})` : ''}`,
     async () => {
       const dir = mkdtempSync(join(tmpdir(), 'cosmos-checkpoint-'));
       try {
@@ -132,7 +151,16 @@ describe('writeTorchCheckpoint', () => {
             [str('betas'), { tuple: [{ float: 0.9 }, { float: 1 }] }],
             [str('empty'), { tuple: [] }],
             [str('zeros'), { list: [{ float: 0 }, { float: -0 }, { int: 0 }] }],
-            [str('state'), { dict: [[{ int: 3 }, { dict: [[str('step'), { float: 2 }]] }], [{ int: -1 }, str('a')], [str('s'), { tuple: [{ int: 1 }, str('x')] }]] }],
+            [
+              str('state'),
+              {
+                dict: [
+                  [{ int: 3 }, { dict: [[str('step'), { float: 2 }]] }],
+                  [{ int: -1 }, str('a')],
+                  [str('s'), { tuple: [{ int: 1 }, str('x')] }],
+                ],
+              },
+            ],
             [str('odict'), { odict: [[{ int: 1 }, { int: 2 }]] }],
           ],
         });
@@ -142,8 +170,8 @@ describe('writeTorchCheckpoint', () => {
     },
   );
 
-  it.skipIf(!HAS_TORCH)(
-    `round trip: torch.load reads a file we just wrote bit for bit${HAS_TORCH ? '' : ` (skipped: no ${PYTHON} with torch here)`}`,
+  it.skipIf(LIVE.skipped !== null)(
+    `round trip: torch.load reads a file we just wrote bit for bit${LIVE.skipped ? ` (skipped: ${LIVE.skipped})` : ''}`,
     async () => {
       const dir = mkdtempSync(join(tmpdir(), 'cosmos-checkpoint-'));
       try {

@@ -109,7 +109,7 @@ class TreeEncoder {
     p.emptyList();
     if (items.length > 0) {
       p.mark();
-      items.forEach((item, i) => this.value(item, `${path}[${i}]`));
+      for (const [i, item] of items.entries()) this.value(item, `${path}[${i}]`);
       p.appends();
     }
   }
@@ -119,7 +119,7 @@ class TreeEncoder {
     if (items.length === 0) p.emptyTuple();
     else {
       p.mark();
-      items.forEach((item, i) => this.value(item, `${path}[${i}]`));
+      for (const [i, item] of items.entries()) this.value(item, `${path}[${i}]`);
       p.tuple();
     }
   }

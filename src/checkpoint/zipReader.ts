@@ -162,7 +162,9 @@ export class ZipReader {
   static async open(source: ByteSource): Promise<ZipReader> {
     const dir = await findDirectory(source);
     if (dir.offset + dir.size > dir.end) {
-      throw new Error(`${source.name} is damaged or truncated: its central directory (bytes ${dir.offset}..${dir.offset + dir.size}) overlaps the end records at byte ${dir.end}`);
+      throw new Error(
+        `${source.name} is damaged or truncated: its central directory (bytes ${dir.offset}..${dir.offset + dir.size}) overlaps the end records at byte ${dir.end}`,
+      );
     }
     return new ZipReader(source, parseDirectory(source.name, await source.read(dir.offset, dir.size), dir.count));
   }

@@ -5,11 +5,11 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useTestGpu } from '../testing/gpu.ts';
+import { setupTestGpu } from '../testing/gpu.ts';
 import { UsageError, parseFlags, synopsis } from './args.ts';
 import { cli, tempDir, writeTestCheckpoint, writeTestPng } from './testing.ts';
 
-const runtime = useTestGpu();
+const runtime = setupTestGpu();
 const ROOT = join(import.meta.dirname, '..', '..');
 const tmp = tempDir();
 const CKPT = join(tmp.dir, 'tiny.pt');
@@ -76,10 +76,26 @@ describe('errors: one line on stderr, exit code 1, stdout empty', () => {
     ['missing checkpoint', ['inspect', '--checkpoint', 'nope.pt', '--json'], /^cosmos inspect: nope\.pt: cannot open the checkpoint \(ENOENT\)$/],
     ['not a checkpoint', ['inspect', '--checkpoint', 'package.json'], /^cosmos inspect: package\.json is neither a PyTorch \.pt checkpoint/],
     ['missing image', ['embed', '--checkpoint', 'CKPT', '--image', 'nope.png', '--text', 'x'], /^cosmos embed: nope\.png: cannot read the file \(ENOENT\)$/],
-    ['not an image', ['embed', '--checkpoint', 'CKPT', '--image', 'package.json', '--text', 'x'], /^cosmos embed: package\.json: not a readable PNG or JPEG image/],
-    ['bad config', ['embed', '--checkpoint', 'CKPT', '--config', 'package.json', '--image', 'IMAGE', '--text', 'x'], /^cosmos embed: package\.json: Model config: embed_dim/],
-    ['no teacher', ['embed', '--checkpoint', 'EXPORTED', '--weights', 'teacher', '--image', 'IMAGE', '--text', 'x'], /^cosmos embed: exported\.safetensors is a safetensors file of one set of weights, with no teacher$/],
-    ['empty class', ['classify', '--checkpoint', 'CKPT', '--image', 'IMAGE', '--classes', 'cat,,dog'], /^cosmos classify: --classes "cat,,dog" has an empty class name$/],
+    [
+      'not an image',
+      ['embed', '--checkpoint', 'CKPT', '--image', 'package.json', '--text', 'x'],
+      /^cosmos embed: package\.json: not a readable PNG or JPEG image/,
+    ],
+    [
+      'bad config',
+      ['embed', '--checkpoint', 'CKPT', '--config', 'package.json', '--image', 'IMAGE', '--text', 'x'],
+      /^cosmos embed: package\.json: Model config: embed_dim/,
+    ],
+    [
+      'no teacher',
+      ['embed', '--checkpoint', 'EXPORTED', '--weights', 'teacher', '--image', 'IMAGE', '--text', 'x'],
+      /^cosmos embed: exported\.safetensors is a safetensors file of one set of weights, with no teacher$/,
+    ],
+    [
+      'empty class',
+      ['classify', '--checkpoint', 'CKPT', '--image', 'IMAGE', '--classes', 'cat,,dog'],
+      /^cosmos classify: --classes "cat,,dog" has an empty class name$/,
+    ],
   ];
   for (const [name, argv, message] of cases) {
     it(name, async () => {
@@ -104,7 +120,18 @@ describe('errors: one line on stderr, exit code 1, stdout empty', () => {
   });
 
   it('a text outside a small vocabulary', async () => {
-    const run = await cli(runtime, 'embed', '--checkpoint', join(ROOT, 'fixtures/cosmos/tiny.pt'), '--config', join(ROOT, 'fixtures/cosmos/tiny-config.json'), '--image', IMAGE, '--text', 'a cat');
+    const run = await cli(
+      runtime,
+      'embed',
+      '--checkpoint',
+      join(ROOT, 'fixtures/cosmos/tiny.pt'),
+      '--config',
+      join(ROOT, 'fixtures/cosmos/tiny-config.json'),
+      '--image',
+      IMAGE,
+      '--text',
+      'a cat',
+    );
     expect(run.stderr.trimEnd().split('\n').at(-1)).toBe(
       'cosmos embed: the text "a cat" has token id 49406, outside the model\'s vocabulary of 500 ids (the CLIP tokenizer needs 49408)',
     );

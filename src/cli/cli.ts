@@ -2,7 +2,7 @@
  * The `cosmos` command line: finds the command, parses its flags, runs it, and turns every failure into one line
  * on stderr and exit code 1 (usage mistakes add the command's usage line). Returns the exit code.
  */
-import { useRuntime } from '../tensor/engine.ts';
+import { installRuntime } from '../tensor/engine.ts';
 import { UsageError, parseFlags } from './args.ts';
 import { classifyCommand } from './classify.ts';
 import { type CliContext, type CliIo, type Command, JSON_FLAG, usageLine } from './command.ts';
@@ -68,7 +68,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       progress: (line) => io.stderr(`${line}\n`),
       gpu: async () => {
         const runtime = await io.runtime();
-        useRuntime(runtime);
+        installRuntime(runtime);
         return runtime;
       },
     };

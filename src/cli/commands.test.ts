@@ -23,13 +23,13 @@ import { embed } from '../eval/embed.ts';
 import { normalizeForClip, preprocessForClip } from '../eval/preprocess.ts';
 import { similarityMatrix } from '../eval/retrieval.ts';
 import { promptsFor } from '../eval/templates.ts';
-import { useTestGpu } from '../testing/gpu.ts';
+import { setupTestGpu } from '../testing/gpu.ts';
 import { noGrad } from '../tensor/engine.ts';
 import { scopeAsync } from '../tensor/scope.ts';
 import { toOpenClipConfig } from './inspect.ts';
 import { CLI_TEST_CONFIG, cli, cliJson, tempDir, writeTestCheckpoint, writeTestPng } from './testing.ts';
 
-const runtime = useTestGpu();
+const runtime = setupTestGpu();
 const tmp = tempDir();
 const at = (name: string) => join(tmp.dir, name);
 const CKPT = at('tiny.pt');
@@ -95,7 +95,15 @@ describe('tokenize and inspect', () => {
 describe('embed', () => {
   it('embeddings, logits and both attention maps, as embed() gives them', async () => {
     const out = await cliJson<Record<string, number[][] | number[][][]>>(
-      runtime, 'embed', '--checkpoint', CKPT, '--image', ...IMAGES.slice(0, 2), '--text', ...TEXTS, '--attention',
+      runtime,
+      'embed',
+      '--checkpoint',
+      CKPT,
+      '--image',
+      ...IMAGES.slice(0, 2),
+      '--text',
+      ...TEXTS,
+      '--attention',
     );
     const ids = tokenizer.tokenize(TEXTS);
     const want = await embed(models.student!, await preprocessed(IMAGES.slice(0, 2)), ids, { attention: true });
@@ -124,7 +132,10 @@ describe('embed', () => {
 });
 
 describe('export', () => {
-  for (const [file, weights] of [['student.pt', 'student'], ['teacher.safetensors', 'teacher']] as const) {
+  for (const [file, weights] of [
+    ['student.pt', 'student'],
+    ['teacher.safetensors', 'teacher'],
+  ] as const) {
     it(`${weights} -> ${file}: a bare state_dict, every tensor bit for bit, no "module." prefix`, async () => {
       const out = await cliJson(runtime, 'export', '--checkpoint', CKPT, '--weights', weights, '--out', at(file));
       expect(out).toMatchObject({ out: at(file), format: file.endsWith('.pt') ? 'pt' : 'safetensors', weights });
@@ -132,7 +143,8 @@ describe('export', () => {
       const written = await loadCheckpoint(source);
       const model = models[weights]!;
       expect(written.meta.topLevelKeys).toEqual(model.namedParameters().map(([name]) => name));
-      for (const [name, t] of model.namedParameters()) expect(bytes(await written.tensors.get(name)!.read()).equals(bytes(await t.readFloat())), name).toBe(true);
+      for (const [name, t] of model.namedParameters())
+        expect(bytes(await written.tensors.get(name)!.read()).equals(bytes(await t.readFloat())), name).toBe(true);
       await source.close();
     });
   }
@@ -146,10 +158,16 @@ describe('export', () => {
 describe('zero-shot commands', () => {
   it('classify: classes ranked by the probabilities classifyImages gives with the 80 templates', async () => {
     const names = ['red square', 'dog'];
-    const out = await cliJson<{ classes: string[]; templates: number; probabilities: number[][]; predictions: { image: string; ranked: { class: string; probability: number }[] }[] }>(
-      runtime, 'classify', '--checkpoint', CKPT, '--image', ...IMAGES, '--classes', ' red square,dog ',
+    const out = await cliJson<{
+      classes: string[];
+      templates: number;
+      probabilities: number[][];
+      predictions: { image: string; ranked: { class: string; probability: number }[] }[];
+    }>(runtime, 'classify', '--checkpoint', CKPT, '--image', ...IMAGES, '--classes', ' red square,dog ');
+    const classes = classEmbeddings(
+      models.student!,
+      names.map((name) => tokenizer.tokenize(promptsFor(name))),
     );
-    const classes = classEmbeddings(models.student!, names.map((name) => tokenizer.tokenize(promptsFor(name))));
     const want = await classifyImages(models.student!, await preprocessed(IMAGES), classes);
     classes.dispose();
     expect(out.classes).toEqual(names);
@@ -164,7 +182,12 @@ describe('zero-shot commands', () => {
   });
 
   it('retrieve: similarity, top-k both ways, recall only for one-to-one pairs', async () => {
-    type Out = { similarity: number[][]; image_to_text: { index: number }[][]; text_to_image: { name: string }[][]; recall: Record<string, Record<string, number>> | null };
+    type Out = {
+      similarity: number[][];
+      image_to_text: { index: number }[][];
+      text_to_image: { name: string }[][];
+      recall: Record<string, Record<string, number>> | null;
+    };
     const out = await cliJson<Out>(runtime, 'retrieve', '--checkpoint', CKPT, '--image', ...IMAGES, '--text', ...TEXTS, '--top-k', '2');
     const want = await similarityMatrix(models.student!, await preprocessed(IMAGES), tokenizer.tokenize(TEXTS));
     expect(out.similarity.flat()).toEqual([...want]);
@@ -180,9 +203,7 @@ describe('zero-shot commands', () => {
 
   it('segment: teacher weights by default, labels at the image size, the class map as a PNG', async () => {
     type Out = { width: number; height: number; weights: string; csa: boolean; labels: number[][]; fractions: Record<string, number>; background: number };
-    const out = await cliJson<Out>(
-      runtime, 'segment', '--checkpoint', CKPT, '--image', IMAGES[2]!, '--classes', 'sky,grass', '--csa', '--out', at('mask.png'),
-    );
+    const out = await cliJson<Out>(runtime, 'segment', '--checkpoint', CKPT, '--image', IMAGES[2]!, '--classes', 'sky,grass', '--csa', '--out', at('mask.png'));
     expect([out.width, out.height, out.weights, out.csa]).toEqual([29, 50, 'teacher', true]);
     expect(out.labels).toHaveLength(50);
     expect(out.labels.every((row) => row.length === 29 && row.every((l) => l >= -1 && l < 2))).toBe(true);
@@ -212,11 +233,16 @@ describe('loss', () => {
     const locals = await Promise.all([0, 1, 2].map((v) => view(samples.map((s) => s.local_images[v]!))));
     const want = await scopeAsync(async () => {
       const terms = noGrad(() =>
-        lossTerms(models.student!, models.teacher!, {
-          globalImages: globals.map((g) => stackRows(g, [3, 32, 32])),
-          localImages: locals.map((l) => stackRows(l, [3, 16, 16])),
-          captions: samples[0]!.captions.map((_, v) => concatIds(tokenizer.tokenize(samples.map((s) => s.captions[v]!)))),
-        }, 'cosmos'),
+        lossTerms(
+          models.student!,
+          models.teacher!,
+          {
+            globalImages: globals.map((g) => stackRows(g, [3, 32, 32])),
+            localImages: locals.map((l) => stackRows(l, [3, 16, 16])),
+            captions: samples[0]!.captions.map((_, v) => concatIds(tokenizer.tokenize(samples.map((s) => s.captions[v]!)))),
+          },
+          'cosmos',
+        ),
       );
       return { clip: (await terms.clip.readFloat())[0], cosmos: (await terms.cosmos!.readFloat())[0], total: (await terms.total.readFloat())[0] };
     });
@@ -231,7 +257,9 @@ describe('loss', () => {
     const run = await cli(runtime, 'loss', '--checkpoint', CKPT, '--batch', at('bad.json'), '--json');
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
-    expect(run.stderr.split('\n').at(-2)).toBe("cosmos loss: big.png (samples[0].global_images[0]) is 40x40: global images must be 32x32, the model's image size");
+    expect(run.stderr.split('\n').at(-2)).toBe(
+      "cosmos loss: big.png (samples[0].global_images[0]) is 40x40: global images must be 32x32, the model's image size",
+    );
     expect(run.stderr).not.toMatch(/teacher weights/); // checked before the teacher is loaded
     await writeFile(at('bad.json'), JSON.stringify({ samples: [{ global_images: ['big.png'], local_images: [], captions: ['a', 'b'] }] }));
     expect((await cli(runtime, 'loss', '--checkpoint', CKPT, '--batch', at('bad.json'))).stderr).toMatch(/samples\[0\] has 1 global images; COSMOS takes 2/);

@@ -29,9 +29,7 @@ export const embedCommand = defineCommand({
         image_embeddings: rows(out.imageEmbeddings),
         text_embeddings: rows(out.textEmbeddings),
         logits: rows(out.logits),
-        ...(flags.attention
-          ? { image_attention: out.imageAttention!.map(rows), text_attention: out.textAttention!.map(rows), grid: out.grid }
-          : {}),
+        ...(flags.attention ? { image_attention: out.imageAttention!.map(rows), text_attention: out.textAttention!.map(rows), grid: out.grid } : {}),
       };
       ctx.result(json, () => `logits (images by captions):\n${formatMatrix(out.logits, flags.image, flags.text)}`);
     } finally {

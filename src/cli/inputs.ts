@@ -30,7 +30,7 @@ export type OpenedCheckpoint = LoadedCheckpoint & { close(): Promise<void> };
 
 /** Opens a checkpoint's index (pickle or header) without reading its tensors. */
 export async function openCheckpoint(path: string, weights?: WeightsChoice): Promise<OpenedCheckpoint> {
-  let source;
+  let source: Awaited<ReturnType<typeof fileSource>>;
   try {
     source = await fileSource(path);
   } catch (error) {
@@ -77,9 +77,7 @@ export function checkHeads(config: CosmosConfig): void {
   ];
   for (const [tower, width, heads] of towers) {
     if (!Number.isInteger(heads) || heads < 1 || width % heads !== 0) {
-      throw new Error(
-        `the ${tower} width ${width} does not split into ${heads} heads (inferred heads are 64 wide: give the model's config, --config C.json)`,
-      );
+      throw new Error(`the ${tower} width ${width} does not split into ${heads} heads (inferred heads are 64 wide: give the model's config, --config C.json)`);
     }
   }
 }

@@ -62,7 +62,8 @@ async function viewImages(paths: string[], labels: string[], model: CosmosModel,
       if (image.width !== image.height || image.width >= s || image.width % p !== 0) {
         throw new Error(`${size}: local images must be square, smaller than ${s} and a multiple of the patch size ${p}`);
       }
-      if (image.width !== images[0]!.width) throw new Error(`${size}, ${labels[0]} is ${images[0]!.width}x${images[0]!.width}: local images must all be one size`);
+      if (image.width !== images[0]!.width)
+        throw new Error(`${size}, ${labels[0]} is ${images[0]!.width}x${images[0]!.width}: local images must all be one size`);
     }
   });
   return images;
@@ -91,7 +92,12 @@ export const lossCommand = defineCommand({
       const s = student.config.vision.imageSize;
       const view = async (key: 'global_images' | 'local_images', v: number) => {
         const paths = samples.map((sample) => at(sample[key][v]!));
-        const images = await viewImages(paths, samples.map((_, i) => `samples[${i}].${key}[${v}]`), student, key === 'global_images');
+        const images = await viewImages(
+          paths,
+          samples.map((_, i) => `samples[${i}].${key}[${v}]`),
+          student,
+          key === 'global_images',
+        );
         return { pixels: images.map(normalizeForClip), size: key === 'global_images' ? s : images[0]!.width };
       };
       // Views and captions are checked before the teacher is loaded, one view after the other so that the
@@ -101,9 +107,19 @@ export const lossCommand = defineCommand({
       for (let v = 0; v < samples[0]!.local_images.length; v++) locals.push(await view('local_images', v));
       const odd = locals.findIndex((l) => l.size !== locals[0]!.size);
       if (odd > 0) {
-        throw new Error(`${flags.batch}: local_images[0] are ${locals[0]!.size} px, local_images[${odd}] ${locals[odd]!.size} px: local images must all be one size`);
+        throw new Error(
+          `${flags.batch}: local_images[0] are ${locals[0]!.size} px, local_images[${odd}] ${locals[odd]!.size} px: local images must all be one size`,
+        );
       }
-      const captions = samples[0]!.captions.map((_, v) => concatIds(tokenizeFor(tokenizer, samples.map((sample) => sample.captions[v]!), student)));
+      const captions = samples[0]!.captions.map((_, v) =>
+        concatIds(
+          tokenizeFor(
+            tokenizer,
+            samples.map((sample) => sample.captions[v]!),
+            student,
+          ),
+        ),
+      );
       const { model: teacher } = await loadModel(ctx, { ...flags, weights: 'teacher' });
       try {
         const losses = await scopeAsync(async () => {

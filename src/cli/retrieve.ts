@@ -45,8 +45,10 @@ export const retrieveCommand = defineCommand({
     };
     ctx.result(json, () => {
       const lines = [`cosine similarity (images by texts):`, formatMatrix(matrix, flags.image, flags.text)];
-      flags.image.forEach((image, i) => lines.push(`${image} -> ${imageToText[i]!.map((m) => `${JSON.stringify(m.name)} ${m.score.toFixed(3)}`).join(', ')}`));
-      flags.text.forEach((text, j) => lines.push(`${JSON.stringify(text)} -> ${textToImage[j]!.map((m) => `${m.name} ${m.score.toFixed(3)}`).join(', ')}`));
+      for (const [i, image] of flags.image.entries())
+        lines.push(`${image} -> ${imageToText[i]!.map((m) => `${JSON.stringify(m.name)} ${m.score.toFixed(3)}`).join(', ')}`);
+      for (const [j, text] of flags.text.entries())
+        lines.push(`${JSON.stringify(text)} -> ${textToImage[j]!.map((m) => `${m.name} ${m.score.toFixed(3)}`).join(', ')}`);
       if (recall) {
         const show = (values: number[]) => RECALL_KS.map((kk, i) => `R@${kk} ${percent(values[i]!)}`).join(', ');
         lines.push(`image to text: ${show(recall.imageToText)}`, `text to image: ${show(recall.textToImage)}`);

@@ -16,9 +16,26 @@ import { MODEL_FLAGS, loadModel, parseClasses, tokenizeFor } from './inputs.ts';
 
 /** Distinct colours for the first classes; later ones step around the hue circle by the golden angle. */
 const PALETTE: [number, number, number][] = [
-  [230, 25, 75], [60, 180, 75], [0, 130, 200], [255, 225, 25], [245, 130, 48], [145, 30, 180], [70, 240, 240],
-  [240, 50, 230], [210, 245, 60], [250, 190, 212], [0, 128, 128], [220, 190, 255], [170, 110, 40], [255, 250, 200],
-  [128, 0, 0], [170, 255, 195], [128, 128, 0], [255, 215, 180], [0, 0, 128], [128, 128, 128],
+  [230, 25, 75],
+  [60, 180, 75],
+  [0, 130, 200],
+  [255, 225, 25],
+  [245, 130, 48],
+  [145, 30, 180],
+  [70, 240, 240],
+  [240, 50, 230],
+  [210, 245, 60],
+  [250, 190, 212],
+  [0, 128, 128],
+  [220, 190, 255],
+  [170, 110, 40],
+  [255, 250, 200],
+  [128, 0, 0],
+  [170, 255, 195],
+  [128, 128, 0],
+  [255, 215, 180],
+  [0, 0, 128],
+  [128, 128, 128],
 ];
 
 export function classColour(index: number): [number, number, number] {
@@ -64,7 +81,10 @@ export const segmentCommand = defineCommand({
     const { model, weights } = await loadModel(ctx, flags, 'teacher');
     let segmentation: Segmentation;
     try {
-      const classes = classEmbeddings(model, names.map((name) => tokenizeFor(tokenizer, promptsFor(name), model)));
+      const classes = classEmbeddings(
+        model,
+        names.map((name) => tokenizeFor(tokenizer, promptsFor(name), model)),
+      );
       const options = { csa: flags.csa, logitScale: flags.scale, threshold: flags.threshold };
       segmentation = await segmentImage(model, image, classes, options).finally(() => classes.dispose());
     } finally {

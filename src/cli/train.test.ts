@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../checkpoint/loadCheckpoint.ts';
 import { fileSource } from '../checkpoint/nodeFiles.ts';
-import { useTestGpu } from '../testing/gpu.ts';
+import { setupTestGpu } from '../testing/gpu.ts';
 import { cli, tempDir, writeTestCheckpoint, writeTestPng } from './testing.ts';
 
-const runtime = useTestGpu();
+const runtime = setupTestGpu();
 const tmp = tempDir();
 const at = (name: string) => join(tmp.dir, name);
 afterAll(() => tmp.remove());
@@ -21,7 +21,13 @@ afterAll(() => tmp.remove());
 async function trainLines(...argv: string[]): Promise<{ lines: Record<string, unknown>[]; stderr: string }> {
   const run = await cli(runtime, 'train', ...argv, '--json');
   if (run.code !== 0) throw new Error(`cosmos train failed (${run.code}): ${run.stderr}`);
-  return { lines: run.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>), stderr: run.stderr };
+  return {
+    lines: run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>),
+    stderr: run.stderr,
+  };
 }
 
 /** Every tensor of one of a checkpoint's models, by name. */
@@ -70,10 +76,13 @@ describe('cosmos train', () => {
 
     const before = await weightsOf(init, 'student');
     const after = await weightsOf(out, 'student');
-    const heads = /^(visual\.attn_cross_pool|text_attn_cross_pool|image_token_mapping|text_token_mapping)\.|^(visual\.proj|text_projection|logit_scale|distill_logit_scale)$/;
+    const heads =
+      /^(visual\.attn_cross_pool|text_attn_cross_pool|image_token_mapping|text_token_mapping)\.|^(visual\.proj|text_projection|logit_scale|distill_logit_scale)$/;
     expect([...after.keys()]).toEqual([...before.keys()]);
     for (const [name, values] of after) {
-      const same = Buffer.from(values.buffer, values.byteOffset, values.byteLength).equals(Buffer.from(before.get(name)!.buffer, before.get(name)!.byteOffset, before.get(name)!.byteLength));
+      const same = Buffer.from(values.buffer, values.byteOffset, values.byteLength).equals(
+        Buffer.from(before.get(name)!.buffer, before.get(name)!.byteOffset, before.get(name)!.byteLength),
+      );
       // The logit scales may sit at their clamp; every other head moves in two AdamW steps.
       if (!heads.test(name)) expect(same, `${name} is a tower weight: frozen`).toBe(true);
       else if (!name.endsWith('logit_scale')) expect(same, `${name} is trained`).toBe(false);

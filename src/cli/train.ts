@@ -99,7 +99,11 @@ export const trainCommand = defineCommand({
         losses.push(record.total);
         if (record.step % logEvery === 0 || record.step === options.steps) {
           const line = stepLine(record);
-          ctx.result(line, () => `step ${line.step}: loss ${line.total} (clip ${line.clip}, cosmos ${line.cosmos ?? '-'}), lr ${line.lr}, ${line.samples_per_second} samples/s`);
+          ctx.result(
+            line,
+            () =>
+              `step ${line.step}: loss ${line.total} (clip ${line.clip}, cosmos ${line.cosmos ?? '-'}), lr ${line.lr}, ${line.samples_per_second} samples/s`,
+          );
         }
       }
       const recall = await run.evaluate(flags['eval-count'] ?? 256);

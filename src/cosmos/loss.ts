@@ -13,7 +13,11 @@ import { type Tensor, fromArray } from '../tensor/tensor.ts';
 
 /** Targets 0..n-1: sample i's positive is sample i of the other view. */
 function diagonalTargets(n: number): Tensor {
-  return fromArray(Int32Array.from({ length: n }, (_, i) => i), [n], 'i32');
+  return fromArray(
+    Int32Array.from({ length: n }, (_, i) => i),
+    [n],
+    'i32',
+  );
 }
 
 export function clipLoss(a: readonly Tensor[], b: readonly Tensor[], logScale: Tensor): Tensor {
@@ -58,6 +62,9 @@ export function cosmosLoss(x: CosmosLossInputs): CosmosLossTerms {
     clipLoss(x.textCross, x.teacherImage, s),
     clipLoss(x.textCross, x.teacherText, s),
   ];
-  const cosmos = affine(terms.reduce((acc, t) => add(acc, t)), 0.25);
+  const cosmos = affine(
+    terms.reduce((acc, t) => add(acc, t)),
+    0.25,
+  );
   return { clip: x.clip, cosmos, total: add(x.clip, cosmos) };
 }

@@ -5,7 +5,7 @@ import { loadCheckpoint } from '../checkpoint/loadCheckpoint.ts';
 import { fileSource } from '../checkpoint/nodeFiles.ts';
 import { embed, type EmbedOutput } from '../eval/embed.ts';
 import { expectClose, type FixtureTensor } from '../testing/fixtures.ts';
-import { useTestGpu } from '../testing/gpu.ts';
+import { setupTestGpu } from '../testing/gpu.ts';
 import { noGrad, noGradAsync } from '../tensor/engine.ts';
 import { l2Normalize } from '../tensor/ops/normalize.ts';
 import { matmul } from '../tensor/ops/matmul.ts';
@@ -16,7 +16,7 @@ import { modelFromCheckpoint } from './load.ts';
 import { CosmosModel } from './model.ts';
 import { PRESETS, configFromShapes } from './presets.ts';
 
-useTestGpu();
+setupTestGpu();
 
 const DIR = join(import.meta.dirname, '..', '..', 'fixtures', 'cosmos');
 const fixture = JSON.parse(readFileSync(join(DIR, 'model.json'), 'utf8')) as {
@@ -31,8 +31,7 @@ const imageRows = (t: FixtureTensor): Float32Array[] => {
   const per = t.data.length / t.shape[0]!;
   return Array.from({ length: t.shape[0]! }, (_, i) => Float32Array.from(t.data.slice(i * per, (i + 1) * per)));
 };
-const idRows = (t: FixtureTensor): Int32Array[] =>
-  Array.from({ length: t.shape[0]! }, (_, i) => Int32Array.from(t.data.slice(i * 77, (i + 1) * 77)));
+const idRows = (t: FixtureTensor): Int32Array[] => Array.from({ length: t.shape[0]! }, (_, i) => Int32Array.from(t.data.slice(i * 77, (i + 1) * 77)));
 
 // Two transformer towers of two blocks, poolers and projections in float32 against PyTorch's float32: a few
 // 1e-7 per op compound to ~1e-6 relative; 1e-4 still catches any wrong op (those are off by 1e-2 or more).
@@ -44,7 +43,10 @@ describe('COSMOS model on a checkpoint written by torch.save, against the OpenCL
       string,
       { config: OpenClipModelConfig; shapes: Record<string, number[]>; parameters: number }
     >;
-    for (const [name, preset] of [['ViT-B-16', PRESETS['ViT-B/16']], ['ViT-B-32', PRESETS['ViT-B/32']]] as const) {
+    for (const [name, preset] of [
+      ['ViT-B-16', PRESETS['ViT-B/16']],
+      ['ViT-B-32', PRESETS['ViT-B/32']],
+    ] as const) {
       const r = released[name]!;
       expect(inferConfig(new Map(Object.entries(r.shapes)))).toEqual(preset);
       expect(fromOpenClipConfig(r.config)).toEqual(preset);
@@ -96,9 +98,7 @@ describe('COSMOS model on a checkpoint written by torch.save, against the OpenCL
 
       it('a local crop through the bicubic-interpolated positional embedding', async () => {
         const local = fixture.inputs.local_images;
-        const got = await scopeAsync(() =>
-          noGrad(() => l2Normalize(model.encodeImage(fromArray(local.data, local.shape)).global).readFloat()),
-        );
+        const got = await scopeAsync(() => noGrad(() => l2Normalize(model.encodeImage(fromArray(local.data, local.shape)).global).readFloat()));
         expectClose(got, expected.local_image_embeddings!, TOL, 'local crop embeddings');
       });
 

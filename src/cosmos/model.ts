@@ -39,7 +39,10 @@ export class CosmosModel extends Module {
   readonly visualAttnCrossPool: AttentionalCrossPooler;
 
   /** `seed` draws the initial weights; null leaves them at zero, for a checkpoint to fill (no host-side init). */
-  constructor(readonly config: CosmosConfig, seed: number | null = 0) {
+  constructor(
+    readonly config: CosmosConfig,
+    seed: number | null = 0,
+  ) {
     super();
     const random = seed === null ? null : rng(seed);
     const { embedDim: e, text: t, vision: v } = config;

@@ -37,7 +37,11 @@ function chunks(x: Tensor, count: number): Tensor[] {
 
 function concatIds(captions: Int32Array[]): Int32Array {
   const out = new Int32Array(captions.reduce((n, c) => n + c.length, 0));
-  captions.reduce((offset, c) => (out.set(c, offset), offset + c.length), 0);
+  let offset = 0;
+  for (const c of captions) {
+    out.set(c, offset);
+    offset += c.length;
+  }
   return out;
 }
 

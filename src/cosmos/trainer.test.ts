@@ -6,13 +6,13 @@ import { fileSource } from '../checkpoint/nodeFiles.ts';
 import { readTorchArchive } from '../checkpoint/torchArchive.ts';
 import type { TensorRef } from '../checkpoint/tensorRef.ts';
 import { expectClose, type FixtureTensor } from '../testing/fixtures.ts';
-import { useTestGpu } from '../testing/gpu.ts';
+import { setupTestGpu } from '../testing/gpu.ts';
 import { fromArray } from '../tensor/tensor.ts';
 import { fromOpenClipConfig, type OpenClipModelConfig } from './config.ts';
 import { modelFromCheckpoint } from './load.ts';
 import { CosmosTrainer } from './trainer.ts';
 
-useTestGpu();
+setupTestGpu();
 
 const DIR = join(import.meta.dirname, '..', '..', 'fixtures', 'cosmos');
 const step = JSON.parse(readFileSync(join(DIR, 'train-step.json'), 'utf8')) as {
@@ -74,7 +74,10 @@ describe('one COSMOS training step against the PyTorch reference on fixed views'
     // all scores), both sides hold rounding noise of ~1e-9, which that ratio amplifies to anything up to lr:
     // there, only the step's bound is checked. The teacher moved before the optimizer step: all of it is tight.
     const noiseLevel = 100 * h.eps;
-    for (const [which, model] of [['student', student], ['teacher', teacher]] as const) {
+    for (const [which, model] of [
+      ['student', student],
+      ['teacher', teacher],
+    ] as const) {
       for (const [name, p] of model.namedParameters()) {
         const got = await p.readFloat();
         const ref = await want[which].get(name)!.read();
@@ -99,10 +102,19 @@ describe('one COSMOS training step against the PyTorch reference on fixed views'
     const heads = student
       .namedParameters()
       .map(([name]) => name)
-      .filter((name) => /^(visual\.attn_cross_pool|text_attn_cross_pool|image_token_mapping|text_token_mapping)\./.test(name) || ['visual.proj', 'text_projection', 'logit_scale', 'distill_logit_scale'].includes(name));
+      .filter(
+        (name) =>
+          /^(visual\.attn_cross_pool|text_attn_cross_pool|image_token_mapping|text_token_mapping)\./.test(name) ||
+          ['visual.proj', 'text_projection', 'logit_scale', 'distill_logit_scale'].includes(name),
+      );
     // 2 poolers x 8 tensors, 2 mappings x 2, 2 projections, 2 scales.
     expect(heads).toHaveLength(24);
-    expect(trainer.optimizer.state().params.map((p) => p.name).sort()).toEqual([...heads].sort());
+    expect(
+      trainer.optimizer
+        .state()
+        .params.map((p) => p.name)
+        .sort(),
+    ).toEqual([...heads].sort());
 
     const before = new Map(await Promise.all(student.namedParameters().map(async ([name, p]) => [name, await p.readFloat()] as const)));
     const batch = fixtureBatch();

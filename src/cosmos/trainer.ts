@@ -40,7 +40,8 @@ export interface TrainerOptions {
  * What stays trainable when the towers are frozen: the two cross-attention poolers, the token mappings, the
  * projections and the logit scales. Exact names: the towers' own attention has `in_proj` and `out_proj` too.
  */
-const FINE_TUNED = /^(visual\.attn_cross_pool\.|text_attn_cross_pool\.|image_token_mapping\.|text_token_mapping\.|visual\.proj$|text_projection$|logit_scale$|distill_logit_scale$)/;
+const FINE_TUNED =
+  /^(visual\.attn_cross_pool\.|text_attn_cross_pool\.|image_token_mapping\.|text_token_mapping\.|visual\.proj$|text_projection$|logit_scale$|distill_logit_scale$)/;
 
 /** Drops undefined entries, so that they leave the optimizer's defaults in place. */
 function definedOnly<T extends object>(values: T): Partial<T> {
@@ -71,10 +72,15 @@ export class CosmosTrainer {
       this.optimizer.zeroGrad();
       const terms = lossTerms(this.student, this.teacher, batch, this.options.mode);
       backward(terms.total);
-      const losses = noGrad(() => concat([terms.clip, terms.cosmos ?? terms.clip, terms.total].map((t) => reshape(t, [1])), 0));
+      const losses = noGrad(() =>
+        concat(
+          [terms.clip, terms.cosmos ?? terms.clip, terms.total].map((t) => reshape(t, [1])),
+          0,
+        ),
+      );
       if (this.teacher) {
         const teacherParams = this.teacher.parameters();
-        this.student.parameters().forEach((p, i) => emaUpdate(teacherParams[i]!, p, settings.momentum));
+        for (const [i, p] of this.student.parameters().entries()) emaUpdate(teacherParams[i]!, p, settings.momentum);
       }
       this.optimizer.step(settings.lr);
       for (const model of [this.student, this.teacher]) {

@@ -3,12 +3,12 @@ import { sceneData } from '../data/dataset.ts';
 import { loadSceneAtlasFromDisk } from '../data/scenes-node.ts';
 import { loadClipTokenizer } from '../data/tokenizer-node.ts';
 import type { MemoryStats } from '../gpu/runtime.ts';
-import { useTestGpu } from '../testing/gpu.ts';
+import { setupTestGpu } from '../testing/gpu.ts';
 import { PRESETS } from './presets.ts';
 import { TrainingRun } from './training.ts';
 import { TINY_TRAINING } from './trainingOptions.ts';
 
-const gpu = useTestGpu();
+const gpu = setupTestGpu();
 
 describe('a training run on the built-in scenes', () => {
   for (const mode of ['cosmos', 'clip'] as const) {

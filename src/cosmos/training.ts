@@ -76,7 +76,7 @@ export class TrainingRun {
   }
 
   /** Trains on `data` from the next step on (fine-tuning a model on other images); held-out recall follows it. */
-  useData(data: TrainingData): void {
+  switchData(data: TrainingData): void {
     this.trainingData = data;
   }
 
@@ -97,7 +97,7 @@ export class TrainingRun {
     const examples = Array.from({ length: o.batchSize }, (_, b) => this.data.train(this.stepIndex * o.batchSize + b, o.sourceSize));
     const record = await scopeAsync(async () => {
       const pixels = new Float32Array(o.batchSize * 3 * o.sourceSize * o.sourceSize);
-      examples.forEach(({ image }, b) => writeChw(image, pixels, (b * pixels.length) / o.batchSize));
+      for (const [b, { image }] of examples.entries()) writeChw(image, pixels, (b * pixels.length) / o.batchSize);
       const sources = fromArray(pixels, [o.batchSize, 3, o.sourceSize, o.sourceSize]);
       const plans = examples.map(() =>
         planViews(this.random, o.sourceSize, o.sourceSize, {
@@ -109,10 +109,7 @@ export class TrainingRun {
       const views = renderViews(sources, plans);
       const crops = examples.map(({ caption }) => textCrops(this.random, caption, o.localCount));
       const captions = crops[0]!.map((_, c) => this.tokenRows(crops.map((perSample) => perSample[c]!)));
-      const losses = await this.trainer.step(
-        { globalImages: views.slice(0, 2), localImages: views.slice(2), captions },
-        { lr, momentum: o.momentum },
-      );
+      const losses = await this.trainer.step({ globalImages: views.slice(0, 2), localImages: views.slice(2), captions }, { lr, momentum: o.momentum });
       const [logScale, distillLogScale] = await this.logScales();
       return { ...losses, step: this.stepIndex + 1, lr, temperature: Math.exp(logScale), distillTemperature: Math.exp(distillLogScale) };
     });
@@ -129,7 +126,7 @@ export class TrainingRun {
     return scopeAsync(() =>
       noGradAsync(async () => {
         const pixels = new Float32Array(n * 3 * size * size);
-        examples.forEach(({ image }, i) => pixels.set(normalizeForClip(image), i * 3 * size * size));
+        for (const [i, { image }] of examples.entries()) pixels.set(normalizeForClip(image), i * 3 * size * size);
         const images = l2Normalize(this.student.encodeImage(fromArray(pixels, [n, 3, size, size])).global);
         const texts = l2Normalize(this.student.encodeText(this.tokenRows(examples.map((e) => e.caption))).global);
         const similarity = await matmul(images, texts, { transB: true }).readFloat();
@@ -149,7 +146,7 @@ export class TrainingRun {
   private tokenRows(texts: string[]): Int32Array {
     const context = this.config.text.contextLength;
     const out = new Int32Array(texts.length * context);
-    this.tokenizer.tokenize(texts, context).forEach((row, i) => out.set(row, i * context));
+    for (const [i, row] of this.tokenizer.tokenize(texts, context).entries()) out.set(row, i * context);
     return out;
   }
 

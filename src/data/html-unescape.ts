@@ -19,8 +19,12 @@ const CHARREF = /&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)/gu;
 /** Code points a numeric reference decodes to nothing (Python's html._invalid_codepoints). */
 function isInvalidCodepoint(cp: number): boolean {
   return (
-    (cp >= 0x1 && cp <= 0x8) || cp === 0xb || (cp >= 0xe && cp <= 0x1f) || (cp >= 0x7f && cp <= 0x9f) ||
-    (cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) === 0xfffe
+    (cp >= 0x1 && cp <= 0x8) ||
+    cp === 0xb ||
+    (cp >= 0xe && cp <= 0x1f) ||
+    (cp >= 0x7f && cp <= 0x9f) ||
+    (cp >= 0xfdd0 && cp <= 0xfdef) ||
+    (cp & 0xfffe) === 0xfffe
   );
 }
 
@@ -45,7 +49,7 @@ function namedCharref(ref: string): string {
     const value = ENTITIES.get(ref.slice(0, end));
     if (value !== undefined) return value + ref.slice(end);
   }
-  return '&' + ref;
+  return `&${ref}`;
 }
 
 /** Python's `html.unescape`. */
@@ -59,9 +63,9 @@ function buildStrictEntities(): Map<string, string> {
   const table = new Map<string, string>();
   for (const [name, char] of ENTITIES) {
     if (!name.endsWith(';')) continue;
-    table.set('&' + name, char);
+    table.set(`&${name}`, char);
     if (name === name.toLowerCase()) {
-      const upper = '&' + name.toUpperCase();
+      const upper = `&${name.toUpperCase()}`;
       if (pyHtmlUnescape(upper) === upper) table.set(upper, char.toUpperCase());
     }
   }
@@ -74,7 +78,8 @@ const STRICT_ENTITY = /&#?[0-9A-Za-z]{1,24};/g;
 /** ftfy's `unescape_html`: leaves "this&not that" alone, decodes "P&EACUTE;REZ". */
 export function ftfyUnescapeHtml(text: string): string {
   if (!text.includes('&')) return text;
-  const table = (strictEntities ??= buildStrictEntities());
+  strictEntities ??= buildStrictEntities();
+  const table = strictEntities;
   return text.replace(STRICT_ENTITY, (entity) => {
     const char = table.get(entity);
     if (char !== undefined) return char;

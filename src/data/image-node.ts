@@ -140,7 +140,7 @@ function decodeJpeg(bytes: Uint8Array): RgbImage {
   const { width, height, data } = jpeg.decode(input, { ...options, colorTransform: false });
   const maxH = Math.max(...layout.components.map((c) => c.h));
   const maxV = Math.max(...layout.components.map((c) => c.v));
-  layout.components.forEach((c, channel) => upsampleLikeLibjpeg(data, width, height, channel, maxH / c.h, maxV / c.v));
+  for (const [channel, c] of layout.components.entries()) upsampleLikeLibjpeg(data, width, height, channel, maxH / c.h, maxV / c.v);
   if (layout.ycc) yccToRgbLikeLibjpeg(data);
   return { width, height, data };
 }
@@ -167,7 +167,8 @@ function upsampleLikeLibjpeg(data: Uint8Array, width: number, height: number, ch
     for (let x = 0; x < width; x++) {
       const j = Math.floor(x / hr);
       let value: number;
-      if (!fancyH) value = (sums[j]! + (below ? 2 : 1)) >> 2; // h1v2
+      if (!fancyH)
+        value = (sums[j]! + (below ? 2 : 1)) >> 2; // h1v2
       else if (!fancyV) {
         // h2v1: 3/4 nearer + 1/4 further sample, edges copied
         if (x % 2 === 0) value = j === 0 ? sums[0]! : (sums[j]! * 3 + sums[j - 1]! + 1) >> 2;
@@ -190,7 +191,7 @@ const HALF16 = 1 << 15;
 
 /** jdcolor.c's ycc_rgb_convert: each chroma term rounded to an integer, the sums clamped to 0..255. */
 function yccToRgbLikeLibjpeg(data: Uint8Array): void {
-  const clamp = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : v);
+  const clamp = (v: number) => (v < 0 ? 0 : Math.min(v, 255));
   for (let p = 0; p < data.length; p += 3) {
     const y = data[p]!;
     const cb = data[p + 1]! - 128;

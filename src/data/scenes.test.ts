@@ -35,8 +35,7 @@ beforeAll(async () => {
 });
 
 const sha256 = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
-const pairs = (scene: Scene) =>
-  scene.objects.flatMap((a, i) => scene.objects.slice(i + 1).map((b) => [a.emoji, b.emoji] as const));
+const pairs = (scene: Scene) => scene.objects.flatMap((a, i) => scene.objects.slice(i + 1).map((b) => [a.emoji, b.emoji] as const));
 
 describe('shipped data (public/scenes)', () => {
   it('stays small', () => {
@@ -96,7 +95,13 @@ describe('scene generation', () => {
     const held = heldOutScenes(atlas);
     expect(held.length).toBe(256);
     expect(heldOutScenes(atlas, 16)).toEqual(held.slice(0, 16));
-    const summary = held.map((s) => `${s.objects.map((o) => o.name).sort().join('+')}@${BACKGROUNDS[s.background]!.name}`);
+    const summary = held.map(
+      (s) =>
+        `${s.objects
+          .map((o) => o.name)
+          .sort()
+          .join('+')}@${BACKGROUNDS[s.background]!.name}`,
+    );
     expect(sha256(summary.join('\n'))).toBe('cde123ccad6703cecec6a9fd7dd12b0062912bcbeee5a851fc9ee9911cee81f1');
   });
 
@@ -117,10 +122,15 @@ describe('scene generation', () => {
       }
       for (const [i, j] of objects.flatMap((_, i) => objects.slice(i + 1).map((_, k) => [i, i + 1 + k] as const))) {
         const [a, b] = [objects[i]!, objects[j]!];
-        const overlap = (lo: (o: SceneObject) => number, hi: (o: SceneObject) => number) =>
-          Math.max(0, Math.min(hi(a), hi(b)) - Math.max(lo(a), lo(b)));
-        const w = overlap((o) => o.x - SIZE_EXTENT[o.size] / 2, (o) => o.x + SIZE_EXTENT[o.size] / 2);
-        const h = overlap((o) => o.y - SIZE_EXTENT[o.size] / 2, (o) => o.y + SIZE_EXTENT[o.size] / 2);
+        const overlap = (lo: (o: SceneObject) => number, hi: (o: SceneObject) => number) => Math.max(0, Math.min(hi(a), hi(b)) - Math.max(lo(a), lo(b)));
+        const w = overlap(
+          (o) => o.x - SIZE_EXTENT[o.size] / 2,
+          (o) => o.x + SIZE_EXTENT[o.size] / 2,
+        );
+        const h = overlap(
+          (o) => o.y - SIZE_EXTENT[o.size] / 2,
+          (o) => o.y + SIZE_EXTENT[o.size] / 2,
+        );
         const smaller = Math.min(SIZE_EXTENT[a.size], SIZE_EXTENT[b.size]) ** 2;
         expect(w * h).toBeLessThanOrEqual(0.15 * smaller + 1e-12);
       }
@@ -169,7 +179,12 @@ describe('captions', () => {
       const sentences = captionSentences(scene);
       expect(sentences.length).toBe(scene.objects.length + 1);
       const caption = sceneCaption(scene);
-      expect(caption.split('.').map((s) => s.trim()).filter(Boolean)).toEqual(sentences);
+      expect(
+        caption
+          .split('.')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      ).toEqual(sentences);
       const background = BACKGROUNDS[scene.background]!.phrase;
       expect(sentences.filter((s) => s.endsWith(background)).length).toBe(1);
       const objectSentences = sentences.filter((s) => !s.endsWith(background));
@@ -184,9 +199,7 @@ describe('captions', () => {
 
   it('vary: sentence order, templates, background first or last', () => {
     const all = scenes();
-    const firstIsTopmost = all
-      .filter((s) => s.objects.length >= 2)
-      .map((s) => s.objects[0]!.cell === Math.min(...s.objects.map((o) => o.cell)));
+    const firstIsTopmost = all.filter((s) => s.objects.length >= 2).map((s) => s.objects[0]!.cell === Math.min(...s.objects.map((o) => o.cell)));
     expect(new Set(firstIsTopmost).size).toBe(2);
     expect(new Set(all.map((s) => s.backgroundFirst)).size).toBe(2);
     expect(new Set(all.map((s) => s.backgroundPhrasing)).size).toBe(3);
@@ -289,7 +302,7 @@ describe('rendering', () => {
         return scene.objects.map((o) => mask.filter((c) => c === o.emoji + 1).length / (size * size));
       });
       for (const f of fractions.slice(1)) {
-        f.forEach((v, i) => expect(Math.abs(v - fractions[2]![i]!)).toBeLessThan(0.01 + 0.15 * fractions[2]![i]!));
+        for (const [i, v] of f.entries()) expect(Math.abs(v - fractions[2]![i]!)).toBeLessThan(0.01 + 0.15 * fractions[2]![i]!);
       }
     }
   });

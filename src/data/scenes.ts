@@ -85,9 +85,15 @@ export const SIZE_CLASSES: readonly SizeClass[] = ['small', 'medium', 'large'];
 export const SIZE_EXTENT: Readonly<Record<SizeClass, number>> = { small: 0.22, medium: 0.32, large: 0.46 };
 /** The 3x3 grid cells, row-major, as captions name them. */
 export const POSITIONS = [
-  'top left', 'top centre', 'top right',
-  'centre left', 'centre', 'centre right',
-  'bottom left', 'bottom centre', 'bottom right',
+  'top left',
+  'top centre',
+  'top right',
+  'centre left',
+  'centre',
+  'centre right',
+  'bottom left',
+  'bottom centre',
+  'bottom right',
 ] as const;
 
 export interface SceneObject {
@@ -191,7 +197,10 @@ export function heldOutScenes(atlas: SceneAtlas, count = 256): Scene[] {
 
 /** The object set of a scene as one string: what the held-out rule keeps apart. */
 export function sceneObjectSet(scene: Scene): string {
-  return scene.objects.map((o) => o.emoji).sort((a, b) => a - b).join(',');
+  return scene.objects
+    .map((o) => o.emoji)
+    .sort((a, b) => a - b)
+    .join(',');
 }
 
 interface Box {
@@ -289,7 +298,9 @@ export function captionSentences(scene: Scene): string[] {
 
 /** The long caption: every sentence with its full stop, so that splitting on '.' gives the sentences back. */
 export function sceneCaption(scene: Scene): string {
-  return captionSentences(scene).map((s) => `${s}.`).join(' ');
+  return captionSentences(scene)
+    .map((s) => `${s}.`)
+    .join(' ');
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -460,7 +471,10 @@ function resampleSprite(atlas: SceneAtlas, entry: EmojiEntry, side: number): Flo
   for (let y = 0; y < n; y++) {
     const row = ((entry.y + y) * atlas.width + entry.x) * 4;
     for (let i = 0; i < side; i++) {
-      let r = 0, g = 0, b = 0, a = 0;
+      let r = 0,
+        g = 0,
+        b = 0,
+        a = 0;
       for (let t = 0; t < count; t++) {
         const w = weights[i * count + t]!;
         if (w === 0) continue;

@@ -29,9 +29,7 @@ interface Fixture {
   decode: { ids: number[]; text: string }[];
 }
 
-const fixture = JSON.parse(
-  readFileSync(join(import.meta.dirname, '..', '..', 'fixtures', 'tokenizer.json'), 'utf8'),
-) as Fixture;
+const fixture = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'fixtures', 'tokenizer.json'), 'utf8')) as Fixture;
 
 const sha256 = (lines: readonly string[]) => createHash('sha256').update(lines.join('\n'), 'utf8').digest('hex');
 const label = (text: string) => JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text);
@@ -122,9 +120,7 @@ describe('known divergence: ftfy mojibake repair', () => {
 describe('speed', () => {
   it('tokenizes 1000 captions quickly', () => {
     const words = fixture.cases.flatMap((c) => c.text.split(' ')).filter(Boolean);
-    const captions = Array.from({ length: 1000 }, (_, i) =>
-      Array.from({ length: 12 }, (_, j) => words[(i * 7 + j * 13) % words.length]).join(' ') + ` #${i}`,
-    );
+    const captions = Array.from({ length: 1000 }, (_, i) => `${Array.from({ length: 12 }, (_, j) => words[(i * 7 + j * 13) % words.length]).join(' ')} #${i}`);
     const fresh = ClipTokenizer.fromMerges(readFileSync(join(PUBLIC_TOKENIZER_DIR, TOKENIZER_FILE), 'utf8'));
     const start = performance.now();
     const rows = fresh.tokenize(captions);

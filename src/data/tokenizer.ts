@@ -27,10 +27,7 @@ const SPACE_RUN = new RegExp(`[${PY_SPACE}]+`, 'g');
 
 // OpenCLIP's pattern under the `regex` module with IGNORECASE. Its \s is the White_Space property, written out
 // because JS's \s differs (it has U+FEFF, lacks U+0085).
-const WORD = new RegExp(
-  `${SOT_TOKEN}|${EOT_TOKEN}|'s|'t|'re|'ve|'m|'ll|'d|\\p{L}+|\\p{N}|[^\\p{White_Space}\\p{L}\\p{N}]+`,
-  'giu',
-);
+const WORD = new RegExp(`${SOT_TOKEN}|${EOT_TOKEN}|'s|'t|'re|'ve|'m|'ll|'d|\\p{L}+|\\p{N}|[^\\p{White_Space}\\p{L}\\p{N}]+`, 'giu');
 // U+0345 folds to a Greek iota: JS's /iu counts it as a letter, the `regex` module matches it with no branch
 // and skips it. A space in its place is skipped here too, and still ends the word it interrupts.
 const YPOGEGRAMMENI = /\u0345/g;
@@ -66,9 +63,9 @@ export class ClipTokenizer {
   private constructor(merges: string[][]) {
     // OpenCLIP's list(bytes_to_unicode().values()): printable bytes first, so in code point order.
     const bytes = [...this.byteEncoder].sort((a, b) => a.charCodeAt(0) - b.charCodeAt(0));
-    const vocab = [...bytes, ...bytes.map((c) => c + '</w>'), ...merges.map((m) => m.join('')), SOT_TOKEN, EOT_TOKEN];
-    vocab.forEach((token, id) => this.encoder.set(token, id)); // a repeated token keeps its last id, like a dict
-    merges.forEach(([a, b], rank) => this.ranks.set(`${a} ${b}`, rank));
+    const vocab = [...bytes, ...bytes.map((c) => `${c}</w>`), ...merges.map((m) => m.join('')), SOT_TOKEN, EOT_TOKEN];
+    for (const [id, token] of vocab.entries()) this.encoder.set(token, id); // a repeated token keeps its last id, like a dict
+    for (const [rank, [a, b]] of merges.entries()) this.ranks.set(`${a} ${b}`, rank);
     this.vocab = vocab;
     this.vocabSize = this.encoder.size;
     this.sotId = this.encoder.get(SOT_TOKEN)!;

@@ -18,8 +18,7 @@ export interface PathedBlob {
  * `decode` defaults to the browser's decoders, `name` to the dropped folder's or the zip's name; `maxEntryBytes`
  * (zips only) to MAX_ZIP_ENTRY_BYTES.
  */
-export type BrowserUserDataOptions = Omit<UserDataOptions, 'decode' | 'name'> &
-  Partial<Pick<UserDataOptions, 'decode' | 'name'>> & { maxEntryBytes?: number };
+export type BrowserUserDataOptions = Omit<UserDataOptions, 'decode' | 'name'> & Partial<Pick<UserDataOptions, 'decode' | 'name'>> & { maxEntryBytes?: number };
 
 /** The most one zip entry may inflate to: a photo or a captions file is far smaller, a zip bomb's entry is not. */
 export const MAX_ZIP_ENTRY_BYTES = 256 * 2 ** 20;
@@ -64,11 +63,9 @@ async function directoryEntries(directory: FileSystemDirectoryEntry): Promise<Fi
  * name, or the paths `droppedFiles` found. A single .zip is read as a zip.
  */
 export function userDataFromFiles(files: FileList | readonly (File | PathedBlob)[], options: BrowserUserDataOptions): Promise<UserData> {
-  const list = Array.from(files, (file): PathedBlob =>
-    file instanceof Blob ? { path: file.webkitRelativePath || file.name, blob: file } : file,
-  );
+  const list = Array.from(files, (file): PathedBlob => (file instanceof Blob ? { path: file.webkitRelativePath || file.name, blob: file } : file));
   const only = list.length === 1 ? list[0]! : null;
-  if (only && only.path.toLowerCase().endsWith('.zip')) return userDataFromZip(only.blob, { ...options, name: options.name ?? only.path });
+  if (only?.path.toLowerCase().endsWith('.zip')) return userDataFromZip(only.blob, { ...options, name: options.name ?? only.path });
   const userFiles: UserFile[] = list.map(({ path, blob }) => ({ path, read: async () => blob }));
   const name = options.name ?? nameOfFiles(list);
   return loadUserData(userFiles, { ...options, decode: options.decode ?? decodeInBrowser, name });

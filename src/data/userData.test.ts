@@ -64,7 +64,7 @@ function pairsOf({ data, summary }: UserData, size = 16): Map<string, Colour> {
 function expectColours(pairs: Map<string, Colour>, numbers: Record<string, number>): void {
   expect([...pairs.keys()].sort()).toEqual(Object.keys(numbers).sort());
   for (const [caption, colour] of pairs) {
-    colour.forEach((v, c) => expect(Math.abs(v - colourOf(numbers[caption]!)[c]!)).toBeLessThanOrEqual(3));
+    for (const [c, v] of colour.entries()) expect(Math.abs(v - colourOf(numbers[caption]!)[c]!)).toBeLessThanOrEqual(3);
   }
 }
 
@@ -116,14 +116,7 @@ describe('captions.jsonl', () => {
 describe('captions.csv', () => {
   it('parses RFC 4180: quoted commas, line breaks and doubled quotes, CRLF or LF records', () => {
     const text = 'image,caption\r\na.png,"one, two"\r\n"b.png","line one\r\nline two"\n c.png ,"say ""hi"""\n\n"",\n';
-    expect(parseCsv(text)).toEqual([
-      ['image', 'caption'],
-      ['a.png', 'one, two'],
-      ['b.png', 'line one\r\nline two'],
-      [' c.png ', 'say "hi"'],
-      [''],
-      ['', ''],
-    ]);
+    expect(parseCsv(text)).toEqual([['image', 'caption'], ['a.png', 'one, two'], ['b.png', 'line one\r\nline two'], [' c.png ', 'say "hi"'], [''], ['', '']]);
     expect(parseCsv('x,"unterminated\nstill')).toEqual([['x', 'unterminated\nstill']]);
   });
 
@@ -249,10 +242,7 @@ describe('a zip', () => {
     const loaded = await userDataFromZip(new File([zip], 'my-data.zip'), { decode, workingSize: 32 });
     expect(loaded.data.name).toBe('my-data.zip');
     expect(loaded.summary.skipped).toEqual([]);
-    expectColours(
-      pairsOf(loaded),
-      Object.fromEntries([1, 2, 3].map((n) => [`picture ${n} `.repeat(40).trim(), n])),
-    );
+    expectColours(pairsOf(loaded), Object.fromEntries([1, 2, 3].map((n) => [`picture ${n} `.repeat(40).trim(), n])));
     // A single chosen .zip is read as a zip.
     expect((await userDataFromFiles([new File([zip], 'my-data.zip')], { decode, workingSize: 32 })).summary.used).toBe(3);
   });
@@ -363,9 +353,7 @@ describe('the split and the images', () => {
         '1 file was skipped, for example b.png: not a readable PNG or JPEG image (neither a PNG nor a JPEG signature).',
     );
     await expect(one).rejects.toBeInstanceOf(UserDataError);
-    await expect(fromFolder({ 'top/notes.txt': 'hello' })).rejects.toThrow(
-      'No .png, .jpg or .jpeg images in top, so there is nothing to train on.',
-    );
+    await expect(fromFolder({ 'top/notes.txt': 'hello' })).rejects.toThrow('No .png, .jpg or .jpeg images in top, so there is nothing to train on.');
   });
 });
 

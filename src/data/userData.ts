@@ -99,7 +99,11 @@ export async function loadUserData(files: readonly UserFile[], options: UserData
     if (texts) captioned.push([image, texts.join('\n')]);
     else skipped.push({ path: image.path, reason: source.missing(image.path) });
   }
-  const images = await decodeAll(captioned.map(([file]) => file), options, skipped);
+  const images = await decodeAll(
+    captioned.map(([file]) => file),
+    options,
+    skipped,
+  );
   const pairs: Pair[] = [];
   captioned.forEach(([, caption], i) => {
     const working = images[i];
@@ -274,10 +278,7 @@ interface CaptionRecord {
 
 type RecordParser = (text: string, problem: (where: string, reason: string) => void) => CaptionRecord[];
 
-async function collectCaptions(
-  byKind: Record<Kind, UserFile[]>,
-  skipped: SkippedFile[],
-): Promise<{ captions: Map<string, string[]>; source: CaptionSource }> {
+async function collectCaptions(byKind: Record<Kind, UserFile[]>, skipped: SkippedFile[]): Promise<{ captions: Map<string, string[]>; source: CaptionSource }> {
   const captions = new Map<string, string[]>();
   const add = (image: string, texts: string[]) => captions.set(image, [...(captions.get(image) ?? []), ...texts]);
   const captionFiles = byKind.jsonl.length > 0 ? byKind.jsonl : byKind.csv;
@@ -305,11 +306,7 @@ async function collectCaptions(
   return { captions, source: { label, missing: () => `no caption in ${label}` } };
 }
 
-async function collectTextFiles(
-  byKind: Record<Kind, UserFile[]>,
-  add: (image: string, texts: string[]) => void,
-  skipped: SkippedFile[],
-): Promise<void> {
+async function collectTextFiles(byKind: Record<Kind, UserFile[]>, add: (image: string, texts: string[]) => void, skipped: SkippedFile[]): Promise<void> {
   const imagesByStem = new Map<string, string[]>();
   for (const { path } of byKind.image) imagesByStem.set(stemOf(path), [...(imagesByStem.get(stemOf(path)) ?? []), path]);
   for (const file of byKind.txt) {
@@ -338,23 +335,30 @@ async function readText(file: UserFile, skipped: SkippedFile[]): Promise<string 
 /** `captions.jsonl`: one JSON object a line, `file` or `image` naming the image, `caption` or `text` (or a list). */
 function parseJsonlRecords(text: string, problem: (where: string, reason: string) => void): CaptionRecord[] {
   const records: CaptionRecord[] = [];
-  text.split('\n').forEach((line, i) => {
+  for (const [i, line] of text.split('\n').entries()) {
+    if (line.trim() === '') continue;
     const where = `line ${i + 1}`;
-    if (line.trim() === '') return;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      return problem(where, 'not valid JSON');
-    }
-    const object = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-    const image = object.file ?? object.image;
-    const captions = captionList(object.caption ?? object.text);
-    if (typeof image !== 'string' || image.trim() === '') return problem(where, 'needs a "file" or "image" key naming the image');
-    if (captions.length === 0) return problem(where, 'needs a non-empty "caption" or "text"');
-    records.push({ where, image: image.trim(), captions });
-  });
+    const record = jsonlRecord(line, where);
+    if (typeof record === 'string') problem(where, record);
+    else records.push(record);
+  }
   return records;
+}
+
+/** One line of captions.jsonl as a record, or why it is not one. */
+function jsonlRecord(line: string, where: string): CaptionRecord | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return 'not valid JSON';
+  }
+  const object = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  const image = object.file ?? object.image;
+  const captions = captionList(object.caption ?? object.text);
+  if (typeof image !== 'string' || image.trim() === '') return 'needs a "file" or "image" key naming the image';
+  if (captions.length === 0) return 'needs a non-empty "caption" or "text"';
+  return { where, image: image.trim(), captions };
 }
 
 function captionList(value: unknown): string[] {
@@ -374,15 +378,15 @@ function parseCsvRecords(text: string, problem: (where: string, reason: string) 
     return [];
   }
   const records: CaptionRecord[] = [];
-  rows.forEach((row, i) => {
+  for (const [i, row] of rows.entries()) {
     const where = `row ${i + 1}`;
-    if (i <= headerAt || row.every((cell) => cell.trim() === '')) return;
+    if (i <= headerAt || row.every((cell) => cell.trim() === '')) continue;
     const image = row[imageColumn]?.trim() ?? '';
     const caption = cleanCaption(row[captionColumn] ?? '');
-    if (image === '') return problem(where, 'no image name');
-    if (caption === '') return problem(where, 'no caption');
-    records.push({ where, image, captions: [caption] });
-  });
+    if (image === '') problem(where, 'no image name');
+    else if (caption === '') problem(where, 'no caption');
+    else records.push({ where, image, captions: [caption] });
+  }
   return records;
 }
 

@@ -31,7 +31,11 @@ export function stackRows(rows: readonly Float32Array[], shape: readonly number[
 /** Token id rows (each of the context length) as one flat array, as encodeText takes them. */
 export function concatIds(rows: readonly Int32Array[]): Int32Array {
   const out = new Int32Array(rows.reduce((n, r) => n + r.length, 0));
-  rows.reduce((offset, r) => (out.set(r, offset), offset + r.length), 0);
+  let offset = 0;
+  for (const r of rows) {
+    out.set(r, offset);
+    offset += r.length;
+  }
   return out;
 }
 
@@ -39,11 +43,23 @@ export function concatIds(rows: readonly Int32Array[]): Int32Array {
 export function imageEmbeddings(model: CosmosModel, images: readonly Float32Array[]): Tensor {
   const s = model.config.vision.imageSize;
   return noGrad(() =>
-    scope(() => concat(batches(images).map((group) => l2Normalize(model.encodeImage(stackRows(group, [3, s, s])).global)), 0)),
+    scope(() =>
+      concat(
+        batches(images).map((group) => l2Normalize(model.encodeImage(stackRows(group, [3, s, s])).global)),
+        0,
+      ),
+    ),
   );
 }
 
 /** [N, E]: normalized global embeddings of token id rows. */
 export function textEmbeddings(model: CosmosModel, ids: readonly Int32Array[]): Tensor {
-  return noGrad(() => scope(() => concat(batches(ids).map((group) => l2Normalize(model.encodeText(concatIds(group)).global)), 0)));
+  return noGrad(() =>
+    scope(() =>
+      concat(
+        batches(ids).map((group) => l2Normalize(model.encodeText(concatIds(group)).global)),
+        0,
+      ),
+    ),
+  );
 }

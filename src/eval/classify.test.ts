@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CosmosModel } from '../cosmos/model.ts';
 import { expectClose } from '../testing/fixtures.ts';
-import { useTestGpu } from '../testing/gpu.ts';
+import { setupTestGpu } from '../testing/gpu.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { classEmbeddings, classifyImages, rankClasses } from './classify.ts';
 import { IMAGENET_TEMPLATES, promptsFor } from './templates.ts';
 import { floatRows, idRows, tinyModel, zeroShotCase } from './zeroShotFixture.ts';
 
-useTestGpu();
+setupTestGpu();
 
 describe('zero-shot classification against the PyTorch reference (tiny.pt student)', () => {
   const c = zeroShotCase('classify');
@@ -17,7 +17,10 @@ describe('zero-shot classification against the PyTorch reference (tiny.pt studen
     model = await tinyModel('student');
     const [count, templates] = c.tensors.prompt_ids!.shape as [number, number];
     const rows = idRows({ shape: [count * templates, 77], data: c.tensors.prompt_ids!.data });
-    classes = classEmbeddings(model, Array.from({ length: count }, (_, k) => rows.slice(k * templates, (k + 1) * templates)));
+    classes = classEmbeddings(
+      model,
+      Array.from({ length: count }, (_, k) => rows.slice(k * templates, (k + 1) * templates)),
+    );
   });
   afterAll(() => {
     classes?.dispose();
@@ -34,8 +37,18 @@ describe('zero-shot classification against the PyTorch reference (tiny.pt studen
     const scores = await classifyImages(model, floatRows(c.tensors.images!), classes);
     // Logits are 100 times cosines good to ~1e-6 (measured 1.2e-5 on the logits); a softmax probability moves by
     // at most a quarter of the logits' error.
-    expectClose(scores.logits.flatMap((r) => [...r]), c.tensors.logits!, { rtol: 0, atol: 1e-4 }, 'logits');
-    expectClose(scores.probabilities.flatMap((r) => [...r]), c.tensors.probabilities!, { rtol: 0, atol: 2.5e-5 }, 'probabilities');
+    expectClose(
+      scores.logits.flatMap((r) => [...r]),
+      c.tensors.logits!,
+      { rtol: 0, atol: 1e-4 },
+      'logits',
+    );
+    expectClose(
+      scores.probabilities.flatMap((r) => [...r]),
+      c.tensors.probabilities!,
+      { rtol: 0, atol: 2.5e-5 },
+      'probabilities',
+    );
   });
 });
 

@@ -37,7 +37,14 @@ export interface RankedClass {
  */
 export function classEmbeddings(model: CosmosModel, prompts: readonly Int32Array[][]): Tensor {
   if (prompts.length === 0 || prompts.some((p) => p.length === 0)) throw new Error('zero-shot classes need at least one class and one prompt each');
-  return noGrad(() => scope(() => concat(prompts.map((ids) => l2Normalize(mean(textEmbeddings(model, ids), 0, true))), 0)));
+  return noGrad(() =>
+    scope(() =>
+      concat(
+        prompts.map((ids) => l2Normalize(mean(textEmbeddings(model, ids), 0, true))),
+        0,
+      ),
+    ),
+  );
 }
 
 /** Zero-shot scores of CLIP-preprocessed [3, S, S] images against class embeddings [C, E]. */

@@ -64,9 +64,9 @@ export async function embed(model: CosmosModel, images: Float32Array[], ids: Int
   return scopeAsync(() =>
     noGradAsync(async () => {
       const pixels = new Float32Array(nI * 3 * size * size);
-      images.forEach((img, i) => pixels.set(img, i * img.length));
+      for (const [i, img] of images.entries()) pixels.set(img, i * img.length);
       const tokens = new Int32Array(nT * context);
-      ids.forEach((row, i) => tokens.set(row, i * context));
+      for (const [i, row] of ids.entries()) tokens.set(row, i * context);
       const image = model.encodeImage(fromArray(pixels, [nI, 3, size, size]));
       const text = model.encodeText(tokens);
       const imageE = l2Normalize(image.global);
@@ -97,6 +97,6 @@ export async function embed(model: CosmosModel, images: Float32Array[], ids: Int
 
 function meanOverHeads(heads: Float32Array[]): Float32Array {
   const mean = new Float32Array(heads[0]!.length);
-  for (const h of heads) h.forEach((v, i) => (mean[i]! += v / heads.length));
+  for (const h of heads) for (const [i, v] of h.entries()) mean[i]! += v / heads.length;
   return mean;
 }

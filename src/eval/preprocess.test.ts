@@ -7,16 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { RgbImage } from '../data/image.ts';
 import { decodeImageFile } from '../data/image-node.ts';
 import { expectClose } from '../testing/fixtures.ts';
-import {
-  CLIP_MEAN,
-  CLIP_STD,
-  clipResizeGeometry,
-  cropRgb,
-  normalizeForClip,
-  preprocessForClip,
-  preprocessToSize,
-  resizeBicubicPil,
-} from './preprocess.ts';
+import { CLIP_MEAN, CLIP_STD, clipResizeGeometry, cropRgb, normalizeForClip, preprocessForClip, preprocessToSize, resizeBicubicPil } from './preprocess.ts';
 
 interface PreprocessCase {
   image: string;

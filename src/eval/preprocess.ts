@@ -176,5 +176,5 @@ function resamplePass(img: RgbImage, outSize: number, horizontal: boolean): RgbI
 
 function clip8(sum: number): number {
   const v = sum >> PRECISION_BITS;
-  return v < 0 ? 0 : v > 255 ? 255 : v;
+  return v < 0 ? 0 : Math.min(v, 255);
 }

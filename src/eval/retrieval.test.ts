@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CosmosModel } from '../cosmos/model.ts';
 import { expectClose } from '../testing/fixtures.ts';
-import { useTestGpu } from '../testing/gpu.ts';
+import { setupTestGpu } from '../testing/gpu.ts';
 import { recallAtK, recallBothWays, similarityMatrix, topK, transposed } from './retrieval.ts';
 import { floatRows, idRows, tinyModel, zeroShotCase } from './zeroShotFixture.ts';
 
-useTestGpu();
+setupTestGpu();
 
 describe('retrieval against the PyTorch reference (tiny.pt student)', () => {
   const c = zeroShotCase('retrieval');
@@ -36,7 +36,11 @@ describe('ranking on the host', () => {
   const s = Float32Array.from([0.1, 0.9, 0.3, 0.2, 0.8, 0.1, 0.5, 0.5, 0.5]);
 
   it('top-k of each row, best first, ties to the lower index', () => {
-    expect(topK(s, 3, 3, 2).map((row) => row.map((m) => m.index))).toEqual([[1, 2], [1, 0], [0, 1]]);
+    expect(topK(s, 3, 3, 2).map((row) => row.map((m) => m.index))).toEqual([
+      [1, 2],
+      [1, 0],
+      [0, 1],
+    ]);
     expect(topK(transposed(s, 3, 3), 3, 3, 1).map((row) => row[0]!.index)).toEqual([2, 0, 2]);
   });
 

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CosmosModel } from '../cosmos/model.ts';
 import { expectClose } from '../testing/fixtures.ts';
-import { useTestGpu } from '../testing/gpu.ts';
+import { setupTestGpu } from '../testing/gpu.ts';
 import { fromArray } from '../tensor/tensor.ts';
 import { encodeImageWithCsa } from './csa.ts';
 import { BACKGROUND, resizeBilinear, segmentImage, segmentNormalized, windowStarts } from './segment.ts';
 import { tinyModel, zeroShotCase } from './zeroShotFixture.ts';
 
-useTestGpu();
+setupTestGpu();
 
 describe('SCLIP-style segmentation against the PyTorch reference (tiny.pt teacher)', () => {
   let model: CosmosModel;
@@ -56,7 +56,10 @@ describe('SCLIP-style segmentation against the PyTorch reference (tiny.pt teache
 
   it('segments a decoded image at its own size', async () => {
     const rgb = { width: 45, height: 30, data: Uint8Array.from({ length: 45 * 30 * 3 }, (_, i) => (i * 37) % 256) };
-    const classes = fromArray(Float32Array.from({ length: 2 * 32 }, (_, i) => Math.sin(i)), [2, 32]).keep();
+    const classes = fromArray(
+      Float32Array.from({ length: 2 * 32 }, (_, i) => Math.sin(i)),
+      [2, 32],
+    ).keep();
     const got = await segmentImage(model, rgb, classes);
     classes.dispose();
     expect([got.width, got.height, got.classes, got.labels.length, got.probabilities.length]).toEqual([45, 30, 2, 45 * 30, 2 * 45 * 30]);

@@ -167,7 +167,12 @@ export async function segmentNormalized(
   const sum = new Float32Array(count * image.height * image.width);
   const covered = new Float32Array(image.height * image.width);
   for (const group of batches(windows)) {
-    const cosines = await windowCosines(model, group.map(({ top, left }) => cropPlanes(image, top, left, s)), classes, csa);
+    const cosines = await windowCosines(
+      model,
+      group.map(({ top, left }) => cropPlanes(image, top, left, s)),
+      classes,
+      csa,
+    );
     group.forEach(({ top, left }, w) => {
       // [patches, classes] of this window as [classes, grid, grid] planes, then up to the window's pixels.
       const patches = new Float32Array(count * grid * grid);

@@ -6,7 +6,10 @@ export class WebGpuUnavailableError extends Error {
 
 export class GpuDeviceLostError extends Error {
   override name = 'GpuDeviceLostError';
-  constructor(readonly reason: string, detail: string) {
+  constructor(
+    readonly reason: string,
+    detail: string,
+  ) {
     super(
       `The GPU device was lost (${reason}${detail ? `: ${detail}` : ''}). ` +
         'Work saved to storage is safe; reload the page (or restart the command) to get a new device.',
@@ -17,7 +20,10 @@ export class GpuDeviceLostError extends Error {
 /** A WGSL compile error or a validation error, named after the kernels that were running. */
 export class GpuKernelError extends Error {
   override name = 'GpuKernelError';
-  constructor(readonly kernels: string[], detail: string) {
+  constructor(
+    readonly kernels: string[],
+    detail: string,
+  ) {
     super(`GPU error in ${kernels.length ? kernels.join(', ') : 'a GPU call'}: ${detail}`);
   }
 }
@@ -27,5 +33,4 @@ export class GpuOutOfMemoryError extends Error {
 }
 
 const MiB = 1024 * 1024;
-export const formatBytes = (bytes: number): string =>
-  bytes >= 1024 * MiB ? `${(bytes / (1024 * MiB)).toFixed(2)} GiB` : `${(bytes / MiB).toFixed(1)} MiB`;
+export const formatBytes = (bytes: number): string => (bytes >= 1024 * MiB ? `${(bytes / (1024 * MiB)).toFixed(2)} GiB` : `${(bytes / MiB).toFixed(1)} MiB`);

@@ -16,6 +16,10 @@ export const shader = (name: string, code: string): ShaderSource => ({ name, cod
 export const kernelName = (k: Kernel): string => `${k.shader.name}:${k.entry}`;
 
 export function pipelineKey(k: Kernel): string {
-  const constants = k.constants ? Object.entries(k.constants).map(([n, v]) => `${n}=${v}`).join(',') : '';
+  const constants = k.constants
+    ? Object.entries(k.constants)
+        .map(([n, v]) => `${n}=${v}`)
+        .join(',')
+    : '';
   return `${k.shader.name}|${k.entry}|${constants}`;
 }

@@ -21,7 +21,11 @@ export class MultiheadAttention extends Module {
   readonly inProjBias: Tensor;
   readonly outProj: Linear;
 
-  constructor(readonly embedDim: number, readonly heads: number, random: Random | null) {
+  constructor(
+    readonly embedDim: number,
+    readonly heads: number,
+    random: Random | null,
+  ) {
     super();
     if (embedDim % heads !== 0) throw new Error(`MultiheadAttention: ${embedDim} is not divisible by ${heads} heads`);
     // PyTorch: xavier_uniform on in_proj; OpenCLIP re-initialises with normal(std = width^-0.5).

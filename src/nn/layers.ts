@@ -35,7 +35,10 @@ export class LayerNorm extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor;
 
-  constructor(dim: number, readonly eps = 1e-5) {
+  constructor(
+    dim: number,
+    readonly eps = 1e-5,
+  ) {
     super();
     this.weight = this.parameter('weight', [dim], constant(dim, 1));
     this.bias = this.parameter('bias', [dim], constant(dim, 0));

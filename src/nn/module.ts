@@ -3,7 +3,7 @@
  * (`transformer.resblocks.3.attn.in_proj_weight`), so a checkpoint maps onto our modules without a renaming table.
  */
 import { gpu } from '../tensor/engine.ts';
-import { type Shape, Tensor, fromArray, shapeString, zeros } from '../tensor/tensor.ts';
+import { type Shape, type Tensor, fromArray, shapeString, zeros } from '../tensor/tensor.ts';
 
 /** A tensor's values on the host, as a checkpoint or a fixture holds them. */
 export interface HostTensor {
@@ -50,9 +50,7 @@ export abstract class Module {
     const unexpected = [...values.keys()].filter((k) => !own.has(k));
     const misShaped = [...own].flatMap(([k, t]) => {
       const v = values.get(k);
-      return v && shapeString(v.shape) !== shapeString(t.shape)
-        ? [`${k}: checkpoint ${shapeString(v.shape)}, model ${shapeString(t.shape)}`]
-        : [];
+      return v && shapeString(v.shape) !== shapeString(t.shape) ? [`${k}: checkpoint ${shapeString(v.shape)}, model ${shapeString(t.shape)}`] : [];
     });
     const problems = [
       missing.length ? `missing keys: ${missing.join(', ')}` : '',

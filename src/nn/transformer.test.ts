@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { expectTensorClose, fixtureTensor, loadFixture, type FixtureCase } from '../testing/fixtures.ts';
-import { useTestGpu } from '../testing/gpu.ts';
+import { setupTestGpu } from '../testing/gpu.ts';
 import { mul } from '../tensor/ops/elementwise.ts';
 import { meanAll, sumAll } from '../tensor/ops/reduce.ts';
 import { AdamW } from '../tensor/optim/adamw.ts';
@@ -11,7 +11,7 @@ import { rng, normal } from './init.ts';
 import { ResidualAttentionBlock } from './transformer.ts';
 import { fromArray } from '../tensor/tensor.ts';
 
-const gpu = useTestGpu();
+const gpu = setupTestGpu();
 
 function blockFrom(c: FixtureCase): ResidualAttentionBlock {
   const { width, heads, mlp_width } = c.attrs as { width: number; heads: number; mlp_width: number };
@@ -28,7 +28,11 @@ describe('a pre-LN residual attention block against torch.nn (MultiheadAttention
       const block = blockFrom(c);
       const names = block.namedParameters().map(([n]) => n);
       // The same parameters, named as torch names them, in the same order.
-      expect(names).toEqual(Object.keys(c.tensors).filter((k) => k.startsWith('param:')).map((k) => k.slice(6)));
+      expect(names).toEqual(
+        Object.keys(c.tensors)
+          .filter((k) => k.startsWith('param:'))
+          .map((k) => k.slice(6)),
+      );
       await scopeAsync(async () => {
         const x = fixtureTensor(c, 'x', { requiresGrad: true });
         const out = block.forward(x, c.attrs.causal as boolean);

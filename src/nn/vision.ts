@@ -34,7 +34,11 @@ export class VisionTransformer extends Module {
   readonly lnPost: LayerNorm;
   readonly trainedGrid: number;
 
-  constructor(readonly config: VisionConfig, embedDim: number, random: Random | null) {
+  constructor(
+    readonly config: VisionConfig,
+    embedDim: number,
+    random: Random | null,
+  ) {
     super();
     const { width, patchSize: p, imageSize } = config;
     const scale = width ** -0.5;

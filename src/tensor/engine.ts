@@ -21,12 +21,12 @@ interface EngineState {
 
 export const engine: EngineState = { runtime: null, gradEnabled: true, scopes: [], tape: [] };
 
-export function useRuntime(runtime: GpuRuntime): void {
+export function installRuntime(runtime: GpuRuntime): void {
   engine.runtime = runtime;
 }
 
 export function gpu(): GpuRuntime {
-  if (!engine.runtime) throw new Error('No GPU runtime: call useRuntime() with a GpuRuntime first.');
+  if (!engine.runtime) throw new Error('No GPU runtime: call installRuntime() with a GpuRuntime first.');
   return engine.runtime;
 }
 

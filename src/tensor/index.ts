@@ -1,4 +1,4 @@
-export { useRuntime, gpu, noGrad } from './engine.ts';
+export { installRuntime, gpu, noGrad } from './engine.ts';
 export { Tensor, empty, fromArray, zeros, parameter, numel, type Shape } from './tensor.ts';
 export { backward, record } from './tape.ts';
 export { scope, scopeAsync } from './scope.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { useTestGpu } from '../testing/gpu.ts';
+import { setupTestGpu } from '../testing/gpu.ts';
 import { noGrad } from './engine.ts';
 import { add, mul, affine } from './ops/elementwise.ts';
 import { sumAll } from './ops/reduce.ts';
@@ -8,7 +8,7 @@ import { scope, scopeAsync } from './scope.ts';
 import { backward } from './tape.ts';
 import { fromArray, parameter, type Tensor } from './tensor.ts';
 
-const gpu = useTestGpu();
+const gpu = setupTestGpu();
 
 const values = async (t: Tensor) => Array.from(await t.read());
 

@@ -21,13 +21,7 @@ export interface TapeNode {
 export const needsGrad = (t: Tensor): boolean => t.requiresGrad || t.node !== null;
 
 /** Records `output = op(inputs)` when grad mode is on and some input needs a gradient. Returns `output`. */
-export function record(
-  op: string,
-  inputs: readonly Tensor[],
-  output: Tensor,
-  backward: TapeNode['backward'],
-  saved?: readonly Tensor[],
-): Tensor {
+export function record(op: string, inputs: readonly Tensor[], output: Tensor, backward: TapeNode['backward'], saved?: readonly Tensor[]): Tensor {
   if (!engine.gradEnabled || !inputs.some(needsGrad)) return output;
   const node: TapeNode = { op, inputs, output, backward, saved };
   output.node = node;

@@ -52,8 +52,7 @@ export function expectClose(actual: ArrayLike<number>, expected: FixtureTensor |
   }
   if (worst >= 0) {
     throw new Error(
-      `${label}: element ${worst} is ${actual[worst]}, expected ${want[worst]} ` +
-        `(rtol ${tol.rtol}, atol ${tol.atol}; ${actual.length} elements)`,
+      `${label}: element ${worst} is ${actual[worst]}, expected ${want[worst]} ` + `(rtol ${tol.rtol}, atol ${tol.atol}; ${actual.length} elements)`,
     );
   }
 }

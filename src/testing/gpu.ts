@@ -2,13 +2,13 @@
 import { afterAll, beforeAll } from 'vitest';
 import { createNodeRuntime } from '../gpu/node.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
-import { useRuntime } from '../tensor/engine.ts';
+import { installRuntime } from '../tensor/engine.ts';
 
-export function useTestGpu(): () => GpuRuntime {
+export function setupTestGpu(): () => GpuRuntime {
   let runtime: GpuRuntime | null = null;
   beforeAll(async () => {
     runtime = await createNodeRuntime();
-    useRuntime(runtime);
+    installRuntime(runtime);
   });
   afterAll(() => runtime?.destroy());
   return () => {

@@ -62,7 +62,7 @@ function Tabs() {
   const tab = useAppStore((s) => s.tab);
   const setTab = useAppStore((s) => s.setTab);
   return (
-    <nav className="tabs" role="tablist" aria-label="Panels">
+    <div className="tabs" role="tablist" aria-label="Panels">
       {(Object.keys(TAB_PANELS) as Tab[]).map((t) => (
         <button
           key={t}
@@ -78,7 +78,7 @@ function Tabs() {
           {TAB_PANELS[t].label}
         </button>
       ))}
-    </nav>
+    </div>
   );
 }
 

@@ -118,7 +118,17 @@ const sameSettings = (a: TrainSettings | null, b: TrainSettings): boolean =>
 function settingsOf(run: RunInfo, current: TrainSettings): TrainSettings {
   const o = run.options;
   const preset = run.preset === 'tiny' || run.preset === 'small' ? run.preset : current.preset;
-  return { ...current, preset, mode: o.mode, lr: o.lr, batchSize: o.batchSize, steps: o.steps, localCount: o.localCount, momentum: o.momentum, freezeTowers: o.freezeTowers };
+  return {
+    ...current,
+    preset,
+    mode: o.mode,
+    lr: o.lr,
+    batchSize: o.batchSize,
+    steps: o.steps,
+    localCount: o.localCount,
+    momentum: o.momentum,
+    freezeTowers: o.freezeTowers,
+  };
 }
 
 const initial = typeof window === 'undefined' ? { settings: DEFAULT_SETTINGS, tab: 'train' as Tab } : parseUrl(window.location.search);
@@ -162,7 +172,19 @@ export const useAppStore = create<AppState>()((set, get) => {
     switch (event.type) {
       case 'ready': {
         const { type: _, state, step, data, log, trainedOn, ...run } = event;
-        set({ run, dataSet: data, trainedOn, runState: state, step, history: log.steps, evals: log.evals, building: false, playedAt: null, lastStepAt: null, savedStep: step > 0 ? step : null });
+        set({
+          run,
+          dataSet: data,
+          trainedOn,
+          runState: state,
+          step,
+          history: log.steps,
+          evals: log.evals,
+          building: false,
+          playedAt: null,
+          lastStepAt: null,
+          savedStep: step > 0 ? step : null,
+        });
         // A restored run brings its own settings: the form and the address show them.
         if (step > 0) {
           set({ settings: settingsOf(run, get().settings) });
@@ -309,5 +331,4 @@ export const useAppStore = create<AppState>()((set, get) => {
 });
 
 /** The browser's WebGPU entry point, or undefined where it has none. */
-export const browserGpu = (): GPU | undefined =>
-  typeof navigator !== 'undefined' && 'gpu' in navigator ? navigator.gpu : undefined;
+export const browserGpu = (): GPU | undefined => (typeof navigator !== 'undefined' && 'gpu' in navigator ? navigator.gpu : undefined);

@@ -6,12 +6,12 @@ import { heldOutScenes, sceneCaption, type SceneAtlas } from '../data/scenes.ts'
 import { loadClipTokenizer } from '../data/tokenizer-node.ts';
 import type { ClipTokenizer } from '../data/tokenizer.ts';
 import { embed } from '../eval/embed.ts';
-import { useTestGpu } from '../testing/gpu.ts';
+import { setupTestGpu } from '../testing/gpu.ts';
 import { type AnalysisContext, handleAnalysis } from './analysis.ts';
 import { prepareImage, PAD_TOKEN, sourceImage } from './analysis/inputs.ts';
 import type { AttentionResult, HeldOutPairResult, RetrievalResult, SegmentResult, SelfAttentionResult, ViewsResult, ZeroShotResult } from './protocol.ts';
 
-useTestGpu();
+setupTestGpu();
 
 const config = PRESETS.tiny;
 const sum = (values: ArrayLike<number>) => Array.from(values).reduce((a, b) => a + b, 0);
@@ -44,7 +44,10 @@ describe('handleAnalysis on the tiny preset', () => {
     expect(result.tokens.slice(1, eot).join('')).toBe(tokenizer.decode(tokenizer.encode(caption)));
     expect(result.tokens.slice(eot + 1).every((t) => t === PAD_TOKEN)).toBe(true);
     // Each sentence's own map is what embedding that sentence alone gives.
-    const sentences = caption.split('.').map((s) => s.trim()).filter(Boolean);
+    const sentences = caption
+      .split('.')
+      .map((s) => s.trim())
+      .filter(Boolean);
     expect(result.sentences.map((s) => s.text)).toEqual(sentences);
     const image = prepareImage(atlas, { kind: 'scene', index: 3 }, config.vision.imageSize);
     const alone = await embed(ctx.student, [image.pixels], tokenizer.tokenize([sentences[1]!]), { attention: true });
@@ -60,10 +63,14 @@ describe('handleAnalysis on the tiny preset', () => {
   });
 
   it('refuses an empty caption and a missing teacher with sentences', async () => {
-    await expect(handleAnalysis({ kind: 'attention', image: { kind: 'scene', index: 0 }, caption: '  ', weights: 'student' }, ctx)).rejects.toThrow(/Type a caption/);
+    await expect(handleAnalysis({ kind: 'attention', image: { kind: 'scene', index: 0 }, caption: '  ', weights: 'student' }, ctx)).rejects.toThrow(
+      /Type a caption/,
+    );
     const noTeacher = { ...ctx, teacher: null };
     await expect(handleAnalysis({ kind: 'selfAttention', image: { kind: 'scene', index: 0 }, weights: 'teacher' }, noTeacher)).rejects.toThrow(/no teacher/);
-    await expect(handleAnalysis({ kind: 'selfAttention', image: { kind: 'scene', index: 999 }, weights: 'student' }, ctx)).rejects.toThrow(/no held-out scene 999/);
+    await expect(handleAnalysis({ kind: 'selfAttention', image: { kind: 'scene', index: 999 }, weights: 'student' }, ctx)).rejects.toThrow(
+      /no held-out scene 999/,
+    );
   });
 
   it('gives CLS-to-patch self-attention per layer and head, and the rollout', async () => {
@@ -104,7 +111,9 @@ describe('handleAnalysis on the tiny preset', () => {
     expect(ranked.ranked.map((r) => r.label).sort()).toEqual(['blue sky', 'dog']);
     expect(sum(ranked.ranked.map((r) => r.probability))).toBeCloseTo(1, 5);
     expect(ranked.ranked[0]!.probability).toBeGreaterThanOrEqual(ranked.ranked[1]!.probability);
-    await expect(handleAnalysis({ kind: 'zeroShot', image: { kind: 'scene', index: 1 }, classes: ['cat'], weights: 'student' }, ctx)).rejects.toThrow(/at least two/);
+    await expect(handleAnalysis({ kind: 'zeroShot', image: { kind: 'scene', index: 1 }, classes: ['cat'], weights: 'student' }, ctx)).rejects.toThrow(
+      /at least two/,
+    );
 
     const seg = (await handleAnalysis({ kind: 'segment', image: { kind: 'scene', index: 1 }, classes, csa: true }, ctx)) as SegmentResult;
     expect(seg.labels).toHaveLength(224 * 224);

@@ -8,11 +8,11 @@ import { sceneData } from '../data/dataset.ts';
 import { loadSceneAtlasFromDisk } from '../data/scenes-node.ts';
 import { loadClipTokenizer } from '../data/tokenizer-node.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { useTestGpu } from '../testing/gpu.ts';
+import { setupTestGpu } from '../testing/gpu.ts';
 import { autosave, restoreRun } from './autosave.ts';
 import { AUTOSAVE_CHECKPOINT } from './protocol.ts';
 
-useTestGpu();
+setupTestGpu();
 
 /** Every tensor of `a` equals its namesake in `b`, bit for bit (a save is a copy, not a computation). */
 async function expectSame(a: [string, Tensor][], b: [string, Tensor][]): Promise<void> {
@@ -25,7 +25,9 @@ async function expectSame(a: [string, Tensor][], b: [string, Tensor][]): Promise
 }
 
 const moments = (run: TrainingRun): [string, Tensor][] =>
-  run.trainer.optimizer.state().params.flatMap((p) => [[`${p.name}.exp_avg`, p.expAvg] as [string, Tensor], [`${p.name}.exp_avg_sq`, p.expAvgSq] as [string, Tensor]]);
+  run.trainer.optimizer
+    .state()
+    .params.flatMap((p) => [[`${p.name}.exp_avg`, p.expAvg] as [string, Tensor], [`${p.name}.exp_avg_sq`, p.expAvgSq] as [string, Tensor]]);
 
 describe('the run saved in the browser', () => {
   it('restores where it stopped: student, teacher, optimizer moments, settings and step', async () => {

@@ -11,7 +11,7 @@ import type { CosmosConfig } from '../cosmos/config.ts';
 import type { PresetName } from '../cosmos/presets.ts';
 import { learningRate } from '../cosmos/schedule.ts';
 import { TrainingRun } from '../cosmos/training.ts';
-import { type TrainingOptions } from '../cosmos/trainingOptions.ts';
+import type { TrainingOptions } from '../cosmos/trainingOptions.ts';
 import type { TrainingData } from '../data/dataset.ts';
 import type { ClipTokenizer } from '../data/tokenizer.ts';
 import { AUTOSAVE_CHECKPOINT } from './protocol.ts';

@@ -51,7 +51,7 @@ describe('the worker data sets', () => {
     expect((await sets.forRun(TINY_TRAINING)).name).toBe(BUILT_IN_SCENES);
 
     const progress: number[] = [];
-    const info = await sets.useFiles(myFiles(), TINY_TRAINING, (done) => progress.push(done));
+    const info = await sets.selectFiles(myFiles(), TINY_TRAINING, (done) => progress.push(done));
     expect(info.name).toBe('mine');
     expect(info.summary).toMatchObject({ used: 3, heldOut: 1, captionSource: 'per-image .txt files' });
     expect(info.summary!.skipped.map((s) => s.path)).toEqual(['mine/broken.png']);
@@ -65,14 +65,14 @@ describe('the worker data sets', () => {
     expect([image.width, image.height]).toEqual([TINY_TRAINING.sourceSize, TINY_TRAINING.sourceSize]);
     expect(['A red square.', 'A green square.', 'A blue square.']).toContain(caption);
 
-    expect(sets.useBuiltIn()).toEqual({ name: BUILT_IN_SCENES, summary: null, heldOutCaptions: [] });
+    expect(sets.selectBuiltIn()).toEqual({ name: BUILT_IN_SCENES, summary: null, heldOutCaptions: [] });
     expect((await sets.forRun(TINY_TRAINING)).name).toBe(BUILT_IN_SCENES);
   });
 
   it('decodes again only for a run that needs larger sources or another seed', async () => {
     const sets = new DataSets(atlas, decode);
     decodes = 0;
-    await sets.useFiles(myFiles(), TINY_TRAINING);
+    await sets.selectFiles(myFiles(), TINY_TRAINING);
     expect(decodes).toBe(4);
     await sets.forRun({ ...TINY_TRAINING, sourceSize: TINY_TRAINING.sourceSize / 2 });
     expect(decodes).toBe(4);
@@ -86,9 +86,12 @@ describe('the worker data sets', () => {
 
   it('keeps the previous data set when the files are unusable', async () => {
     const sets = new DataSets(atlas, decode);
-    await sets.useFiles(myFiles(), TINY_TRAINING);
-    const unusable = [{ path: 'other/broken.png', blob: text('no') }, { path: 'other/broken.txt', blob: text('No.') }];
-    await expect(sets.useFiles(unusable, TINY_TRAINING)).rejects.toThrow(/No usable image-caption pair in other.*broken\.png/);
+    await sets.selectFiles(myFiles(), TINY_TRAINING);
+    const unusable = [
+      { path: 'other/broken.png', blob: text('no') },
+      { path: 'other/broken.txt', blob: text('No.') },
+    ];
+    await expect(sets.selectFiles(unusable, TINY_TRAINING)).rejects.toThrow(/No usable image-caption pair in other.*broken\.png/);
     expect(sets.info.name).toBe('mine');
   });
 });

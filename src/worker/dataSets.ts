@@ -39,12 +39,12 @@ export class DataSets {
    * Makes `files` the data set, decoded for `options`. When they are unusable (fewer than two image-caption
    * pairs) this throws a sentence that says why, and the previous data set stays.
    */
-  async useFiles(files: PathedBlob[], options: TrainingOptions, onProgress?: (done: number, total: number) => void): Promise<DataSetInfo> {
+  async selectFiles(files: PathedBlob[], options: TrainingOptions, onProgress?: (done: number, total: number) => void): Promise<DataSetInfo> {
     this.user = await this.decoded(files, options, onProgress);
     return this.info;
   }
 
-  useBuiltIn(): DataSetInfo {
+  selectBuiltIn(): DataSetInfo {
     this.user = null;
     return this.info;
   }
@@ -58,7 +58,12 @@ export class DataSets {
 
   private async decoded(files: PathedBlob[], options: TrainingOptions, onProgress?: (done: number, total: number) => void): Promise<UserDataSet> {
     const { sourceSize: workingSize, seed } = options;
-    const decoded = await userDataFromFiles(files, { workingSize, seed, ...(onProgress ? { onProgress } : {}), ...(this.decode ? { decode: this.decode } : {}) });
+    const decoded = await userDataFromFiles(files, {
+      workingSize,
+      seed,
+      ...(onProgress ? { onProgress } : {}),
+      ...(this.decode ? { decode: this.decode } : {}),
+    });
     return { files, decoded, workingSize, seed };
   }
 }

@@ -14,7 +14,7 @@ import { TINY_TRAINING, type TrainingOptions } from '../cosmos/trainingOptions.t
 import { type SceneAtlas, loadSceneAtlas } from '../data/scenes.ts';
 import { ClipTokenizer } from '../data/tokenizer.ts';
 import { GpuRuntime } from '../gpu/runtime.ts';
-import { useRuntime } from '../tensor/engine.ts';
+import { installRuntime } from '../tensor/engine.ts';
 import { handleAnalysis } from './analysis.ts';
 import { autosave, browserStores, checkpointName, removeSaved, restoreRun, saveRun, writeRun } from './autosave.ts';
 import { DataSets } from './dataSets.ts';
@@ -57,8 +57,12 @@ const message = (error: unknown): string => (error instanceof Error ? error.mess
 
 function boot(): Promise<Resources> {
   resources ??= (async () => {
-    const [runtime, atlas, tokenizer] = await Promise.all([GpuRuntime.create(navigator.gpu), loadSceneAtlas(), ClipTokenizer.load(`${import.meta.env.BASE_URL}tokenizer/`)]);
-    useRuntime(runtime);
+    const [runtime, atlas, tokenizer] = await Promise.all([
+      GpuRuntime.create(navigator.gpu),
+      loadSceneAtlas(),
+      ClipTokenizer.load(`${import.meta.env.BASE_URL}tokenizer/`),
+    ]);
+    installRuntime(runtime);
     runtime.onLost((error) => {
       deviceLost = true;
       post({ type: 'error', message: error.message });
@@ -80,7 +84,11 @@ interface SessionStart {
 }
 
 /** Wraps a run in its training loop and tells the page it is ready. */
-function startSession(run: TrainingRun, { runtime, data }: Resources, { preset, evalEvery, initial, log = emptyLog(), trainedOn = null }: SessionStart): Session {
+function startSession(
+  run: TrainingRun,
+  { runtime, data }: Resources,
+  { preset, evalEvery, initial, log = emptyLog(), trainedOn = null }: SessionStart,
+): Session {
   const loop = new TrainingLoop(
     run,
     gpuQueue,
@@ -104,7 +112,20 @@ function startSession(run: TrainingRun, { runtime, data }: Resources, { preset, 
   );
   const parameters = run.student.parameters().reduce((n, t) => n + t.size, 0);
   const trainable = run.student.parameters().reduce((n, t) => n + (t.requiresGrad ? t.size : 0), 0);
-  post({ type: 'ready', adapter: runtime.adapter, config: run.config, parameters, trainable, state: initial, step: run.step, preset, options: run.options, data: data.info, log, trainedOn });
+  post({
+    type: 'ready',
+    adapter: runtime.adapter,
+    config: run.config,
+    parameters,
+    trainable,
+    state: initial,
+    step: run.step,
+    preset,
+    options: run.options,
+    data: data.info,
+    log,
+    trainedOn,
+  });
   return { run, loop, preset };
 }
 
@@ -190,11 +211,11 @@ async function setData({ requestId, files }: Extract<Command, { type: 'setData' 
   if (current?.loop.state === 'running') throw new Error('pause or stop training first.');
   const options = current?.run.options ?? lastOptions;
   const info = files
-    ? await r.data.useFiles(files, options, (done, total) => post({ type: 'progress', requestId, what: 'decoding images', done, total }))
-    : r.data.useBuiltIn();
+    ? await r.data.selectFiles(files, options, (done, total) => post({ type: 'progress', requestId, what: 'decoding images', done, total }))
+    : r.data.selectBuiltIn();
   // The run may have been replaced while the images decoded: the one current now trains on them.
   const now = await session;
-  if (now) await gpuQueue.run(async () => now.run.useData(await r.data.forRun(now.run.options)));
+  if (now) await gpuQueue.run(async () => now.run.switchData(await r.data.forRun(now.run.options)));
   post({ type: 'data', requestId, data: info });
 }
 
@@ -206,7 +227,13 @@ async function handle(command: Command): Promise<void> {
       return replaceSession(async (r) => {
         if (command.resume) {
           const { run, saved } = await restoreRun((options) => r.data.forRun(options), r.tokenizer, await browserStores());
-          return startSession(run, r, { preset: saved.preset, evalEvery: command.evalEvery, initial: 'paused', log: saved.log ?? emptyLog(), trainedOn: saved.data ?? null });
+          return startSession(run, r, {
+            preset: saved.preset,
+            evalEvery: command.evalEvery,
+            initial: 'paused',
+            log: saved.log ?? emptyLog(),
+            trainedOn: saved.data ?? null,
+          });
         }
         if (command.preset === null) {
           if (!lastLoaded) throw new Error('no checkpoint is loaded: load one in Checkpoints, or pick a preset.');
@@ -257,9 +284,7 @@ async function handle(command: Command): Promise<void> {
     case 'analysis': {
       const { atlas, tokenizer } = await boot();
       const { run } = await currentSession();
-      const result = await gpuQueue.run(() =>
-        handleAnalysis(command.request, { run, atlas, tokenizer, student: run.student, teacher: run.teacher }),
-      );
+      const result = await gpuQueue.run(() => handleAnalysis(command.request, { run, atlas, tokenizer, student: run.student, teacher: run.teacher }));
       return post({ type: 'analysis', requestId: command.requestId, result });
     }
   }

@@ -12,7 +12,10 @@ class FakeRun implements SteppableRun {
   step = 0;
   readonly log: string[];
   failAt = -1;
-  constructor(readonly options: { steps: number }, log: string[]) {
+  constructor(
+    readonly options: { steps: number },
+    log: string[],
+  ) {
     this.log = log;
   }
   async trainStep(): Promise<StepRecord> {
@@ -21,7 +24,17 @@ class FakeRun implements SteppableRun {
     if (this.step + 1 === this.failAt) throw new Error('the GPU ran out of memory');
     this.step++;
     this.log.push(`step ${this.step} ends`);
-    return { step: this.step, total: 5 - this.step * 0.1, clip: 3, cosmos: 2, lr: 1e-3, temperature: 14, distillTemperature: 14, samplesPerSecond: 1, stepMs: 5 };
+    return {
+      step: this.step,
+      total: 5 - this.step * 0.1,
+      clip: 3,
+      cosmos: 2,
+      lr: 1e-3,
+      temperature: 14,
+      distillTemperature: 14,
+      samplesPerSecond: 1,
+      stepMs: 5,
+    };
   }
   async evaluate(count: number): Promise<RetrievalRecord> {
     this.log.push(`eval ${count} at ${this.step}`);

@@ -3,16 +3,20 @@ import { rng } from '../../nn/init.ts';
 import { scope, scopeAsync } from '../../tensor/scope.ts';
 import { fromArray } from '../../tensor/tensor.ts';
 import { expectTensorClose, loadFixture } from '../../testing/fixtures.ts';
-import { useTestGpu } from '../../testing/gpu.ts';
+import { setupTestGpu } from '../../testing/gpu.ts';
 import { type ViewPlan, planViews } from './augment.ts';
 import { renderViews } from './imageViews.ts';
 
-useTestGpu();
+setupTestGpu();
 
 const [source, ...cases] = loadFixture('augment');
 const u8 = source!.tensors.images_u8!;
 const [, , SRC_H, SRC_W] = u8.shape as [number, number, number, number];
-const sourceImages = () => fromArray(u8.data.map((v) => v / 255), u8.shape);
+const sourceImages = () =>
+  fromArray(
+    u8.data.map((v) => v / 255),
+    u8.shape,
+  );
 
 // Outputs are CLIP-normalized (|x| <= 2.2): dividing by std ~0.27 scales pixel rounding by ~3.8. Resizing,
 // grayscale, solarize and normalize alone: torchvision's own f32 result is up to 5.7e-7 from float64 here.

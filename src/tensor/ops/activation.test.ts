@@ -1,6 +1,6 @@
 import { describe, it } from 'vitest';
 import { type Tolerance, expectTensorClose, fixtureTensor, loadFixture } from '../../testing/fixtures.ts';
-import { useTestGpu } from '../../testing/gpu.ts';
+import { setupTestGpu } from '../../testing/gpu.ts';
 import { scopeAsync } from '../scope.ts';
 import { backward } from '../tape.ts';
 import type { Tensor } from '../tensor.ts';
@@ -8,7 +8,7 @@ import { exp, gelu } from './activation.ts';
 import { mul } from './elementwise.ts';
 import { sumAll } from './reduce.ts';
 
-useTestGpu();
+setupTestGpu();
 
 // References are exact (float64). Our erf fits are good to ~4e-7 relative where GELU is not tiny (worst measured
 // 1.6e-6 where |y| > 1e-3). In the far negative tail the rounding of exp's argument -x^2/2 grows the relative

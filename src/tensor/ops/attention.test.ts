@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type FixtureCase, type Tolerance, expectClose, expectTensorClose, loadFixture } from '../../testing/fixtures.ts';
-import { useTestGpu } from '../../testing/gpu.ts';
+import { setupTestGpu } from '../../testing/gpu.ts';
 import { noGrad } from '../engine.ts';
 import { scopeAsync } from '../scope.ts';
 import { backward } from '../tape.ts';
@@ -9,7 +9,7 @@ import { attention } from './attention.ts';
 import { mul } from './elementwise.ts';
 import { sumAll } from './reduce.ts';
 
-useTestGpu();
+setupTestGpu();
 
 // Outputs, probabilities and gradients: dot products of up to 64 terms, an exp and sums of up to 77 terms in
 // another order than PyTorch's, on values of order 1. Measured worst 7e-7 absolute (a 65-query causal grad_v),

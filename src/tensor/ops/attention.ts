@@ -55,16 +55,22 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const out = mix('mix_rows', probs, v, d, d.tq, d.tk, 1);
   const weights = attentionWeights(probs, d, opts.weights ?? 'none');
 
-  record('attention', [q, k, v], out, (gradOut, needs) => {
-    const dScores = needs[0] || needs[1] ? softmaxGrad(probs, gradOut, v, d) : null;
-    const grads = [
-      needs[0] ? mix('mix_rows', dScores!, k, d, d.tq, d.tk, scale) : null,
-      needs[1] ? mix('mix_cols', dScores!, q, d, d.tk, d.tq, scale) : null,
-      needs[2] ? mix('mix_cols', probs, gradOut, d, d.tk, d.tq, 1) : null,
-    ];
-    dScores?.dispose(); // scratch: the dispatches that read it are already recorded
-    return grads;
-  }, [probs]);
+  record(
+    'attention',
+    [q, k, v],
+    out,
+    (gradOut, needs) => {
+      const dScores = needs[0] || needs[1] ? softmaxGrad(probs, gradOut, v, d) : null;
+      const grads = [
+        needs[0] ? mix('mix_rows', dScores!, k, d, d.tq, d.tk, scale) : null,
+        needs[1] ? mix('mix_cols', dScores!, q, d, d.tk, d.tq, scale) : null,
+        needs[2] ? mix('mix_cols', probs, gradOut, d, d.tk, d.tq, 1) : null,
+      ];
+      dScores?.dispose(); // scratch: the dispatches that read it are already recorded
+      return grads;
+    },
+    [probs],
+  );
   // Nothing will run backward: the probabilities were scratch (a per-head weights view keeps its storage).
   if (!out.node) probs.dispose();
   return { out, weights };

@@ -1,13 +1,13 @@
 import { describe, it } from 'vitest';
 import { expectTensorClose, fixtureTensor, loadFixture } from '../../testing/fixtures.ts';
-import { useTestGpu } from '../../testing/gpu.ts';
+import { setupTestGpu } from '../../testing/gpu.ts';
 import { scopeAsync } from '../scope.ts';
 import { backward } from '../tape.ts';
 import type { Tensor } from '../tensor.ts';
 import { add, addRows, affine, mul, mulRows, scaleBy } from './elementwise.ts';
 import { mean, sum, sumAll } from './reduce.ts';
 
-useTestGpu();
+setupTestGpu();
 
 // Sums of up to a few hundred f32 products: PyTorch and we add in different orders, so ~1e-6 relative
 // differences are expected; 1e-5 leaves room without hiding a wrong element (those are off by O(1)).

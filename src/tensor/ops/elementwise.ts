@@ -59,10 +59,7 @@ export function scaleBy(x: Tensor, s: Tensor): Tensor {
   if (s.size !== 1) throw new Error(`scaleBy: the scale must have one element, got ${shapeString(s.shape)}`);
   const out = new Tensor(x.shape);
   run('scale_by', [x.buffer, s.buffer, out.buffer], x.size);
-  return record('scaleBy', [x, s], out, (g, needs) => [
-    needs[0] ? scaleBy(g, s) : null,
-    needs[1] ? sumAll(mul(g, x)) : null,
-  ]);
+  return record('scaleBy', [x, s], out, (g, needs) => [needs[0] ? scaleBy(g, s) : null, needs[1] ? sumAll(mul(g, x)) : null]);
 }
 
 /** x[..., c] + row[c]: a bias over the last axis. */
@@ -78,10 +75,7 @@ export function mulRows(x: Tensor, row: Tensor): Tensor {
   const cols = lastDim(x, row, 'mulRows');
   const out = new Tensor(x.shape);
   run('mul_rows', [x.buffer, row.buffer, out.buffer], x.size, cols);
-  return record('mulRows', [x, row], out, (g, needs) => [
-    needs[0] ? mulRows(g, row) : null,
-    needs[1] ? sumRows(mul(g, x), cols) : null,
-  ]);
+  return record('mulRows', [x, row], out, (g, needs) => [needs[0] ? mulRows(g, row) : null, needs[1] ? sumRows(mul(g, x), cols) : null]);
 }
 
 /** target += x * s, in place, outside the tape (gradient accumulation, optimizer-side updates). */

@@ -1,19 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type FixtureCase,
-  type FixtureTensor,
-  expectClose,
-  expectTensorClose,
-  fixtureTensor,
-  loadFixture,
-} from '../../testing/fixtures.ts';
-import { useTestGpu } from '../../testing/gpu.ts';
+import { type FixtureCase, type FixtureTensor, expectClose, expectTensorClose, fixtureTensor, loadFixture } from '../../testing/fixtures.ts';
+import { setupTestGpu } from '../../testing/gpu.ts';
 import { scopeAsync } from '../scope.ts';
 import { backward } from '../tape.ts';
 import { fromArray } from '../tensor.ts';
 import { embedding, patchify } from './embedding.ts';
 
-useTestGpu();
+setupTestGpu();
 
 // A lookup and a permutation copy values: anything but bit-equality is a bug.
 const EXACT = { rtol: 0, atol: 0 };

@@ -44,10 +44,7 @@ export function embedding(ids: Tensor, table: Tensor, hostIds?: Int32Array): Ten
   run('embedding_forward', [ids.buffer, table.buffer, out.buffer], params(ids.size, dim, rows), ids.size * chunks);
   // A copy: the caller may reuse its array before backward runs.
   const positions = wantsGrad ? Int32Array.from(hostIds!) : null;
-  return record('embedding', [ids, table], out, (g, needs) => [
-    null,
-    needs[1] ? scatterRows(g, positions!, rows, dim) : null,
-  ]);
+  return record('embedding', [ids, table], out, (g, needs) => [null, needs[1] ? scatterRows(g, positions!, rows, dim) : null]);
 }
 
 function checkIds(hostIds: Int32Array, count: number, rows: number): void {
@@ -91,7 +88,7 @@ function groupPositions(ids: Int32Array, rows: number): { grouped: Int32Array; d
   });
   grouped[2 * distinct] = start;
   const positions = 2 * distinct + 1;
-  ids.forEach((id, pos) => (grouped[positions + cursor[id]!++] = pos));
+  for (const [pos, id] of ids.entries()) grouped[positions + cursor[id]!++] = pos;
   return { grouped, distinct };
 }
 
@@ -105,8 +102,7 @@ interface PatchGeometry {
   gridW: number;
 }
 
-const patchParams = (count: number, g: PatchGeometry): Uint32Array =>
-  params(count, g.channels, g.height, g.width, g.patch, g.gridH, g.gridW);
+const patchParams = (count: number, g: PatchGeometry): Uint32Array => params(count, g.channels, g.height, g.width, g.patch, g.gridH, g.gridW);
 
 /**
  * im2col of a conv with kernel = stride = `patch`: images [B, C, H, W] -> [B, (H/p)(W/p), C*p*p], patches

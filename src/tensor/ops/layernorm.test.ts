@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { expectClose, expectTensorClose, fixtureTensor, loadFixture } from '../../testing/fixtures.ts';
-import { asFallbackAdapter, useTestGpu } from '../../testing/gpu.ts';
+import { asFallbackAdapter, setupTestGpu } from '../../testing/gpu.ts';
 import { noGrad } from '../engine.ts';
 import { scope, scopeAsync } from '../scope.ts';
 import { backward } from '../tape.ts';
@@ -9,7 +9,7 @@ import { mul } from './elementwise.ts';
 import { layerNorm } from './layernorm.ts';
 import { sumAll } from './reduce.ts';
 
-const testGpu = useTestGpu();
+const testGpu = setupTestGpu();
 
 // The references are exact (float64) values. Our outputs come from a mean and a variance summed over up to 3072
 // f32 terms, then scaled: errors are a few ulps of the O(1)..O(10) values (worst measured 1e-6), absolute near 0.
@@ -47,7 +47,10 @@ describe('layerNorm', () => {
     const rows = 70_000;
     const values = Array.from({ length: rows }, (_, i) => (i % 7) - 3);
     await scopeAsync(async () => {
-      const x = fromArray(values.flatMap((v) => [v, -v]), [rows, 2]);
+      const x = fromArray(
+        values.flatMap((v) => [v, -v]),
+        [rows, 2],
+      );
       const out = layerNorm(x, fromArray([1, 1], [2]), fromArray([0, 0], [2]));
       const expected = values.flatMap((v) => [v / Math.sqrt(v * v + 1e-5), -v / Math.sqrt(v * v + 1e-5)]);
       // One subtraction and one inverseSqrt (2 ulps) per element.

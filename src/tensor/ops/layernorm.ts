@@ -70,15 +70,7 @@ function inputGrad(x: Tensor, mean: Tensor, rstd: Tensor, g: Tensor, weight: Ten
 }
 
 /** Weight and bias gradients: per-chunk column sums on the GPU, then the chunks added with sumRows. */
-function paramGrads(
-  x: Tensor,
-  mean: Tensor,
-  rstd: Tensor,
-  g: Tensor,
-  shape: RowShape,
-  needWeight: boolean,
-  needBias: boolean,
-): [Tensor | null, Tensor | null] {
+function paramGrads(x: Tensor, mean: Tensor, rstd: Tensor, g: Tensor, shape: RowShape, needWeight: boolean, needBias: boolean): [Tensor | null, Tensor | null] {
   const rowsPerChunk = Math.max(ROWS_PER_CHUNK, Math.ceil(shape.rows / MAX_WORKGROUPS_PER_DIMENSION));
   const chunks = Math.ceil(shape.rows / rowsPerChunk);
   const dweightPart = new Tensor([chunks, shape.cols]);

@@ -1,11 +1,11 @@
 import { describe, it } from 'vitest';
 import { expectTensorClose, fixtureTensor, loadFixture } from '../../testing/fixtures.ts';
-import { useTestGpu } from '../../testing/gpu.ts';
+import { setupTestGpu } from '../../testing/gpu.ts';
 import { scopeAsync } from '../scope.ts';
 import { backward } from '../tape.ts';
 import { crossEntropy } from './losses.ts';
 
-useTestGpu();
+setupTestGpu();
 
 // Loss: a logsumexp over up to 300 columns minus one logit, averaged over up to 77 rows; logits reach 100, so
 // a few ulp of 100 (~1e-5) is the scale of float32 rounding in both PyTorch and here.

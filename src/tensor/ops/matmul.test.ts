@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { expectTensorClose, fixtureTensor, loadFixture } from '../../testing/fixtures.ts';
-import { useTestGpu } from '../../testing/gpu.ts';
+import { setupTestGpu } from '../../testing/gpu.ts';
 import { scopeAsync } from '../scope.ts';
 import { backward } from '../tape.ts';
 import { fromArray } from '../tensor.ts';
@@ -8,7 +8,7 @@ import { mul } from './elementwise.ts';
 import { linear, matmul } from './matmul.ts';
 import { sumAll } from './reduce.ts';
 
-useTestGpu();
+setupTestGpu();
 
 // Every value is a dot product of up to 300 (K, or the batch rows a gradient sums over) float32 products of
 // N(0, 1) numbers. PyTorch and the kernel add in different orders; each order's rounding error is a random
@@ -24,10 +24,7 @@ describe('matmul and linear against PyTorch', () => {
         const a = fixtureTensor(c, 'a', { requiresGrad: true });
         const b = fixtureTensor(c, 'b', { requiresGrad: true });
         const bias = c.tensors.bias ? fixtureTensor(c, 'bias', { requiresGrad: true }) : undefined;
-        const out =
-          c.attrs.op === 'linear'
-            ? linear(a, b, bias)
-            : matmul(a, b, { transA: c.attrs.transA as boolean, transB: c.attrs.transB as boolean, bias });
+        const out = c.attrs.op === 'linear' ? linear(a, b, bias) : matmul(a, b, { transA: c.attrs.transA as boolean, transB: c.attrs.transB as boolean, bias });
         await expectTensorClose(out, c.tensors.out!, TOL, 'forward');
         // Backpropagate the fixture's upstream gradient through sum(out * grad_out).
         backward(sumAll(mul(out, fixtureTensor(c, 'grad_out'))));

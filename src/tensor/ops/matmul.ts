@@ -100,11 +100,7 @@ function sharedGrad(g: Tensor, operandBatched: boolean): Tensor {
 }
 
 function run(a: Tensor, b: Tensor, out: Tensor, d: Dims, transA: boolean, transB: boolean, bias?: Tensor): void {
-  const workgroups: [number, number, number] = [
-    Math.ceil(d.N / (TILE_N * WG_X)),
-    Math.ceil(d.M / (TILE_M * WG_Y)),
-    numel(d.batch),
-  ];
+  const workgroups: [number, number, number] = [Math.ceil(d.N / (TILE_N * WG_X)), Math.ceil(d.M / (TILE_M * WG_Y)), numel(d.batch)];
   const limit = gpu().limits.maxComputeWorkgroupsPerDimension;
   if (workgroups.some((n) => n > limit)) {
     throw new Error(`matmul: [${workgroups}] workgroups for ${shapeString(out.shape)} pass this adapter's limit of ${limit} per dimension`);

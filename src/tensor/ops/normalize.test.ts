@@ -1,11 +1,11 @@
 import { describe, it } from 'vitest';
 import { expectTensorClose, fixtureTensor, loadFixture } from '../../testing/fixtures.ts';
-import { useTestGpu } from '../../testing/gpu.ts';
+import { setupTestGpu } from '../../testing/gpu.ts';
 import { scopeAsync } from '../scope.ts';
 import { backward } from '../tape.ts';
 import { l2Normalize } from './normalize.ts';
 
-useTestGpu();
+setupTestGpu();
 
 // A sum of up to 512 squares, a square root and one division per element: a few float32 ulp apart from
 // PyTorch's summation order. Relative, since rows under eps are scaled by 1e12 in value and gradient.

@@ -24,16 +24,22 @@ export function l2Normalize(x: Tensor): Tensor {
     params: params(rows, cols, f32(EPS)),
     workgroups: grid1d(rows),
   });
-  record('l2Normalize', [x], out, (g) => {
-    const grad = new Tensor(x.shape);
-    gpu().dispatch({
-      kernel: { shader: LOSSES, entry: 'l2_normalize_backward' },
-      buffers: [g.buffer, out.buffer, norms.buffer, grad.buffer],
-      params: params(rows, cols, f32(EPS)),
-      workgroups: grid1d(rows),
-    });
-    return [grad];
-  }, [norms]);
+  record(
+    'l2Normalize',
+    [x],
+    out,
+    (g) => {
+      const grad = new Tensor(x.shape);
+      gpu().dispatch({
+        kernel: { shader: LOSSES, entry: 'l2_normalize_backward' },
+        buffers: [g.buffer, out.buffer, norms.buffer, grad.buffer],
+        params: params(rows, cols, f32(EPS)),
+        workgroups: grid1d(rows),
+      });
+      return [grad];
+    },
+    [norms],
+  );
   if (!out.node) norms.dispose(); // not recorded: no backward will read them
   return out;
 }

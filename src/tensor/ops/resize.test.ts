@@ -1,11 +1,11 @@
 import { describe, it } from 'vitest';
 import { expectTensorClose, fixtureTensor, loadFixture } from '../../testing/fixtures.ts';
-import { useTestGpu } from '../../testing/gpu.ts';
+import { setupTestGpu } from '../../testing/gpu.ts';
 import { scopeAsync } from '../scope.ts';
 import { backward } from '../tape.ts';
 import { bicubicResize } from './resize.ts';
 
-useTestGpu();
+setupTestGpu();
 
 // PyTorch's own f32 output is up to 2.1e-6 away from a float64 evaluation on these grids (values up to ~3.7):
 // its cubic weights carry ~2e-7 of rounding each (see shaders/image.wgsl). Elsewhere a few ulp.

@@ -43,7 +43,10 @@ export function bicubicResize(grid: Tensor, outH: number, outW: number, opts: Re
   if (grid.shape.length < 2 || grid.dtype !== 'f32') {
     throw new Error(`bicubicResize: needs an f32 [..., H, W] grid, got ${shapeString(grid.shape)}`);
   }
-  for (const [name, n] of [['outH', outH], ['outW', outW]] as const) {
+  for (const [name, n] of [
+    ['outH', outH],
+    ['outW', outW],
+  ] as const) {
     if (!Number.isInteger(n) || n < 1) throw new Error(`bicubicResize: ${name} must be a positive integer, got ${n}`);
   }
   const inH = grid.shape.at(-2)!;

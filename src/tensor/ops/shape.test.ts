@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { expectTensorClose, fixtureTensor, loadFixture } from '../../testing/fixtures.ts';
-import { useTestGpu } from '../../testing/gpu.ts';
+import { setupTestGpu } from '../../testing/gpu.ts';
 import { scopeAsync } from '../scope.ts';
 import { backward } from '../tape.ts';
 import { fromArray, type Tensor } from '../tensor.ts';
@@ -8,7 +8,7 @@ import { mul } from './elementwise.ts';
 import { sumAll } from './reduce.ts';
 import { concat, slice, transpose } from './shape.ts';
 
-useTestGpu();
+setupTestGpu();
 
 // Copies move 32-bit words unchanged, and every gradient element is one copied grad_out value or a zero.
 const EXACT = { rtol: 0, atol: 0 };
@@ -21,7 +21,10 @@ const FORWARD: Record<string, Forward> = {
   transpose: ([x]) => transpose(x!),
 };
 
-const inputNames = (tensors: Record<string, unknown>) => Object.keys(tensors).filter((k) => /^a\d+$/.test(k)).sort();
+const inputNames = (tensors: Record<string, unknown>) =>
+  Object.keys(tensors)
+    .filter((k) => /^a\d+$/.test(k))
+    .sort();
 
 describe('concat, slice and transpose against PyTorch', () => {
   for (const c of loadFixture('layout')) {

@@ -56,9 +56,7 @@ export function concat(tensors: readonly Tensor[], axis: number): Tensor {
     const run = sizes[i]! * inner;
     copyRuns(t, { stride: run, offset: 0 }, out, { stride: total * inner, offset: starts[i]! * inner }, outer, run);
   });
-  return record('concat', inputs, out, (g, needs) =>
-    inputs.map((_, i) => (needs[i] ? slice(g, a, starts[i]!, starts[i]! + sizes[i]!) : null)),
-  );
+  return record('concat', inputs, out, (g, needs) => inputs.map((_, i) => (needs[i] ? slice(g, a, starts[i]!, starts[i]! + sizes[i]!) : null)));
 }
 
 /** Elements start <= k < end along `axis` (0 <= start <= end <= the axis' size), as a new contiguous tensor. */

@@ -1,6 +1,6 @@
 import { describe, it } from 'vitest';
 import { expectClose, expectTensorClose, fixtureTensor, loadFixture } from '../../testing/fixtures.ts';
-import { asFallbackAdapter, useTestGpu } from '../../testing/gpu.ts';
+import { asFallbackAdapter, setupTestGpu } from '../../testing/gpu.ts';
 import { scopeAsync } from '../scope.ts';
 import { backward } from '../tape.ts';
 import { fromArray, type Tensor } from '../tensor.ts';
@@ -8,7 +8,7 @@ import { mul } from './elementwise.ts';
 import { sumAll } from './reduce.ts';
 import { logSoftmax, softmax } from './softmax.ts';
 
-const testGpu = useTestGpu();
+const testGpu = setupTestGpu();
 
 const OPS: Record<string, (x: Tensor) => Tensor> = { softmax, logSoftmax };
 
@@ -46,7 +46,12 @@ describe('softmax', () => {
     const rows = 70_000;
     const values = Array.from({ length: rows }, (_, i) => (i % 11) - 5);
     await scopeAsync(async () => {
-      const out = softmax(fromArray(values.flatMap((v) => [v, 0]), [rows, 2]));
+      const out = softmax(
+        fromArray(
+          values.flatMap((v) => [v, 0]),
+          [rows, 2],
+        ),
+      );
       const expected = values.flatMap((v) => [1 / (1 + Math.exp(-v)), 1 / (1 + Math.exp(v))]);
       expectClose(await out.read(), expected, FORWARD_TOL, 'forward');
     });

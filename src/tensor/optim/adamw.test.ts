@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { type FixtureCase, type FixtureTensor, type Tolerance, expectTensorClose, fixtureTensor, loadFixture } from '../../testing/fixtures.ts';
-import { useTestGpu } from '../../testing/gpu.ts';
+import { setupTestGpu } from '../../testing/gpu.ts';
 import { clampInPlace, emaUpdate } from '../ops/optim.ts';
 import { type Tensor, fromArray, parameter } from '../tensor.ts';
 import { AdamW, decayFor } from './adamw.ts';
 
-const gpu = useTestGpu();
+const gpu = setupTestGpu();
 
 // Our kernel does torch's float32 operations in torch's order, so what differs is sqrt and division (WGSL allows
 // ~2.5 ulp) and whether a multiply-add is fused (torch's vectorized CPU kernel fuses the moment updates, SwiftShader
@@ -57,7 +57,7 @@ describe('AdamW against torch.optim.AdamW', () => {
       );
       const steps = c.attrs.steps as number;
       for (let step = 1; step <= steps; step++) {
-        params.forEach((p, i) => setGrad(c, p, `g${i}_s${step}`));
+        for (const [i, p] of params.entries()) setGrad(c, p, `g${i}_s${step}`);
         optimizer.step();
         for (const [i, p] of params.entries()) {
           await expectTensorClose(p, c.tensors[`p${i}_s${step}`]!, PARAM_TOL, `${specs[i]!.name} after step ${step}`);
@@ -106,7 +106,13 @@ describe('AdamW against torch.optim.AdamW', () => {
 
   it('refuses a parameter listed twice', () => {
     const w = parameter([1], [1]);
-    expect(() => new AdamW([{ name: 'a', param: w, decay: false }, { name: 'b', param: w, decay: false }])).toThrow(/same tensor/);
+    expect(
+      () =>
+        new AdamW([
+          { name: 'a', param: w, decay: false },
+          { name: 'b', param: w, decay: false },
+        ]),
+    ).toThrow(/same tensor/);
     w.dispose();
   });
 });

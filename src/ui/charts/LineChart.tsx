@@ -47,7 +47,18 @@ function useWidth<T extends HTMLElement>(): [React.RefObject<T | null>, number] 
 }
 
 /** A small SVG line chart with axes and a legend that shows each series' latest value. */
-export function LineChart({ title, testId, series, xDomain, yDomain, fromZero, formatY, xLabel = 'step', emptyText = 'Waits for the first step.', height = 150 }: LineChartProps) {
+export function LineChart({
+  title,
+  testId,
+  series,
+  xDomain,
+  yDomain,
+  fromZero,
+  formatY,
+  xLabel = 'step',
+  emptyText = 'Waits for the first step.',
+  height = 150,
+}: LineChartProps) {
   const [ref, width] = useWidth<HTMLDivElement>();
   const drawn = series.map((s) => ({ ...s, points: thin(s.points, MAX_POINTS) }));
   const count = Math.max(0, ...drawn.map((s) => s.points.length));
@@ -57,8 +68,12 @@ export function LineChart({ title, testId, series, xDomain, yDomain, fromZero, f
   const innerWidth = Math.max(0, width - MARGIN.left - MARGIN.right);
   const innerHeight = height - MARGIN.top - MARGIN.bottom;
 
-  const x = scaleLinear().domain(xs ?? [0, 1]).range([0, innerWidth]);
-  const y = scaleLinear().domain(ys ?? [0, 1]).range([innerHeight, 0]);
+  const x = scaleLinear()
+    .domain(xs ?? [0, 1])
+    .range([0, innerWidth]);
+  const y = scaleLinear()
+    .domain(ys ?? [0, 1])
+    .range([innerHeight, 0]);
   if (!yDomain) y.nice(4);
   const path = line<readonly [number, number]>()
     .x((p) => x(p[0]))

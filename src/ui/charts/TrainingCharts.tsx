@@ -34,7 +34,14 @@ export function TrainingCharts({ history, evals, steps, cosmos, evalEvery }: Tra
   const byStep = <K extends keyof StepPoint>(name: string, color: string, key: K, dashed = false) =>
     series(name, color, history, at, (r) => r[key] as number, dashed);
   const byEval = (name: string, color: string, key: keyof EvalPoint, dashed = false) =>
-    series(name, color, evals, (r) => r.step, (r) => r[key], dashed);
+    series(
+      name,
+      color,
+      evals,
+      (r) => r.step,
+      (r) => r[key],
+      dashed,
+    );
 
   return (
     <div className="charts" data-testid="train-charts">
@@ -42,20 +49,13 @@ export function TrainingCharts({ history, evals, steps, cosmos, evalEvery }: Tra
         title="Loss"
         testId="chart-loss"
         xDomain={xDomain}
-        series={[
-          byStep('total', C[0], 'total'),
-          byStep('clip', C[1], 'clip', true),
-          ...(cosmos ? [byStep('cosmos', C[2], 'cosmos', true)] : []),
-        ]}
+        series={[byStep('total', C[0], 'total'), byStep('clip', C[1], 'clip', true), ...(cosmos ? [byStep('cosmos', C[2], 'cosmos', true)] : [])]}
       />
       <LineChart
         title="Logit scales exp(s) = 1 / temperature"
         testId="chart-temperature"
         xDomain={xDomain}
-        series={[
-          byStep('exp(logit_scale)', C[0], 'temperature'),
-          ...(cosmos ? [byStep('exp(distill_logit_scale)', C[2], 'distillTemperature', true)] : []),
-        ]}
+        series={[byStep('exp(logit_scale)', C[0], 'temperature'), ...(cosmos ? [byStep('exp(distill_logit_scale)', C[2], 'distillTemperature', true)] : [])]}
       />
       <LineChart title="Learning rate" testId="chart-lr" xDomain={xDomain} fromZero series={[byStep('lr', C[0], 'lr')]} />
       <LineChart

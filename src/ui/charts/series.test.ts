@@ -13,14 +13,30 @@ describe('chart series', () => {
   });
 
   it('drops points a mode does not have (NaN) and reads the latest finite value', () => {
-    const s = { name: 'cosmos', color: 'red', points: [[1, 2], [2, Number.NaN]] as Point[] };
+    const s = {
+      name: 'cosmos',
+      color: 'red',
+      points: [
+        [1, 2],
+        [2, Number.NaN],
+      ] as Point[],
+    };
     expect(thin(s.points, 10)).toEqual([[1, 2]]);
     expect(latest(s)).toBe(2);
     expect(latest({ ...s, points: [[1, Number.NaN]] })).toBeNull();
   });
 
   it('pads a flat range so a constant line sits mid-chart, and has none without points', () => {
-    const flat = [{ name: 'a', color: 'red', points: [[1, 14.3], [2, 14.3]] as Point[] }];
+    const flat = [
+      {
+        name: 'a',
+        color: 'red',
+        points: [
+          [1, 14.3],
+          [2, 14.3],
+        ] as Point[],
+      },
+    ];
     const [lo, hi] = extentOf(flat, 1)!;
     expect(lo).toBeLessThan(14.3);
     expect(hi).toBeGreaterThan(14.3);

@@ -89,7 +89,7 @@ function layout(context: CanvasRenderingContext2D, spec: FigureSpec, draw: boole
     const g = spec.grid;
     text(g.title, PAD, FONT);
     y += 24;
-    g.columnLabels.forEach((label, c) => text(label, PAD + 70 + c * (CELL + 6), SMALL, '#5d6778'));
+    for (const [c, label] of g.columnLabels.entries()) text(label, PAD + 70 + c * (CELL + 6), SMALL, '#5d6778');
     y += 18;
     const perRow = Math.max(1, Math.floor((WIDTH - 2 * PAD - 70) / (CELL + 6)));
     g.maps.forEach((row, r) => {

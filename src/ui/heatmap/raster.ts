@@ -16,7 +16,13 @@ export interface Overlay {
  * RGBA of a normalized map [rows, cols] at width x height. The colour's alpha rises with the value, so low-weight
  * regions leave the picture visible and high-weight ones are coloured: opacity * (0.25 + 0.75 v).
  */
-export function heatmapRgba(values: Float32Array, [rows, cols]: readonly [number, number], width: number, height: number, { opacity }: Overlay): Uint8ClampedArray {
+export function heatmapRgba(
+  values: Float32Array,
+  [rows, cols]: readonly [number, number],
+  width: number,
+  height: number,
+  { opacity }: Overlay,
+): Uint8ClampedArray {
   if (values.length !== rows * cols) throw new Error(`heatmap: ${values.length} values for a ${rows}x${cols} grid`);
   const smooth = resizeBilinear({ channels: 1, height: rows, width: cols, data: values }, height, width).data;
   const out = new Uint8ClampedArray(width * height * 4);

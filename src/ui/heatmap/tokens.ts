@@ -34,7 +34,7 @@ export function shownTokens(tokens: readonly string[], weights: Float32Array, sh
     const previous = tokens[index - 1];
     return {
       index,
-      text: special ? SPECIAL_LABEL[tokens[index]!] ?? tokens[index]! : tokens[index]!.trimEnd(),
+      text: special ? (SPECIAL_LABEL[tokens[index]!] ?? tokens[index]!) : tokens[index]!.trimEnd(),
       special,
       joined: !special && index > 1 && previous !== undefined && !previous.endsWith(' '),
       value: normalized[k]!,

@@ -26,11 +26,7 @@ export function AdapterPanel() {
     <Panel
       title="GPU adapter"
       testId="adapter-panel"
-      aside={
-        <span className={adapter.isFallbackAdapter ? 'badge badge-warn' : 'badge badge-ok'}>
-          {adapter.isFallbackAdapter ? 'software' : 'hardware'}
-        </span>
-      }
+      aside={<span className={adapter.isFallbackAdapter ? 'badge badge-warn' : 'badge badge-ok'}>{adapter.isFallbackAdapter ? 'software' : 'hardware'}</span>}
     >
       <p className="adapter-name" data-testid="adapter-name">
         {adapterName(adapter)}
@@ -47,8 +43,7 @@ export function AdapterPanel() {
       </dl>
       {adapter.isFallbackAdapter && (
         <p className="muted" data-testid="adapter-fallback-note">
-          A fallback adapter runs on the CPU: results are correct, but training is slow. A browser on a machine
-          with a GPU is much faster.
+          A fallback adapter runs on the CPU: results are correct, but training is slow. A browser on a machine with a GPU is much faster.
         </p>
       )}
 

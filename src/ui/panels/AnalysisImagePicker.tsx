@@ -56,7 +56,9 @@ export function AnalysisImagePicker({ testId }: { testId: string }) {
         <select
           data-testid={`${testId}-scene`}
           value={source.kind === 'scene' ? String(source.index) : 'upload'}
-          onChange={(event) => event.target.value !== 'upload' && set({ source: { kind: 'scene', index: Number(event.target.value) }, caption: null, classes: null })}
+          onChange={(event) =>
+            event.target.value !== 'upload' && set({ source: { kind: 'scene', index: Number(event.target.value) }, caption: null, classes: null })
+          }
         >
           {source.kind === 'image' && <option value="upload">Your image: {source.name}</option>}
           {Array.from({ length: SCENE_CHOICES }, (_, i) => (
@@ -70,11 +72,7 @@ export function AnalysisImagePicker({ testId }: { testId: string }) {
       {dataSet.heldOutCaptions.length > 0 && (
         <label className="field">
           <span>Or from {dataSet.name}</span>
-          <select
-            data-testid={`${testId}-heldout`}
-            value=""
-            onChange={(event) => event.target.value !== '' && void pickHeldOut(Number(event.target.value))}
-          >
+          <select data-testid={`${testId}-heldout`} value="" onChange={(event) => event.target.value !== '' && void pickHeldOut(Number(event.target.value))}>
             <option value="">A held-out image…</option>
             {dataSet.heldOutCaptions.map((caption, i) => (
               <option key={i} value={i}>

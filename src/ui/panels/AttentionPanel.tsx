@@ -60,8 +60,10 @@ export function AttentionPanel() {
   };
   // New inputs, or a new model (a checkpoint loaded, a run built): compute again.
   const model = useAppStore((s) => s.run);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the list names what triggers a recomputation (a new model included), not what compute reads
   useEffect(compute, [cross.ready, sceneReady, source, caption, weights, model]);
   // While it trains, the maps follow the model.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new step triggers it; compute and the calls are read as they are then
   useEffect(() => {
     const last = computedAt.current;
     if (live && runState === 'running' && step > last.step && performance.now() - last.time >= LIVE_INTERVAL && !cross.busy && !self.busy) compute();
@@ -89,7 +91,10 @@ export function AttentionPanel() {
           ...(self.result ? [{ label: 'ViT attention rollout', image: self.result.image, values: self.result.rollout, grid: self.result.grid }] : []),
         ],
         grid: self.result ? selfAttentionGrid(self.result) : undefined,
-        tokens: { title: 'Image to caption tokens', tokens: shownTokens(result.tokens, shownHead === null ? result.tokenMean : result.tokenHeads[shownHead]!, showSpecial) },
+        tokens: {
+          title: 'Image to caption tokens',
+          tokens: shownTokens(result.tokens, shownHead === null ? result.tokenMean : result.tokenHeads[shownHead]!, showSpecial),
+        },
         legend: NORMALIZATION_NOTE,
         opacity,
       });
@@ -132,7 +137,15 @@ export function AttentionPanel() {
         </label>
         <label className="field field-range">
           <span>Overlay</span>
-          <input type="range" min={0} max={1} step={0.05} value={opacity} onChange={(event) => setOpacity(Number(event.target.value))} aria-label="Overlay opacity" />
+          <input
+            type="range"
+            min={0}
+            max={1}
+            step={0.05}
+            value={opacity}
+            onChange={(event) => setOpacity(Number(event.target.value))}
+            aria-label="Overlay opacity"
+          />
         </label>
       </div>
 
@@ -195,11 +208,15 @@ export function AttentionPanel() {
               size={300}
               opacity={opacity}
               testId="patch-map"
-              label={sentence === null ? 'Patch-wise cross-attention of the caption over the image' : `Patch-wise map of the sentence "${result.sentences[sentence]!.text}"`}
+              label={
+                sentence === null
+                  ? 'Patch-wise cross-attention of the caption over the image'
+                  : `Patch-wise map of the sentence "${result.sentences[sentence]!.text}"`
+              }
             />
             <p className="muted small">
-              <code>visual.attn_cross_pool</code>: the {sentence === null ? 'caption' : 'sentence'}’s embedding queries the {result.grid[0]}×{result.grid[1]} patches;{' '}
-              {sentence !== null || shownHead === null ? 'mean over heads' : `head ${shownHead + 1}`}.
+              <code>visual.attn_cross_pool</code>: the {sentence === null ? 'caption' : 'sentence'}’s embedding queries the {result.grid[0]}×{result.grid[1]}{' '}
+              patches; {sentence !== null || shownHead === null ? 'mean over heads' : `head ${shownHead + 1}`}.
             </p>
             <ColourLegend title="Attention weight" note={NORMALIZATION_NOTE} />
           </section>
@@ -211,14 +228,19 @@ export function AttentionPanel() {
             <div className="figure-block-header">
               <h3>Image → caption tokens</h3>
               <label className="check">
-                <input type="checkbox" data-testid="attention-special" checked={showSpecial} onChange={(event) => setShowSpecial(event.target.checked)} /> Show SOT, EOT and
-                padding
+                <input type="checkbox" data-testid="attention-special" checked={showSpecial} onChange={(event) => setShowSpecial(event.target.checked)} /> Show
+                SOT, EOT and padding
               </label>
             </div>
-            <TokenStrip tokens={result.tokens} weights={shownHead === null ? result.tokenMean : result.tokenHeads[shownHead]!} showSpecial={showSpecial} testId="token-map" />
+            <TokenStrip
+              tokens={result.tokens}
+              weights={shownHead === null ? result.tokenMean : result.tokenHeads[shownHead]!}
+              showSpecial={showSpecial}
+              testId="token-map"
+            />
             <p className="muted small">
-              <code>text_attn_cross_pool</code>: the image’s embedding queries the caption’s {result.tokens.length} token positions (padding included, as the model
-              attends to it); {shownHead === null ? 'mean over heads' : `head ${shownHead + 1}`}, normalized over the tokens shown.
+              <code>text_attn_cross_pool</code>: the image’s embedding queries the caption’s {result.tokens.length} token positions (padding included, as the
+              model attends to it); {shownHead === null ? 'mean over heads' : `head ${shownHead + 1}`}, normalized over the tokens shown.
             </p>
           </section>
           {result.sentences.length > 0 && (
@@ -233,7 +255,12 @@ export function AttentionPanel() {
                 </li>
                 {result.sentences.map((s, i) => (
                   <li key={i}>
-                    <button type="button" className={sentence === i ? 'chip chip-on' : 'chip'} onClick={() => setSentence(i)} data-testid={`attention-sentence-${i}`}>
+                    <button
+                      type="button"
+                      className={sentence === i ? 'chip chip-on' : 'chip'}
+                      onClick={() => setSentence(i)}
+                      data-testid={`attention-sentence-${i}`}
+                    >
                       {s.text}
                     </button>
                   </li>
@@ -253,7 +280,9 @@ function selfAttentionGrid(result: SelfAttentionResult) {
     title: 'ViT self-attention, CLS to patches',
     rowLabels: result.clsToPatches.map((_, l) => `layer ${l + 1}`),
     columnLabels: Array.from({ length: heads }, (_, h) => `head ${h + 1}`),
-    maps: result.clsToPatches.map((layer, l) => layer.map((values, h) => ({ label: `layer ${l + 1} head ${h + 1}`, image: result.image, values, grid: result.grid }))),
+    maps: result.clsToPatches.map((layer, l) =>
+      layer.map((values, h) => ({ label: `layer ${l + 1} head ${h + 1}`, image: result.image, values, grid: result.grid })),
+    ),
   };
 }
 
@@ -264,7 +293,11 @@ export function WeightsChoice({ value, hasTeacher, onChange, testId }: { value: 
       <legend>Model</legend>
       <div className="segment-row">
         {(['student', 'teacher'] as const).map((w) => (
-          <label key={w} className={value === w ? 'segment segment-on' : 'segment'} title={w === 'teacher' && !hasTeacher ? 'A CLIP-mode run has no teacher' : undefined}>
+          <label
+            key={w}
+            className={value === w ? 'segment segment-on' : 'segment'}
+            title={w === 'teacher' && !hasTeacher ? 'A CLIP-mode run has no teacher' : undefined}
+          >
             <input type="radio" name={testId} value={w} checked={value === w} disabled={w === 'teacher' && !hasTeacher} onChange={() => onChange(w)} />
             {w}
           </label>

@@ -93,7 +93,12 @@ export function CheckpointsPanel() {
 
   const progress = loading?.progress;
   return (
-    <Panel title="Checkpoints" testId="checkpoints-panel" wide aside={model && <span className="badge">{model.preset ? `${model.preset} preset` : 'loaded model'}</span>}>
+    <Panel
+      title="Checkpoints"
+      testId="checkpoints-panel"
+      wide
+      aside={model && <span className="badge">{model.preset ? `${model.preset} preset` : 'loaded model'}</span>}
+    >
       <section className="figure-block figure-block-full">
         <h3>Load a checkpoint</h3>
         <p className="muted">
@@ -133,8 +138,8 @@ export function CheckpointsPanel() {
         {loaded && !loading && (
           <p data-testid="checkpoint-loaded">
             Loaded {loaded.name}
-            {model ? `: ${model.parameters.toLocaleString('en-US')} parameters, ${model.config.vision.imageSize} px images` : ''}; {formatBytes(loaded.bytes)} of
-            weights uploaded to the GPU.
+            {model ? `: ${model.parameters.toLocaleString('en-US')} parameters, ${model.config.vision.imageSize} px images` : ''}; {formatBytes(loaded.bytes)}{' '}
+            of weights uploaded to the GPU.
           </p>
         )}
       </section>
@@ -158,7 +163,10 @@ export function CheckpointsPanel() {
         ) : (
           <SavedCheckpointsTable saved={saved} disabled={busy !== null || loading !== null} onAction={(action, name) => void onSaved(action, name)} />
         )}
-        <p className="muted small">Downloads are written in the released COSMOS layout (student, teacher, optimizer), which PyTorch and the reference code load. Each is written into this browser's storage first (it appears in this list) and saved from there, so a large model never has to fit in memory.</p>
+        <p className="muted small">
+          Downloads are written in the released COSMOS layout (student, teacher, optimizer), which PyTorch and the reference code load. Each is written into
+          this browser's storage first (it appears in this list) and saved from there, so a large model never has to fit in memory.
+        </p>
       </section>
       {error && (
         <p className="error-text" role="alert" data-testid="checkpoint-error">

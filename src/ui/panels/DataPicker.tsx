@@ -33,8 +33,8 @@ function ChooseAgain() {
   if (trainedOn === null || trainedOn === BUILT_IN_SCENES || trainedOn === current) return null;
   return (
     <p className="notice notice-info small" data-testid="data-choose-again">
-      Before the reload this run trained on <strong>{trainedOn}</strong>. Your files are not kept in the browser: choose
-      them again to go on with them; until then it trains on {summary ? current : `the ${current}`}.
+      Before the reload this run trained on <strong>{trainedOn}</strong>. Your files are not kept in the browser: choose them again to go on with them; until
+      then it trains on {summary ? current : `the ${current}`}.
     </p>
   );
 }
@@ -45,16 +45,15 @@ function Current() {
   if (!summary) {
     return (
       <p className="small" data-testid="data-summary" data-kind="built-in">
-        <strong>Built-in scenes</strong>: emoji objects on varied backgrounds with multi-sentence captions, drawn fresh every
-        step; recall is measured on held-out scenes whose object combinations never occur in training.
+        <strong>Built-in scenes</strong>: emoji objects on varied backgrounds with multi-sentence captions, drawn fresh every step; recall is measured on
+        held-out scenes whose object combinations never occur in training.
       </p>
     );
   }
   return (
     <div data-testid="data-summary" data-kind="user" data-used={summary.used} data-skipped={summary.skipped.length}>
       <p className="small">
-        <strong>{name}</strong>: {summary.used} image-caption pairs ({summary.heldOut} held out to measure recall), captions
-        from {summary.captionSource}.
+        <strong>{name}</strong>: {summary.used} image-caption pairs ({summary.heldOut} held out to measure recall), captions from {summary.captionSource}.
       </p>
       <SkippedList skipped={summary.skipped} />
     </div>
@@ -127,8 +126,8 @@ export function DataPicker({ locked }: { locked: boolean }) {
         )}
       </div>
       <p className="muted small">
-        Or drop a folder or a zip here. Images (.png, .jpg) with captions in <code>captions.jsonl</code>, <code>captions.csv</code>{' '}
-        or a <code>.txt</code> beside each image; they stay on this computer.
+        Or drop a folder or a zip here. Images (.png, .jpg) with captions in <code>captions.jsonl</code>, <code>captions.csv</code> or a <code>.txt</code>{' '}
+        beside each image; they stay on this computer.
       </p>
       {dataLoad.status === 'loading' && (
         <div className="progress" data-testid="data-loading">

@@ -29,6 +29,7 @@ export function RetrievalPanel() {
   const compute = () => {
     if (call.ready) void call.run({ kind: 'retrieval', count, weights });
   };
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the list names what triggers a recomputation (a new model or data set included)
   useEffect(compute, [call.ready, count, weights, model, dataName]);
   const result = call.result;
 
@@ -40,8 +41,8 @@ export function RetrievalPanel() {
       aside={<span className="badge">{call.busy ? 'computing…' : result ? `${result.count} held-out pairs of ${dataName}` : 'no results yet'}</span>}
     >
       <p className="muted">
-        Each held-out image against each held-out caption: the cosine of their normalized global embeddings. The diagonal holds the true pairs; a model that
-        has learned puts its brightest cells there.
+        Each held-out image against each held-out caption: the cosine of their normalized global embeddings. The diagonal holds the true pairs; a model that has
+        learned puts its brightest cells there.
       </p>
       <div className="analysis-controls">
         <label className="field">
@@ -95,7 +96,12 @@ function RetrievalView({ result, selected, onSelect }: { result: RetrievalResult
           describe={(row, col) => `image ${row}, caption ${col}: cosine ${result.similarity[row * n + col]!.toFixed(3)}`}
           testId="retrieval-matrix"
         />
-        <ColourLegend title="Cosine similarity" low={min.toFixed(3)} high={max.toFixed(3)} note="Colours span the matrix’s own range (min-max). Click a row to see its matches." />
+        <ColourLegend
+          title="Cosine similarity"
+          low={min.toFixed(3)}
+          high={max.toFixed(3)}
+          note="Colours span the matrix’s own range (min-max). Click a row to see its matches."
+        />
       </section>
       <section className="figure-block figure-block-grow">
         <h3>Recall@K</h3>

@@ -8,7 +8,15 @@ export type SavedAction = 'load' | 'download' | 'delete';
  * The checkpoints saved in this browser, each with Load (as the model, with the weights chosen above), Download and
  * Delete. Delete asks once more in place: a saved run cannot be had back.
  */
-export function SavedCheckpointsTable({ saved, disabled, onAction }: { saved: SavedCheckpoint[]; disabled: boolean; onAction(action: SavedAction, name: string): void }) {
+export function SavedCheckpointsTable({
+  saved,
+  disabled,
+  onAction,
+}: {
+  saved: SavedCheckpoint[];
+  disabled: boolean;
+  onAction(action: SavedAction, name: string): void;
+}) {
   const [confirming, setConfirming] = useState<string | null>(null);
   return (
     <table className="checkpoint-table" data-testid="checkpoint-list">

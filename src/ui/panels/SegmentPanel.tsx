@@ -27,11 +27,17 @@ export function SegmentPanel() {
     const classes = splitClasses(effectiveClasses(state));
     if (call.ready && classes.length > 0) void call.run({ kind: 'segment', image: imageInput(state.source), classes, csa: state.csa });
   };
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the list names what triggers a recomputation (a new model included)
   useEffect(compute, [call.ready, source, csa, classesText, model]);
   const result = call.result;
 
   return (
-    <Panel title="Segmentation" testId="segment-panel" wide aside={<span className="badge">{call.busy ? 'computing…' : model?.options.mode === 'cosmos' ? 'teacher' : 'student'}</span>}>
+    <Panel
+      title="Segmentation"
+      testId="segment-panel"
+      wide
+      aside={<span className="badge">{call.busy ? 'computing…' : model?.options.mode === 'cosmos' ? 'teacher' : 'student'}</span>}
+    >
       <p className="muted">
         Dense features (<code>ln_post(patch tokens) @ proj</code>) of sliding windows against the class embeddings; per pixel the softmax of 40 × cosine, and
         background where no class reaches 10%. CSA replaces the last block’s attention with <code>softmax(qqᵀ) + softmax(kkᵀ)</code>, so each patch mixes
@@ -45,7 +51,15 @@ export function SegmentPanel() {
         </label>
         <label className="field field-range">
           <span>Overlay</span>
-          <input type="range" min={0} max={1} step={0.05} value={opacity} onChange={(event) => setOpacity(Number(event.target.value))} aria-label="Overlay opacity" />
+          <input
+            type="range"
+            min={0}
+            max={1}
+            step={0.05}
+            value={opacity}
+            onChange={(event) => setOpacity(Number(event.target.value))}
+            aria-label="Overlay opacity"
+          />
         </label>
       </div>
       <div className="analysis-controls">

@@ -15,7 +15,15 @@ export function SelfAttentionGrid({ result, opacity }: { result: SelfAttentionRe
     <div className="self-attention" data-testid="self-attention">
       <div className="self-attention-rollout">
         <h4>Attention rollout</h4>
-        <HeatmapCanvas values={result.rollout} grid={result.grid} image={result.image} size={160} opacity={opacity} testId="rollout-map" label="Attention rollout, CLS to patches" />
+        <HeatmapCanvas
+          values={result.rollout}
+          grid={result.grid}
+          image={result.image}
+          size={160}
+          opacity={opacity}
+          testId="rollout-map"
+          label="Attention rollout, CLS to patches"
+        />
         <p className="muted small">CLS to patches through all layers, residual included (Abnar &amp; Zuidema).</p>
       </div>
       <div className="self-attention-grid-wrap">

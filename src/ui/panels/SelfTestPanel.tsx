@@ -30,16 +30,10 @@ export function SelfTestPanel() {
       }
     >
       <p className="muted">
-        Uploads two vectors, runs the <code>saxpy</code> compute shader (y = a·x + y), reads the result back and
-        compares it with JavaScript.
+        Uploads two vectors, runs the <code>saxpy</code> compute shader (y = a·x + y), reads the result back and compares it with JavaScript.
       </p>
       <SelfTestBody state={selfTest} ready={ready} />
-      <button
-        type="button"
-        data-testid="selftest-rerun"
-        onClick={() => void rerun()}
-        disabled={!ready || lost || selfTest.status === 'running'}
-      >
+      <button type="button" data-testid="selftest-rerun" onClick={() => void rerun()} disabled={!ready || lost || selfTest.status === 'running'}>
         {selfTest.status === 'running' ? 'Running…' : selfTest.status === 'idle' ? 'Run self-test' : 'Run again'}
       </button>
     </Panel>

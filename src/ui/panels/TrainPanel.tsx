@@ -47,7 +47,21 @@ const STATE_BADGE: Record<AppState['runState'], { text: string; tone: string }> 
 };
 
 /** A number input that edits its draft freely and commits only valid values. */
-function NumberField({ field, label, value, disabled, onCommit, step }: { field: NumberKey; label: string; value: number; disabled: boolean; onCommit(v: number): void; step?: string }) {
+function NumberField({
+  field,
+  label,
+  value,
+  disabled,
+  onCommit,
+  step,
+}: {
+  field: NumberKey;
+  label: string;
+  value: number;
+  disabled: boolean;
+  onCommit(v: number): void;
+  step?: string;
+}) {
   const [draft, setDraft] = useState(String(value));
   useEffect(() => setDraft(String(value)), [value]);
   const valid = validNumber(field, draft) !== null;
@@ -81,7 +95,14 @@ function Settings({ locked }: { locked: boolean }) {
   const settings = useAppStore((s) => s.settings);
   const setSettings = useAppStore((s) => s.setSettings);
   const number = (field: NumberKey, label: string, step?: string) => (
-    <NumberField field={field} label={label} value={settings[field]} disabled={locked} onCommit={(v) => setSettings({ [field]: v } as Partial<TrainSettings>)} step={step} />
+    <NumberField
+      field={field}
+      label={label}
+      value={settings[field]}
+      disabled={locked}
+      onCommit={(v) => setSettings({ [field]: v } as Partial<TrainSettings>)}
+      step={step}
+    />
   );
   return (
     <fieldset className="settings" disabled={locked} data-testid="train-settings">
@@ -114,7 +135,10 @@ function Settings({ locked }: { locked: boolean }) {
       {number('steps', 'Steps')}
       {number('localCount', 'Local crops')}
       {number('momentum', 'Teacher momentum', '0.001')}
-      <label className="check" title="Train only the cross-attention poolers, the mappings and the projections: fine-tuning a loaded checkpoint keeps both towers as they are.">
+      <label
+        className="check"
+        title="Train only the cross-attention poolers, the mappings and the projections: fine-tuning a loaded checkpoint keeps both towers as they are."
+      >
         <input type="checkbox" checked={settings.freezeTowers} data-testid="setting-freeze" onChange={(e) => setSettings({ freezeTowers: e.target.checked })} />
         <span>Freeze both towers</span>
       </label>
@@ -185,7 +209,11 @@ function Actions() {
         </p>
       )}
       <p className="muted small">
-        {running ? 'Settings apply to the next run.' : paused ? 'Resume goes on; New run starts over with the settings.' : 'One click builds the model (if the settings changed) and trains it.'}
+        {running
+          ? 'Settings apply to the next run.'
+          : paused
+            ? 'Resume goes on; New run starts over with the settings.'
+            : 'One click builds the model (if the settings changed) and trains it.'}
       </p>
     </div>
   );
@@ -230,7 +258,7 @@ function Progress() {
         </span>
       </div>
       <div className="bar" role="progressbar" aria-valuemin={0} aria-valuemax={total} aria-valuenow={step} aria-label="Training progress">
-        <div className={running && history.length === 0 ? 'bar-fill bar-busy' : 'bar-fill'} style={{ width: `${fraction * 100}%` }} />
+        {running && history.length === 0 ? <div className="bar-fill bar-busy" /> : <div className="bar-fill" style={{ width: `${fraction * 100}%` }} />}
       </div>
     </div>
   );
@@ -249,7 +277,8 @@ function Facts() {
         <dt>Model</dt>
         <dd data-testid="model-facts">
           {run.preset ?? 'loaded'} · {formatCount(run.parameters)} parameters
-          {run.trainable < run.parameters && ` (${formatCount(run.trainable)} trained, towers frozen)`} · {vision.imageSize} px, {vision.patchSize} px patches · {teacher}
+          {run.trainable < run.parameters && ` (${formatCount(run.trainable)} trained, towers frozen)`} · {vision.imageSize} px, {vision.patchSize} px patches ·{' '}
+          {teacher}
         </dd>
       </div>
       <div>
@@ -280,8 +309,8 @@ function SavedRunOffer() {
   return (
     <div className="notice notice-info" data-testid="saved-run">
       <span>
-        A run is saved in this browser ({formatBytes(saved.size)}, {new Date(saved.modified).toLocaleString()}). Training a new
-        one replaces it at its first save.
+        A run is saved in this browser ({formatBytes(saved.size)}, {new Date(saved.modified).toLocaleString()}). Training a new one replaces it at its first
+        save.
       </span>
       <button type="button" className="primary" data-testid="resume-saved-button" onClick={resumeSaved}>
         Resume the run saved in this browser

@@ -32,6 +32,7 @@ export function ViewsPanel() {
   const wanted = `${sceneIndex}:${draw}`;
 
   // A new run or another data set: the same sample number is another example.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new run or data set triggers the reset
   useEffect(() => setFetched(null), [run, dataSet]);
   useEffect(() => {
     if (!engine || !run || busy || fetched === wanted) return;
@@ -52,17 +53,11 @@ export function ViewsPanel() {
   const scale = globals[0] ? GLOBAL_DISPLAY / globals[0].width : 1;
 
   return (
-    <Panel
-      title="Views"
-      testId="views-panel"
-      wide
-      aside={busy ? <span className="badge">drawing…</span> : undefined}
-    >
+    <Panel title="Views" testId="views-panel" wide aside={busy ? <span className="badge">drawing…</span> : undefined}>
       <p className="muted">
-        Each step the model sees every sample as 2 global and {run?.options.localCount ?? 'N'} local image crops (random crop, flip,
-        color jitter, grayscale, blur, solarize) and as 2 global and {run?.options.localCount ?? 'N'} local text crops of its caption.
-        The student sees all of them; the EMA teacher only the global ones, and the student learns to match the teacher across
-        views and across modalities.
+        Each step the model sees every sample as 2 global and {run?.options.localCount ?? 'N'} local image crops (random crop, flip, color jitter, grayscale,
+        blur, solarize) and as 2 global and {run?.options.localCount ?? 'N'} local text crops of its caption. The student sees all of them; the EMA teacher only
+        the global ones, and the student learns to match the teacher across views and across modalities.
       </p>
       <div className="views-controls">
         <label className="field inline">

@@ -24,11 +24,17 @@ export function ZeroShotPanel() {
     const classes = splitClasses(effectiveClasses(state));
     if (call.ready && classes.length > 0) void call.run({ kind: 'zeroShot', image: imageInput(state.source), classes, weights: state.weights });
   };
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the list names what triggers a recomputation (a new model included)
   useEffect(compute, [call.ready, source, weights, classesText, model]);
   const ranked = call.result?.ranked ?? [];
 
   return (
-    <Panel title="Zero-shot classification" testId="zeroshot-panel" wide aside={<span className="badge">{call.busy ? 'computing…' : `${ranked.length} classes`}</span>}>
+    <Panel
+      title="Zero-shot classification"
+      testId="zeroshot-panel"
+      wide
+      aside={<span className="badge">{call.busy ? 'computing…' : `${ranked.length} classes`}</span>}
+    >
       <p className="muted">
         Each class is the mean embedding of 80 prompts (“a photo of a {'{class}'}.”, …); the probabilities are the softmax of 100 × cosine with the image.
       </p>

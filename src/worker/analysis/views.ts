@@ -4,7 +4,7 @@
  * The crops are a fresh draw of the run's recipe (sizes, counts, probabilities), seeded by the run's step: the
  * run's own random stream stays untouched, so looking never changes what the model trains on.
  */
-import { type TrainingRun } from '../../cosmos/training.ts';
+import type { TrainingRun } from '../../cosmos/training.ts';
 import { TINY_TRAINING } from '../../cosmos/trainingOptions.ts';
 import type { CosmosModel } from '../../cosmos/model.ts';
 import { planViews } from '../../cosmos/views/augment.ts';

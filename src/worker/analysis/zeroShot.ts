@@ -35,7 +35,10 @@ export function checkClasses(classes: readonly string[]): string[] {
 
 /** Runs `use` with the classes' embeddings [C, E], released afterwards. */
 async function withClasses<T>(model: CosmosModel, tokenizer: ClipTokenizer, names: string[], use: (classes: Tensor) => Promise<T>): Promise<T> {
-  const classes = classEmbeddings(model, names.map((name) => tokenRows(tokenizer, model, promptsFor(name))));
+  const classes = classEmbeddings(
+    model,
+    names.map((name) => tokenRows(tokenizer, model, promptsFor(name))),
+  );
   try {
     return await use(classes);
   } finally {
@@ -50,7 +53,14 @@ export async function zeroShot(model: CosmosModel, atlas: SceneAtlas, tokenizer:
   return { kind: 'zeroShot', ranked: rankClasses(scores.probabilities[0]!, names).map(({ name, probability }) => ({ label: name, probability })) };
 }
 
-export async function segment(model: CosmosModel, atlas: SceneAtlas, tokenizer: ClipTokenizer, input: ImageInput, classes: string[], csa: boolean): Promise<SegmentResult> {
+export async function segment(
+  model: CosmosModel,
+  atlas: SceneAtlas,
+  tokenizer: ClipTokenizer,
+  input: ImageInput,
+  classes: string[],
+  csa: boolean,
+): Promise<SegmentResult> {
   const names = checkClasses(classes);
   const size = Math.max(DISPLAY_SIZE, model.config.vision.imageSize);
   const image = fitWithin(sourceImage(atlas, input, size), SEGMENT_MAX_SIZE);
