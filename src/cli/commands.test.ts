@@ -10,7 +10,7 @@ import pngjs from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../checkpoint/loadCheckpoint.ts';
 import { fileSource } from '../checkpoint/nodeFiles.ts';
-import { fromOpenClipConfig } from '../cosmos/config.ts';
+import { fromOpenClipConfig, toOpenClipConfig } from '../cosmos/config.ts';
 import { modelFromCheckpoint } from '../cosmos/load.ts';
 import type { CosmosModel } from '../cosmos/model.ts';
 import { lossTerms } from '../cosmos/objective.ts';
@@ -26,7 +26,6 @@ import { promptsFor } from '../eval/templates.ts';
 import { setupTestGpu } from '../testing/gpu.ts';
 import { noGrad } from '../tensor/engine.ts';
 import { scopeAsync } from '../tensor/scope.ts';
-import { toOpenClipConfig } from './inspect.ts';
 import { CLI_TEST_CONFIG, cli, cliJson, tempDir, writeTestCheckpoint, writeTestPng } from './testing.ts';
 
 const runtime = setupTestGpu();

@@ -73,7 +73,8 @@ export function checkHeads(config: CosmosConfig): void {
   const towers: [string, number, number][] = [
     ['vision', config.vision.width, config.vision.heads],
     ['text', config.text.width, config.text.heads],
-    ['pooler', config.embedDim, config.poolerHeads],
+    ['image pooler (visual.attn_cross_pool)', config.embedDim, config.vision.attnPoolerHeads],
+    ['text pooler (text_attn_cross_pool)', config.embedDim, config.text.attnPoolerHeads],
   ];
   for (const [tower, width, heads] of towers) {
     if (!Number.isInteger(heads) || heads < 1 || width % heads !== 0) {

@@ -4,35 +4,10 @@
  * the shapes, written as an OpenCLIP model config (usable as --config).
  */
 import type { WeightsChoice } from '../checkpoint/loadCheckpoint.ts';
-import type { CosmosConfig, OpenClipModelConfig } from '../cosmos/config.ts';
+import { type OpenClipModelConfig, toOpenClipConfig } from '../cosmos/config.ts';
 import { configFromShapes } from '../cosmos/presets.ts';
 import { defineCommand } from './command.ts';
 import { checkHeads, openCheckpoint } from './inputs.ts';
-
-/** The inverse of fromOpenClipConfig. */
-export function toOpenClipConfig(config: CosmosConfig): OpenClipModelConfig {
-  const { vision: v, text: t } = config;
-  return {
-    embed_dim: config.embedDim,
-    cosmos_cfg: { pooler_heads: config.poolerHeads },
-    vision_cfg: {
-      image_size: v.imageSize,
-      patch_size: v.patchSize,
-      width: v.width,
-      layers: v.layers,
-      head_width: v.width / v.heads,
-      mlp_ratio: v.mlpWidth / v.width,
-    },
-    text_cfg: {
-      context_length: t.contextLength,
-      vocab_size: t.vocabSize,
-      width: t.width,
-      layers: t.layers,
-      heads: t.heads,
-      mlp_ratio: t.mlpWidth / t.width,
-    },
-  };
-}
 
 export const inspectCommand = defineCommand({
   name: 'inspect',

@@ -16,12 +16,11 @@ import { CosmosModel } from '../cosmos/model.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { runCli } from './cli.ts';
 
-/** Heads of width 64, so the architecture can be inferred from the shapes; 49408 ids, so real captions fit. */
+/** Tower heads 64 wide and OpenCLIP's 8 pooler heads, so the shapes imply it; 49408 ids, so real captions fit. */
 export const CLI_TEST_CONFIG: CosmosConfig = {
   embedDim: 64,
-  vision: { imageSize: 32, patchSize: 8, width: 64, layers: 1, heads: 1, mlpWidth: 128 },
-  text: { contextLength: 77, vocabSize: 49408, width: 64, layers: 1, heads: 1, mlpWidth: 128 },
-  poolerHeads: 1,
+  vision: { imageSize: 32, patchSize: 8, width: 64, layers: 1, heads: 1, mlpWidth: 128, attnPoolerHeads: 8 },
+  text: { contextLength: 77, vocabSize: 49408, width: 64, layers: 1, heads: 1, mlpWidth: 128, attnPoolerHeads: 8 },
 };
 
 export function tempDir(): { dir: string; remove(): void } {

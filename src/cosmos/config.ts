@@ -1,73 +1,185 @@
 /**
- * Architecture of a COSMOS model. Read from an OpenCLIP model-config JSON (`model_configs/*.json` schema),
- * inferred from a state_dict's shapes (head width 64, as OpenCLIP), or taken from a preset.
+ * Architecture of a COSMOS model: OpenCLIP's two towers (nn/config.ts) in a joint space of `embedDim`. Read from
+ * an OpenCLIP model-config JSON, where a key left out means OpenCLIP's dataclass default (CLIPVisionCfg,
+ * CLIPTextCfg: text heads 8, vision head_width 64, both attn_pooler_heads 8, ...), inferred from a state_dict's
+ * shapes, or taken from a preset. Every config this project writes names every key it reads.
  */
-export interface VisionConfig {
-  imageSize: number;
-  patchSize: number;
-  width: number;
-  layers: number;
-  heads: number;
-  mlpWidth: number;
-}
-
-export interface TextConfig {
-  contextLength: number;
-  vocabSize: number;
-  width: number;
-  layers: number;
-  heads: number;
-  mlpWidth: number;
-}
+import type { TextConfig, VisionConfig } from '../nn/config.ts';
 
 export interface CosmosConfig {
   embedDim: number;
   vision: VisionConfig;
   text: TextConfig;
-  /** Heads of both cross-attention poolers (8 for embed_dim 512). */
-  poolerHeads: number;
 }
 
-const HEAD_WIDTH = 64;
-
-/**
- * OpenCLIP's model-config JSON, the fields that shape the towers, plus an optional `cosmos_cfg` (our addition:
- * OpenCLIP ignores unknown keys) for the poolers' head count when it is not embed_dim / 64.
- */
+/** OpenCLIP's model-config JSON (`model_configs/*.json`), the fields that shape the towers and the poolers. */
 export interface OpenClipModelConfig {
   embed_dim: number;
+  vision_cfg: {
+    image_size?: number;
+    patch_size?: number;
+    width?: number;
+    layers?: number;
+    head_width?: number;
+    mlp_ratio?: number;
+    attn_pooler_heads?: number;
+    [other: string]: unknown;
+  };
+  text_cfg: {
+    context_length?: number;
+    vocab_size?: number;
+    width?: number;
+    heads?: number;
+    layers?: number;
+    mlp_ratio?: number;
+    attn_pooler_heads?: number;
+    [other: string]: unknown;
+  };
+  /** Written by this project before it followed OpenCLIP's keys: both poolers' heads. Read, never written. */
   cosmos_cfg?: { pooler_heads?: number };
-  vision_cfg: { image_size: number; patch_size: number; width: number; layers: number; head_width?: number; mlp_ratio?: number };
-  text_cfg: { context_length?: number; vocab_size?: number; width: number; layers: number; heads?: number; mlp_ratio?: number };
+  [other: string]: unknown;
+}
+
+/** OpenCLIP's CLIPVisionCfg and CLIPTextCfg defaults for the keys we read. */
+const VISION_DEFAULTS = { image_size: 224, patch_size: 16, width: 768, layers: 12, head_width: 64, mlp_ratio: 4, attn_pooler_heads: 8 };
+const TEXT_DEFAULTS = { context_length: 77, vocab_size: 49408, width: 512, heads: 8, layers: 12, mlp_ratio: 4, attn_pooler_heads: 8 };
+/** OpenAI's rule, which OpenCLIP follows when it builds a model from bare weights: heads are 64 wide. */
+const HEAD_WIDTH = 64;
+/** What a state_dict's shapes cannot tell: OpenCLIP's default for both poolers. */
+export const DEFAULT_POOLER_HEADS = 8;
+
+/**
+ * OpenCLIP options that change the computation and that this engine does not implement, with the value that means
+ * "off" (OpenCLIP's default): a config that turns one on is refused by name rather than run differently.
+ */
+const UNSUPPORTED = {
+  top: { quick_gelu: false, init_logit_bias: null, custom_text: false },
+  vision_cfg: {
+    ls_init_value: null,
+    patch_dropout: 0,
+    add_zero_attn: false,
+    no_ln_pre: false,
+    pos_embed_type: 'learnable',
+    final_ln_after_pool: false,
+    pool_type: 'tok',
+    act_kwargs: null,
+    norm_kwargs: null,
+    timm_model_name: null,
+  },
+  text_cfg: {
+    ls_init_value: null,
+    add_zero_attn: false,
+    embed_cls: false,
+    pad_id: 0,
+    no_causal_mask: false,
+    final_ln_after_pool: false,
+    pool_type: 'argmax',
+    proj_bias: false,
+    act_kwargs: null,
+    norm_kwargs: null,
+    hf_model_name: null,
+    hf_tokenizer_name: null,
+  },
+} as const;
+
+function refuseUnsupported(section: keyof typeof UNSUPPORTED, values: Record<string, unknown>): void {
+  for (const [key, off] of Object.entries(UNSUPPORTED[section])) {
+    const value = values[key];
+    if (value === undefined || value === off) continue;
+    const where = section === 'top' ? key : `${section}.${key}`;
+    throw new Error(`Model config: ${where} is ${JSON.stringify(value)}, which this engine does not implement (OpenCLIP's default is ${JSON.stringify(off)})`);
+  }
+}
+
+function positiveInteger(where: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new Error(`Model config: ${where} must be a positive integer, not ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** `parts` (a head count, or a head width) when it divides `width`. */
+function headsOf(where: string, width: number, parts: number): number {
+  if (width % parts !== 0) throw new Error(`Model config: ${where} is ${parts}, which does not divide the width ${width}`);
+  return parts;
+}
+
+function ratio(where: string, value: unknown): number {
+  if (typeof value !== 'number' || !(value > 0)) throw new Error(`Model config: ${where} must be a positive number, not ${JSON.stringify(value)}`);
+  return value;
 }
 
 export function fromOpenClipConfig(json: OpenClipModelConfig): CosmosConfig {
-  const v = json.vision_cfg;
-  const t = json.text_cfg;
-  if (!json.embed_dim || !v?.width || !t?.width) throw new Error('Model config: embed_dim, vision_cfg.width and text_cfg.width are required');
+  if (typeof json !== 'object' || json === null || typeof json.vision_cfg !== 'object' || typeof json.text_cfg !== 'object') {
+    throw new Error('Model config: embed_dim, vision_cfg and text_cfg are required (an OpenCLIP model config)');
+  }
+  refuseUnsupported('top', json);
+  refuseUnsupported('vision_cfg', json.vision_cfg);
+  refuseUnsupported('text_cfg', json.text_cfg);
+  if (Array.isArray(json.vision_cfg.layers)) throw new Error('Model config: vision_cfg.layers is a list, a ModifiedResNet: only ViT towers are implemented');
+  const legacyPoolerHeads = json.cosmos_cfg?.pooler_heads;
+  const v = { ...VISION_DEFAULTS, ...(legacyPoolerHeads ? { attn_pooler_heads: legacyPoolerHeads } : {}), ...json.vision_cfg };
+  const t = { ...TEXT_DEFAULTS, ...(legacyPoolerHeads ? { attn_pooler_heads: legacyPoolerHeads } : {}), ...json.text_cfg };
+  const embedDim = positiveInteger('embed_dim', json.embed_dim);
+  const vWidth = positiveInteger('vision_cfg.width', v.width);
+  const tWidth = positiveInteger('text_cfg.width', t.width);
+  const imageSize = positiveInteger('vision_cfg.image_size (a square image)', v.image_size);
+  const patchSize = positiveInteger('vision_cfg.patch_size (a square patch)', v.patch_size);
+  if (imageSize % patchSize !== 0) throw new Error(`Model config: vision_cfg.image_size ${imageSize} is not a multiple of patch_size ${patchSize}`);
   return {
-    embedDim: json.embed_dim,
+    embedDim,
     vision: {
-      imageSize: v.image_size,
-      patchSize: v.patch_size,
-      width: v.width,
-      layers: v.layers,
-      heads: v.width / (v.head_width ?? HEAD_WIDTH),
-      mlpWidth: Math.round(v.width * (v.mlp_ratio ?? 4)),
+      imageSize,
+      patchSize,
+      width: vWidth,
+      layers: positiveInteger('vision_cfg.layers', v.layers),
+      heads: vWidth / headsOf('vision_cfg.head_width', vWidth, positiveInteger('vision_cfg.head_width', v.head_width)),
+      // OpenCLIP: mlp_width = int(width * mlp_ratio).
+      mlpWidth: Math.trunc(vWidth * ratio('vision_cfg.mlp_ratio', v.mlp_ratio)),
+      attnPoolerHeads: headsOf('vision_cfg.attn_pooler_heads (over embed_dim)', embedDim, positiveInteger('vision_cfg.attn_pooler_heads', v.attn_pooler_heads)),
     },
     text: {
-      contextLength: t.context_length ?? 77,
-      vocabSize: t.vocab_size ?? 49408,
-      width: t.width,
-      layers: t.layers,
-      heads: t.heads ?? t.width / HEAD_WIDTH,
-      mlpWidth: Math.round(t.width * (t.mlp_ratio ?? 4)),
+      contextLength: positiveInteger('text_cfg.context_length', t.context_length),
+      vocabSize: positiveInteger('text_cfg.vocab_size', t.vocab_size),
+      width: tWidth,
+      layers: positiveInteger('text_cfg.layers', t.layers),
+      heads: headsOf('text_cfg.heads', tWidth, positiveInteger('text_cfg.heads', t.heads)),
+      mlpWidth: Math.trunc(tWidth * ratio('text_cfg.mlp_ratio', t.mlp_ratio)),
+      attnPoolerHeads: headsOf('text_cfg.attn_pooler_heads (over embed_dim)', embedDim, positiveInteger('text_cfg.attn_pooler_heads', t.attn_pooler_heads)),
     },
-    poolerHeads: json.cosmos_cfg?.pooler_heads ?? Math.max(1, json.embed_dim / HEAD_WIDTH),
   };
 }
 
-/** Infers the architecture from parameter shapes (names without the `module.` prefix). */
+/** The config in OpenCLIP's schema, every key named (a reader with other defaults gets the same model). */
+export function toOpenClipConfig(config: CosmosConfig): OpenClipModelConfig {
+  const { vision: v, text: t } = config;
+  return {
+    embed_dim: config.embedDim,
+    vision_cfg: {
+      image_size: v.imageSize,
+      patch_size: v.patchSize,
+      width: v.width,
+      layers: v.layers,
+      head_width: v.width / v.heads,
+      mlp_ratio: v.mlpWidth / v.width,
+      attn_pooler_heads: v.attnPoolerHeads,
+    },
+    text_cfg: {
+      context_length: t.contextLength,
+      vocab_size: t.vocabSize,
+      width: t.width,
+      heads: t.heads,
+      layers: t.layers,
+      mlp_ratio: t.mlpWidth / t.width,
+      attn_pooler_heads: t.attnPoolerHeads,
+    },
+  };
+}
+
+/**
+ * Infers the architecture from parameter shapes (names without the `module.` prefix): tower heads 64 wide as
+ * OpenAI's and OpenCLIP's builders from bare weights assume, pooler heads OpenCLIP's default.
+ */
 export function inferConfig(shapes: ReadonlyMap<string, readonly number[]>): CosmosConfig {
   const shape = (key: string): readonly number[] => {
     const s = shapes.get(key);
@@ -81,11 +193,8 @@ export function inferConfig(shapes: ReadonlyMap<string, readonly number[]>): Cos
   };
   const [vWidth, , patchSize] = shape('visual.conv1.weight') as number[];
   const gridTokens = shape('visual.positional_embedding')[0]! - 1;
-  const [embedDimFromProj] = shape('visual.proj').slice(1);
+  const embedDim = shape('visual.proj')[1]!;
   const [contextLength, tWidth] = shape('positional_embedding') as number[];
-  const vMlp = shape('visual.transformer.resblocks.0.mlp.c_fc.weight')[0]!;
-  const tMlp = shape('transformer.resblocks.0.mlp.c_fc.weight')[0]!;
-  const embedDim = embedDimFromProj!;
   return {
     embedDim,
     vision: {
@@ -94,7 +203,8 @@ export function inferConfig(shapes: ReadonlyMap<string, readonly number[]>): Cos
       width: vWidth!,
       layers: countLayers('visual.transformer.resblocks.'),
       heads: vWidth! / HEAD_WIDTH,
-      mlpWidth: vMlp,
+      mlpWidth: shape('visual.transformer.resblocks.0.mlp.c_fc.weight')[0]!,
+      attnPoolerHeads: DEFAULT_POOLER_HEADS,
     },
     text: {
       contextLength: contextLength!,
@@ -102,8 +212,8 @@ export function inferConfig(shapes: ReadonlyMap<string, readonly number[]>): Cos
       width: tWidth!,
       layers: countLayers('transformer.resblocks.'),
       heads: tWidth! / HEAD_WIDTH,
-      mlpWidth: tMlp,
+      mlpWidth: shape('transformer.resblocks.0.mlp.c_fc.weight')[0]!,
+      attnPoolerHeads: DEFAULT_POOLER_HEADS,
     },
-    poolerHeads: Math.max(1, embedDim / HEAD_WIDTH),
   };
 }

@@ -8,7 +8,7 @@
  *   image_token_mapping, text_token_mapping    Linear maps of tower tokens into the joint space
  *   text_attn_cross_pool.*            image query -> caption tokens
  */
-import { constant, normal, rng } from '../nn/init.ts';
+import { normalInit, rng } from '../nn/init.ts';
 import { Embedding, LayerNorm, Linear } from '../nn/layers.ts';
 import { Module } from '../nn/module.ts';
 import { AttentionalCrossPooler } from '../nn/pooler.ts';
@@ -46,18 +46,22 @@ export class CosmosModel extends Module {
     super();
     const random = seed === null ? null : rng(seed);
     const { embedDim: e, text: t, vision: v } = config;
-    this.positionalEmbedding = this.parameter('positional_embedding', [t.contextLength, t.width], normal(t.contextLength * t.width, 0.01, random));
-    this.textProjection = this.parameter('text_projection', [t.width, e], normal(t.width * e, t.width ** -0.5, random));
-    this.logitScale = this.parameter('logit_scale', [], constant(1, INITIAL_LOGIT_SCALE));
-    this.distillLogitScale = this.parameter('distill_logit_scale', [], constant(1, INITIAL_LOGIT_SCALE));
-    this.visual = this.module('visual', new VisionTransformer(v, e, random));
-    this.transformer = this.module('transformer', new Transformer(t.width, t.layers, t.heads, t.mlpWidth, random));
-    this.tokenEmbedding = this.module('token_embedding', new Embedding(t.vocabSize, t.width, normal(t.vocabSize * t.width, 0.02, random))).weight;
+    // The text tower as OpenCLIP's TextTransformer.init_parameters draws it; the vision tower, the poolers and the
+    // token mappings keep PyTorch's defaults (COSMOS-SPEC section 2, Initialization).
+    this.positionalEmbedding = this.parameter('positional_embedding', [t.contextLength, t.width], normalInit(0.01), random);
+    this.textProjection = this.parameter('text_projection', [t.width, e], normalInit(t.width ** -0.5), random);
+    this.logitScale = this.parameter('logit_scale', [], { constant: INITIAL_LOGIT_SCALE }, random);
+    this.distillLogitScale = this.parameter('distill_logit_scale', [], { constant: INITIAL_LOGIT_SCALE }, random);
+    this.visual = this.module('visual', new VisionTransformer(v, e, random, { attentionalPool: true }));
+    this.transformer = this.module('transformer', new Transformer(t.width, t.layers, t.heads, t.mlpWidth, random, 'openclip-text'));
+    this.tokenEmbedding = this.module('token_embedding', new Embedding(t.vocabSize, t.width, random, normalInit(0.02))).weight;
     this.lnFinal = this.module('ln_final', new LayerNorm(t.width));
-    this.imageTokenMapping = this.module('image_token_mapping', new Linear(v.width, e, normal(v.width * e, v.width ** -0.5, random)));
-    this.textTokenMapping = this.module('text_token_mapping', new Linear(t.width, e, normal(t.width * e, t.width ** -0.5, random)));
-    this.textAttnCrossPool = this.module('text_attn_cross_pool', new AttentionalCrossPooler(e, config.poolerHeads, random));
-    this.visualAttnCrossPool = this.visual.attachCrossPool(new AttentionalCrossPooler(e, config.poolerHeads, random));
+    // The reference's order: its optimizer numbers the parameters in this order, and a training checkpoint's
+    // AdamW state must land on the same ones.
+    this.textAttnCrossPool = this.module('text_attn_cross_pool', new AttentionalCrossPooler(e, t.attnPoolerHeads, random));
+    this.imageTokenMapping = this.module('image_token_mapping', new Linear(v.width, e, random));
+    this.textTokenMapping = this.module('text_token_mapping', new Linear(t.width, e, random));
+    this.visualAttnCrossPool = this.visual.attnCrossPool!;
   }
 
   /** images [B, 3, H, W], CLIP-normalized; `attentionMaps` collects each layer's self-attention weights. */

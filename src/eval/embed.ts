@@ -82,12 +82,11 @@ export async function embed(model: CosmosModel, images: Float32Array[], ids: Int
       if (!options.attention) return out;
       const pairImage = Int32Array.from({ length: nI * nT }, (_, p) => Math.floor(p / nT));
       const pairText = Int32Array.from({ length: nI * nT }, (_, p) => p % nT);
-      const heads = model.config.poolerHeads;
       const patches = image.grid[0] * image.grid[1];
       const imageMaps = model.textAttendsImage(pickRows(text.global, pairText), pickRows(model.imageTokens(image), pairImage), 'per-head');
       const textMaps = model.imageAttendsText(pickRows(image.global, pairImage), pickRows(model.textTokens(text), pairText), 'per-head');
-      out.imageAttentionHeads = pairMaps(await imageMaps.weights!.readFloat(), nT, heads, patches);
-      out.textAttentionHeads = pairMaps(await textMaps.weights!.readFloat(), nT, heads, context);
+      out.imageAttentionHeads = pairMaps(await imageMaps.weights!.readFloat(), nT, model.config.vision.attnPoolerHeads, patches);
+      out.textAttentionHeads = pairMaps(await textMaps.weights!.readFloat(), nT, model.config.text.attnPoolerHeads, context);
       out.imageAttention = out.imageAttentionHeads.map((row) => row.map(meanOverHeads));
       out.textAttention = out.textAttentionHeads.map((row) => row.map(meanOverHeads));
       return out;

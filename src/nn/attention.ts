@@ -7,13 +7,20 @@ import { attention, type AttentionResult } from '../tensor/ops/attention.ts';
 import { linear } from '../tensor/ops/matmul.ts';
 import { slice } from '../tensor/ops/shape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { constant, normal, type Random } from './init.ts';
+import { fanInUniform, type Init, type Random, xavierUniform, zerosInit } from './init.ts';
 import { Linear } from './layers.ts';
 import { Module } from './module.ts';
 
 export interface MhaOptions {
   causal?: boolean;
   weights?: 'none' | 'mean' | 'per-head';
+}
+
+export interface AttentionInit {
+  /** PyTorch's default: xavier_uniform over the packed [3E, E] matrix. */
+  inProj?: Init;
+  /** PyTorch's default: nn.Linear's U(+-1/sqrt(E)). */
+  outProj?: Init;
 }
 
 export class MultiheadAttention extends Module {
@@ -25,13 +32,15 @@ export class MultiheadAttention extends Module {
     readonly embedDim: number,
     readonly heads: number,
     random: Random | null,
+    init: AttentionInit = {},
   ) {
     super();
     if (embedDim % heads !== 0) throw new Error(`MultiheadAttention: ${embedDim} is not divisible by ${heads} heads`);
-    // PyTorch: xavier_uniform on in_proj; OpenCLIP re-initialises with normal(std = width^-0.5).
-    this.inProjWeight = this.parameter('in_proj_weight', [3 * embedDim, embedDim], normal(3 * embedDim * embedDim, embedDim ** -0.5, random));
-    this.inProjBias = this.parameter('in_proj_bias', [3 * embedDim], constant(3 * embedDim, 0));
-    this.outProj = this.module('out_proj', new Linear(embedDim, embedDim, normal(embedDim * embedDim, embedDim ** -0.5, random)));
+    const e = embedDim;
+    // Both biases start at zero (MultiheadAttention._reset_parameters).
+    this.inProjWeight = this.parameter('in_proj_weight', [3 * e, e], init.inProj ?? xavierUniform(e, 3 * e), random);
+    this.inProjBias = this.parameter('in_proj_bias', [3 * e], zerosInit, random);
+    this.outProj = this.module('out_proj', new Linear(e, e, random, { weight: init.outProj ?? fanInUniform(e), bias: zerosInit }));
   }
 
   /** Self-attention: q, k and v all come from x [B, T, E], in one packed projection. */

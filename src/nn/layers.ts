@@ -1,19 +1,26 @@
-/** Linear and LayerNorm with PyTorch's parameter names and default initialisation. */
+/** Linear, Embedding and LayerNorm with PyTorch's parameter names and default initialisation. */
 import { layerNorm } from '../tensor/ops/layernorm.ts';
 import { linear } from '../tensor/ops/matmul.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { constant } from './init.ts';
+import { fanInUniform, type Init, normalInit, onesInit, type Random, zerosInit } from './init.ts';
 import { Module } from './module.ts';
+
+export interface LinearInit {
+  /** PyTorch's default: U(+-1/sqrt(in)). */
+  weight?: Init;
+  /** PyTorch's default: U(+-1/sqrt(in)); null for a Linear without bias. */
+  bias?: Init | null;
+}
 
 export class Linear extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
 
-  /** `init` gives the weight's values ([out, in], row-major), or null for zeros to be loaded; biases start at zero. */
-  constructor(inFeatures: number, outFeatures: number, init: Float32Array | null, bias = true) {
+  constructor(inFeatures: number, outFeatures: number, random: Random | null, init: LinearInit = {}) {
     super();
-    this.weight = this.parameter('weight', [outFeatures, inFeatures], init);
-    this.bias = bias ? this.parameter('bias', [outFeatures], constant(outFeatures, 0)) : null;
+    this.weight = this.parameter('weight', [outFeatures, inFeatures], init.weight ?? fanInUniform(inFeatures), random);
+    const bias = init.bias === undefined ? fanInUniform(inFeatures) : init.bias;
+    this.bias = bias ? this.parameter('bias', [outFeatures], bias, random) : null;
   }
 
   forward(x: Tensor): Tensor {
@@ -25,9 +32,10 @@ export class Linear extends Module {
 export class Embedding extends Module {
   readonly weight: Tensor;
 
-  constructor(count: number, dim: number, init: Float32Array | null) {
+  /** PyTorch's default init is N(0, 1). */
+  constructor(count: number, dim: number, random: Random | null, init: Init = normalInit(1)) {
     super();
-    this.weight = this.parameter('weight', [count, dim], init);
+    this.weight = this.parameter('weight', [count, dim], init, random);
   }
 }
 
@@ -40,8 +48,8 @@ export class LayerNorm extends Module {
     readonly eps = 1e-5,
   ) {
     super();
-    this.weight = this.parameter('weight', [dim], constant(dim, 1));
-    this.bias = this.parameter('bias', [dim], constant(dim, 0));
+    this.weight = this.parameter('weight', [dim], onesInit, null);
+    this.bias = this.parameter('bias', [dim], zerosInit, null);
   }
 
   forward(x: Tensor): Tensor {

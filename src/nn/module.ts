@@ -4,6 +4,7 @@
  */
 import { gpu } from '../tensor/engine.ts';
 import { type Shape, type Tensor, fromArray, shapeString, zeros } from '../tensor/tensor.ts';
+import { draw, type Init, type Random } from './init.ts';
 
 /** A tensor's values on the host, as a checkpoint or a fixture holds them. */
 export interface HostTensor {
@@ -15,8 +16,16 @@ export abstract class Module {
   private readonly ownParameters = new Map<string, Tensor>();
   private readonly children = new Map<string, Module>();
 
-  /** Creates a trainable parameter (kept, requiring grad) from host values, or zeros on the GPU for null. */
-  protected parameter(name: string, shape: Shape, values: ArrayLike<number> | null): Tensor {
+  /**
+   * Creates a trainable parameter (kept, requiring grad) drawn by `init`; without a random stream, a random rule
+   * leaves zeros on the GPU for a checkpoint to fill.
+   */
+  protected parameter(name: string, shape: Shape, init: Init, random: Random | null): Tensor {
+    const values = draw(
+      init,
+      shape.reduce((a, b) => a * b, 1),
+      random,
+    );
     const t = (values ? fromArray(values, shape) : zeros(shape)).keep();
     t.requiresGrad = true;
     this.ownParameters.set(name, t);

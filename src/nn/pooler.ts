@@ -12,15 +12,16 @@ import { LayerNorm } from './layers.ts';
 import { Module } from './module.ts';
 
 export class AttentionalCrossPooler extends Module {
+  readonly attn: MultiheadAttention;
   readonly lnQ: LayerNorm;
   readonly lnK: LayerNorm;
-  readonly attn: MultiheadAttention;
 
+  /** Every part keeps PyTorch's default init; registered in the reference's order (attn, ln_q, ln_k). */
   constructor(dim: number, heads: number, random: Random | null) {
     super();
+    this.attn = this.module('attn', new MultiheadAttention(dim, heads, random));
     this.lnQ = this.module('ln_q', new LayerNorm(dim));
     this.lnK = this.module('ln_k', new LayerNorm(dim));
-    this.attn = this.module('attn', new MultiheadAttention(dim, heads, random));
   }
 
   /**

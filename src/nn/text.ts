@@ -8,7 +8,7 @@ import { embedding } from '../tensor/ops/embedding.ts';
 import { matmul } from '../tensor/ops/matmul.ts';
 import { reshape } from '../tensor/ops/shape.ts';
 import { type Tensor, fromArray } from '../tensor/tensor.ts';
-import type { TextConfig } from '../cosmos/config.ts';
+import type { TextConfig } from './config.ts';
 import type { LayerNorm } from './layers.ts';
 import type { Transformer } from './transformer.ts';
 

@@ -7,7 +7,7 @@ import { AdamW } from '../tensor/optim/adamw.ts';
 import { scope, scopeAsync } from '../tensor/scope.ts';
 import { backward } from '../tensor/tape.ts';
 import type { HostTensor } from './module.ts';
-import { rng, normal } from './init.ts';
+import { draw, normalInit, rng } from './init.ts';
 import { ResidualAttentionBlock } from './transformer.ts';
 import { fromArray } from '../tensor/tensor.ts';
 
@@ -60,7 +60,7 @@ describe('memory over a long training run', () => {
       block.namedParameters().map(([name, param]) => ({ name, param, decay: param.shape.length >= 2 })),
       { lr: 1e-3, betas: [0.9, 0.98], eps: 1e-8, weightDecay: 0.1 },
     );
-    const x = fromArray(normal(2 * 9 * 16, 1, random), [2, 9, 16]).keep();
+    const x = fromArray(draw(normalInit(1), 2 * 9 * 16, random)!, [2, 9, 16]).keep();
     const step = () =>
       scope(() => {
         optimizer.zeroGrad();

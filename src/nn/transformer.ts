@@ -3,18 +3,42 @@ import { gelu } from '../tensor/ops/activation.ts';
 import { add } from '../tensor/ops/elementwise.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { MultiheadAttention } from './attention.ts';
-import { normal, type Random } from './init.ts';
+import { type Init, normalInit, type Random } from './init.ts';
 import { LayerNorm, Linear } from './layers.ts';
 import { Module } from './module.ts';
+
+/**
+ * How a tower's blocks start. 'pytorch': every layer keeps PyTorch's default (OpenCLIP's VisionTransformer has no
+ * init of its own). 'openclip-text': TextTransformer.init_parameters, normal weights of these stds (biases keep
+ * PyTorch's defaults).
+ */
+export type BlockInit = 'pytorch' | 'openclip-text';
+
+interface BlockWeights {
+  attnIn: Init;
+  attnOut: Init;
+  fc: Init;
+  proj: Init;
+}
+
+function openClipTextWeights(width: number, layers: number): BlockWeights {
+  const attnStd = width ** -0.5;
+  return {
+    attnIn: normalInit(attnStd),
+    attnOut: normalInit(attnStd * (2 * layers) ** -0.5),
+    fc: normalInit((2 * width) ** -0.5),
+    proj: normalInit(attnStd * (2 * layers) ** -0.5),
+  };
+}
 
 class Mlp extends Module {
   readonly cFc: Linear;
   readonly cProj: Linear;
 
-  constructor(width: number, hidden: number, random: Random | null) {
+  constructor(width: number, hidden: number, random: Random | null, weights: Partial<BlockWeights>) {
     super();
-    this.cFc = this.module('c_fc', new Linear(width, hidden, normal(width * hidden, (2 * width) ** -0.5, random)));
-    this.cProj = this.module('c_proj', new Linear(hidden, width, normal(width * hidden, width ** -0.5, random)));
+    this.cFc = this.module('c_fc', new Linear(width, hidden, random, { weight: weights.fc }));
+    this.cProj = this.module('c_proj', new Linear(hidden, width, random, { weight: weights.proj }));
   }
 
   forward(x: Tensor): Tensor {
@@ -28,12 +52,12 @@ export class ResidualAttentionBlock extends Module {
   readonly ln2: LayerNorm;
   readonly mlp: Mlp;
 
-  constructor(width: number, heads: number, mlpWidth: number, random: Random | null) {
+  constructor(width: number, heads: number, mlpWidth: number, random: Random | null, weights: Partial<BlockWeights> = {}) {
     super();
     this.ln1 = this.module('ln_1', new LayerNorm(width));
-    this.attn = this.module('attn', new MultiheadAttention(width, heads, random));
+    this.attn = this.module('attn', new MultiheadAttention(width, heads, random, { inProj: weights.attnIn, outProj: weights.attnOut }));
     this.ln2 = this.module('ln_2', new LayerNorm(width));
-    this.mlp = this.module('mlp', new Mlp(width, mlpWidth, random));
+    this.mlp = this.module('mlp', new Mlp(width, mlpWidth, random, weights));
   }
 
   /** With `attentionMaps`, the block's per-head attention weights [B, heads, T, T] are pushed onto it. */
@@ -48,10 +72,11 @@ export class ResidualAttentionBlock extends Module {
 export class Transformer extends Module {
   readonly resblocks: ResidualAttentionBlock[];
 
-  constructor(width: number, layers: number, heads: number, mlpWidth: number, random: Random | null) {
+  constructor(width: number, layers: number, heads: number, mlpWidth: number, random: Random | null, init: BlockInit = 'pytorch') {
     super();
     const blocks = new ResidualBlocks();
-    this.resblocks = Array.from({ length: layers }, (_, i) => blocks.add(i, new ResidualAttentionBlock(width, heads, mlpWidth, random)));
+    const weights = init === 'openclip-text' ? openClipTextWeights(width, layers) : {};
+    this.resblocks = Array.from({ length: layers }, (_, i) => blocks.add(i, new ResidualAttentionBlock(width, heads, mlpWidth, random, weights)));
     this.module('resblocks', blocks);
   }
 

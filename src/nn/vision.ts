@@ -9,11 +9,11 @@ import { bicubicResize } from '../tensor/ops/resize.ts';
 import { patchify } from '../tensor/ops/embedding.ts';
 import { concat, reshape, slice, transpose } from '../tensor/ops/shape.ts';
 import { type Tensor, zeros } from '../tensor/tensor.ts';
-import type { VisionConfig } from '../cosmos/config.ts';
-import { normal, type Random } from './init.ts';
+import type { VisionConfig } from './config.ts';
+import { fanInUniform, normalInit, type Random } from './init.ts';
 import { LayerNorm } from './layers.ts';
 import { Module } from './module.ts';
-import type { AttentionalCrossPooler } from './pooler.ts';
+import { AttentionalCrossPooler } from './pooler.ts';
 import { Transformer } from './transformer.ts';
 
 export interface VisionFeatures {
@@ -31,32 +31,33 @@ export class VisionTransformer extends Module {
   readonly proj: Tensor;
   readonly lnPre: LayerNorm;
   readonly transformer: Transformer;
+  /** COSMOS's `visual.attn_cross_pool` (a caption's query over the patch tokens); null for a plain CLIP tower. */
+  readonly attnCrossPool: AttentionalCrossPooler | null;
   readonly lnPost: LayerNorm;
   readonly trainedGrid: number;
 
+  /** With `attentionalPool` (OpenCLIP's flag, which COSMOS sets) the tower has its cross-attention pooler. */
   constructor(
     readonly config: VisionConfig,
     embedDim: number,
     random: Random | null,
+    { attentionalPool }: { attentionalPool: boolean },
   ) {
     super();
     const { width, patchSize: p, imageSize } = config;
     const scale = width ** -0.5;
     this.trainedGrid = imageSize / p;
     const tokens = this.trainedGrid ** 2 + 1;
-    // Registration order follows OpenCLIP's state_dict: own parameters first, then children.
-    this.classEmbedding = this.parameter('class_embedding', [width], normal(width, scale, random));
-    this.positionalEmbedding = this.parameter('positional_embedding', [tokens, width], normal(tokens * width, scale, random));
-    this.proj = this.parameter('proj', [width, embedDim], normal(width * embedDim, scale, random));
-    this.conv1Weight = this.parameter('conv1.weight', [width, 3, p, p], normal(width * 3 * p * p, (3 * p * p) ** -0.5, random));
+    // Registration order follows OpenCLIP's state_dict: own parameters first, then children. OpenCLIP draws these
+    // three as scale * randn; everything else in the vision tower keeps PyTorch's default init.
+    this.classEmbedding = this.parameter('class_embedding', [width], normalInit(scale), random);
+    this.positionalEmbedding = this.parameter('positional_embedding', [tokens, width], normalInit(scale), random);
+    this.proj = this.parameter('proj', [width, embedDim], normalInit(scale), random);
+    this.conv1Weight = this.parameter('conv1.weight', [width, 3, p, p], fanInUniform(3 * p * p), random);
     this.lnPre = this.module('ln_pre', new LayerNorm(width));
     this.transformer = this.module('transformer', new Transformer(width, config.layers, config.heads, config.mlpWidth, random));
+    this.attnCrossPool = attentionalPool ? this.module('attn_cross_pool', new AttentionalCrossPooler(embedDim, config.attnPoolerHeads, random)) : null;
     this.lnPost = this.module('ln_post', new LayerNorm(width));
-  }
-
-  /** COSMOS adds `visual.attn_cross_pool` to the vision tower, after OpenCLIP's own modules. */
-  attachCrossPool(pooler: AttentionalCrossPooler): AttentionalCrossPooler {
-    return this.module('attn_cross_pool', pooler);
   }
 
   /**

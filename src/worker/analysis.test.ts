@@ -33,7 +33,8 @@ describe('handleAnalysis on the tiny preset', () => {
     const grid = config.vision.imageSize / config.vision.patchSize;
     expect(result.grid).toEqual([grid, grid]);
     expect(result.image.width).toBe(224);
-    expect(result.patchHeads).toHaveLength(config.poolerHeads);
+    expect(result.patchHeads).toHaveLength(config.vision.attnPoolerHeads);
+    expect(result.tokenHeads).toHaveLength(config.text.attnPoolerHeads);
     // Softmax rows: each head's weights over the patches (and over the 77 tokens) sum to 1.
     for (const head of result.patchHeads) expect(sum(head)).toBeCloseTo(1, 5);
     for (const head of result.tokenHeads) expect(sum(head)).toBeCloseTo(1, 5);

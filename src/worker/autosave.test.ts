@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { memoryStore } from '../checkpoint/memoryStore.ts';
+import { saveCheckpoint } from '../checkpoint/opfs.ts';
+import { toOpenClipConfig } from '../cosmos/config.ts';
 import { PRESETS } from '../cosmos/presets.ts';
 import { learningRate } from '../cosmos/schedule.ts';
 import { TrainingRun } from '../cosmos/training.ts';
@@ -11,6 +13,7 @@ import type { Tensor } from '../tensor/tensor.ts';
 import { setupTestGpu } from '../testing/gpu.ts';
 import { autosave, restoreRun } from './autosave.ts';
 import { AUTOSAVE_CHECKPOINT } from './protocol.ts';
+import { emptyLog } from './runLog.ts';
 
 setupTestGpu();
 
@@ -42,7 +45,8 @@ describe('the run saved in the browser', () => {
     expect((await stores.checkpoints.list()).map((c) => c.name)).toEqual([AUTOSAVE_CHECKPOINT]);
 
     const { run: restored, saved } = await restoreRun(async (o) => sceneData(atlas, o.seed), tokenizer, stores);
-    expect(saved).toMatchObject({ preset: 'tiny', config: PRESETS.tiny, options, step: 2, log, data: 'built-in scenes' });
+    expect(saved).toMatchObject({ preset: 'tiny', config: toOpenClipConfig(PRESETS.tiny), options, step: 2, log, data: 'built-in scenes' });
+    expect(restored.config).toEqual(PRESETS.tiny);
     expect(restored.step).toBe(2);
     await expectSame(run.student.namedParameters(), restored.student.namedParameters());
     await expectSame(run.teacher!.namedParameters(), restored.teacher!.namedParameters());
@@ -53,6 +57,28 @@ describe('the run saved in the browser', () => {
     const next = await restored.trainStep();
     expect(next.step).toBe(3);
     expect(next.lr).toBe(learningRate(2, options.lr, options.warmupSteps, options.steps));
+    run.dispose();
+    restored.dispose();
+  });
+
+  it('restores a run saved before the poolers had per-tower heads (one poolerHeads beside the towers)', async () => {
+    const [atlas, tokenizer] = await Promise.all([loadSceneAtlasFromDisk(), loadClipTokenizer()]);
+    const options = { ...TINY_TRAINING, batchSize: 2, steps: 10 };
+    const run = new TrainingRun(PRESETS.tiny, options, sceneData(atlas, options.seed), tokenizer);
+    await run.trainStep();
+    const stores = { checkpoints: memoryStore(), runs: memoryStore() };
+    await autosave(run, 'tiny', emptyLog(), stores);
+    const { vision, text, embedDim } = PRESETS.tiny;
+    const { attnPoolerHeads: _v, ...oldVision } = vision;
+    const { attnPoolerHeads: _t, ...oldText } = text;
+    const old = { preset: 'tiny', config: { embedDim, vision: oldVision, text: oldText, poolerHeads: 2 }, options, step: 1, savedAt: 0 };
+    await saveCheckpoint(stores.runs, 'autosave.json', async (sink) => {
+      await sink.write(new TextEncoder().encode(JSON.stringify(old)));
+      await sink.close();
+    });
+    const { run: restored } = await restoreRun(async (o) => sceneData(atlas, o.seed), tokenizer, stores);
+    expect(restored.config).toEqual(PRESETS.tiny);
+    await expectSame(run.student.namedParameters(), restored.student.namedParameters());
     run.dispose();
     restored.dispose();
   });

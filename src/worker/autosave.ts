@@ -7,7 +7,7 @@
 import { type CheckpointStore, opfsStore, saveCheckpoint } from '../checkpoint/opfs.ts';
 import { readTrainingCheckpoint, restoreTrainingCheckpoint, writeTrainingCheckpoint } from '../checkpoint/trainingCheckpoint.ts';
 import type { ByteSink } from '../checkpoint/byteSink.ts';
-import type { CosmosConfig } from '../cosmos/config.ts';
+import { type CosmosConfig, fromOpenClipConfig, type OpenClipModelConfig, toOpenClipConfig } from '../cosmos/config.ts';
 import type { PresetName } from '../cosmos/presets.ts';
 import { learningRate } from '../cosmos/schedule.ts';
 import { TrainingRun } from '../cosmos/training.ts';
@@ -21,7 +21,8 @@ const RUN_FILE = 'autosave.json';
 
 export interface SavedRun {
   preset: PresetName | null;
-  config: CosmosConfig;
+  /** OpenCLIP's schema, every key named; saves made before held CosmosConfig with one `poolerHeads` (still read). */
+  config: OpenClipModelConfig | LegacyConfig;
   options: TrainingOptions;
   step: number;
   /** Milliseconds since the epoch. */
@@ -75,11 +76,26 @@ export async function saveRun(checkpoints: CheckpointStore, run: TrainingRun, pr
 
 export async function autosave(run: TrainingRun, preset: PresetName | null, log: RunLog, { checkpoints, runs }: RunStores): Promise<void> {
   await saveCheckpoint(checkpoints, AUTOSAVE_CHECKPOINT, (sink) => writeRun(sink, run, preset));
-  const saved: SavedRun = { preset, config: run.config, options: run.options, step: run.step, savedAt: Date.now(), log, data: run.data.name };
+  const saved: SavedRun = { preset, config: toOpenClipConfig(run.config), options: run.options, step: run.step, savedAt: Date.now(), log, data: run.data.name };
   await saveCheckpoint(runs, RUN_FILE, async (sink) => {
     await sink.write(new TextEncoder().encode(JSON.stringify(saved)));
     await sink.close();
   });
+}
+
+/** The config of saves made before the poolers' heads were per tower. */
+type LegacyConfig = Omit<CosmosConfig, 'vision' | 'text'> & {
+  vision: Omit<CosmosConfig['vision'], 'attnPoolerHeads'>;
+  text: Omit<CosmosConfig['text'], 'attnPoolerHeads'>;
+  poolerHeads: number;
+};
+
+const isLegacy = (config: SavedRun['config']): config is LegacyConfig => typeof config.poolerHeads === 'number';
+
+function savedConfig(config: SavedRun['config']): CosmosConfig {
+  if (!isLegacy(config)) return fromOpenClipConfig(config);
+  const { poolerHeads, vision, text, embedDim } = config;
+  return { embedDim, vision: { ...vision, attnPoolerHeads: poolerHeads }, text: { ...text, attnPoolerHeads: poolerHeads } };
 }
 
 async function readSavedRun(runs: CheckpointStore): Promise<SavedRun> {
@@ -107,7 +123,7 @@ export async function restoreRun(
   { checkpoints, runs }: RunStores,
 ): Promise<{ run: TrainingRun; saved: SavedRun }> {
   const saved = await readSavedRun(runs);
-  const run = new TrainingRun(saved.config, saved.options, await dataFor(saved.options), tokenizer);
+  const run = new TrainingRun(savedConfig(saved.config), saved.options, await dataFor(saved.options), tokenizer);
   try {
     const trainable = run.trainer.optimizer.state().params.map((p) => p.name);
     const checkpoint = await readTrainingCheckpoint(await checkpoints.source(AUTOSAVE_CHECKPOINT), { trainable });
