@@ -137,7 +137,13 @@ describe('export', () => {
   ] as const) {
     it(`${weights} -> ${file}: a bare state_dict, every tensor bit for bit, no "module." prefix`, async () => {
       const out = await cliJson(runtime, 'export', '--checkpoint', CKPT, '--weights', weights, '--out', at(file));
-      expect(out).toMatchObject({ out: at(file), format: file.endsWith('.pt') ? 'pt' : 'safetensors', weights });
+      const configOut = at(file.replace(/\.\w+$/, '.json'));
+      expect(out).toMatchObject({ out: at(file), format: file.endsWith('.pt') ? 'pt' : 'safetensors', weights, config_out: configOut });
+      // Its OpenCLIP config beside it, every key named (the poolers' heads too), read back as the same architecture.
+      const config = JSON.parse(readFileSync(configOut, 'utf8'));
+      expect(config).toEqual(toOpenClipConfig(CLI_TEST_CONFIG));
+      expect(config.vision_cfg.attn_pooler_heads).toBe(8);
+      expect(config.text_cfg.attn_pooler_heads).toBe(8);
       const source = await fileSource(at(file));
       const written = await loadCheckpoint(source);
       const model = models[weights]!;
