@@ -15,7 +15,7 @@ import { AttentionalCrossPooler } from '../nn/pooler.ts';
 import { type TextFeatures, encodeTextTower } from '../nn/text.ts';
 import { Transformer } from '../nn/transformer.ts';
 import { type VisionFeatures, VisionTransformer } from '../nn/vision.ts';
-import type { AttentionResult } from '../tensor/ops/attention.ts';
+import type { AttentionOutput } from '../tensor/ops/attention.ts';
 import { add } from '../tensor/ops/elementwise.ts';
 import { l2Normalize } from '../tensor/ops/normalize.ts';
 import type { Tensor } from '../tensor/tensor.ts';
@@ -85,12 +85,12 @@ export class CosmosModel extends Module {
   }
 
   /** An image's global embedding [B, E] attending over caption tokens [B, T, E] (token-wise map). */
-  imageAttendsText(imageGlobal: Tensor, textTokens: Tensor, weights: 'none' | 'mean' | 'per-head' = 'none'): AttentionResult {
+  imageAttendsText(imageGlobal: Tensor, textTokens: Tensor, weights: 'none' | 'mean' | 'per-head' = 'none'): AttentionOutput {
     return this.textAttnCrossPool.forward(imageGlobal, textTokens, weights);
   }
 
   /** A caption's global embedding [B, E] attending over image patch tokens [B, N, E] (patch-wise map). */
-  textAttendsImage(textGlobal: Tensor, imageTokens: Tensor, weights: 'none' | 'mean' | 'per-head' = 'none'): AttentionResult {
+  textAttendsImage(textGlobal: Tensor, imageTokens: Tensor, weights: 'none' | 'mean' | 'per-head' = 'none'): AttentionOutput {
     return this.visualAttnCrossPool.forward(textGlobal, imageTokens, weights);
   }
 

@@ -8,7 +8,7 @@ import { noGrad } from '../tensor/engine.ts';
 import { l2Normalize } from '../tensor/ops/normalize.ts';
 import { concat, slice } from '../tensor/ops/shape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { clipLoss, cosmosLoss } from './loss.ts';
+import { clipLoss, cosmosLoss } from './losses.ts';
 import type { CosmosModel } from './model.ts';
 
 export type TrainMode = 'cosmos' | 'clip';

@@ -4,7 +4,7 @@
  * clamped to [0, ln 100]. Every intermediate lives in the step's scope: memory is the same after every step.
  */
 import { noGrad } from '../tensor/engine.ts';
-import { clampInPlace, emaUpdate } from '../tensor/ops/optim.ts';
+import { clampInPlace, emaUpdate } from '../tensor/ops/update.ts';
 import { concat, reshape } from '../tensor/ops/shape.ts';
 import { AdamW, decayFor } from '../tensor/optim/adamw.ts';
 import { scopeAsync } from '../tensor/scope.ts';

@@ -3,7 +3,7 @@
  * q, k and v, then `out_proj`. Heads stay interleaved in the last axis ([B, T, H*D]), the layout our attention
  * kernel reads directly, so no transposes are needed.
  */
-import { attention, type AttentionResult } from '../tensor/ops/attention.ts';
+import { attention, type AttentionOutput } from '../tensor/ops/attention.ts';
 import { linear } from '../tensor/ops/matmul.ts';
 import { slice } from '../tensor/ops/shape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
@@ -44,7 +44,7 @@ export class MultiheadAttention extends Module {
   }
 
   /** Self-attention: q, k and v all come from x [B, T, E], in one packed projection. */
-  selfAttention(x: Tensor, opts: MhaOptions = {}): AttentionResult {
+  selfAttention(x: Tensor, opts: MhaOptions = {}): AttentionOutput {
     const e = this.embedDim;
     const qkv = linear(x, this.inProjWeight, this.inProjBias);
     const last = qkv.shape.length - 1;
@@ -52,7 +52,7 @@ export class MultiheadAttention extends Module {
   }
 
   /** Cross-attention: queries [B, Tq, E] attend over keys = values = kv [B, Tk, E]. */
-  crossAttention(query: Tensor, kv: Tensor, opts: MhaOptions = {}): AttentionResult {
+  crossAttention(query: Tensor, kv: Tensor, opts: MhaOptions = {}): AttentionOutput {
     const e = this.embedDim;
     const w = this.inProjWeight;
     const b = this.inProjBias;
@@ -62,7 +62,7 @@ export class MultiheadAttention extends Module {
     return this.attend(q, k, v, opts);
   }
 
-  private attend(q: Tensor, k: Tensor, v: Tensor, opts: MhaOptions): AttentionResult {
+  private attend(q: Tensor, k: Tensor, v: Tensor, opts: MhaOptions): AttentionOutput {
     const { out, weights } = attention(q, k, v, { heads: this.heads, causal: opts.causal, weights: opts.weights ?? 'none' });
     return { out: this.outProj.forward(out), weights };
   }

@@ -4,7 +4,7 @@
  * (keys = values = ln_k(tokens)); no FFN, no residual inside, no key padding mask (text padding is attended).
  */
 import type { Random } from './init.ts';
-import type { AttentionResult } from '../tensor/ops/attention.ts';
+import type { AttentionOutput } from '../tensor/ops/attention.ts';
 import { reshape } from '../tensor/ops/shape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { MultiheadAttention } from './attention.ts';
@@ -28,7 +28,7 @@ export class AttentionalCrossPooler extends Module {
    * query [B, E] (one global embedding per sample), tokens [B, T, E] -> pooled [B, E] and, when asked,
    * the attention weights over the T tokens ([B, 1, T] mean over heads, or [B, heads, 1, T]).
    */
-  forward(query: Tensor, tokens: Tensor, weights: 'none' | 'mean' | 'per-head' = 'none'): AttentionResult {
+  forward(query: Tensor, tokens: Tensor, weights: 'none' | 'mean' | 'per-head' = 'none'): AttentionOutput {
     const [b, e] = query.shape as [number, number];
     const kv = this.lnK.forward(tokens);
     const q = this.lnQ.forward(reshape(query, [b, 1, e]));

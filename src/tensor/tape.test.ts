@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { setupTestGpu } from '../testing/gpu.ts';
 import { noGrad } from './engine.ts';
+import { attention } from './ops/attention.ts';
+import { crossEntropy } from './ops/crossEntropy.ts';
 import { add, mul, affine } from './ops/elementwise.ts';
+import { layerNorm } from './ops/layernorm.ts';
+import { l2Normalize } from './ops/normalize.ts';
 import { sumAll } from './ops/reduce.ts';
 import { reshape } from './ops/shape.ts';
 import { scope, scopeAsync } from './scope.ts';
@@ -28,6 +32,22 @@ describe('autograd tape', () => {
     for (let i = 0; i < 3; i++) scope(() => backward(sumAll(affine(x, 0.5))));
     expect(await values(x.grad!)).toEqual([1.5, 1.5]);
     x.dispose();
+  });
+
+  it('frees the scratch an op saved for backward when it records nothing (ops with saved tensors)', () => {
+    const x = fromArray(
+      Float32Array.from({ length: 24 }, (_, i) => Math.sin(i)),
+      [2, 3, 4],
+    );
+    const ones = fromArray(new Float32Array(4).fill(1), [4]);
+    const zeros = fromArray(new Float32Array(4), [4]);
+    const targets = fromArray(Int32Array.from([0, 2, 1, 3, 0, 1]), [6], 'i32');
+    const live = () => gpu().memory().liveBuffers;
+    const before = live();
+    const outputs = noGrad(() => [layerNorm(x, ones, zeros), l2Normalize(x), crossEntropy(reshape(x, [6, 4]), targets), attention(x, x, x, { heads: 1 }).out]);
+    // Only the outputs are left: the row statistics, norms, logsumexps and probabilities are gone.
+    expect(live() - before).toBe(outputs.length);
+    for (const t of [...outputs, x, ones, zeros, targets]) t.dispose();
   });
 
   it('records nothing under noGrad', () => {

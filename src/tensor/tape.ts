@@ -12,7 +12,7 @@ export interface TapeNode {
   readonly op: string;
   readonly inputs: readonly Tensor[];
   readonly output: Tensor;
-  /** Intermediates the backward rule reads besides inputs and output (softmax weights, row statistics). */
+  /** Scratch the backward rule reads besides inputs and output (softmax weights, row statistics), owned by the node. */
   readonly saved?: readonly Tensor[];
   /** Input gradients given the output gradient; `null` where `needs[i]` is false or an input has none. */
   readonly backward: (gradOutput: Tensor, needs: readonly boolean[]) => readonly (Tensor | null)[];
@@ -20,9 +20,16 @@ export interface TapeNode {
 
 export const needsGrad = (t: Tensor): boolean => t.requiresGrad || t.node !== null;
 
-/** Records `output = op(inputs)` when grad mode is on and some input needs a gradient. Returns `output`. */
+/**
+ * Records `output = op(inputs)` when grad mode is on and some input needs a gradient. Returns `output`. When it
+ * records nothing, no backward will read `saved`: that scratch is freed here (the dispatches that wrote it are
+ * already queued), so ops need not check.
+ */
 export function record(op: string, inputs: readonly Tensor[], output: Tensor, backward: TapeNode['backward'], saved?: readonly Tensor[]): Tensor {
-  if (!engine.gradEnabled || !inputs.some(needsGrad)) return output;
+  if (!engine.gradEnabled || !inputs.some(needsGrad)) {
+    for (const t of saved ?? []) t.dispose();
+    return output;
+  }
   const node: TapeNode = { op, inputs, output, backward, saved };
   output.node = node;
   engine.tape.push(node);

@@ -24,7 +24,7 @@ export interface AttentionOptions {
   weights?: 'none' | 'mean' | 'per-head';
 }
 
-export interface AttentionResult {
+export interface AttentionOutput {
   out: Tensor;
   /** Not differentiable: for display. */
   weights: Tensor | null;
@@ -47,7 +47,7 @@ type Entry = 'dots' | 'softmax_rows' | 'softmax_grad' | 'mix_rows' | 'mix_cols' 
  * head h in columns h*D .. h*D+D-1 (nn.MultiheadAttention's layout after in_proj); out: [B, Tq, E], heads
  * concatenated the same way. The backward reads the probabilities saved by the forward.
  */
-export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions): AttentionResult {
+export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions): AttentionOutput {
   const d = dims(q, k, v, opts);
   const scale = 1 / Math.sqrt(d.d4 * 4);
   const probs = dots(q, k, d, scale);
@@ -69,10 +69,9 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
       dScores?.dispose(); // scratch: the dispatches that read it are already recorded
       return grads;
     },
+    // Freed by record when nothing will run backward (a per-head weights view keeps its storage).
     [probs],
   );
-  // Nothing will run backward: the probabilities were scratch (a per-head weights view keeps its storage).
-  if (!out.node) probs.dispose();
   return { out, weights };
 }
 

@@ -44,7 +44,7 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): 
   const mean = new Tensor([shape.rows, 2]); // (m0, m1) per row, mean = m0 + m1: see layernorm.wgsl
   const rstd = new Tensor([shape.rows]);
   run('forward', [x, mean, rstd, bias, weight, y], shape, grid1d(shape.rows), eps);
-  const out = record(
+  return record(
     'layerNorm',
     [x, weight, bias],
     y,
@@ -55,12 +55,6 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): 
     },
     [mean, rstd],
   );
-  if (!out.node) {
-    // Nothing will run the backward: the row statistics can go now.
-    mean.dispose();
-    rstd.dispose();
-  }
-  return out;
 }
 
 function inputGrad(x: Tensor, mean: Tensor, rstd: Tensor, g: Tensor, weight: Tensor, shape: RowShape): Tensor {

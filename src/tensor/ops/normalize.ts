@@ -1,10 +1,10 @@
-/** L2 normalization over the last axis (kernels in shaders/losses.wgsl), as torch.nn.functional.normalize. */
+/** L2 normalization over the last axis (kernels in shaders/contrastive.wgsl), as torch.nn.functional.normalize. */
 import { grid1d } from '../../gpu/runtime.ts';
 import { gpu } from '../engine.ts';
 import { f32, params } from '../params.ts';
 import { record } from '../tape.ts';
 import { Tensor, shapeString } from '../tensor.ts';
-import { LOSSES } from './losses.ts';
+import { CONTRASTIVE } from './crossEntropy.ts';
 
 /** F.normalize's default: the norm is clamped to at least this before dividing. */
 const EPS = 1e-12;
@@ -19,19 +19,19 @@ export function l2Normalize(x: Tensor): Tensor {
   const out = new Tensor(x.shape);
   const norms = new Tensor([rows]);
   gpu().dispatch({
-    kernel: { shader: LOSSES, entry: 'l2_normalize' },
+    kernel: { shader: CONTRASTIVE, entry: 'l2_normalize' },
     buffers: [x.buffer, out.buffer, norms.buffer],
     params: params(rows, cols, f32(EPS)),
     workgroups: grid1d(rows),
   });
-  record(
+  return record(
     'l2Normalize',
     [x],
     out,
     (g) => {
       const grad = new Tensor(x.shape);
       gpu().dispatch({
-        kernel: { shader: LOSSES, entry: 'l2_normalize_backward' },
+        kernel: { shader: CONTRASTIVE, entry: 'l2_normalize_backward' },
         buffers: [g.buffer, out.buffer, norms.buffer, grad.buffer],
         params: params(rows, cols, f32(EPS)),
         workgroups: grid1d(rows),
@@ -40,6 +40,4 @@ export function l2Normalize(x: Tensor): Tensor {
     },
     [norms],
   );
-  if (!out.node) norms.dispose(); // not recorded: no backward will read them
-  return out;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type FixtureCase, type FixtureTensor, type Tolerance, expectTensorClose, fixtureTensor, loadFixture } from '../../testing/fixtures.ts';
 import { setupTestGpu } from '../../testing/gpu.ts';
-import { clampInPlace, emaUpdate } from '../ops/optim.ts';
+import { clampInPlace, emaUpdate } from '../ops/update.ts';
 import { type Tensor, fromArray, parameter } from '../tensor.ts';
 import { AdamW, decayFor } from './adamw.ts';
 

@@ -1,10 +1,10 @@
 /**
- * torch.optim.AdamW over named parameters, one GPU dispatch per parameter per step (ops/optim.ts).
+ * torch.optim.AdamW over named parameters, one GPU dispatch per parameter per step (ops/update.ts).
  * Like torch, each parameter keeps its own step count: a parameter without a gradient is skipped and its
  * bias corrections start when it first gets one.
  */
 import { gpu } from '../engine.ts';
-import { adamwHyperRow, adamwUpdate } from '../ops/optim.ts';
+import { adamwHyperRow, adamwUpdate } from '../ops/update.ts';
 import { type Tensor, zeros } from '../tensor.ts';
 
 export interface NamedParameter {

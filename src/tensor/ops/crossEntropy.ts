@@ -1,8 +1,8 @@
 /**
- * Mean cross-entropy over rows of logits (shaders/losses.wgsl), fused: one kernel takes each row's logsumexp
+ * Mean cross-entropy over rows of logits (shaders/contrastive.wgsl), fused: one kernel takes each row's logsumexp
  * (max-shifted, so logits of 100 * cosine are safe) and loss, one writes the whole backward.
  */
-import source from '../../../shaders/losses.wgsl';
+import source from '../../../shaders/contrastive.wgsl';
 import { shader } from '../../gpu/kernel.ts';
 import { grid1d } from '../../gpu/runtime.ts';
 import { gpu } from '../engine.ts';
@@ -11,8 +11,8 @@ import { record } from '../tape.ts';
 import { Tensor, assertShape, shapeString } from '../tensor.ts';
 import { meanAll } from './reduce.ts';
 
-/** shaders/losses.wgsl, shared with normalize.ts. */
-export const LOSSES = shader('losses.wgsl', source);
+/** shaders/contrastive.wgsl, shared with normalize.ts. */
+export const CONTRASTIVE = shader('contrastive.wgsl', source);
 const WG = 64;
 
 /**
@@ -30,7 +30,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor): Tensor {
   const rowLoss = new Tensor([rows]);
   const lse = new Tensor([rows]);
   gpu().dispatch({
-    kernel: { shader: LOSSES, entry: 'cross_entropy' },
+    kernel: { shader: CONTRASTIVE, entry: 'cross_entropy' },
     buffers: [logits.buffer, targets.buffer, rowLoss.buffer, lse.buffer],
     params: params(rows, cols, f32(0)),
     workgroups: grid1d(rows),
@@ -39,16 +39,14 @@ export function crossEntropy(logits: Tensor, targets: Tensor): Tensor {
   const loss = meanAll(rowLoss);
   rowLoss.dispose();
   const backwardRule = (g: Tensor, needs: readonly boolean[]) => [needs[0] ? crossEntropyBackward(logits, targets, lse, g) : null, null];
-  record('crossEntropy', [logits, targets], loss, backwardRule, [lse]);
-  if (!loss.node) lse.dispose(); // not recorded: no backward will read it
-  return loss;
+  return record('crossEntropy', [logits, targets], loss, backwardRule, [lse]);
 }
 
 function crossEntropyBackward(logits: Tensor, targets: Tensor, lse: Tensor, gradLoss: Tensor): Tensor {
   const [rows, cols] = logits.shape as [number, number];
   const grad = new Tensor(logits.shape);
   gpu().dispatch({
-    kernel: { shader: LOSSES, entry: 'cross_entropy_backward' },
+    kernel: { shader: CONTRASTIVE, entry: 'cross_entropy_backward' },
     buffers: [logits.buffer, targets.buffer, lse.buffer, gradLoss.buffer, grad.buffer],
     params: params(rows, cols, f32(1 / rows)),
     workgroups: grid1d(Math.ceil(grad.size / (WG * 4))),

@@ -3,7 +3,7 @@ import { expectTensorClose, fixtureTensor, loadFixture } from '../../testing/fix
 import { setupTestGpu } from '../../testing/gpu.ts';
 import { scopeAsync } from '../scope.ts';
 import { backward } from '../tape.ts';
-import { crossEntropy } from './losses.ts';
+import { crossEntropy } from './crossEntropy.ts';
 
 setupTestGpu();
 

@@ -1,15 +1,15 @@
 /**
- * In-place updates outside the tape (shaders/optim.wgsl): the AdamW step of one parameter, the teacher EMA and
+ * In-place updates outside the tape (shaders/update.wgsl): the AdamW step of one parameter, the teacher EMA and
  * clamp. One dispatch each; nothing is recorded, so they are safe on parameters that require grad.
  */
-import source from '../../../shaders/optim.wgsl';
+import source from '../../../shaders/update.wgsl';
 import { shader } from '../../gpu/kernel.ts';
 import { grid1d } from '../../gpu/runtime.ts';
 import { gpu } from '../engine.ts';
 import { f32, params } from '../params.ts';
 import { type Tensor, shapeString } from '../tensor.ts';
 
-const OPTIM = shader('optim.wgsl', source);
+const UPDATE = shader('update.wgsl', source);
 const PER_WORKGROUP = 64 * 4;
 
 type Entry = 'ema' | 'clamp_in_place';
@@ -17,7 +17,7 @@ type Entry = 'ema' | 'clamp_in_place';
 function run(entry: Entry, tensors: Tensor[], uniforms: Uint32Array): void {
   const n = tensors[0]!.size;
   gpu().dispatch({
-    kernel: { shader: OPTIM, entry },
+    kernel: { shader: UPDATE, entry },
     buffers: tensors.map((t) => t.buffer),
     params: uniforms,
     workgroups: grid1d(Math.ceil(n / PER_WORKGROUP)),
@@ -66,7 +66,7 @@ export function adamwUpdate(param: Tensor, grad: Tensor, expAvg: Tensor, expAvgS
   }
   const uniforms = params(param.size, row, f32(c.beta1), f32(1 - c.beta1), f32(c.beta2), f32(1 - c.beta2), f32(c.eps));
   gpu().dispatch({
-    kernel: { shader: OPTIM, entry: 'adamw' },
+    kernel: { shader: UPDATE, entry: 'adamw' },
     buffers: [param.buffer, grad.buffer, expAvg.buffer, expAvgSq.buffer, hyper.buffer],
     params: uniforms,
     workgroups: grid1d(Math.ceil(param.size / PER_WORKGROUP)),

@@ -6,7 +6,7 @@
  */
 import { add, affine, scaleBy } from '../tensor/ops/elementwise.ts';
 import { exp } from '../tensor/ops/activation.ts';
-import { crossEntropy } from '../tensor/ops/losses.ts';
+import { crossEntropy } from '../tensor/ops/crossEntropy.ts';
 import { matmul } from '../tensor/ops/matmul.ts';
 import { transpose } from '../tensor/ops/shape.ts';
 import { type Tensor, fromArray } from '../tensor/tensor.ts';
