@@ -69,7 +69,7 @@ function checkPrerequisites() {
 }
 
 const STAGES = [
-  { name: 'format and lint (Biome)', command: ['npx', 'biome', 'check', '.'] },
+  { name: 'format and lint (Biome)', command: ['npx', 'biome', 'check', '--error-on-warnings', '.'] },
   { name: 'type-check', command: ['npx', 'tsc', '--noEmit', '-p', 'tsconfig.json'] },
   { name: 'unit tests (vitest, Dawn in Node)', command: ['npx', 'vitest', 'run'] },
   { name: 'end-to-end tests (Playwright, Chromium with WebGPU)', command: ['npx', 'playwright', 'test'] },

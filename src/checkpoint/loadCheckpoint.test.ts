@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { memorySink } from './byteSink.ts';
 import { blobSource, bytesSource } from './byteSource.ts';
 import { checkKeys } from './checkKeys.ts';
-import { CHECKPOINT_FIXTURES, expectMatchesTorch, expectedFixture, type Described } from './described.ts';
+import { CHECKPOINT_FIXTURES, expectMatchesTorch, expectedFixture, type Described } from '../testing/torchDescribed.ts';
 import { loadCheckpoint } from './loadCheckpoint.ts';
 import type { TensorSource } from './tensorRef.ts';
 import { writeTorchCheckpoint } from './torchWriter.ts';

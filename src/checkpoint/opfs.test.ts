@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ByteSource } from './byteSource.ts';
-import { memoryDirectory, memoryStore } from './memoryStore.ts';
+import { memoryDirectory, memoryStore } from '../testing/memoryStore.ts';
 import { directoryStore, PARTIAL_SUFFIX, saveCheckpoint } from './opfs.ts';
 
 const bytes = (...values: number[]) => Uint8Array.from(values);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { memorySink } from './byteSink.ts';
 import { blobSource, bytesSource, type ByteSource } from './byteSource.ts';
-import { CHECKPOINT_FIXTURES, expectMatchesTorch, expectedFixture } from './described.ts';
+import { CHECKPOINT_FIXTURES, expectMatchesTorch, expectedFixture } from '../testing/torchDescribed.ts';
 import { fileSource, type FileSource } from './nodeFiles.ts';
 import { PickleWriter } from './pickleWriter.ts';
 import { isTensorRef } from './tensorRef.ts';

@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { memorySink, type ByteSink } from './byteSink.ts';
 import { bytesSource } from './byteSource.ts';
-import { expectMatchesTorch, expectedFixture, type Described } from './described.ts';
+import { expectMatchesTorch, expectedFixture, type Described } from '../testing/torchDescribed.ts';
 import { fileSink } from './nodeFiles.ts';
 import { readSafetensors, writeSafetensors } from './safetensors.ts';
 import type { TensorSource } from './tensorRef.ts';
 import { readTorchArchive } from './torchArchive.ts';
 import { pyDict, pyFloat, pyTuple, writeTorchCheckpoint, type WritableKey, type WritableValue } from './torchWriter.ts';
-import { WRITTEN_FIXTURE_ARCHIVE, WRITTEN_FIXTURE_PATH, writtenFixtureTree } from './writtenFixture.ts';
+import { WRITTEN_FIXTURE_ARCHIVE, WRITTEN_FIXTURE_PATH, writtenFixtureTree } from '../testing/writtenFixture.ts';
 import { ZipReader } from './zipReader.ts';
 import { livePythonScript, PYTHON } from '../testing/python.ts';
 

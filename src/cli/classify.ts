@@ -7,7 +7,7 @@ import { classEmbeddings, classifyImages, rankClasses } from '../eval/classify.t
 import { IMAGENET_TEMPLATES, promptsFor } from '../eval/templates.ts';
 import { defineCommand } from './command.ts';
 import { percent, rows } from './format.ts';
-import { MODEL_FLAGS, decodeImages, loadModel, parseClasses, preprocessImages, tokenizeFor } from './inputs.ts';
+import { MODEL_FLAGS, decodeImages, loadModel, parseClasses, preprocessImages } from './inputs.ts';
 
 export const classifyCommand = defineCommand({
   name: 'classify',
@@ -24,7 +24,7 @@ export const classifyCommand = defineCommand({
     const { model } = await loadModel(ctx, flags);
     try {
       const images = preprocessImages(decoded, model);
-      const prompts = names.map((name) => tokenizeFor(tokenizer, promptsFor(name), model));
+      const prompts = names.map((name) => tokenizer.rowsFor(promptsFor(name), model.config.text));
       ctx.progress(`encoding ${names.length} classes x ${IMAGENET_TEMPLATES.length} prompts`);
       const classes = classEmbeddings(model, prompts);
       const scores = await classifyImages(model, images, classes).finally(() => classes.dispose());

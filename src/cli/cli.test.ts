@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupTestGpu } from '../testing/gpu.ts';
 import { UsageError, parseFlags, synopsis } from './args.ts';
-import { cli, tempDir, writeTestCheckpoint, writeTestPng } from './testing.ts';
+import { cli, tempDir, writeTestCheckpoint, writeTestPng } from '../testing/cli.ts';
 
 const runtime = setupTestGpu();
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -133,7 +133,8 @@ describe('errors: one line on stderr, exit code 1, stdout empty', () => {
       'a cat',
     );
     expect(run.stderr.trimEnd().split('\n').at(-1)).toBe(
-      'cosmos embed: the text "a cat" has token id 49406, outside the model\'s vocabulary of 500 ids (the CLIP tokenizer needs 49408)',
+      'cosmos embed: the text "a cat" has token id 49406, but this model\'s vocabulary has only 500 ids (the CLIP tokenizer needs 49408): ' +
+        'load a model with the full CLIP vocabulary',
     );
   });
 });

@@ -17,16 +17,16 @@ import { lossTerms } from '../cosmos/objective.ts';
 import { decodeImageFile } from '../data/image-node.ts';
 import { loadClipTokenizer } from '../data/tokenizer-node.ts';
 import type { ClipTokenizer } from '../data/tokenizer.ts';
-import { concatIds, stackRows } from '../eval/batched.ts';
+import { stackRows } from '../eval/batched.ts';
 import { classEmbeddings, classifyImages } from '../eval/classify.ts';
 import { embed } from '../eval/embed.ts';
-import { normalizeForClip, preprocessForClip } from '../eval/preprocess.ts';
+import { normalizeForClip, preprocessForClip } from '../data/preprocess.ts';
 import { similarityMatrix } from '../eval/retrieval.ts';
 import { promptsFor } from '../eval/templates.ts';
 import { setupTestGpu } from '../testing/gpu.ts';
 import { noGrad } from '../tensor/engine.ts';
 import { scopeAsync } from '../tensor/scope.ts';
-import { CLI_TEST_CONFIG, cli, cliJson, tempDir, writeTestCheckpoint, writeTestPng } from './testing.ts';
+import { CLI_TEST_CONFIG, cli, cliJson, tempDir, writeTestCheckpoint, writeTestPng } from '../testing/cli.ts';
 
 const runtime = setupTestGpu();
 const tmp = tempDir();
@@ -244,7 +244,7 @@ describe('loss', () => {
           {
             globalImages: globals.map((g) => stackRows(g, [3, 32, 32])),
             localImages: locals.map((l) => stackRows(l, [3, 16, 16])),
-            captions: samples[0]!.captions.map((_, v) => concatIds(tokenizer.tokenize(samples.map((s) => s.captions[v]!)))),
+            captions: samples[0]!.captions.map((_, v) => tokenizer.tokenize(samples.map((s) => s.captions[v]!))),
           },
           'cosmos',
         ),

@@ -5,7 +5,7 @@
 import { loadClipTokenizer } from '../data/tokenizer-node.ts';
 import { embed } from '../eval/embed.ts';
 import { defineCommand } from './command.ts';
-import { MODEL_FLAGS, decodeImages, loadModel, preprocessImages, tokenizeFor } from './inputs.ts';
+import { MODEL_FLAGS, decodeImages, loadModel, preprocessImages } from './inputs.ts';
 import { formatMatrix, rows } from './format.ts';
 
 export const embedCommand = defineCommand({
@@ -22,7 +22,7 @@ export const embedCommand = defineCommand({
     const decoded = await decodeImages(flags.image);
     const { model } = await loadModel(ctx, flags);
     try {
-      const tokens = tokenizeFor(tokenizer, flags.text, model);
+      const tokens = tokenizer.rowsFor(flags.text, model.config.text);
       const out = await embed(model, preprocessImages(decoded, model), tokens, { attention: flags.attention });
       const json = {
         tokens: tokens.map((row) => [...row]),

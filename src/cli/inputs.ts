@@ -8,8 +8,7 @@ import { modelFromCheckpoint } from '../cosmos/load.ts';
 import type { CosmosModel } from '../cosmos/model.ts';
 import type { RgbImage } from '../data/image.ts';
 import { decodeImageFile } from '../data/image-node.ts';
-import type { ClipTokenizer } from '../data/tokenizer.ts';
-import { preprocessForClip } from '../eval/preprocess.ts';
+import { preprocessForClip } from '../data/preprocess.ts';
 import { formatBytes } from '../gpu/errors.ts';
 import type { CliContext } from './command.ts';
 
@@ -143,22 +142,6 @@ export async function decodeImages(paths: readonly string[]): Promise<RgbImage[]
 /** Resized (short side), center-cropped and normalized as OpenCLIP's eval transform, at the model's image size. */
 export function preprocessImages(images: readonly RgbImage[], model: CosmosModel): Float32Array[] {
   return images.map((image) => preprocessForClip(image, model.config.vision.imageSize));
-}
-
-/** Token id rows for the model, refusing ids its token embedding does not have (e.g. a tiny test vocabulary). */
-export function tokenizeFor(tokenizer: ClipTokenizer, texts: readonly string[], model: CosmosModel): Int32Array[] {
-  const { contextLength, vocabSize } = model.config.text;
-  const rows = tokenizer.tokenize([...texts], contextLength);
-  rows.forEach((row, i) => {
-    const id = row.find((v) => v >= vocabSize);
-    if (id !== undefined) {
-      throw new Error(
-        `the text ${JSON.stringify(texts[i])} has token id ${id}, outside the model's vocabulary of ${vocabSize} ids ` +
-          `(the CLIP tokenizer needs ${tokenizer.vocabSize})`,
-      );
-    }
-  });
-  return rows;
 }
 
 /** "cat, dog,tabby cat" -> ["cat", "dog", "tabby cat"]: trimmed, none empty, none repeated. */

@@ -12,13 +12,13 @@ import { lossTerms, type ViewBatch } from '../cosmos/objective.ts';
 import type { RgbImage } from '../data/image.ts';
 import { decodeImageFile } from '../data/image-node.ts';
 import { loadClipTokenizer } from '../data/tokenizer-node.ts';
-import { concatIds, stackRows } from '../eval/batched.ts';
-import { normalizeForClip } from '../eval/preprocess.ts';
+import { stackRows } from '../eval/batched.ts';
+import { normalizeForClip } from '../data/preprocess.ts';
 import { noGrad } from '../tensor/engine.ts';
 import { scopeAsync } from '../tensor/scope.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { defineCommand } from './command.ts';
-import { loadModel, tokenizeFor } from './inputs.ts';
+import { loadModel } from './inputs.ts';
 
 export interface BatchSample {
   global_images: string[];
@@ -112,12 +112,9 @@ export const lossCommand = defineCommand({
         );
       }
       const captions = samples[0]!.captions.map((_, v) =>
-        concatIds(
-          tokenizeFor(
-            tokenizer,
-            samples.map((sample) => sample.captions[v]!),
-            student,
-          ),
+        tokenizer.rowsFor(
+          samples.map((sample) => sample.captions[v]!),
+          student.config.text,
         ),
       );
       const { model: teacher } = await loadModel(ctx, { ...flags, weights: 'teacher' });

@@ -10,7 +10,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fromOpenClipConfig, type OpenClipModelConfig } from '../cosmos/config.ts';
 import { setupTestGpu } from '../testing/gpu.ts';
-import { cliJson, tempDir } from './testing.ts';
+import { cliJson, tempDir } from '../testing/cli.ts';
 
 const runtime = setupTestGpu();
 const tmp = tempDir();

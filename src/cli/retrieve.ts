@@ -6,7 +6,7 @@ import { loadClipTokenizer } from '../data/tokenizer-node.ts';
 import { type Match, recallBothWays, similarityMatrix, topK, transposed } from '../eval/retrieval.ts';
 import { defineCommand } from './command.ts';
 import { formatMatrix, percent } from './format.ts';
-import { MODEL_FLAGS, decodeImages, loadModel, preprocessImages, tokenizeFor } from './inputs.ts';
+import { MODEL_FLAGS, decodeImages, loadModel, preprocessImages } from './inputs.ts';
 
 const RECALL_KS = [1, 5, 10];
 
@@ -25,7 +25,7 @@ export const retrieveCommand = defineCommand({
     const { model } = await loadModel(ctx, flags);
     let similarity: Float32Array;
     try {
-      similarity = await similarityMatrix(model, preprocessImages(decoded, model), tokenizeFor(tokenizer, flags.text, model));
+      similarity = await similarityMatrix(model, preprocessImages(decoded, model), tokenizer.rowsFor(flags.text, model.config.text));
     } finally {
       model.dispose();
     }

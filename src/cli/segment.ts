@@ -12,7 +12,7 @@ import { BACKGROUND, type Segmentation, segmentImage } from '../eval/segment.ts'
 import { promptsFor } from '../eval/templates.ts';
 import { defineCommand } from './command.ts';
 import { percent } from './format.ts';
-import { MODEL_FLAGS, loadModel, parseClasses, tokenizeFor } from './inputs.ts';
+import { MODEL_FLAGS, loadModel, parseClasses } from './inputs.ts';
 
 /** Distinct colours for the first classes; later ones step around the hue circle by the golden angle. */
 const PALETTE: [number, number, number][] = [
@@ -83,7 +83,7 @@ export const segmentCommand = defineCommand({
     try {
       const classes = classEmbeddings(
         model,
-        names.map((name) => tokenizeFor(tokenizer, promptsFor(name), model)),
+        names.map((name) => tokenizer.rowsFor(promptsFor(name), model.config.text)),
       );
       const options = { csa: flags.csa, logitScale: flags.scale, threshold: flags.threshold };
       segmentation = await segmentImage(model, image, classes, options).finally(() => classes.dispose());

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../checkpoint/loadCheckpoint.ts';
 import { fileSource } from '../checkpoint/nodeFiles.ts';
 import { setupTestGpu } from '../testing/gpu.ts';
-import { cli, tempDir, writeTestCheckpoint, writeTestPng } from './testing.ts';
+import { cli, tempDir, writeTestCheckpoint, writeTestPng } from '../testing/cli.ts';
 
 const runtime = setupTestGpu();
 const tmp = tempDir();

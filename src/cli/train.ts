@@ -5,7 +5,7 @@
  * `--data` trains on the user's images instead (a folder or a zip with captions, as the app takes them; every
  * 10th pair held out), and `--init F.pt --freeze-towers` fine-tunes only the poolers, mappings and projections.
  */
-import { writeTrainingCheckpoint } from '../checkpoint/trainingCheckpoint.ts';
+import { writeTrainingCheckpoint } from '../cosmos/trainingCheckpoint.ts';
 import { fileSink } from '../checkpoint/nodeFiles.ts';
 import { PRESETS, type PresetName } from '../cosmos/presets.ts';
 import { TrainingRun, type StepRecord } from '../cosmos/training.ts';
@@ -15,6 +15,7 @@ import { type TrainingData, sceneData } from '../data/dataset.ts';
 import { userDataFromPath } from '../data/userData-node.ts';
 import { loadSceneAtlasFromDisk } from '../data/scenes-node.ts';
 import { loadClipTokenizer } from '../data/tokenizer-node.ts';
+import { heldOutRetrieval } from '../eval/heldOut.ts';
 import { UsageError } from './args.ts';
 import { defineCommand } from './command.ts';
 import { loadModel } from './inputs.ts';
@@ -106,7 +107,7 @@ export const trainCommand = defineCommand({
           );
         }
       }
-      const recall = await run.evaluate(flags['eval-count'] ?? 256);
+      const recall = await heldOutRetrieval(run.student, run.data, tokenizer, flags['eval-count'] ?? 256);
       const final = { final: true, ...Object.fromEntries(Object.entries(recall).map(([k, v]) => [k, round(v)])) };
       ctx.result(final, () => `held-out retrieval: i2t R@1 ${recall.i2t_r1}, R@5 ${recall.i2t_r5}; t2i R@1 ${recall.t2i_r1}, R@5 ${recall.t2i_r5}`);
       if (flags.out) {

@@ -108,7 +108,7 @@ describe('COSMOS model on a checkpoint written by torch.save, against the OpenCL
         const got = await scopeAsync(() =>
           noGradAsync(async () => {
             const image = model.encodeImage(fromArray(imgs.data, imgs.shape));
-            const text = model.encodeText(Int32Array.from(ids.data.slice(0, 2 * 77)));
+            const text = model.encodeText([Int32Array.from(ids.data.slice(0, 2 * 77))]);
             const imageX = model.crossModalEmbedding(image.global, model.imageAttendsText(image.global, model.textTokens(text)).out);
             const textX = model.crossModalEmbedding(text.global, model.textAttendsImage(text.global, model.imageTokens(image)).out);
             const dense = matmul(image.patches, model.visual.proj);

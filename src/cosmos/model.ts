@@ -8,7 +8,8 @@
  *   image_token_mapping, text_token_mapping    Linear maps of tower tokens into the joint space
  *   text_attn_cross_pool.*            image query -> caption tokens
  */
-import { normalInit, rng } from '../nn/init.ts';
+import { normalInit } from '../nn/init.ts';
+import { rng } from '../data/random.ts';
 import { Embedding, LayerNorm, Linear } from '../nn/layers.ts';
 import { Module } from '../nn/module.ts';
 import { AttentionalCrossPooler } from '../nn/pooler.ts';
@@ -69,9 +70,9 @@ export class CosmosModel extends Module {
     return this.visual.forward(images, attentionMaps);
   }
 
-  /** ids: B rows of context-length token ids, on the host (the tokenizer's output). */
-  encodeText(ids: Int32Array): TextFeatures {
-    return encodeTextTower(this, this.config.text, ids);
+  /** Token id rows of the context length, on the host (the tokenizer's rowsFor); arrays of several rows are read in order. */
+  encodeText(rows: readonly Int32Array[]): TextFeatures {
+    return encodeTextTower(this, this.config.text, rows);
   }
 
   /** Image patch tokens mapped into the joint space: the keys of visual.attn_cross_pool. */

@@ -18,8 +18,8 @@ export interface ViewBatch {
   globalImages: Tensor[];
   /** The local image views, [B, 3, L, L] each. */
   localImages: Tensor[];
-  /** Caption token ids, B rows of the context length each: the 2 global text crops, then the local ones. */
-  captions: Int32Array[];
+  /** Per text crop (the 2 global ones, then the local ones), the B samples' token id rows, in sample order. */
+  captions: Int32Array[][];
 }
 
 export interface LossTerms {
@@ -35,23 +35,13 @@ function chunks(x: Tensor, count: number): Tensor[] {
   return Array.from({ length: count }, (_, i) => slice(x, 0, i * rows, (i + 1) * rows));
 }
 
-function concatIds(captions: Int32Array[]): Int32Array {
-  const out = new Int32Array(captions.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const c of captions) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
-}
-
 export function lossTerms(student: CosmosModel, teacher: CosmosModel | null, batch: ViewBatch, mode: TrainMode): LossTerms {
   if (batch.globalImages.length !== 2) throw new Error(`COSMOS needs 2 global image views, got ${batch.globalImages.length}`);
   if (batch.captions.length < 2) throw new Error(`COSMOS needs at least the 2 global captions, got ${batch.captions.length}`);
   // Views of one size run as one batch: fewer, larger products.
   const globalFeatures = student.encodeImage(concat(batch.globalImages, 0));
   const localFeatures = batch.localImages.length ? student.encodeImage(concat(batch.localImages, 0)) : null;
-  const text = student.encodeText(concatIds(batch.captions));
+  const text = student.encodeText(batch.captions.flat());
   const imageGlobals = [...chunks(globalFeatures.global, 2), ...(localFeatures ? chunks(localFeatures.global, batch.localImages.length) : [])];
   const textGlobals = chunks(text.global, batch.captions.length);
   const clip = clipLoss(imageGlobals.slice(0, 2).map(l2Normalize), textGlobals.map(l2Normalize), student.logitScale);
@@ -65,7 +55,7 @@ export function lossTerms(student: CosmosModel, teacher: CosmosModel | null, bat
   const textCross = textGlobals.map((g) => student.crossModalEmbedding(g, student.textAttendsImage(g, firstImageTokens).out));
   const { teacherImage, teacherText } = noGrad(() => ({
     teacherImage: chunks(teacher.encodeImage(concat(batch.globalImages, 0)).global, 2).map(l2Normalize),
-    teacherText: chunks(teacher.encodeText(concatIds(batch.captions.slice(0, 2))).global, 2).map(l2Normalize),
+    teacherText: chunks(teacher.encodeText(batch.captions.slice(0, 2).flat()).global, 2).map(l2Normalize),
   }));
   return cosmosLoss({ clip, imageCross, textCross, teacherImage, teacherText, distillLogitScale: student.distillLogitScale });
 }

@@ -36,7 +36,7 @@ function fixtureBatch() {
   return {
     globalImages: step.global_images.map((t) => fromArray(t.data, t.shape).keep()),
     localImages: step.local_images.map((t) => fromArray(t.data, t.shape).keep()),
-    captions: step.captions.map((t) => Int32Array.from(t.data)),
+    captions: step.captions.map((t) => [Int32Array.from(t.data)]),
   };
 }
 

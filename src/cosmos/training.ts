@@ -1,18 +1,13 @@
 /**
  * A training run: each step takes a batch of image-caption pairs (the built-in scenes or the user's images), makes
  * the COSMOS views (images on the GPU, text crops on the host), and runs one CosmosTrainer step with the scheduled
- * learning rate. `evaluate` measures retrieval on the held-out split (for the scenes: object combinations never
- * seen in training). The same code runs in Node (CLI) and in the browser's worker.
+ * learning rate. The same code runs in Node (CLI) and in the browser's worker; eval/heldOut.ts measures it.
  */
 import type { ClipTokenizer } from '../data/tokenizer.ts';
 import type { TrainingData } from '../data/dataset.ts';
 import type { RgbImage } from '../data/image.ts';
-import { normalizeForClip } from '../eval/preprocess.ts';
-import { recallAtK } from '../eval/retrieval.ts';
-import { rng } from '../nn/init.ts';
-import { noGradAsync } from '../tensor/engine.ts';
-import { matmul } from '../tensor/ops/matmul.ts';
-import { l2Normalize } from '../tensor/ops/normalize.ts';
+import { rng } from '../data/random.ts';
+import { renderViews } from '../tensor/ops/imageViews.ts';
 import { scopeAsync } from '../tensor/scope.ts';
 import { type Tensor, fromArray } from '../tensor/tensor.ts';
 import type { CosmosConfig } from './config.ts';
@@ -21,7 +16,6 @@ import { learningRate } from './schedule.ts';
 import type { TrainingOptions } from './trainingOptions.ts';
 import { CosmosTrainer, type StepLosses } from './trainer.ts';
 import { planViews } from './views/augment.ts';
-import { renderViews } from './views/imageViews.ts';
 import { textCrops } from './views/textCrops.ts';
 
 export interface StepRecord extends StepLosses {
@@ -32,13 +26,6 @@ export interface StepRecord extends StepLosses {
   distillTemperature: number;
   samplesPerSecond: number;
   stepMs: number;
-}
-
-export interface RetrievalRecord {
-  i2t_r1: number;
-  i2t_r5: number;
-  t2i_r1: number;
-  t2i_r5: number;
 }
 
 /** RGB bytes to [3, H, W] floats in [0, 1], appended at `offset`. */
@@ -108,7 +95,12 @@ export class TrainingRun {
       );
       const views = renderViews(sources, plans);
       const crops = examples.map(({ caption }) => textCrops(this.random, caption, o.localCount));
-      const captions = crops[0]!.map((_, c) => this.tokenRows(crops.map((perSample) => perSample[c]!)));
+      const captions = crops[0]!.map((_, c) =>
+        this.tokenizer.rowsFor(
+          crops.map((perSample) => perSample[c]!),
+          this.config.text,
+        ),
+      );
       const losses = await this.trainer.step({ globalImages: views.slice(0, 2), localImages: views.slice(2), captions }, { lr, momentum: o.momentum });
       const [logScale, distillLogScale] = await this.logScales();
       return { ...losses, step: this.stepIndex + 1, lr, temperature: Math.exp(logScale), distillTemperature: Math.exp(distillLogScale) };
@@ -118,36 +110,10 @@ export class TrainingRun {
     return { ...record, stepMs, samplesPerSecond: (o.batchSize * 1000) / stepMs };
   }
 
-  /** Image-to-text and text-to-image Recall@1/5 of the student on the held-out split (fractions). */
-  async evaluate(count = 256): Promise<RetrievalRecord> {
-    const size = this.config.vision.imageSize;
-    const examples = this.data.heldOut(count, size);
-    const n = examples.length;
-    return scopeAsync(() =>
-      noGradAsync(async () => {
-        const pixels = new Float32Array(n * 3 * size * size);
-        for (const [i, { image }] of examples.entries()) pixels.set(normalizeForClip(image), i * 3 * size * size);
-        const images = l2Normalize(this.student.encodeImage(fromArray(pixels, [n, 3, size, size])).global);
-        const texts = l2Normalize(this.student.encodeText(this.tokenRows(examples.map((e) => e.caption))).global);
-        const similarity = await matmul(images, texts, { transB: true }).readFloat();
-        const i2t = recallAtK(similarity, n, [1, 5], 'image-to-text');
-        const t2i = recallAtK(similarity, n, [1, 5], 'text-to-image');
-        return { i2t_r1: i2t[0]!, i2t_r5: i2t[1]!, t2i_r1: t2i[0]!, t2i_r5: t2i[1]! };
-      }),
-    );
-  }
-
   dispose(): void {
     this.trainer.dispose();
     this.student.dispose();
     this.teacher?.dispose();
-  }
-
-  private tokenRows(texts: string[]): Int32Array {
-    const context = this.config.text.contextLength;
-    const out = new Int32Array(texts.length * context);
-    for (const [i, row] of this.tokenizer.tokenize(texts, context).entries()) out.set(row, i * context);
-    return out;
   }
 
   private async logScales(): Promise<[number, number]> {

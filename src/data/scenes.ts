@@ -5,6 +5,7 @@
  * background. Everything here is pure TS shared by the browser and Node, except `loadSceneAtlas` (browser fetch
  * and decode); Node reads the atlas from disk in scenes-node.ts.
  */
+import { type Random, rng } from './random.ts';
 import type { RgbImage } from './image.ts';
 
 export const SCENE_INDEX_FILE = 'emoji.json';
@@ -122,17 +123,6 @@ export interface Scene {
   objects: SceneObject[];
 }
 
-/** A small, fast, seedable generator (mulberry32): uniform in [0, 1). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** murmur3's finaliser over two words: seeds per scene, noise per pixel. */
 function hash2(a: number, b: number): number {
   let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b, 0xc2b2ae35);
@@ -164,14 +154,14 @@ export function isHeldOutPair(atlas: SceneAtlas, a: number, b: number): boolean 
 
 /** Training scene `index` of the stream seeded by `seed`: random access, so loaders can shard it. */
 export function trainScene(atlas: SceneAtlas, seed: number, index: number): Scene {
-  const rng = random(hash2(hash2(seed, TRAIN_SALT), index));
-  const objectCount = 1 + Math.floor(rng() * 4);
+  const random = rng(hash2(hash2(seed, TRAIN_SALT), index));
+  const objectCount = 1 + Math.floor(random() * 4);
   const emoji: number[] = [];
   while (emoji.length < objectCount) {
-    const e = Math.floor(rng() * atlas.emoji.length);
+    const e = Math.floor(random() * atlas.emoji.length);
     if (!emoji.includes(e) && !emoji.some((other) => isHeldOutPair(atlas, e, other))) emoji.push(e);
   }
-  return composeScene(atlas, rng, emoji);
+  return composeScene(atlas, random, emoji);
 }
 
 export function trainScenes(atlas: SceneAtlas, count: number, seed: number): Scene[] {
@@ -181,17 +171,17 @@ export function trainScenes(atlas: SceneAtlas, count: number, seed: number): Sce
 /** The fixed held-out split (256 scenes by default); a shorter list is a prefix of a longer one. */
 export function heldOutScenes(atlas: SceneAtlas, count = 256): Scene[] {
   return Array.from({ length: count }, (_, i) => {
-    const rng = random(hash2(HELD_OUT_SEED, i));
-    const a = Math.floor(rng() * atlas.emoji.length);
+    const random = rng(hash2(HELD_OUT_SEED, i));
+    const a = Math.floor(random() * atlas.emoji.length);
     let b = a;
-    while (b === a || !isHeldOutPair(atlas, a, b)) b = Math.floor(rng() * atlas.emoji.length);
+    while (b === a || !isHeldOutPair(atlas, a, b)) b = Math.floor(random() * atlas.emoji.length);
     const emoji = [a, b];
-    const objectCount = 2 + Math.floor(rng() * 3);
+    const objectCount = 2 + Math.floor(random() * 3);
     while (emoji.length < objectCount) {
-      const e = Math.floor(rng() * atlas.emoji.length);
+      const e = Math.floor(random() * atlas.emoji.length);
       if (!emoji.includes(e)) emoji.push(e);
     }
-    return composeScene(atlas, rng, emoji);
+    return composeScene(atlas, random, emoji);
   });
 }
 
@@ -233,11 +223,11 @@ function overlapsTooMuch(a: Box, b: Box): boolean {
  * much, then falling back to a small sprite centred in any free cell that fits. The first two always fit (a small
  * sprite in some corner clears any single sprite); a later one that fits nowhere is left out.
  */
-function composeScene(atlas: SceneAtlas, rng: () => number, emoji: number[]): Scene {
-  const seed = Math.floor(rng() * 4294967296);
+function composeScene(atlas: SceneAtlas, random: Random, emoji: number[]): Scene {
+  const seed = Math.floor(random() * 4294967296);
   const placed: Omit<SceneObject, 'phrasing'>[] = [];
   const cellCentre = (cell: number, jitter: boolean) => {
-    const at = (i: number) => (2 * i + 1) / 6 + (jitter ? (rng() * 2 - 1) * JITTER : 0);
+    const at = (i: number) => (2 * i + 1) / 6 + (jitter ? (random() * 2 - 1) * JITTER : 0);
     return [at(cell % 3), at(Math.floor(cell / 3))] as const;
   };
   const tryPlace = (e: number, cell: number, size: SizeClass, jitter: boolean) => {
@@ -253,21 +243,21 @@ function composeScene(atlas: SceneAtlas, rng: () => number, emoji: number[]): Sc
     const free = POSITIONS.map((_, cell) => cell).filter((cell) => !placed.some((p) => p.cell === cell));
     let done = false;
     for (let t = 0; t < PLACEMENT_TRIES && !done; t++) {
-      const size = SIZE_CLASSES[Math.floor(rng() * SIZE_CLASSES.length)]!;
-      done = tryPlace(e, free[Math.floor(rng() * free.length)]!, size, true);
+      const size = SIZE_CLASSES[Math.floor(random() * SIZE_CLASSES.length)]!;
+      done = tryPlace(e, free[Math.floor(random() * free.length)]!, size, true);
     }
     for (let i = 0; i < free.length && !done; i++) done = tryPlace(e, free[i]!, 'small', false);
   }
-  const objects = placed.map((o) => ({ ...o, phrasing: Math.floor(rng() * OBJECT_SENTENCES.length) }));
+  const objects = placed.map((o) => ({ ...o, phrasing: Math.floor(random() * OBJECT_SENTENCES.length) }));
   for (let i = objects.length - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
+    const j = Math.floor(random() * (i + 1));
     [objects[i], objects[j]] = [objects[j]!, objects[i]!];
   }
   return {
     seed,
-    background: Math.floor(rng() * BACKGROUNDS.length),
-    backgroundPhrasing: Math.floor(rng() * BACKGROUND_SENTENCES.length),
-    backgroundFirst: rng() < 0.25,
+    background: Math.floor(random() * BACKGROUNDS.length),
+    backgroundPhrasing: Math.floor(random() * BACKGROUND_SENTENCES.length),
+    backgroundFirst: random() < 0.25,
     objects,
   };
 }

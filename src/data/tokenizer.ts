@@ -114,6 +114,24 @@ export class ClipTokenizer {
     });
   }
 
+  /**
+   * Token id rows for a text tower of `contextLength` positions and `vocabSize` ids, refusing a text with an id the
+   * tower has no embedding for (a model trained with a cut vocabulary).
+   */
+  rowsFor(texts: readonly string[], tower: { contextLength: number; vocabSize: number }): Int32Array[] {
+    const rows = this.tokenize([...texts], tower.contextLength);
+    for (const [i, row] of rows.entries()) {
+      const id = row.find((v) => v >= tower.vocabSize);
+      if (id !== undefined) {
+        throw new Error(
+          `the text ${JSON.stringify(texts[i])} has token id ${id}, but this model's vocabulary has only ${tower.vocabSize} ids ` +
+            `(the CLIP tokenizer needs ${this.vocabSize}): load a model with the full CLIP vocabulary`,
+        );
+      }
+    }
+    return rows;
+  }
+
   /** Text of ids: '</w>' becomes a space, invalid UTF-8 becomes U+FFFD (OpenCLIP's `decode`). */
   decode(ids: ArrayLike<number>): string {
     const bytes: number[] = [];

@@ -4,8 +4,8 @@ import { BlobReader, BlobWriter, Uint8ArrayReader, ZipReader, ZipWriter } from '
 import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { cropRgb, preprocessToSize } from '../eval/preprocess.ts';
-import { rng } from '../nn/init.ts';
+import { cropRgb, preprocessToSize } from '../data/preprocess.ts';
+import { rng } from './random.ts';
 import type { TrainingData } from './dataset.ts';
 import type { RgbImage } from './image.ts';
 import { decodeImageBlobInNode } from './image-node.ts';

@@ -12,8 +12,8 @@
  * Pairs are ordered by path; every 10th is held out. `train(index)` walks the others in a seeded shuffle, a new
  * one each pass, so that batches of consecutive indices mix the folders.
  */
-import { preprocessToSize } from '../eval/preprocess.ts';
-import { rng } from '../nn/init.ts';
+import { preprocessToSize } from './preprocess.ts';
+import { rng } from './random.ts';
 import type { ImageCaption, TrainingData } from './dataset.ts';
 import type { RgbImage } from './image.ts';
 

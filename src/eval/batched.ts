@@ -28,17 +28,6 @@ export function stackRows(rows: readonly Float32Array[], shape: readonly number[
   return fromArray(data, [rows.length, ...shape]);
 }
 
-/** Token id rows (each of the context length) as one flat array, as encodeText takes them. */
-export function concatIds(rows: readonly Int32Array[]): Int32Array {
-  const out = new Int32Array(rows.reduce((n, r) => n + r.length, 0));
-  let offset = 0;
-  for (const r of rows) {
-    out.set(r, offset);
-    offset += r.length;
-  }
-  return out;
-}
-
 /** [N, E]: normalized global embeddings of CLIP-preprocessed [3, S, S] images at the model's image size. */
 export function imageEmbeddings(model: CosmosModel, images: readonly Float32Array[]): Tensor {
   const s = model.config.vision.imageSize;
@@ -57,7 +46,7 @@ export function textEmbeddings(model: CosmosModel, ids: readonly Int32Array[]): 
   return noGrad(() =>
     scope(() =>
       concat(
-        batches(ids).map((group) => l2Normalize(model.encodeText(concatIds(group)).global)),
+        batches(ids).map((group) => l2Normalize(model.encodeText(group).global)),
         0,
       ),
     ),

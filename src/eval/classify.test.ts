@@ -5,7 +5,7 @@ import { setupTestGpu } from '../testing/gpu.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { classEmbeddings, classifyImages, rankClasses } from './classify.ts';
 import { IMAGENET_TEMPLATES, promptsFor } from './templates.ts';
-import { floatRows, idRows, tinyModel, zeroShotCase } from './zeroShotFixture.ts';
+import { floatRows, idRows, tinyModel, zeroShotCase } from '../testing/zeroShot.ts';
 
 setupTestGpu();
 

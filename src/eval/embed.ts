@@ -12,6 +12,7 @@ import { l2Normalize } from '../tensor/ops/normalize.ts';
 import { reshape } from '../tensor/ops/shape.ts';
 import { scopeAsync } from '../tensor/scope.ts';
 import { type Tensor, fromArray } from '../tensor/tensor.ts';
+import { stackRows } from './batched.ts';
 
 export interface EmbedOptions {
   /** Also compute the cross-attention maps of every (image, caption) pair. */
@@ -63,12 +64,8 @@ export async function embed(model: CosmosModel, images: Float32Array[], ids: Int
   if (nI === 0 || nT === 0) throw new Error('embed needs at least one image and one caption');
   return scopeAsync(() =>
     noGradAsync(async () => {
-      const pixels = new Float32Array(nI * 3 * size * size);
-      for (const [i, img] of images.entries()) pixels.set(img, i * img.length);
-      const tokens = new Int32Array(nT * context);
-      for (const [i, row] of ids.entries()) tokens.set(row, i * context);
-      const image = model.encodeImage(fromArray(pixels, [nI, 3, size, size]));
-      const text = model.encodeText(tokens);
+      const image = model.encodeImage(stackRows(images, [3, size, size]));
+      const text = model.encodeText(ids);
       const imageE = l2Normalize(image.global);
       const textE = l2Normalize(text.global);
       const logits = scaleBy(matmul(imageE, textE, { transB: true }), exp(model.logitScale));

@@ -3,7 +3,7 @@ import type { CosmosModel } from '../cosmos/model.ts';
 import { expectClose } from '../testing/fixtures.ts';
 import { setupTestGpu } from '../testing/gpu.ts';
 import { recallAtK, recallBothWays, similarityMatrix, topK, transposed } from './retrieval.ts';
-import { floatRows, idRows, tinyModel, zeroShotCase } from './zeroShotFixture.ts';
+import { floatRows, idRows, tinyModel, zeroShotCase } from '../testing/zeroShot.ts';
 
 setupTestGpu();
 

@@ -5,7 +5,7 @@ import { setupTestGpu } from '../testing/gpu.ts';
 import { fromArray } from '../tensor/tensor.ts';
 import { encodeImageWithCsa } from './csa.ts';
 import { BACKGROUND, resizeBilinear, segmentImage, segmentNormalized, windowStarts } from './segment.ts';
-import { tinyModel, zeroShotCase } from './zeroShotFixture.ts';
+import { tinyModel, zeroShotCase } from '../testing/zeroShot.ts';
 
 setupTestGpu();
 

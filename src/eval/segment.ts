@@ -23,7 +23,7 @@ import { scopeAsync } from '../tensor/scope.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { batches, stackRows } from './batched.ts';
 import { encodeImageWithCsa } from './csa.ts';
-import { clipResizeGeometry, normalizeForClip, resizeBicubicPil } from './preprocess.ts';
+import { clipResizeGeometry, normalizeForClip, resizeBicubicPil } from '../data/preprocess.ts';
 
 export const BACKGROUND = -1;
 

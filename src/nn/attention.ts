@@ -7,7 +7,8 @@ import { attention, type AttentionOutput } from '../tensor/ops/attention.ts';
 import { linear } from '../tensor/ops/matmul.ts';
 import { slice } from '../tensor/ops/shape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { fanInUniform, type Init, type Random, xavierUniform, zerosInit } from './init.ts';
+import { fanInUniform, type Init, xavierUniform, zerosInit } from './init.ts';
+import type { Random } from '../data/random.ts';
 import { Linear } from './layers.ts';
 import { Module } from './module.ts';
 

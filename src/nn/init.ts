@@ -4,20 +4,7 @@
  * Values are drawn on the host from a seeded stream, so the same seed gives the same weights in any host.
  */
 
-/** mulberry32: a tiny, fast 32-bit generator; good enough for weight init and augmentation choices. */
-export function rng(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A stream of uniform numbers in [0, 1); null where parameters will be loaded rather than initialised. */
-export type Random = () => number;
+import type { Random } from '../data/random.ts';
 
 /** How a parameter starts: N(0, std), U(-bound, bound), or every element `value`. */
 export type Init = { normal: number } | { uniform: number } | { constant: number };

@@ -2,7 +2,8 @@
 import { layerNorm } from '../tensor/ops/layernorm.ts';
 import { linear } from '../tensor/ops/matmul.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { fanInUniform, type Init, normalInit, onesInit, type Random, zerosInit } from './init.ts';
+import { fanInUniform, type Init, normalInit, onesInit, zerosInit } from './init.ts';
+import type { Random } from '../data/random.ts';
 import { Module } from './module.ts';
 
 export interface LinearInit {

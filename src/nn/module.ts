@@ -4,7 +4,8 @@
  */
 import { gpu } from '../tensor/engine.ts';
 import { type Shape, type Tensor, fromArray, shapeString, zeros } from '../tensor/tensor.ts';
-import { draw, type Init, type Random } from './init.ts';
+import { draw, type Init } from './init.ts';
+import type { Random } from '../data/random.ts';
 
 /** A tensor's values on the host, as a checkpoint or a fixture holds them. */
 export interface HostTensor {

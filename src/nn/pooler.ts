@@ -3,7 +3,7 @@
  * and whose keys and values are the token features of the other. ln_q normalises the query, ln_k the tokens
  * (keys = values = ln_k(tokens)); no FFN, no residual inside, no key padding mask (text padding is attended).
  */
-import type { Random } from './init.ts';
+import type { Random } from '../data/random.ts';
 import type { AttentionOutput } from '../tensor/ops/attention.ts';
 import { reshape } from '../tensor/ops/shape.ts';
 import type { Tensor } from '../tensor/tensor.ts';

@@ -39,9 +39,21 @@ export function eotPositions(ids: Int32Array, contextLength: number): Int32Array
   return out;
 }
 
-/** ids: host token ids, B rows of `contextLength` (from the tokenizer). */
-export function encodeTextTower(parts: TextTowerParts, config: TextConfig, ids: Int32Array): TextFeatures {
+/** One flat array of token ids from rows (or arrays of several rows), in order. */
+function concatRows(rows: readonly Int32Array[]): Int32Array {
+  const out = new Int32Array(rows.reduce((n, r) => n + r.length, 0));
+  let offset = 0;
+  for (const r of rows) {
+    out.set(r, offset);
+    offset += r.length;
+  }
+  return out;
+}
+
+/** rows: host token ids of `contextLength` each (the tokenizer's output); an array may hold several rows. */
+export function encodeTextTower(parts: TextTowerParts, config: TextConfig, rows: readonly Int32Array[]): TextFeatures {
   const { contextLength: t, width } = config;
+  const ids = rows.length === 1 ? rows[0]! : concatRows(rows);
   const b = ids.length / t;
   if (!Number.isInteger(b)) throw new Error(`Token ids: ${ids.length} is not a multiple of the context length ${t}`);
   const idTensor = fromArray(ids, [b, t], 'i32');

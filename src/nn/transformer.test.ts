@@ -7,7 +7,8 @@ import { AdamW } from '../tensor/optim/adamw.ts';
 import { scope, scopeAsync } from '../tensor/scope.ts';
 import { backward } from '../tensor/tape.ts';
 import type { HostTensor } from './module.ts';
-import { draw, normalInit, rng } from './init.ts';
+import { draw, normalInit } from './init.ts';
+import { rng } from '../data/random.ts';
 import { ResidualAttentionBlock } from './transformer.ts';
 import { fromArray } from '../tensor/tensor.ts';
 

@@ -3,7 +3,8 @@ import { gelu } from '../tensor/ops/activation.ts';
 import { add } from '../tensor/ops/elementwise.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { MultiheadAttention } from './attention.ts';
-import { type Init, normalInit, type Random } from './init.ts';
+import { type Init, normalInit } from './init.ts';
+import type { Random } from '../data/random.ts';
 import { LayerNorm, Linear } from './layers.ts';
 import { Module } from './module.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { memoryStore } from '../checkpoint/memoryStore.ts';
+import { memoryStore } from '../testing/memoryStore.ts';
 import { saveCheckpoint } from '../checkpoint/opfs.ts';
 import { toOpenClipConfig } from '../cosmos/config.ts';
 import { PRESETS } from '../cosmos/presets.ts';

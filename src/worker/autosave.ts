@@ -5,7 +5,7 @@
  * each file atomically (opfs.ts), so a crash mid-save leaves the previous save whole.
  */
 import { type CheckpointStore, opfsStore, saveCheckpoint } from '../checkpoint/opfs.ts';
-import { readTrainingCheckpoint, restoreTrainingCheckpoint, writeTrainingCheckpoint } from '../checkpoint/trainingCheckpoint.ts';
+import { readTrainingCheckpoint, restoreTrainingCheckpoint, writeTrainingCheckpoint } from '../cosmos/trainingCheckpoint.ts';
 import type { ByteSink } from '../checkpoint/byteSink.ts';
 import { type CosmosConfig, fromOpenClipConfig, type OpenClipModelConfig, toOpenClipConfig } from '../cosmos/config.ts';
 import type { PresetName } from '../cosmos/presets.ts';

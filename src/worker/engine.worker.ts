@@ -10,6 +10,7 @@ import { modelFromCheckpoint } from '../cosmos/load.ts';
 import type { CosmosModel } from '../cosmos/model.ts';
 import { type PresetName, PRESETS } from '../cosmos/presets.ts';
 import { TrainingRun } from '../cosmos/training.ts';
+import { heldOutRetrieval } from '../eval/heldOut.ts';
 import { TINY_TRAINING, type TrainingOptions } from '../cosmos/trainingOptions.ts';
 import { type SceneAtlas, loadSceneAtlas } from '../data/scenes.ts';
 import { ClipTokenizer } from '../data/tokenizer.ts';
@@ -86,7 +87,7 @@ interface SessionStart {
 /** Wraps a run in its training loop and tells the page it is ready. */
 function startSession(
   run: TrainingRun,
-  { runtime, data }: Resources,
+  { runtime, data, tokenizer }: Resources,
   { preset, evalEvery, initial, log = emptyLog(), trainedOn = null }: SessionStart,
 ): Session {
   const loop = new TrainingLoop(
@@ -101,6 +102,7 @@ function startSession(
         post(event);
       },
       memory: () => runtime.memory(),
+      evaluate: (count) => heldOutRetrieval(run.student, run.data, tokenizer, count),
       save: async () => autosave(run, preset, log, await browserStores()),
       failed: (error) => {
         // A lost device was reported when it happened; the failed step says nothing new.

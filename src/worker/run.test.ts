@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { RetrievalRecord, StepRecord } from '../cosmos/training.ts';
+import type { StepRecord } from '../cosmos/training.ts';
+import type { RetrievalRecord } from '../eval/heldOut.ts';
 import type { MemoryStats } from '../gpu/runtime.ts';
 import type { WorkerEvent } from './protocol.ts';
 import { GpuQueue, type SteppableRun, TrainingLoop } from './run.ts';
@@ -36,10 +37,6 @@ class FakeRun implements SteppableRun {
       stepMs: 5,
     };
   }
-  async evaluate(count: number): Promise<RetrievalRecord> {
-    this.log.push(`eval ${count} at ${this.step}`);
-    return RECALL;
-  }
 }
 
 function setup(steps: number, cadence = { evalEvery: 3, evalCount: 8, saveEvery: 4 }) {
@@ -51,6 +48,10 @@ function setup(steps: number, cadence = { evalEvery: 3, evalCount: 8, saveEvery:
   const loop = new TrainingLoop(run, gpu, cadence, {
     post: (e) => events.push(e),
     memory: () => MEMORY,
+    evaluate: async (count: number): Promise<RetrievalRecord> => {
+      log.push(`eval ${count} at ${run.step}`);
+      return RECALL;
+    },
     save: async () => void log.push(`save at ${run.step}`),
     failed: (e) => errors.push((e as Error).message),
     saveFailed: (e) => errors.push(`save: ${(e as Error).message}`),

@@ -4,7 +4,8 @@
  * a command that arrives mid-step is handled as soon as the step ends.
  */
 import type { MemoryStats } from '../gpu/runtime.ts';
-import type { RetrievalRecord, StepRecord } from '../cosmos/training.ts';
+import type { StepRecord } from '../cosmos/training.ts';
+import type { RetrievalRecord } from '../eval/heldOut.ts';
 import type { RunState, WorkerEvent } from './protocol.ts';
 
 /**
@@ -26,12 +27,13 @@ export interface SteppableRun {
   readonly step: number;
   readonly options: { readonly steps: number };
   trainStep(): Promise<StepRecord>;
-  evaluate(count: number): Promise<RetrievalRecord>;
 }
 
 export interface LoopHooks {
   post(event: WorkerEvent): void;
   memory(): MemoryStats;
+  /** The held-out evaluation of `count` pairs; called inside the GPU queue. */
+  evaluate(count: number): Promise<RetrievalRecord>;
   /** Writes the run to browser storage; called inside the GPU queue. */
   save(): Promise<void>;
   /** A step or an evaluation failed: the loop has paused itself. */
@@ -144,7 +146,7 @@ export class TrainingLoop {
   }
 
   private async evaluate(step: number, count: number): Promise<void> {
-    const record = await this.gpu.run(() => this.run.evaluate(count));
+    const record = await this.gpu.run(() => this.hooks.evaluate(count));
     this.hooks.post({ type: 'eval', step, record });
   }
 

@@ -4,7 +4,8 @@
  * is thinned to at most MAX_POINTS points a series (every other older point dropped, the latest always kept): the
  * curve keeps its shape while the chart, the messages and the saved file stay small.
  */
-import type { RetrievalRecord, StepRecord } from '../cosmos/training.ts';
+import type { StepRecord } from '../cosmos/training.ts';
+import type { RetrievalRecord } from '../eval/heldOut.ts';
 import type { MemoryStats } from '../gpu/runtime.ts';
 
 export interface StepPoint extends StepRecord {

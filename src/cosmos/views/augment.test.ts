@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { rng } from '../../nn/init.ts';
-import { VIEW_RECIPE, type ViewPlan, planViews, randomResizedCrop } from './augment.ts';
+import { rng } from '../../data/random.ts';
+import type { ViewPlan } from '../../tensor/ops/imageViews.ts';
+import { VIEW_RECIPE, planViews, randomResizedCrop } from './augment.ts';
 
 const SRC_W = 640;
 const SRC_H = 480;

@@ -1,39 +1,9 @@
 /**
  * The random choices of COSMOS's image views (DINO's multi-crop recipe, COSMOS-SPEC section 3), drawn on the host
- * from a seeded generator (`rng` in src/nn/init.ts) with torchvision's algorithms; imageViews.ts renders them.
+ * from a seeded generator (src/data/random.ts) with torchvision's algorithms, as the plans that the image-view
+ * kernels (src/tensor/ops/imageViews.ts) render.
  */
-
-/** Box in source pixels: columns x .. x + w - 1, rows y .. y + h - 1. */
-export interface CropBox {
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-}
-
-/** ColorJitter ops, numbered as torchvision's ColorJitter.forward numbers `fn_idx`. */
-export const JITTER_OPS = ['brightness', 'contrast', 'saturation', 'hue'] as const;
-
-export interface JitterPlan {
-  /** A permutation of 0..3 (indices into JITTER_OPS): the order the four adjustments are applied in. */
-  order: number[];
-  brightness: number;
-  contrast: number;
-  saturation: number;
-  hue: number;
-}
-
-export interface ViewPlan {
-  crop: CropBox;
-  /** The view is size x size pixels. */
-  size: number;
-  flip: boolean;
-  jitter: JitterPlan | null;
-  grayscale: boolean;
-  /** Gaussian blur standard deviation in output pixels, or null for no blur. */
-  blurSigma: number | null;
-  solarize: boolean;
-}
+import type { CropBox, JitterPlan, ViewPlan } from '../../tensor/ops/imageViews.ts';
 
 export interface ViewCounts {
   globalSize: number;

@@ -120,7 +120,7 @@ export class AdamW {
     this.hyper.dispose();
   }
 
-  // ---- Resuming from a checkpoint (src/checkpoint/trainingCheckpoint.ts writes the moments into state()) ----
+  // ---- Resuming from a checkpoint (src/cosmos/trainingCheckpoint.ts writes the moments into state()) ----
 
   /**
    * Sets each parameter's update count, as torch's per-parameter 'step' (absent: 0, no state yet), so that the

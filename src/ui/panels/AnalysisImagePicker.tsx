@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { decodeImageBlob } from '../../data/image.ts';
-import { preprocessToSize } from '../../eval/preprocess.ts';
+import { preprocessToSize } from '../../data/preprocess.ts';
 import { DISPLAY_SIZE } from '../../worker/analysis/inputs.ts';
 import type { HeldOutPairResult } from '../../worker/protocol.ts';
 import { useAppStore } from '../store.ts';

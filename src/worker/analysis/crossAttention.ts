@@ -10,7 +10,7 @@ import type { ClipTokenizer } from '../../data/tokenizer.ts';
 import { sentencesOf } from '../../cosmos/views/textCrops.ts';
 import { embed } from '../../eval/embed.ts';
 import type { AttentionResult, ImageInput } from '../protocol.ts';
-import { prepareImage, tokenRows, tokenStrings } from './inputs.ts';
+import { prepareImage, tokenStrings } from './inputs.ts';
 
 export async function crossAttention(
   model: CosmosModel,
@@ -25,7 +25,7 @@ export async function crossAttention(
   const sentences = sentencesOf(text);
   // One sentence is the caption itself: its map would repeat the caption's.
   const perSentence = sentences.length > 1 ? sentences : [];
-  const ids = tokenRows(tokenizer, model, [text, ...perSentence]);
+  const ids = tokenizer.rowsFor([text, ...perSentence], model.config.text);
   const out = await embed(model, [image.pixels], ids, { attention: true });
   return {
     kind: 'attention',

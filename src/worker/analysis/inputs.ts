@@ -7,7 +7,7 @@ import type { TrainingData } from '../../data/dataset.ts';
 import type { RgbImage } from '../../data/image.ts';
 import { type SceneAtlas, heldOutScenes, renderScene } from '../../data/scenes.ts';
 import type { ClipTokenizer } from '../../data/tokenizer.ts';
-import { normalizeForClip, preprocessToSize } from '../../eval/preprocess.ts';
+import { normalizeForClip, preprocessToSize } from '../../data/preprocess.ts';
 import type { HeldOutPairResult, ImageInput, Weights } from '../protocol.ts';
 
 /** Pictures under the maps are at least this many pixels wide, whatever the model's input size. */
@@ -50,19 +50,6 @@ export function prepareImage(atlas: SceneAtlas, input: ImageInput, imageSize: nu
   const displaySize = Math.max(DISPLAY_SIZE, imageSize);
   const at = (size: number) => preprocessToSize(sourceImage(atlas, input, size), size);
   return { display: at(displaySize), pixels: normalizeForClip(at(imageSize)) };
-}
-
-/** Token id rows for the model, refusing ids its vocabulary lacks (a checkpoint trained with a cut vocabulary). */
-export function tokenRows(tokenizer: ClipTokenizer, model: CosmosModel, texts: readonly string[]): Int32Array[] {
-  const { contextLength, vocabSize } = model.config.text;
-  const rows = tokenizer.tokenize([...texts], contextLength);
-  for (const [i, row] of rows.entries()) {
-    const id = row.find((v) => v >= vocabSize);
-    if (id !== undefined) {
-      throw new Error(`"${texts[i]}" has token id ${id}, but this model's vocabulary has only ${vocabSize} ids: load a model with the full CLIP vocabulary.`);
-    }
-  }
-  return rows;
 }
 
 /** Marks of the special positions in AttentionResult.tokens. */

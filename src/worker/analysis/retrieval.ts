@@ -2,10 +2,10 @@
 import type { CosmosModel } from '../../cosmos/model.ts';
 import type { TrainingData } from '../../data/dataset.ts';
 import type { ClipTokenizer } from '../../data/tokenizer.ts';
-import { normalizeForClip } from '../../eval/preprocess.ts';
+import { normalizeForClip } from '../../data/preprocess.ts';
 import { recallBothWays, similarityMatrix } from '../../eval/retrieval.ts';
 import type { RetrievalResult } from '../protocol.ts';
-import { HELD_OUT_COUNT, tokenRows } from './inputs.ts';
+import { HELD_OUT_COUNT } from './inputs.ts';
 
 export const RECALL_KS = [1, 5, 10];
 
@@ -18,7 +18,7 @@ export async function retrieval(model: CosmosModel, data: TrainingData, tokenize
   if (pairs.length < 2) throw new Error(`${data.name} has ${pairs.length} held-out pair: retrieval needs at least 2.`);
   const images = pairs.map(({ image }) => normalizeForClip(image));
   const captions = pairs.map(({ caption }) => caption);
-  const similarity = await similarityMatrix(model, images, tokenRows(tokenizer, model, captions));
+  const similarity = await similarityMatrix(model, images, tokenizer.rowsFor(captions, model.config.text));
   const recall = recallBothWays(similarity, pairs.length, RECALL_KS);
   return { kind: 'retrieval', count: pairs.length, similarity, captions, recall: { i2t: recall.imageToText, t2i: recall.textToImage, ks: RECALL_KS } };
 }

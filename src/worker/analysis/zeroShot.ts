@@ -10,9 +10,9 @@ import { segmentImage } from '../../eval/segment.ts';
 import { promptsFor } from '../../eval/templates.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
 import type { ImageInput, SegmentResult, ZeroShotResult } from '../protocol.ts';
-import { DISPLAY_SIZE, prepareImage, sourceImage, tokenRows } from './inputs.ts';
+import { DISPLAY_SIZE, prepareImage, sourceImage } from './inputs.ts';
 import type { RgbImage } from '../../data/image.ts';
-import { resizeBicubicPil } from '../../eval/preprocess.ts';
+import { resizeBicubicPil } from '../../data/preprocess.ts';
 
 /** Segmentation maps are computed at most this many pixels on a side (the user's picture is scaled down). */
 export const SEGMENT_MAX_SIZE = 448;
@@ -37,7 +37,7 @@ export function checkClasses(classes: readonly string[]): string[] {
 async function withClasses<T>(model: CosmosModel, tokenizer: ClipTokenizer, names: string[], use: (classes: Tensor) => Promise<T>): Promise<T> {
   const classes = classEmbeddings(
     model,
-    names.map((name) => tokenRows(tokenizer, model, promptsFor(name))),
+    names.map((name) => tokenizer.rowsFor(promptsFor(name), model.config.text)),
   );
   try {
     return await use(classes);

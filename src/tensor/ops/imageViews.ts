@@ -1,7 +1,7 @@
 /**
  * COSMOS's augmented image views rendered on the GPU (the `view_*` entries of shaders/image.wgsl): for each view
- * index, a handful of dispatches over the whole batch, each sample reading its own plan (augment.ts) from a small
- * storage buffer. Pixels follow torchvision 0.14's tensor functions in DINO's order:
+ * index, a handful of dispatches over the whole batch, each sample reading its own plan (drawn by
+ * src/cosmos/views/augment.ts) from a small storage buffer. Pixels follow torchvision 0.14's tensor functions in DINO's order:
  *
  *   F.resized_crop(BICUBIC, antialias=False) -> clamp [0, 1] -> hflip -> ColorJitter ops in the plan's order
  *   (adjust_brightness / adjust_contrast / adjust_saturation / adjust_hue) -> rgb_to_grayscale(3 channels)
@@ -13,11 +13,42 @@
 import source from '../../../shaders/image.wgsl';
 import { shader } from '../../gpu/kernel.ts';
 import { grid1d } from '../../gpu/runtime.ts';
-import { gpu } from '../../tensor/engine.ts';
-import { params } from '../../tensor/params.ts';
-import { scope } from '../../tensor/scope.ts';
-import { Tensor, shapeString } from '../../tensor/tensor.ts';
-import { JITTER_OPS, type ViewPlan } from './augment.ts';
+import { gpu } from '../engine.ts';
+import { params } from '../params.ts';
+import { scope } from '../scope.ts';
+import { Tensor, shapeString } from '../tensor.ts';
+
+/** Box in source pixels: columns x .. x + w - 1, rows y .. y + h - 1. */
+export interface CropBox {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/** ColorJitter ops, numbered as torchvision's ColorJitter.forward numbers `fn_idx`. */
+export const JITTER_OPS = ['brightness', 'contrast', 'saturation', 'hue'] as const;
+
+export interface JitterPlan {
+  /** A permutation of 0..3 (indices into JITTER_OPS): the order the four adjustments are applied in. */
+  order: number[];
+  brightness: number;
+  contrast: number;
+  saturation: number;
+  hue: number;
+}
+
+export interface ViewPlan {
+  crop: CropBox;
+  /** The view is size x size pixels. */
+  size: number;
+  flip: boolean;
+  jitter: JitterPlan | null;
+  grayscale: boolean;
+  /** Gaussian blur standard deviation in output pixels, or null for no blur. */
+  blurSigma: number | null;
+  solarize: boolean;
+}
 
 const IMAGE = shader('image.wgsl', source);
 const WG = 64;

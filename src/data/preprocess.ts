@@ -5,7 +5,7 @@
  * widened by the downscale factor (antialiasing), coefficients in 22-bit fixed point, the horizontal pass first
  * and its output rounded to uint8 before the vertical pass.
  */
-import type { RgbImage } from '../data/image.ts';
+import type { RgbImage } from './image.ts';
 
 export const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073] as const;
 export const CLIP_STD = [0.26862954, 0.26130258, 0.27577711] as const;

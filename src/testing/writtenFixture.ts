@@ -4,9 +4,9 @@
  * fixtures/checkpoints/expected.json; the tests compare that record with this tree.
  */
 import { join } from 'node:path';
-import { fileSink } from './nodeFiles.ts';
-import type { TensorSource } from './tensorRef.ts';
-import { writeTorchCheckpoint, type WritableValue } from './torchWriter.ts';
+import { fileSink } from '../checkpoint/nodeFiles.ts';
+import type { TensorSource } from '../checkpoint/tensorRef.ts';
+import { writeTorchCheckpoint, type WritableValue } from '../checkpoint/torchWriter.ts';
 
 export const WRITTEN_FIXTURE_PATH = join(import.meta.dirname, '..', '..', 'fixtures', 'checkpoints', 'written-by-cosmos-web.pt');
 export const WRITTEN_FIXTURE_ARCHIVE = 'written-by-cosmos-web';

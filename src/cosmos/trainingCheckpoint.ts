@@ -14,18 +14,18 @@
  * the groups (the reference builds them from the parameters that require grad); frozen ones are still in
  * "student" and "teacher".
  */
-import type { CosmosModel } from '../cosmos/model.ts';
+import type { CosmosModel } from './model.ts';
 import { gpu } from '../tensor/engine.ts';
 import { type AdamW, decayFor } from '../tensor/optim/adamw.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import type { ByteSink } from './byteSink.ts';
-import type { ByteSource } from './byteSource.ts';
-import { checkKeys } from './checkKeys.ts';
-import { loadCheckpoint } from './loadCheckpoint.ts';
-import { isTensorRef, type TensorRef, type TensorSource } from './tensorRef.ts';
-import { readTorchArchive } from './torchArchive.ts';
-import { pyDict, pyFloat, pyTuple, writeTorchCheckpoint, type WritableValue } from './torchWriter.ts';
-import type { PickleDict, PickleValue } from './unpickle.ts';
+import type { ByteSink } from '../checkpoint/byteSink.ts';
+import type { ByteSource } from '../checkpoint/byteSource.ts';
+import { checkKeys } from '../checkpoint/checkKeys.ts';
+import { loadCheckpoint } from '../checkpoint/loadCheckpoint.ts';
+import { isTensorRef, type TensorRef, type TensorSource } from '../checkpoint/tensorRef.ts';
+import { readTorchArchive } from '../checkpoint/torchArchive.ts';
+import { pyDict, pyFloat, pyTuple, writeTorchCheckpoint, type WritableValue } from '../checkpoint/torchWriter.ts';
+import type { PickleDict, PickleValue } from '../checkpoint/unpickle.ts';
 
 /** What the checkpoint needs of a model: its parameters under their state_dict names, in state_dict order. */
 export type NamedModel = Pick<CosmosModel, 'namedParameters'>;

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { rng } from '../../nn/init.ts';
-import { scope, scopeAsync } from '../../tensor/scope.ts';
-import { fromArray } from '../../tensor/tensor.ts';
+import { rng } from '../../data/random.ts';
+import { scope, scopeAsync } from '../scope.ts';
+import { fromArray } from '../tensor.ts';
 import { expectTensorClose, loadFixture } from '../../testing/fixtures.ts';
 import { setupTestGpu } from '../../testing/gpu.ts';
-import { type ViewPlan, planViews } from './augment.ts';
-import { renderViews } from './imageViews.ts';
+import { planViews } from '../../cosmos/views/augment.ts';
+import { renderViews, type ViewPlan } from './imageViews.ts';
 
 setupTestGpu();
 

@@ -14,7 +14,7 @@ import type { TensorSource } from '../checkpoint/tensorRef.ts';
 import type { CosmosConfig } from '../cosmos/config.ts';
 import { CosmosModel } from '../cosmos/model.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
-import { runCli } from './cli.ts';
+import { runCli } from '../cli/cli.ts';
 
 /** Tower heads 64 wide and OpenCLIP's 8 pooler heads, so the shapes imply it; 49408 ids, so real captions fit. */
 export const CLI_TEST_CONFIG: CosmosConfig = {

@@ -4,8 +4,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { RgbImage } from '../data/image.ts';
-import { decodeImageFile } from '../data/image-node.ts';
+import type { RgbImage } from './image.ts';
+import { decodeImageFile } from './image-node.ts';
 import { expectClose } from '../testing/fixtures.ts';
 import { CLIP_MEAN, CLIP_STD, clipResizeGeometry, cropRgb, normalizeForClip, preprocessForClip, preprocessToSize, resizeBicubicPil } from './preprocess.ts';
 

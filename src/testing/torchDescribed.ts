@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TensorSource } from './tensorRef.ts';
-import { isTensorSource } from './torchWriter.ts';
+import type { TensorSource } from '../checkpoint/tensorRef.ts';
+import { isTensorSource } from '../checkpoint/torchWriter.ts';
 
 export const CHECKPOINT_FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures', 'checkpoints');
 

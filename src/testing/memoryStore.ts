@@ -4,7 +4,7 @@
  * starts empty, a writable's bytes become the file's content only on close, move() replaces the target,
  * missing entries reject with a NotFoundError.
  */
-import { type CheckpointStore, directoryStore, type StoreDirectory, type StoreFileHandle } from './opfs.ts';
+import { type CheckpointStore, directoryStore, type StoreDirectory, type StoreFileHandle } from '../checkpoint/opfs.ts';
 
 export interface MemoryDirectory extends StoreDirectory {
   /** Every file, unfinished writes included: what a crash would leave behind. */
