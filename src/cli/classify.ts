@@ -2,12 +2,13 @@
  * `cosmos classify`: zero-shot classification with the 80 OpenAI ImageNet prompt templates per class; prints each
  * image's classes ranked by probability (softmax of 100 * cosine).
  */
+import { parseClassNames } from '../eval/classNames.ts';
 import { loadClipTokenizer } from '../data/tokenizer-node.ts';
 import { classEmbeddings, classifyImages, rankClasses } from '../eval/classify.ts';
 import { IMAGENET_TEMPLATES, promptsFor } from '../eval/templates.ts';
 import { defineCommand } from './command.ts';
 import { percent, rows } from './format.ts';
-import { MODEL_FLAGS, decodeImages, loadModel, parseClasses, preprocessImages } from './inputs.ts';
+import { MODEL_FLAGS, decodeImages, loadModel, preprocessImages } from './inputs.ts';
 
 export const classifyCommand = defineCommand({
   name: 'classify',
@@ -18,7 +19,7 @@ export const classifyCommand = defineCommand({
     classes: { kind: 'string', required: true, value: '"cat,dog,..."' },
   },
   async run(flags, ctx) {
-    const names = parseClasses(flags.classes);
+    const names = parseClassNames(flags.classes);
     const tokenizer = await loadClipTokenizer();
     const decoded = await decodeImages(flags.image);
     const { model } = await loadModel(ctx, flags);

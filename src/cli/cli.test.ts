@@ -92,9 +92,9 @@ describe('errors: one line on stderr, exit code 1, stdout empty', () => {
       /^cosmos embed: exported\.safetensors is a safetensors file of one set of weights, with no teacher$/,
     ],
     [
-      'empty class',
-      ['classify', '--checkpoint', 'CKPT', '--image', 'IMAGE', '--classes', 'cat,,dog'],
-      /^cosmos classify: --classes "cat,,dog" has an empty class name$/,
+      'one class named twice',
+      ['classify', '--checkpoint', 'CKPT', '--image', 'IMAGE', '--classes', 'cat,,dog, cat'],
+      /^cosmos classify: "cat" is named twice: give each class once\.$/,
     ],
   ];
   for (const [name, argv, message] of cases) {

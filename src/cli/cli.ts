@@ -2,6 +2,7 @@
  * The `cosmos` command line: finds the command, parses its flags, runs it, and turns every failure into one line
  * on stderr and exit code 1 (usage mistakes add the command's usage line). Returns the exit code.
  */
+import { errorMessage } from '../format.ts';
 import { installRuntime } from '../tensor/engine.ts';
 import { UsageError, parseFlags } from './args.ts';
 import { classifyCommand } from './classify.ts';
@@ -42,7 +43,10 @@ export function helpText(): string {
 }
 
 /** An error as one line: messages from deeper layers may span several. */
-export const oneLine = (error: unknown): string => (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ').trim();
+export const oneLine = (error: unknown): string =>
+  errorMessage(error)
+    .replace(/\s*\n\s*/g, ' ')
+    .trim();
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;

@@ -12,7 +12,7 @@ import type { WeightsChoice } from '../checkpoint/loadCheckpoint.ts';
 import { fileSink } from '../checkpoint/nodeFiles.ts';
 import { writeSafetensors } from '../checkpoint/safetensors.ts';
 import { writeTorchCheckpoint } from '../checkpoint/torchWriter.ts';
-import { formatBytes } from '../gpu/errors.ts';
+import { formatBytes } from '../format.ts';
 import { type OpenClipModelConfig, toOpenClipConfig } from '../cosmos/config.ts';
 import { configFromShapes } from '../cosmos/presets.ts';
 import { defineCommand } from './command.ts';

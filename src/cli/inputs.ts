@@ -9,7 +9,7 @@ import type { CosmosModel } from '../cosmos/model.ts';
 import type { RgbImage } from '../data/image.ts';
 import { decodeImageFile } from '../data/image-node.ts';
 import { preprocessForClip } from '../data/preprocess.ts';
-import { formatBytes } from '../gpu/errors.ts';
+import { formatBytes } from '../format.ts';
 import type { CliContext } from './command.ts';
 
 /** The flags that choose a model. */
@@ -142,13 +142,4 @@ export async function decodeImages(paths: readonly string[]): Promise<RgbImage[]
 /** Resized (short side), center-cropped and normalized as OpenCLIP's eval transform, at the model's image size. */
 export function preprocessImages(images: readonly RgbImage[], model: CosmosModel): Float32Array[] {
   return images.map((image) => preprocessForClip(image, model.config.vision.imageSize));
-}
-
-/** "cat, dog,tabby cat" -> ["cat", "dog", "tabby cat"]: trimmed, none empty, none repeated. */
-export function parseClasses(text: string): string[] {
-  const names = text.split(',').map((name) => name.trim());
-  if (names.some((name) => name === '')) throw new Error(`--classes ${JSON.stringify(text)} has an empty class name`);
-  const repeated = names.find((name, i) => names.indexOf(name) !== i);
-  if (repeated) throw new Error(`--classes names ${JSON.stringify(repeated)} twice`);
-  return names;
 }

@@ -3,6 +3,7 @@
  * classes as the mean of the 80 prompt templates; optionally with CSA in the last vision block, and the class map
  * written as a PNG (one colour per class, background black).
  */
+import { parseClassNames } from '../eval/classNames.ts';
 import { writeFile } from 'node:fs/promises';
 import pngjs from 'pngjs';
 import { decodeImageFile } from '../data/image-node.ts';
@@ -12,7 +13,7 @@ import { BACKGROUND, type Segmentation, segmentImage } from '../eval/segment.ts'
 import { promptsFor } from '../eval/templates.ts';
 import { defineCommand } from './command.ts';
 import { percent } from './format.ts';
-import { MODEL_FLAGS, loadModel, parseClasses } from './inputs.ts';
+import { MODEL_FLAGS, loadModel } from './inputs.ts';
 
 /** Distinct colours for the first classes; later ones step around the hue circle by the golden angle. */
 const PALETTE: [number, number, number][] = [
@@ -72,7 +73,7 @@ export const segmentCommand = defineCommand({
     out: { kind: 'string', value: 'mask.png' },
   },
   async run(flags, ctx) {
-    const names = parseClasses(flags.classes);
+    const names = parseClassNames(flags.classes);
     if (flags.out && !flags.out.toLowerCase().endsWith('.png')) {
       throw new Error(`--out ${flags.out}: the class map is written as PNG, name it .png`);
     }

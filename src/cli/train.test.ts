@@ -4,6 +4,8 @@
  * weight of the init bit for bit and moves the heads). Numerics of the step itself are checked against PyTorch in
  * src/cosmos/trainer.test.ts.
  */
+import { learningRate } from '../cosmos/schedule.ts';
+import { trainingOptions } from '../cosmos/trainingOptions.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -51,6 +53,10 @@ describe('cosmos train', () => {
       expect(Number.isFinite(line.total)).toBe(true);
       expect(line.total).toBeCloseTo((line.clip as number) + (line.cosmos as number), 4);
     }
+    // The app's warmup rule (trainingOptions): 2 steps warm up over 1, so both run at the scheduled cosine values.
+    const options = trainingOptions({ steps: 2 });
+    const lr = [0, 1].map((s) => learningRate(s, options.lr, options.warmupSteps, 2));
+    for (const [i, line] of lines.slice(0, 2).entries()) expect(line.lr).toBeCloseTo(lr[i]!, 9);
     expect(Object.keys(lines[2]!)).toEqual(['final', 'i2t_r1', 'i2t_r5', 't2i_r1', 't2i_r5']);
     // 8 held-out scenes: recall is a multiple of 1/8.
     for (const key of ['i2t_r1', 'i2t_r5', 't2i_r1', 't2i_r5']) expect(((lines[2]![key] as number) * 8) % 1).toBeCloseTo(0, 6);

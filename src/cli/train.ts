@@ -9,9 +9,9 @@ import { writeTrainingCheckpoint } from '../cosmos/trainingCheckpoint.ts';
 import { fileSink } from '../checkpoint/nodeFiles.ts';
 import { PRESETS, type PresetName } from '../cosmos/presets.ts';
 import { TrainingRun, type StepRecord } from '../cosmos/training.ts';
-import { TINY_TRAINING } from '../cosmos/trainingOptions.ts';
+import { trainingOptions } from '../cosmos/trainingOptions.ts';
 import type { CosmosModel } from '../cosmos/model.ts';
-import { type TrainingData, sceneData } from '../data/dataset.ts';
+import { HELD_OUT_COUNT, type TrainingData, sceneData } from '../data/dataset.ts';
 import { userDataFromPath } from '../data/userData-node.ts';
 import { loadSceneAtlasFromDisk } from '../data/scenes-node.ts';
 import { loadClipTokenizer } from '../data/tokenizer-node.ts';
@@ -63,16 +63,14 @@ export const trainCommand = defineCommand({
   async run(flags, ctx) {
     if (flags.steps === undefined) throw new UsageError('--steps is required');
     const mode = (flags.mode ?? 'cosmos') as 'cosmos' | 'clip';
-    const options = {
-      ...TINY_TRAINING,
+    const options = trainingOptions({
       mode,
       steps: flags.steps,
-      batchSize: flags.batch ?? TINY_TRAINING.batchSize,
-      lr: flags.lr ?? TINY_TRAINING.lr,
-      seed: flags.seed ?? TINY_TRAINING.seed,
-      warmupSteps: Math.min(TINY_TRAINING.warmupSteps, Math.ceil(flags.steps / 10)),
+      batchSize: flags.batch,
+      lr: flags.lr,
+      seed: flags.seed,
       freezeTowers: flags['freeze-towers'],
-    };
+    });
     const tokenizer = await loadClipTokenizer();
     await ctx.gpu();
     let student: CosmosModel | undefined;
@@ -107,7 +105,7 @@ export const trainCommand = defineCommand({
           );
         }
       }
-      const recall = await heldOutRetrieval(run.student, run.data, tokenizer, flags['eval-count'] ?? 256);
+      const recall = await heldOutRetrieval(run.student, run.data, tokenizer, flags['eval-count'] ?? HELD_OUT_COUNT);
       const final = { final: true, ...Object.fromEntries(Object.entries(recall).map(([k, v]) => [k, round(v)])) };
       ctx.result(final, () => `held-out retrieval: i2t R@1 ${recall.i2t_r1}, R@5 ${recall.i2t_r5}; t2i R@1 ${recall.t2i_r1}, R@5 ${recall.t2i_r5}`);
       if (flags.out) {

@@ -6,8 +6,8 @@
 import type { ClipTokenizer } from '../data/tokenizer.ts';
 import type { TrainingData } from '../data/dataset.ts';
 import type { RgbImage } from '../data/image.ts';
-import { rng } from '../data/random.ts';
-import { renderViews } from '../tensor/ops/imageViews.ts';
+import { type Random, rng } from '../data/random.ts';
+import { renderViews, type ViewPlan } from '../tensor/ops/imageViews.ts';
 import { scopeAsync } from '../tensor/scope.ts';
 import { type Tensor, fromArray } from '../tensor/tensor.ts';
 import type { CosmosConfig } from './config.ts';
@@ -28,18 +28,46 @@ export interface StepRecord extends StepLosses {
   stepMs: number;
 }
 
-/** RGB bytes to [3, H, W] floats in [0, 1], appended at `offset`. */
-function writeChw(img: RgbImage, out: Float32Array, offset: number): void {
-  const plane = img.width * img.height;
-  for (let p = 0; p < plane; p++) {
-    for (let c = 0; c < 3; c++) out[offset + c * plane + p] = img.data[p * 3 + c]! / 255;
+/** The random choices of a batch's views: per sample, its image views' plans and its text crops. */
+export interface DrawnViews {
+  plans: ViewPlan[][];
+  texts: string[][];
+}
+
+/** The views one training step trained on, kept for the Views panel. */
+export interface StepViews extends DrawnViews {
+  /** The step (1-based, as StepRecord.step). */
+  step: number;
+  /** The training examples of the step, in batch order. */
+  examples: number[];
+}
+
+/**
+ * Draws the views of a batch with captions `captions` by the run's recipe (COSMOS-SPEC section 3): what a training
+ * step calls, and what the Views panel calls for a fresh draw. Image plans first, then text crops, from `random`.
+ */
+export function drawViews(random: Random, captions: readonly string[], config: CosmosConfig, o: TrainingOptions): DrawnViews {
+  const counts = { globalSize: config.vision.imageSize, localSize: o.localSize, localCount: o.localCount };
+  const plans = captions.map(() => planViews(random, o.sourceSize, o.sourceSize, counts));
+  return { plans, texts: captions.map((caption) => textCrops(random, caption, o.localCount)) };
+}
+
+/** RGB sources of one size as a [B, 3, H, W] tensor of floats in [0, 1], the input of renderViews. */
+export function sourceTensor(images: readonly RgbImage[]): Tensor {
+  const { width, height } = images[0]!;
+  const plane = width * height;
+  const pixels = new Float32Array(images.length * 3 * plane);
+  for (const [b, img] of images.entries()) {
+    for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) pixels[(b * 3 + c) * plane + p] = img.data[p * 3 + c]! / 255;
   }
+  return fromArray(pixels, [images.length, 3, height, width]);
 }
 
 export class TrainingRun {
   readonly trainer: CosmosTrainer;
   private stepIndex = 0;
-  private readonly random: () => number;
+  private readonly random: Random;
+  private lastViews: StepViews | null = null;
 
   constructor(
     readonly config: CosmosConfig,
@@ -71,6 +99,11 @@ export class TrainingRun {
     return this.stepIndex;
   }
 
+  /** The views of the last step trained in this session (null before one, and after a restore). */
+  get lastStepViews(): StepViews | null {
+    return this.lastViews;
+  }
+
   /** Continues a restored run at `step`: the schedule and the order of training examples go on from there. */
   continueAt(step: number): void {
     if (!Number.isInteger(step) || step < 0) throw new Error(`continueAt: ${step} is not a step number`);
@@ -81,23 +114,19 @@ export class TrainingRun {
     const o = this.options;
     const started = performance.now();
     const lr = learningRate(this.stepIndex, o.lr, o.warmupSteps, o.steps);
-    const examples = Array.from({ length: o.batchSize }, (_, b) => this.data.train(this.stepIndex * o.batchSize + b, o.sourceSize));
+    const indices = Array.from({ length: o.batchSize }, (_, b) => this.stepIndex * o.batchSize + b);
+    const examples = indices.map((i) => this.data.train(i, o.sourceSize));
+    const drawn = drawViews(
+      this.random,
+      examples.map((e) => e.caption),
+      this.config,
+      o,
+    );
     const record = await scopeAsync(async () => {
-      const pixels = new Float32Array(o.batchSize * 3 * o.sourceSize * o.sourceSize);
-      for (const [b, { image }] of examples.entries()) writeChw(image, pixels, (b * pixels.length) / o.batchSize);
-      const sources = fromArray(pixels, [o.batchSize, 3, o.sourceSize, o.sourceSize]);
-      const plans = examples.map(() =>
-        planViews(this.random, o.sourceSize, o.sourceSize, {
-          globalSize: this.config.vision.imageSize,
-          localSize: o.localSize,
-          localCount: o.localCount,
-        }),
-      );
-      const views = renderViews(sources, plans);
-      const crops = examples.map(({ caption }) => textCrops(this.random, caption, o.localCount));
-      const captions = crops[0]!.map((_, c) =>
+      const views = renderViews(sourceTensor(examples.map((e) => e.image)), drawn.plans);
+      const captions = drawn.texts[0]!.map((_, c) =>
         this.tokenizer.rowsFor(
-          crops.map((perSample) => perSample[c]!),
+          drawn.texts.map((perSample) => perSample[c]!),
           this.config.text,
         ),
       );
@@ -106,6 +135,7 @@ export class TrainingRun {
       return { ...losses, step: this.stepIndex + 1, lr, temperature: Math.exp(logScale), distillTemperature: Math.exp(distillLogScale) };
     });
     this.stepIndex++;
+    this.lastViews = { step: this.stepIndex, examples: indices, ...drawn };
     const stepMs = performance.now() - started;
     return { ...record, stepMs, samplesPerSecond: (o.batchSize * 1000) / stepMs };
   }

@@ -33,3 +33,17 @@ export const TINY_TRAINING: TrainingOptions = {
   seed: 0,
   freezeTowers: false,
 };
+
+/** Linear warmup of a run of `steps`: 5% of it, at least one step (the tiny recipe's 25 of 500). */
+export function warmupFor(steps: number): number {
+  return Math.max(1, Math.round(steps * 0.05));
+}
+
+/**
+ * The tiny recipe with the settings given (undefined ones keep the recipe's value) and the warmup of its length:
+ * the one rule the app and `cosmos train` both build a run's options with.
+ */
+export function trainingOptions(settings: { [K in keyof TrainingOptions]?: TrainingOptions[K] | undefined } & { steps: number }): TrainingOptions {
+  const given = Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined));
+  return { ...TINY_TRAINING, ...given, warmupSteps: warmupFor(settings.steps) };
+}

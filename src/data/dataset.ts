@@ -21,6 +21,9 @@ export interface TrainingData {
 
 export const BUILT_IN_SCENES = 'built-in scenes';
 
+/** Held-out pairs the analysis panels offer and every held-out evaluation ranks (fewer where a data set has fewer). */
+export const HELD_OUT_COUNT = 256;
+
 /** The built-in emoji scenes: endless training scenes, and held-out scenes of unseen object combinations. */
 export function sceneData(atlas: SceneAtlas, seed: number): TrainingData {
   const render = (scene: ReturnType<typeof trainScene>, size: number): ImageCaption => ({

@@ -5,6 +5,7 @@
  * JPEG: jpeg-js's coefficients and IDCT, then libjpeg-turbo's own chroma upsampling and colour conversion; the
  * IDCT's rounding leaves up to 3 levels of difference on some pixels (src/data/image.test.ts measures it).
  */
+import { errorMessage } from '../format.ts';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import jpeg from 'jpeg-js';
@@ -50,7 +51,7 @@ export function decodeImageBytes(bytes: Uint8Array, name: string): RgbImage {
   try {
     return format === 'png' ? decodePng(bytes) : decodeJpeg(bytes);
   } catch (e) {
-    throw unreadable(name, `${format.toUpperCase()} decoder: ${e instanceof Error ? e.message : String(e)}`);
+    throw unreadable(name, `${format.toUpperCase()} decoder: ${errorMessage(e)}`);
   }
 }
 

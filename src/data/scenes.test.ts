@@ -1,5 +1,6 @@
 // The built-in emoji scenes: the shipped atlas against its npm source, determinism, captions, masks against an
 // independent nearest-neighbour footprint of each sprite, the held-out rule, sizes and speed. No GPU needed.
+import { HELD_OUT_COUNT } from './dataset.ts';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -92,7 +93,7 @@ describe('scene generation', () => {
   });
 
   it('pins the held-out split (object sets, backgrounds): a change here changes the evaluation set', () => {
-    const held = heldOutScenes(atlas);
+    const held = heldOutScenes(atlas, HELD_OUT_COUNT);
     expect(held.length).toBe(256);
     expect(heldOutScenes(atlas, 16)).toEqual(held.slice(0, 16));
     const summary = held.map(
@@ -107,7 +108,7 @@ describe('scene generation', () => {
 
   it('places 1-4 distinct emoji in distinct cells, inside the image, overlapping little', () => {
     const counts = [0, 0, 0, 0, 0];
-    for (const scene of [...trainScenes(atlas, 2000, 7), ...heldOutScenes(atlas)]) {
+    for (const scene of [...trainScenes(atlas, 2000, 7), ...heldOutScenes(atlas, HELD_OUT_COUNT)]) {
       const { objects } = scene;
       counts[objects.length]!++;
       expect(new Set(objects.map((o) => o.emoji)).size).toBe(objects.length);
@@ -142,7 +143,7 @@ describe('scene generation', () => {
 
 describe('held-out split', () => {
   it('never shows a held-out object set (or even a held-out pair) in 10,000 training scenes', () => {
-    const held = heldOutScenes(atlas);
+    const held = heldOutScenes(atlas, HELD_OUT_COUNT);
     const heldSets = new Set(held.map(sceneObjectSet));
     for (const scene of held) {
       expect(scene.objects.length).toBeGreaterThanOrEqual(2);
@@ -172,7 +173,7 @@ describe('held-out split', () => {
 });
 
 describe('captions', () => {
-  const scenes = () => [...trainScenes(atlas, 1000, 3), ...heldOutScenes(atlas)];
+  const scenes = () => [...trainScenes(atlas, 1000, 3), ...heldOutScenes(atlas, HELD_OUT_COUNT)];
 
   it('say every object (name, size, position) and the background, one sentence each, split on "."', () => {
     for (const scene of scenes()) {

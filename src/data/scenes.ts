@@ -168,8 +168,8 @@ export function trainScenes(atlas: SceneAtlas, count: number, seed: number): Sce
   return Array.from({ length: count }, (_, i) => trainScene(atlas, seed, i));
 }
 
-/** The fixed held-out split (256 scenes by default); a shorter list is a prefix of a longer one. */
-export function heldOutScenes(atlas: SceneAtlas, count = 256): Scene[] {
+/** The fixed held-out split, its first `count` scenes; a shorter list is a prefix of a longer one. */
+export function heldOutScenes(atlas: SceneAtlas, count: number): Scene[] {
   return Array.from({ length: count }, (_, i) => {
     const random = rng(hash2(HELD_OUT_SEED, i));
     const a = Math.floor(random() * atlas.emoji.length);

@@ -4,6 +4,7 @@
  * entry at a time through slices of the Blob, so the archive is never inflated whole. Images are decoded with
  * the browser's decoders unless another decoder is given (Node tests pass image-node.ts's).
  */
+import { errorMessage } from '../format.ts';
 import type { Entry, FileEntry } from '@zip.js/zip.js/index-native.js';
 import { decodeImageBlob } from './image.ts';
 import { type ImageDecoder, isIgnoredPath, loadUserData, type UserData, type UserDataOptions, type UserFile } from './userData.ts';
@@ -89,7 +90,7 @@ export async function userDataFromZip(zip: Blob, options: BrowserUserDataOptions
   try {
     entries = await reader.getEntries();
   } catch (e) {
-    throw new Error(`${name} is not a readable zip archive (${e instanceof Error ? e.message : String(e)}).`);
+    throw new Error(`${name} is not a readable zip archive (${errorMessage(e)}).`);
   }
   try {
     const files: UserFile[] = entries

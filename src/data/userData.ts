@@ -12,6 +12,7 @@
  * Pairs are ordered by path; every 10th is held out. `train(index)` walks the others in a seeded shuffle, a new
  * one each pass, so that batches of consecutive indices mix the folders.
  */
+import { errorMessage } from '../format.ts';
 import { preprocessToSize } from './preprocess.ts';
 import { rng } from './random.ts';
 import type { ImageCaption, TrainingData } from './dataset.ts';
@@ -231,7 +232,7 @@ function boxReduced(image: RgbImage, workingSize: number): RgbImage {
 
 /** The error's message, without the file name the decoders put in front (the listing shows the path). */
 function errorReason(e: unknown, path: string): string {
-  const message = e instanceof Error ? e.message : String(e);
+  const message = errorMessage(e);
   const prefix = `${baseName(path)}: `;
   return message.startsWith(prefix) ? message.slice(prefix.length) : message;
 }

@@ -31,6 +31,3 @@ export class GpuKernelError extends Error {
 export class GpuOutOfMemoryError extends Error {
   override name = 'GpuOutOfMemoryError';
 }
-
-const MiB = 1024 * 1024;
-export const formatBytes = (bytes: number): string => (bytes >= 1024 * MiB ? `${(bytes / (1024 * MiB)).toFixed(2)} GiB` : `${(bytes / MiB).toFixed(1)} MiB`);

@@ -1,6 +1,7 @@
 import { type AcquiredDevice, type AdapterSummary, acquireDevice } from './acquire.ts';
 import { BufferPool, type PoolStats } from './bufferPool.ts';
-import { GpuDeviceLostError, GpuKernelError, GpuOutOfMemoryError, formatBytes } from './errors.ts';
+import { GpuDeviceLostError, GpuKernelError, GpuOutOfMemoryError } from './errors.ts';
+import { formatBytes } from '../format.ts';
 import { type Kernel, kernelName } from './kernel.ts';
 import { PipelineCache } from './pipelineCache.ts';
 

@@ -1,8 +1,5 @@
+import { formatBytes, formatCount } from '../format.ts';
 import type { RaisedLimit } from '../gpu/acquire.ts';
-
-const KiB = 1024;
-const MiB = 1024 * KiB;
-const GiB = 1024 * MiB;
 
 /** Limits measured in bytes; the others are counts. */
 const BYTE_LIMITS: ReadonlySet<RaisedLimit> = new Set<RaisedLimit>([
@@ -11,18 +8,6 @@ const BYTE_LIMITS: ReadonlySet<RaisedLimit> = new Set<RaisedLimit>([
   'maxComputeWorkgroupStorageSize',
   'maxUniformBufferBindingSize',
 ]);
-
-const trimmed = (value: number): string => String(Number(value.toFixed(2)));
-
-/** 1073741824 -> "1 GiB", 32768 -> "32 KiB", 65536 * 3 -> "192 KiB". */
-export function formatBytes(bytes: number): string {
-  if (bytes >= GiB) return `${trimmed(bytes / GiB)} GiB`;
-  if (bytes >= MiB) return `${trimmed(bytes / MiB)} MiB`;
-  if (bytes >= KiB) return `${trimmed(bytes / KiB)} KiB`;
-  return `${bytes} B`;
-}
-
-export const formatCount = (n: number): string => n.toLocaleString('en-US');
 
 export function formatLimit(name: RaisedLimit, value: number): string {
   return BYTE_LIMITS.has(name) ? formatBytes(value) : formatCount(value);

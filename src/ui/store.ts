@@ -1,7 +1,8 @@
+import { errorMessage } from '../format.ts';
 import { create } from 'zustand';
 import type { CosmosConfig } from '../cosmos/config.ts';
 import type { PresetName } from '../cosmos/presets.ts';
-import { TINY_TRAINING, type TrainingOptions } from '../cosmos/trainingOptions.ts';
+import { type TrainingOptions, trainingOptions } from '../cosmos/trainingOptions.ts';
 import type { AdapterSummary } from '../gpu/acquire.ts';
 import { WebGpuUnavailableError } from '../gpu/errors.ts';
 import { GpuRuntime } from '../gpu/runtime.ts';
@@ -94,21 +95,10 @@ export interface AppState {
   dismissEngineError(index: number): void;
 }
 
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
-
-/** The worker's options for the settings: the tiny recipe's other values, warmup 5% of the steps. */
-export function trainingOptions(settings: TrainSettings): TrainingOptions {
-  return {
-    ...TINY_TRAINING,
-    mode: settings.mode,
-    lr: settings.lr,
-    batchSize: settings.batchSize,
-    steps: settings.steps,
-    localCount: settings.localCount,
-    momentum: settings.momentum,
-    freezeTowers: settings.freezeTowers,
-    warmupSteps: Math.max(1, Math.round(settings.steps * 0.05)),
-  };
+/** The worker's options for the settings: the tiny recipe's other values, its warmup rule. */
+function optionsOf(settings: TrainSettings): TrainingOptions {
+  const { mode, lr, batchSize, steps, localCount, momentum, freezeTowers } = settings;
+  return trainingOptions({ mode, lr, batchSize, steps, localCount, momentum, freezeTowers });
 }
 
 const sameSettings = (a: TrainSettings | null, b: TrainSettings): boolean =>
@@ -148,7 +138,7 @@ export const useAppStore = create<AppState>()((set, get) => {
     builtFrom = resume ? null : settings;
     const reloadCheckpoint = !freshPreset && run !== null && run.preset === null;
     set({ building: true });
-    engine.send({ type: 'init', preset: reloadCheckpoint ? null : settings.preset, options: trainingOptions(settings), evalEvery: settings.evalEvery, resume });
+    engine.send({ type: 'init', preset: reloadCheckpoint ? null : settings.preset, options: optionsOf(settings), evalEvery: settings.evalEvery, resume });
   };
 
   /** Asks the worker to train on other data; the form shows progress, then the summary or why it failed. */
@@ -164,7 +154,7 @@ export const useAppStore = create<AppState>()((set, get) => {
       const dataSet = await engine.setData(files, ({ done, total }) => set({ dataLoad: { status: 'loading', name, done, total } }));
       set({ dataSet, dataLoad: { status: 'idle' } });
     } catch (error) {
-      set({ dataLoad: { status: 'failed', message: message(error) } });
+      set({ dataLoad: { status: 'failed', message: errorMessage(error) } });
     }
   };
 
@@ -232,7 +222,7 @@ export const useAppStore = create<AppState>()((set, get) => {
         runtime.onLost((error) => set({ lost: error.message }));
         set({ phase: 'ready', runtime, adapter: runtime.adapter });
       } catch (error) {
-        set({ phase: error instanceof WebGpuUnavailableError ? 'unavailable' : 'failed', error: message(error) });
+        set({ phase: error instanceof WebGpuUnavailableError ? 'unavailable' : 'failed', error: errorMessage(error) });
         return;
       }
       await get().runSelfTest();
@@ -246,7 +236,7 @@ export const useAppStore = create<AppState>()((set, get) => {
         const result = await runSelfTest(runtime);
         set({ selfTest: { status: result.passed ? 'passed' : 'failed', result } });
       } catch (error) {
-        set({ selfTest: { status: 'error', message: message(error) } });
+        set({ selfTest: { status: 'error', message: errorMessage(error) } });
       }
     },
 

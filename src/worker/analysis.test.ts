@@ -1,6 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CosmosModel } from '../cosmos/model.ts';
 import { PRESETS } from '../cosmos/presets.ts';
+import { drawViews, TrainingRun } from '../cosmos/training.ts';
+import { TINY_TRAINING } from '../cosmos/trainingOptions.ts';
+import { sceneData } from '../data/dataset.ts';
+import { rng } from '../data/random.ts';
 import { loadSceneAtlasFromDisk } from '../data/scenes-node.ts';
 import { heldOutScenes, sceneCaption, type SceneAtlas } from '../data/scenes.ts';
 import { loadClipTokenizer } from '../data/tokenizer-node.ts';
@@ -87,14 +91,42 @@ describe('handleAnalysis on the tiny preset', () => {
     expect(result.image).toMatchObject({ width: 224, height: 224 });
   });
 
-  it('renders the views of a training scene', async () => {
-    const result = (await handleAnalysis({ kind: 'views', sceneIndex: 5 }, ctx)) as ViewsResult;
+  it('renders a fresh draw of the views of a training sample before any run', async () => {
+    const result = (await handleAnalysis({ kind: 'views', step: 2, sample: 5, draw: 0 }, ctx)) as ViewsResult;
+    expect(result).toMatchObject({ step: 2, sample: 5, example: TINY_TRAINING.batchSize + 5, trained: false });
     expect(result.images.map((i) => i.width)).toEqual([64, 64, 32, 32]);
     expect(result.texts).toHaveLength(4);
     for (const text of result.texts) for (const sentence of text.split('. ')) expect(result.caption).toContain(sentence);
     // Not a blank picture: the crops show the scene.
     const first = result.images[0]!.data;
     expect(Math.max(...first) - Math.min(...first)).toBeGreaterThan(50);
+  });
+
+  it('shows exactly the views the last step trained on, and a labelled fresh draw for other steps', async () => {
+    const options = { ...TINY_TRAINING, batchSize: 3, steps: 4 };
+    const run = new TrainingRun(config, options, sceneData(atlas, 0), tokenizer);
+    await run.trainStep();
+    const trained = run.lastStepViews!;
+    const withRun = { ...ctx, run, student: run.student, teacher: run.teacher };
+    for (let sample = 0; sample < 3; sample++) {
+      const result = (await handleAnalysis({ kind: 'views', step: 1, sample, draw: 0 }, withRun)) as ViewsResult;
+      expect(result).toMatchObject({ step: 1, sample, example: trained.examples[sample], trained: true, texts: trained.texts[sample] });
+      expect(result.images.map((i) => i.width)).toEqual(trained.plans[sample]!.map((plan) => plan.size));
+    }
+    // The step the run trains on: the same random stream, the same function, so its views are the ones shown.
+    const replay = drawViews(
+      rng(options.seed + 1),
+      trained.examples.map((e) => run.data.train(e, options.sourceSize).caption),
+      config,
+      options,
+    );
+    expect(replay).toEqual({ plans: trained.plans, texts: trained.texts });
+    const next = (await handleAnalysis({ kind: 'views', step: 2, sample: 0, draw: 0 }, withRun)) as ViewsResult;
+    expect(next).toMatchObject({ step: 2, example: 3, trained: false });
+    const again = (await handleAnalysis({ kind: 'views', step: 1, sample: 0, draw: 1 }, withRun)) as ViewsResult;
+    expect(again.trained).toBe(false);
+    await expect(handleAnalysis({ kind: 'views', step: 1, sample: 3, draw: 0 }, withRun)).rejects.toThrow('There is no sample 3 in a batch of 3');
+    run.dispose();
   });
 
   it('ranks held-out captions for held-out images', async () => {
@@ -107,12 +139,12 @@ describe('handleAnalysis on the tiny preset', () => {
   });
 
   it('classifies and segments zero-shot', async () => {
-    const classes = [' dog ', 'blue sky'];
+    const classes = ' dog , blue sky,';
     const ranked = (await handleAnalysis({ kind: 'zeroShot', image: { kind: 'scene', index: 1 }, classes, weights: 'student' }, ctx)) as ZeroShotResult;
     expect(ranked.ranked.map((r) => r.label).sort()).toEqual(['blue sky', 'dog']);
     expect(sum(ranked.ranked.map((r) => r.probability))).toBeCloseTo(1, 5);
     expect(ranked.ranked[0]!.probability).toBeGreaterThanOrEqual(ranked.ranked[1]!.probability);
-    await expect(handleAnalysis({ kind: 'zeroShot', image: { kind: 'scene', index: 1 }, classes: ['cat'], weights: 'student' }, ctx)).rejects.toThrow(
+    await expect(handleAnalysis({ kind: 'zeroShot', image: { kind: 'scene', index: 1 }, classes: 'cat', weights: 'student' }, ctx)).rejects.toThrow(
       /at least two/,
     );
 

@@ -37,7 +37,7 @@ export async function handleAnalysis(request: AnalysisRequest, ctx: AnalysisCont
     case 'heldOutPair':
       return heldOutPair(dataOf(ctx), request.index, Math.max(DISPLAY_SIZE, ctx.student.config.vision.imageSize));
     case 'views':
-      return trainingViews(ctx.student, dataOf(ctx), ctx.run, request.sceneIndex);
+      return trainingViews(ctx.student.config, dataOf(ctx), ctx.run, request);
     case 'retrieval':
       return retrieval(pickModel(ctx, request.weights), dataOf(ctx), tokenizer, request.count);
     case 'zeroShot':

@@ -26,11 +26,11 @@ describe('the engine client', () => {
     const worker = new FakeWorker();
     const client = new EngineClient(worker);
     const list = client.listCheckpoints();
-    const views = client.analysis({ kind: 'views', sceneIndex: 3 });
+    const views = client.analysis({ kind: 'views', step: 3, sample: 0, draw: 0 });
     const [a, b] = worker.sent;
     expect(idOf(a)).not.toBe(idOf(b));
-    expect(b).toEqual({ type: 'analysis', requestId: idOf(b), request: { kind: 'views', sceneIndex: 3 } });
-    const result = { kind: 'views' as const, images: [], texts: ['a'], caption: 'a' };
+    expect(b).toEqual({ type: 'analysis', requestId: idOf(b), request: { kind: 'views', step: 3, sample: 0, draw: 0 } });
+    const result = { kind: 'views' as const, step: 3, sample: 0, example: 48, trained: true, images: [], texts: ['a'], caption: 'a' };
     worker.answer({ type: 'analysis', requestId: idOf(b), result });
     worker.answer({ type: 'checkpoints', requestId: idOf(a), saved: [{ name: 'x.pt', size: 1, modified: 2 }] });
     expect(await views).toEqual(result);

@@ -8,7 +8,7 @@ import { BUILT_IN_SCENES, type TrainingData, sceneData } from '../data/dataset.t
 import type { SceneAtlas } from '../data/scenes.ts';
 import { type PathedBlob, userDataFromFiles } from '../data/userData-browser.ts';
 import type { ImageDecoder, UserData } from '../data/userData.ts';
-import { HELD_OUT_COUNT } from './analysis/inputs.ts';
+import { HELD_OUT_COUNT } from '../data/dataset.ts';
 import type { DataSetInfo } from './protocol.ts';
 
 interface UserDataSet {

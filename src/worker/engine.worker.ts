@@ -3,6 +3,8 @@
  * Commands (protocol.ts) and renders the WorkerEvents that come back. GPU work runs one piece at a time (GpuQueue);
  * a run is replaced (init, loadCheckpoint) only once the previous one has stopped and saved.
  */
+import { HELD_OUT_COUNT } from '../data/dataset.ts';
+import { errorMessage } from '../format.ts';
 import { blobSource } from '../checkpoint/byteSource.ts';
 import { memorySink } from '../checkpoint/byteSink.ts';
 import { loadCheckpoint } from '../checkpoint/loadCheckpoint.ts';
@@ -23,8 +25,6 @@ import { type RunLog, appendThinned, emptyLog } from './runLog.ts';
 import type { Command, Weights, WorkerEvent } from './protocol.ts';
 import { GpuQueue, TrainingLoop } from './run.ts';
 
-/** Held-out scenes per evaluation during training: enough to rank, small enough to be quick on a CPU adapter. */
-const EVAL_COUNT = 128;
 const SAVE_EVERY = 50;
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
@@ -53,8 +53,6 @@ let lastEvalEvery = 25;
 /** The checkpoint last loaded, read again when its run is rebuilt with other options (the File stays on disk). */
 let lastLoaded: { file: File; weights: Weights } | null = null;
 let deviceLost = false;
-
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 function boot(): Promise<Resources> {
   resources ??= (async () => {
@@ -93,7 +91,7 @@ function startSession(
   const loop = new TrainingLoop(
     run,
     gpuQueue,
-    { evalEvery, evalCount: EVAL_COUNT, saveEvery: SAVE_EVERY },
+    { evalEvery, evalCount: HELD_OUT_COUNT, saveEvery: SAVE_EVERY },
     {
       post: (event) => {
         // The charts' log, saved with the run: a resumed run shows its history.
@@ -106,9 +104,9 @@ function startSession(
       save: async () => autosave(run, preset, log, await browserStores()),
       failed: (error) => {
         // A lost device was reported when it happened; the failed step says nothing new.
-        if (!deviceLost) post({ type: 'error', message: `Training paused: ${message(error)}` });
+        if (!deviceLost) post({ type: 'error', message: `Training paused: ${errorMessage(error)}` });
       },
-      saveFailed: (error) => post({ type: 'error', message: `Could not save the run in this browser (training goes on): ${message(error)}` }),
+      saveFailed: (error) => post({ type: 'error', message: `Could not save the run in this browser (training goes on): ${errorMessage(error)}` }),
     },
     initial,
   );
@@ -313,7 +311,7 @@ scope.onmessage = (event: MessageEvent<Command>) => {
   const command = event.data;
   handle(command).catch((error: unknown) => {
     const requestId = 'requestId' in command ? command.requestId : undefined;
-    post({ type: 'error', message: `${FAILED[command.type]}: ${message(error)}`, ...(requestId === undefined ? {} : { requestId }) });
+    post({ type: 'error', message: `${FAILED[command.type]}: ${errorMessage(error)}`, ...(requestId === undefined ? {} : { requestId }) });
   });
 };
 

@@ -63,12 +63,13 @@ export type AnalysisRequest =
   | { kind: 'selfAttention'; image: ImageInput; weights: Weights }
   /** Held-out pair `index` of the run's data set, to explain: its picture (square, for display) and caption. */
   | { kind: 'heldOutPair'; index: number }
-  /** The views of one training sample as the model gets them this step. */
-  | { kind: 'views'; sceneIndex: number }
+  /** The views of one sample of one training step (exactly what it trained on, for the last step trained). */
+  | ViewsRequest
   /** Similarity matrix of held-out scenes and their captions. */
   | { kind: 'retrieval'; count: number; weights: Weights }
-  | { kind: 'zeroShot'; image: ImageInput; classes: string[]; weights: Weights }
-  | { kind: 'segment'; image: ImageInput; classes: string[]; csa: boolean };
+  /** `classes`: the class names as typed, comma-separated (parseClassNames reads them). */
+  | { kind: 'zeroShot'; image: ImageInput; classes: string; weights: Weights }
+  | { kind: 'segment'; image: ImageInput; classes: string; csa: boolean };
 
 export interface AttentionResult {
   kind: 'attention';
@@ -101,8 +102,24 @@ export interface HeldOutPairResult {
   caption: string;
 }
 
+export interface ViewsRequest {
+  kind: 'views';
+  /** The training step, 1-based. */
+  step: number;
+  /** The sample of the step's batch. */
+  sample: number;
+  /** 0: the step's own views where they are kept; more: another fresh draw. */
+  draw: number;
+}
+
 export interface ViewsResult {
   kind: 'views';
+  step: number;
+  sample: number;
+  /** The training example (index into the run's data) the sample is. */
+  example: number;
+  /** True: exactly the views the step trained on; false: a fresh draw by the same code. */
+  trained: boolean;
   /** The global then local image views, de-normalized to RGB for display. */
   images: RgbImage[];
   /** The 2 global then local text crops. */

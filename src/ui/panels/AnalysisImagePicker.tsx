@@ -1,10 +1,12 @@
+import { errorMessage } from '../../format.ts';
 import { useEffect, useState } from 'react';
 import { decodeImageBlob } from '../../data/image.ts';
 import { preprocessToSize } from '../../data/preprocess.ts';
 import { DISPLAY_SIZE } from '../../worker/analysis/inputs.ts';
 import type { HeldOutPairResult } from '../../worker/protocol.ts';
 import { useAppStore } from '../store.ts';
-import { SCENE_CHOICES, useAnalysisState } from './analysisState.ts';
+import { useAnalysisState } from './analysisState.ts';
+import { HELD_OUT_COUNT } from '../../data/dataset.ts';
 
 const shortened = (text: string, length = 70) => (text.length > length ? `${text.slice(0, length - 1)}…` : text);
 
@@ -34,7 +36,7 @@ export function AnalysisImagePicker({ testId }: { testId: string }) {
       set({ source: { kind: 'image', image: preprocessToSize(decoded, side), name: file.name }, caption: null, classes: null });
       setUploadError(null);
     } catch (error) {
-      setUploadError(error instanceof Error ? error.message : String(error));
+      setUploadError(errorMessage(error));
     }
   };
 
@@ -45,7 +47,7 @@ export function AnalysisImagePicker({ testId }: { testId: string }) {
       set({ source: { kind: 'image', image: pair.image, name: `held-out ${index} of ${dataSet.name}` }, caption: pair.caption, classes: null });
       setUploadError(null);
     } catch (error) {
-      setUploadError(error instanceof Error ? error.message : String(error));
+      setUploadError(errorMessage(error));
     }
   };
 
@@ -61,7 +63,7 @@ export function AnalysisImagePicker({ testId }: { testId: string }) {
           }
         >
           {source.kind === 'image' && <option value="upload">Your image: {source.name}</option>}
-          {Array.from({ length: SCENE_CHOICES }, (_, i) => (
+          {Array.from({ length: HELD_OUT_COUNT }, (_, i) => (
             <option key={i} value={i}>
               Held-out scene {i}
               {scenes ? `: ${shortened(scenes[i]!.caption)}` : ''}

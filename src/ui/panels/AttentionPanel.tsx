@@ -1,3 +1,4 @@
+import { errorMessage } from '../../format.ts';
 import { useEffect, useRef, useState } from 'react';
 import type { AttentionResult, SelfAttentionResult, Weights } from '../../worker/protocol.ts';
 import { ColourLegend } from '../heatmap/ColourLegend.tsx';
@@ -101,7 +102,7 @@ export function AttentionPanel() {
       downloadBlob(blob, `cosmos-attention-${source.kind === 'scene' ? `scene${source.index}` : 'image'}.png`);
       setExportError(null);
     } catch (failure) {
-      setExportError(failure instanceof Error ? failure.message : String(failure));
+      setExportError(errorMessage(failure));
     }
   };
 

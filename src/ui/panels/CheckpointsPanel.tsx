@@ -1,14 +1,13 @@
+import { errorMessage } from '../../format.ts';
 import { useCallback, useEffect, useState } from 'react';
 import type { Progress } from '../../worker/client.ts';
 import type { SavedCheckpoint, Weights } from '../../worker/protocol.ts';
 import { downloadBlob } from '../heatmap/draw.ts';
-import { formatBytes } from '../format.ts';
+import { formatBytes } from '../../format.ts';
 import { useAppStore } from '../store.ts';
 import { Panel } from './Panel.tsx';
 import { type SavedAction, SavedCheckpointsTable } from './SavedCheckpointsTable.tsx';
 import './analysis.css';
-
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 type Loading = { file: string; progress: Progress | null } | null;
 
@@ -31,7 +30,7 @@ export function CheckpointsPanel() {
     try {
       setSaved(await engine.listCheckpoints());
     } catch (failure) {
-      setError(message(failure));
+      setError(errorMessage(failure));
     }
   }, [engine]);
   useEffect(() => void refresh(), [refresh]);
@@ -48,7 +47,7 @@ export function CheckpointsPanel() {
       });
       setLoaded({ name: `${file.name} (${weights} weights)`, bytes: bytesRead(parts) });
     } catch (failure) {
-      setError(message(failure));
+      setError(errorMessage(failure));
     } finally {
       setLoading(null);
     }
@@ -66,7 +65,7 @@ export function CheckpointsPanel() {
       }
       await refresh();
     } catch (failure) {
-      setError(message(failure));
+      setError(errorMessage(failure));
     } finally {
       setBusy(null);
     }
@@ -85,7 +84,7 @@ export function CheckpointsPanel() {
       }
       await refresh();
     } catch (failure) {
-      setError(message(failure));
+      setError(errorMessage(failure));
     } finally {
       setBusy(null);
     }

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import type { SavedCheckpoint } from '../../worker/protocol.ts';
-import { formatBytes } from '../format.ts';
+import { formatBytes } from '../../format.ts';
 
 export type SavedAction = 'load' | 'download' | 'delete';
 

@@ -6,7 +6,7 @@ import { useAppStore } from '../store.ts';
 import { AnalysisImagePicker } from './AnalysisImagePicker.tsx';
 import { ClassesField } from './ClassesField.tsx';
 import { Panel } from './Panel.tsx';
-import { effectiveClasses, imageInput, splitClasses, useAnalysisState } from './analysisState.ts';
+import { effectiveClasses, imageInput, useAnalysisState } from './analysisState.ts';
 import { useAnalysis } from './useAnalysis.ts';
 import './analysis.css';
 
@@ -24,8 +24,8 @@ export function SegmentPanel() {
 
   const compute = () => {
     const state = useAnalysisState.getState();
-    const classes = splitClasses(effectiveClasses(state));
-    if (call.ready && classes.length > 0) void call.run({ kind: 'segment', image: imageInput(state.source), classes, csa: state.csa });
+    const classes = effectiveClasses(state);
+    if (call.ready && classes.trim() !== '') void call.run({ kind: 'segment', image: imageInput(state.source), classes, csa: state.csa });
   };
   // biome-ignore lint/correctness/useExhaustiveDependencies: the list names what triggers a recomputation (a new model included)
   useEffect(compute, [call.ready, source, csa, classesText, model]);

@@ -1,6 +1,7 @@
+import { errorMessage } from '../../format.ts';
 import { useEffect, useState } from 'react';
 import { TrainingCharts } from '../charts/TrainingCharts.tsx';
-import { formatBytes, formatCount } from '../format.ts';
+import { formatBytes, formatCount } from '../../format.ts';
 import { downloadBlob } from '../heatmap/draw.ts';
 import type { StepPoint } from '../../worker/runLog.ts';
 import { type AppState, useAppStore } from '../store.ts';
@@ -161,7 +162,7 @@ function Actions() {
       const { blob, name } = await engine.exportCheckpoint();
       downloadBlob(blob, name);
     } catch (error) {
-      setExportError(error instanceof Error ? error.message : String(error));
+      setExportError(errorMessage(error));
     } finally {
       setExporting(false);
     }

@@ -1,3 +1,4 @@
+import { errorMessage } from '../../format.ts';
 import { useEffect, useState } from 'react';
 import { RgbImageCanvas } from '../charts/RgbImageCanvas.tsx';
 import { useAppStore } from '../store.ts';
@@ -7,9 +8,16 @@ import { Panel } from './Panel.tsx';
 /** Displayed side of a global view; local views are drawn at the same scale, so their size reads true. */
 const GLOBAL_DISPLAY = 168;
 
-type ViewsState = { status: 'idle' } | { status: 'done'; result: ViewsResult; sceneIndex: number } | { status: 'error'; message: string };
+type ViewsState = { status: 'idle' } | { status: 'done'; result: ViewsResult } | { status: 'error'; message: string };
 
-/** Views: what self-distillation compares for one sample this step, image crops and text crops side by side. */
+/** Why a fresh draw is shown instead of the step's own views. */
+function freshReason(shown: ViewsResult, trainedSteps: number, draw: number): string {
+  if (draw > 0) return 'drawn again';
+  if (shown.step > trainedSteps) return 'the step has not run yet';
+  return 'only the last step trained in this session keeps its views';
+}
+
+/** Views: what self-distillation compares for one sample of a step, image crops and text crops side by side. */
 export function ViewsPanel() {
   const engine = useAppStore((s) => s.engine);
   const run = useAppStore((s) => s.run);
@@ -26,10 +34,10 @@ export function ViewsPanel() {
   const [fetched, setFetched] = useState<string | null>(null);
 
   const follow = pinnedStep === null;
-  const viewStep = pinnedStep ?? step;
-  // The scene the run trains on as sample `sample` of the step after `viewStep`.
-  const sceneIndex = viewStep * batch + Math.min(sample, batch - 1);
-  const wanted = `${sceneIndex}:${draw}`;
+  // Following: the step trained last (its own views); before the first, step 1 (a fresh draw of it).
+  const viewStep = pinnedStep ?? Math.max(1, step);
+  const shownSample = Math.min(sample, batch - 1);
+  const wanted = `${viewStep}:${shownSample}:${draw}`;
 
   // A new run or another data set: the same sample number is another example.
   // biome-ignore lint/correctness/useExhaustiveDependencies: a new run or data set triggers the reset
@@ -38,14 +46,14 @@ export function ViewsPanel() {
     if (!engine || !run || busy || fetched === wanted) return;
     setBusy(true);
     engine
-      .analysis({ kind: 'views', sceneIndex })
-      .then((result) => setState({ status: 'done', result: result as ViewsResult, sceneIndex }))
-      .catch((error: unknown) => setState({ status: 'error', message: error instanceof Error ? error.message : String(error) }))
+      .analysis({ kind: 'views', step: viewStep, sample: shownSample, draw })
+      .then((result) => setState({ status: 'done', result: result as ViewsResult }))
+      .catch((error: unknown) => setState({ status: 'error', message: errorMessage(error) }))
       .finally(() => {
         setBusy(false);
         setFetched(wanted);
       });
-  }, [engine, run, busy, fetched, wanted, sceneIndex]);
+  }, [engine, run, busy, fetched, wanted, viewStep, shownSample, draw]);
 
   const shown = state.status === 'done' ? state.result : null;
   const globals = shown?.images.slice(0, 2) ?? [];
@@ -72,7 +80,15 @@ export function ViewsPanel() {
           />
         </label>
         <label className="check">
-          <input type="checkbox" checked={follow} onChange={(e) => setPinnedStep(e.target.checked ? null : step)} data-testid="views-follow" />
+          <input
+            type="checkbox"
+            checked={follow}
+            onChange={(e) => {
+              setPinnedStep(e.target.checked ? null : viewStep);
+              setDraw(0);
+            }}
+            data-testid="views-follow"
+          />
           Follow training
         </label>
         <button type="button" onClick={() => setDraw((d) => d + 1)} disabled={!run} data-testid="views-redraw">
@@ -89,8 +105,10 @@ export function ViewsPanel() {
       )}
       {shown && state.status === 'done' && (
         <div className="views" data-testid="views-result" data-images={shown.images.length}>
-          <p className="muted small">
-            Training scene {state.sceneIndex} (sample {state.sceneIndex % batch} of step {Math.floor(state.sceneIndex / batch) + 1}).
+          <p className="muted small" data-testid="views-source" data-trained={shown.trained}>
+            {shown.trained
+              ? `Exactly what the model trained on at step ${shown.step}: sample ${shown.sample} of its batch (training example ${shown.example}).`
+              : `A fresh draw of the views for sample ${shown.sample} of step ${shown.step} (training example ${shown.example}), by the code the step uses: ${freshReason(shown, step, draw)}.`}
           </p>
           <div className="views-grid">
             <section>

@@ -4,7 +4,7 @@ import { AnalysisImagePicker } from './AnalysisImagePicker.tsx';
 import { WeightsChoice } from './AttentionPanel.tsx';
 import { ClassesField } from './ClassesField.tsx';
 import { Panel } from './Panel.tsx';
-import { effectiveClasses, imageInput, splitClasses, useAnalysisState } from './analysisState.ts';
+import { effectiveClasses, imageInput, useAnalysisState } from './analysisState.ts';
 import { useAnalysis } from './useAnalysis.ts';
 import './analysis.css';
 
@@ -21,8 +21,8 @@ export function ZeroShotPanel() {
   const compute = () => {
     // Read afresh: the classes field commits just before it asks.
     const state = useAnalysisState.getState();
-    const classes = splitClasses(effectiveClasses(state));
-    if (call.ready && classes.length > 0) void call.run({ kind: 'zeroShot', image: imageInput(state.source), classes, weights: state.weights });
+    const classes = effectiveClasses(state);
+    if (call.ready && classes.trim() !== '') void call.run({ kind: 'zeroShot', image: imageInput(state.source), classes, weights: state.weights });
   };
   // biome-ignore lint/correctness/useExhaustiveDependencies: the list names what triggers a recomputation (a new model included)
   useEffect(compute, [call.ready, source, weights, classesText, model]);

@@ -4,13 +4,12 @@
  * all. These settings live in the URL beside the app's own (`scene`, `weights`, `caption`, `classes`, `csa`,
  * `head`), so a view can be shared.
  */
+import { HELD_OUT_COUNT } from '../../data/dataset.ts';
+import { errorMessage } from '../../format.ts';
 import { create } from 'zustand';
 import type { RgbImage } from '../../data/image.ts';
 import { BACKGROUNDS, type Scene, type SceneIndexFile, heldOutScenes, sceneCaption } from '../../data/scenes.ts';
 import type { ImageInput, Weights } from '../../worker/protocol.ts';
-
-/** The held-out scenes offered (the split the worker renders them from, HELD_OUT_COUNT there). */
-export const SCENE_CHOICES = 256;
 
 export interface HeldOutScene {
   caption: string;
@@ -50,7 +49,7 @@ async function fetchHeldOutScenes(): Promise<HeldOutScene[]> {
   if (!response.ok) throw new Error(`The scene list could not be loaded (HTTP ${response.status} for ${url.pathname}).`);
   const index = (await response.json()) as SceneIndexFile;
   const namesOnly = { sprite: index.sprite, width: 0, height: 0, rgba: new Uint8Array(0), emoji: index.emoji };
-  return heldOutScenes(namesOnly, SCENE_CHOICES).map(sceneInfo);
+  return heldOutScenes(namesOnly, HELD_OUT_COUNT).map(sceneInfo);
 }
 
 const WEIGHTS: readonly Weights[] = ['student', 'teacher'];
@@ -61,7 +60,7 @@ function fromUrl(search: string): Pick<AnalysisState, 'source' | 'caption' | 'we
   const head = params.get('head');
   const weights = params.get('weights') as Weights | null;
   return {
-    source: { kind: 'scene', index: Number.isInteger(index) && index >= 0 && index < SCENE_CHOICES ? index : 0 },
+    source: { kind: 'scene', index: Number.isInteger(index) && index >= 0 && index < HELD_OUT_COUNT ? index : 0 },
     caption: params.get('caption'),
     weights: weights && WEIGHTS.includes(weights) ? weights : 'student',
     classes: params.get('classes'),
@@ -97,7 +96,7 @@ export const useAnalysisState = create<AnalysisState>()((set, get) => ({
     try {
       set({ scenes: await fetchHeldOutScenes(), scenesError: null });
     } catch (error) {
-      set({ scenesError: error instanceof Error ? error.message : String(error) });
+      set({ scenesError: errorMessage(error) });
     }
   },
 }));
@@ -122,10 +121,3 @@ export function effectiveClasses(state: Pick<AnalysisState, 'source' | 'classes'
   const stranger = scenes[(index + 1) % scenes.length]!.names.find((name) => !own.includes(name));
   return [...own, ...(stranger ? [stranger] : [])].join(', ');
 }
-
-/** Class names of a comma-separated list, trimmed, empty ones dropped. */
-export const splitClasses = (text: string): string[] =>
-  text
-    .split(',')
-    .map((name) => name.trim())
-    .filter((name) => name.length > 0);

@@ -1,4 +1,5 @@
 /** Runs analysis requests in the engine worker for a panel: the latest answer, its error, and whether one is on its way. */
+import { errorMessage } from '../../format.ts';
 import { useCallback, useRef, useState } from 'react';
 import type { AnalysisRequest, AnalysisResult } from '../../worker/protocol.ts';
 import { useAppStore } from '../store.ts';
@@ -39,7 +40,7 @@ export function useAnalysis<K extends AnalysisRequest['kind']>(kind: K): Analysi
         setError(null);
         return answer;
       } catch (failure) {
-        if (id === latest.current) setError(failure instanceof Error ? failure.message : String(failure));
+        if (id === latest.current) setError(errorMessage(failure));
         return null;
       } finally {
         if (id === latest.current) setBusy(false);

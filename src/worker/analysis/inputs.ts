@@ -2,6 +2,7 @@
  * What every analysis starts from: the model asked for (student or teacher), the image (a held-out scene or the
  * user's picture) both as the model's input and as a picture to draw under the maps, and captions as token ids.
  */
+import { HELD_OUT_COUNT } from '../../data/dataset.ts';
 import type { CosmosModel } from '../../cosmos/model.ts';
 import type { TrainingData } from '../../data/dataset.ts';
 import type { RgbImage } from '../../data/image.ts';
@@ -12,8 +13,6 @@ import type { HeldOutPairResult, ImageInput, Weights } from '../protocol.ts';
 
 /** Pictures under the maps are at least this many pixels wide, whatever the model's input size. */
 export const DISPLAY_SIZE = 224;
-/** The held-out split the panels pick from (the one training evaluates on). */
-export const HELD_OUT_COUNT = 256;
 
 export interface Models {
   student: CosmosModel;

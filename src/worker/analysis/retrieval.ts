@@ -5,7 +5,7 @@ import type { ClipTokenizer } from '../../data/tokenizer.ts';
 import { normalizeForClip } from '../../data/preprocess.ts';
 import { recallBothWays, similarityMatrix } from '../../eval/retrieval.ts';
 import type { RetrievalResult } from '../protocol.ts';
-import { HELD_OUT_COUNT } from './inputs.ts';
+import { HELD_OUT_COUNT } from '../../data/dataset.ts';
 
 export const RECALL_KS = [1, 5, 10];
 

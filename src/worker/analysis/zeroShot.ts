@@ -2,6 +2,7 @@
  * Zero-shot classification and segmentation of one image against class names the user types, each class the
  * mean of the 80 ImageNet prompt templates (COSMOS-SPEC section 7).
  */
+import { parseClassNames } from '../../eval/classNames.ts';
 import type { CosmosModel } from '../../cosmos/model.ts';
 import type { SceneAtlas } from '../../data/scenes.ts';
 import type { ClipTokenizer } from '../../data/tokenizer.ts';
@@ -25,14 +26,6 @@ function fitWithin(image: RgbImage, max: number): RgbImage {
 }
 
 /** Trimmed, non-empty, distinct class names; a sentence for the user otherwise. */
-export function checkClasses(classes: readonly string[]): string[] {
-  const names = classes.map((c) => c.trim()).filter((c) => c.length > 0);
-  if (names.length < 2) throw new Error('Give at least two class names, separated by commas.');
-  const repeated = names.find((name, i) => names.indexOf(name) !== i);
-  if (repeated) throw new Error(`"${repeated}" is named twice: give each class once.`);
-  return names;
-}
-
 /** Runs `use` with the classes' embeddings [C, E], released afterwards. */
 async function withClasses<T>(model: CosmosModel, tokenizer: ClipTokenizer, names: string[], use: (classes: Tensor) => Promise<T>): Promise<T> {
   const classes = classEmbeddings(
@@ -46,8 +39,8 @@ async function withClasses<T>(model: CosmosModel, tokenizer: ClipTokenizer, name
   }
 }
 
-export async function zeroShot(model: CosmosModel, atlas: SceneAtlas, tokenizer: ClipTokenizer, input: ImageInput, classes: string[]): Promise<ZeroShotResult> {
-  const names = checkClasses(classes);
+export async function zeroShot(model: CosmosModel, atlas: SceneAtlas, tokenizer: ClipTokenizer, input: ImageInput, classes: string): Promise<ZeroShotResult> {
+  const names = parseClassNames(classes);
   const image = prepareImage(atlas, input, model.config.vision.imageSize);
   const scores = await withClasses(model, tokenizer, names, (embeddings) => classifyImages(model, [image.pixels], embeddings));
   return { kind: 'zeroShot', ranked: rankClasses(scores.probabilities[0]!, names).map(({ name, probability }) => ({ label: name, probability })) };
@@ -58,10 +51,10 @@ export async function segment(
   atlas: SceneAtlas,
   tokenizer: ClipTokenizer,
   input: ImageInput,
-  classes: string[],
+  classes: string,
   csa: boolean,
 ): Promise<SegmentResult> {
-  const names = checkClasses(classes);
+  const names = parseClassNames(classes);
   const size = Math.max(DISPLAY_SIZE, model.config.vision.imageSize);
   const image = fitWithin(sourceImage(atlas, input, size), SEGMENT_MAX_SIZE);
   const segmentation = await withClasses(model, tokenizer, names, (embeddings) => segmentImage(model, image, embeddings, { csa }));
