@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { collectErrors, expectAdapter, snapshot } from './helpers.ts';
+import { collectErrors, engineWorker, expectAdapter, prependToEngineWorker, snapshot } from './helpers.ts';
 
 test('finds a WebGPU adapter and passes the GPU self-test', async ({ page }, testInfo) => {
   const errors = collectErrors(page);
@@ -44,21 +44,35 @@ test('finds a WebGPU adapter and passes the GPU self-test', async ({ page }, tes
   expect(errors, 'console errors during the run').toEqual([]);
 });
 
-test('shows a lost device in the page', async ({ page }) => {
+test('shows a lost device in the page: the engine worker owns the one device', async ({ page }) => {
   const errors = collectErrors(page);
+  // Keep a handle on the device the engine creates, so the test can lose it.
+  await prependToEngineWorker(
+    page,
+    `const requestDevice = GPUAdapter.prototype.requestDevice;
+     GPUAdapter.prototype.requestDevice = async function (descriptor) {
+       const device = await requestDevice.call(this, descriptor);
+       self.__testDevices = [...(self.__testDevices ?? []), device];
+       return device;
+     };`,
+  );
+  // The page itself asks for no adapter at all.
   await page.addInitScript(() => {
-    // Keep a handle on the device the app creates, so the test can lose it.
-    const requestDevice = GPUAdapter.prototype.requestDevice;
-    GPUAdapter.prototype.requestDevice = async function (this: GPUAdapter, descriptor?: GPUDeviceDescriptor) {
-      const device = await requestDevice.call(this, descriptor);
-      (window as unknown as { __testDevice: GPUDevice }).__testDevice = device;
-      return device;
+    const requestAdapter = GPU.prototype.requestAdapter;
+    (window as unknown as { __adapterRequests: number }).__adapterRequests = 0;
+    GPU.prototype.requestAdapter = function (this: GPU, options?: GPURequestAdapterOptions) {
+      (window as unknown as { __adapterRequests: number }).__adapterRequests++;
+      return requestAdapter.call(this, options);
     };
   });
   await page.goto('/');
   await expectAdapter(page);
   await expect(page.getByTestId('selftest-status')).toHaveText('passed');
-  await page.evaluate(() => (window as unknown as { __testDevice: GPUDevice }).__testDevice.destroy());
+  expect(await page.evaluate(() => (window as unknown as { __adapterRequests: number }).__adapterRequests)).toBe(0);
+  const worker = await engineWorker(page);
+  // One device in the whole page: the worker's.
+  expect(await worker.evaluate(() => (self as unknown as { __testDevices: GPUDevice[] }).__testDevices.length)).toBe(1);
+  await worker.evaluate(() => (self as unknown as { __testDevices: GPUDevice[] }).__testDevices[0]!.destroy());
   const lost = page.getByTestId('device-lost');
   await expect(lost).toBeVisible();
   await expect(lost).toContainText('GPU device was lost');

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { type Locator, type Page, type TestInfo, expect } from '@playwright/test';
+import { type Locator, type Page, type TestInfo, type Worker, expect } from '@playwright/test';
 
 /** Console errors and uncaught exceptions seen by the page while a test runs. */
 export function collectErrors(page: Page): string[] {
@@ -17,6 +17,23 @@ export async function snapshot(page: Page, testInfo: TestInfo, name: string, wid
   const path = testInfo.outputPath(`${name}.png`);
   await page.screenshot({ path, fullPage: true });
   await testInfo.attach(name, { path, contentType: 'image/png' });
+}
+
+/**
+ * Runs `code` in the engine worker before its own module code (the worker owns the GPU device, so this is where a
+ * test takes WebGPU away or keeps a handle on the device). The worker's script is served with `code` in front.
+ */
+export async function prependToEngineWorker(page: Page, code: string): Promise<void> {
+  await page.route('**/assets/engine.worker-*.js', async (route) => {
+    const response = await route.fetch();
+    await route.fulfill({ response, body: `${code}\n${await response.text()}` });
+  });
+}
+
+/** The engine worker once it runs, to evaluate code in (see prependToEngineWorker). */
+export async function engineWorker(page: Page): Promise<Worker> {
+  const existing = page.workers().find((w) => w.url().includes('engine.worker'));
+  return existing ?? page.waitForEvent('worker', { predicate: (w) => w.url().includes('engine.worker') });
 }
 
 /** Waits until the app has either found an adapter or said why not; fails with the page's sentence if not. */

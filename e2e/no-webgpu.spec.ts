@@ -1,13 +1,12 @@
 import { expect, test } from '@playwright/test';
-import { collectErrors, snapshot } from './helpers.ts';
+import { collectErrors, prependToEngineWorker, snapshot } from './helpers.ts';
+
+// The engine worker owns the GPU device: what the browser lacks is taken away in the worker, before its code runs.
 
 test('says so in the page when the browser does not offer WebGPU', async ({ page }, testInfo) => {
   const errors = collectErrors(page);
-  await page.addInitScript(() => {
-    // navigator.gpu is a getter on Navigator.prototype: remove it there so `'gpu' in navigator` is false.
-    delete (Navigator.prototype as { gpu?: unknown }).gpu;
-    delete (navigator as { gpu?: unknown }).gpu;
-  });
+  // navigator.gpu is a getter on WorkerNavigator.prototype: remove it there so `'gpu' in navigator` is false.
+  await prependToEngineWorker(page, 'delete WorkerNavigator.prototype.gpu;');
   await page.goto('/');
   const error = page.getByTestId('webgpu-error');
   await expect(error).toBeVisible();
@@ -21,9 +20,7 @@ test('says so in the page when the browser does not offer WebGPU', async ({ page
 
 test('says so in the page when WebGPU finds no adapter', async ({ page }) => {
   const errors = collectErrors(page);
-  await page.addInitScript(() => {
-    GPU.prototype.requestAdapter = async () => null;
-  });
+  await prependToEngineWorker(page, 'GPU.prototype.requestAdapter = async () => null;');
   await page.goto('/');
   await expect(page.getByTestId('webgpu-error')).toContainText('no GPU adapter was found');
   await expect(page.getByTestId('gpu-status')).toHaveAttribute('data-phase', 'unavailable');

@@ -166,6 +166,13 @@ test('fine-tunes a loaded checkpoint on a zip of the user’s images with frozen
   const bytes = readFileSync(await download.path());
   expect(bytes.subarray(0, 4)).toEqual(Buffer.from('PK\x03\x04', 'latin1'));
   expect(bytes.length).toBeGreaterThan(2 * 3_368_130 * 4); // student and teacher in float32, and the optimizer's moments
+  // Its OpenCLIP config beside it, every key named: both poolers' heads too (a reader's default would be 8).
+  const configDownload = page.waitForEvent('download');
+  await page.getByTestId('download-config-button').click();
+  const config = JSON.parse(readFileSync(await (await configDownload).path(), 'utf8'));
+  expect(config.vision_cfg.attn_pooler_heads).toBeGreaterThan(0);
+  expect(config.text_cfg.attn_pooler_heads).toBeGreaterThan(0);
+  expect(Object.keys(config.text_cfg)).toEqual(['context_length', 'vocab_size', 'width', 'heads', 'layers', 'mlp_ratio', 'attn_pooler_heads']);
   await snapshot(page, testInfo, 'train-user-data-1280x800', 1280, 800);
   await snapshot(page, testInfo, 'train-user-data-800', 800, 1000);
 

@@ -3,7 +3,8 @@
  * best images, and, when images and texts are paired one-to-one (same count, i-th with i-th), Recall@1/5/10 both ways.
  */
 import { loadClipTokenizer } from '../data/tokenizer-node.ts';
-import { type Match, recallBothWays, similarityMatrix, topK, transposed } from '../eval/retrieval.ts';
+import { type Match, recallBothWays, topK, transposed } from '../eval/ranking.ts';
+import { similarityMatrix } from '../eval/retrieval.ts';
 import { defineCommand } from './command.ts';
 import { formatMatrix, percent } from './format.ts';
 import { MODEL_FLAGS, decodeImages, loadModel, preprocessImages } from './inputs.ts';

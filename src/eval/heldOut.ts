@@ -7,7 +7,8 @@ import type { CosmosModel } from '../cosmos/model.ts';
 import type { TrainingData } from '../data/dataset.ts';
 import { normalizeForClip } from '../data/preprocess.ts';
 import type { ClipTokenizer } from '../data/tokenizer.ts';
-import { recallAtK, similarityMatrix } from './retrieval.ts';
+import { recallAtK } from './ranking.ts';
+import { similarityMatrix } from './retrieval.ts';
 
 export interface RetrievalRecord {
   i2t_r1: number;

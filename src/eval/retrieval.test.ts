@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CosmosModel } from '../cosmos/model.ts';
 import { expectClose } from '../testing/fixtures.ts';
 import { setupTestGpu } from '../testing/gpu.ts';
-import { recallAtK, recallBothWays, similarityMatrix, topK, transposed } from './retrieval.ts';
+import { recallAtK, recallBothWays, topK, transposed } from './ranking.ts';
+import { similarityMatrix } from './retrieval.ts';
 import { floatRows, idRows, tinyModel, zeroShotCase } from '../testing/zeroShot.ts';
 
 setupTestGpu();

@@ -4,7 +4,8 @@ import { expectClose } from '../testing/fixtures.ts';
 import { setupTestGpu } from '../testing/gpu.ts';
 import { fromArray } from '../tensor/tensor.ts';
 import { encodeImageWithCsa } from './csa.ts';
-import { BACKGROUND, resizeBilinear, segmentImage, segmentNormalized, windowStarts } from './segment.ts';
+import { resizeBilinear } from './planes.ts';
+import { BACKGROUND, segmentImage, segmentNormalized, windowStarts } from './segment.ts';
 import { tinyModel, zeroShotCase } from '../testing/zeroShot.ts';
 
 setupTestGpu();

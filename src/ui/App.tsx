@@ -9,7 +9,7 @@ import { RetrievalPanel } from './panels/RetrievalPanel.tsx';
 import { ZeroShotPanel } from './panels/ZeroShotPanel.tsx';
 import { SegmentPanel } from './panels/SegmentPanel.tsx';
 import { CheckpointsPanel } from './panels/CheckpointsPanel.tsx';
-import { type GpuPhase, browserGpu, useAppStore } from './store.ts';
+import { type GpuPhase, useAppStore } from './store.ts';
 import type { Tab } from './url.ts';
 
 const PHASE_TEXT: Record<GpuPhase, string> = {
@@ -84,13 +84,11 @@ function Tabs() {
 
 /** The shell: a header, tabs of panels, app-wide notices, and the device beside them. */
 export function App() {
-  const connect = useAppStore((s) => s.connect);
   const startEngine = useAppStore((s) => s.startEngine);
   const tab = useAppStore((s) => s.tab);
   useEffect(() => {
-    void connect(browserGpu());
     startEngine();
-  }, [connect, startEngine]);
+  }, [startEngine]);
 
   return (
     <div className="app">

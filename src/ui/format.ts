@@ -1,15 +1,14 @@
 import { formatBytes, formatCount } from '../format.ts';
-import type { RaisedLimit } from '../gpu/acquire.ts';
 
 /** Limits measured in bytes; the others are counts. */
-const BYTE_LIMITS: ReadonlySet<RaisedLimit> = new Set<RaisedLimit>([
+const BYTE_LIMITS: ReadonlySet<string> = new Set([
   'maxBufferSize',
   'maxStorageBufferBindingSize',
   'maxComputeWorkgroupStorageSize',
   'maxUniformBufferBindingSize',
 ]);
 
-export function formatLimit(name: RaisedLimit, value: number): string {
+export function formatLimit(name: string, value: number): string {
   return BYTE_LIMITS.has(name) ? formatBytes(value) : formatCount(value);
 }
 

@@ -3,15 +3,11 @@ import { create } from 'zustand';
 import type { CosmosConfig } from '../cosmos/config.ts';
 import type { PresetName } from '../cosmos/presets.ts';
 import { type TrainingOptions, trainingOptions } from '../cosmos/trainingOptions.ts';
-import type { AdapterSummary } from '../gpu/acquire.ts';
-import { WebGpuUnavailableError } from '../gpu/errors.ts';
-import { GpuRuntime } from '../gpu/runtime.ts';
 import { type EngineEvent, EngineClient } from '../worker/client.ts';
 import { BUILT_IN_SCENES } from '../data/dataset.ts';
 import { type PathedBlob, nameOfFiles } from '../data/userData-browser.ts';
 import { type EvalPoint, type StepPoint, appendThinned } from '../worker/runLog.ts';
-import { AUTOSAVE_CHECKPOINT, type DataSetInfo, type RunState, type SavedCheckpoint } from '../worker/protocol.ts';
-import { type SelfTestResult, runSelfTest } from './selftest.ts';
+import { AUTOSAVE_CHECKPOINT, type AdapterSummary, type DataSetInfo, type RunState, type SavedCheckpoint, type SelfTestResult } from '../worker/protocol.ts';
 import { type Tab, type TrainSettings, DEFAULT_SETTINGS, parseUrl, writeUrl } from './url.ts';
 
 export type GpuPhase = 'idle' | 'acquiring' | 'ready' | 'unavailable' | 'failed';
@@ -24,7 +20,6 @@ export type SelfTestState =
 
 /** The worker's run as it last said: its architecture and settings. */
 export interface RunInfo {
-  adapter: AdapterSummary;
   config: CosmosConfig;
   parameters: number;
   /** Of those, the ones training updates (fewer with frozen towers). */
@@ -38,17 +33,15 @@ export interface RunInfo {
 export type DataLoad = { status: 'idle' } | { status: 'loading'; name: string; done: number; total: number } | { status: 'failed'; message: string };
 
 export interface AppState {
-  // ---- The page's own GPU device: adapter facts and the self-test ----
+  // ---- The engine worker's GPU device, as it reports it (the page holds no GPU object) ----
   phase: GpuPhase;
-  runtime: GpuRuntime | null;
   adapter: AdapterSummary | null;
   /** Why there is no device: a sentence for the user. */
   error: string | null;
   /** Set once if the device is lost after it was acquired. */
   lost: string | null;
   selfTest: SelfTestState;
-  /** Acquires the device once; later calls do nothing. Runs the self-test when it succeeds. */
-  connect(gpu: GPU | undefined): Promise<void>;
+  /** Runs the self-test on the worker's device (it runs by itself once the device is there). */
   runSelfTest(): Promise<void>;
 
   // ---- The engine worker and its training run ----
@@ -160,6 +153,17 @@ export const useAppStore = create<AppState>()((set, get) => {
 
   const onEvent = (event: EngineEvent) => {
     switch (event.type) {
+      case 'device':
+        if (event.status === 'ready') {
+          set({ phase: 'ready', adapter: event.adapter });
+          void get().runSelfTest();
+        } else {
+          set({ phase: event.status, error: event.message });
+        }
+        return;
+      case 'deviceLost':
+        set({ lost: event.message });
+        return;
       case 'ready': {
         const { type: _, state, step, data, log, trainedOn, ...run } = event;
         set({
@@ -208,32 +212,17 @@ export const useAppStore = create<AppState>()((set, get) => {
 
   return {
     phase: 'idle',
-    runtime: null,
     adapter: null,
     error: null,
     lost: null,
     selfTest: { status: 'idle' },
 
-    async connect(gpu) {
-      if (get().phase !== 'idle') return;
-      set({ phase: 'acquiring' });
-      try {
-        const runtime = await GpuRuntime.create(gpu);
-        runtime.onLost((error) => set({ lost: error.message }));
-        set({ phase: 'ready', runtime, adapter: runtime.adapter });
-      } catch (error) {
-        set({ phase: error instanceof WebGpuUnavailableError ? 'unavailable' : 'failed', error: errorMessage(error) });
-        return;
-      }
-      await get().runSelfTest();
-    },
-
     async runSelfTest() {
-      const { runtime, selfTest } = get();
-      if (!runtime || selfTest.status === 'running') return;
+      const { engine, phase, selfTest } = get();
+      if (!engine || phase !== 'ready' || selfTest.status === 'running') return;
       set({ selfTest: { status: 'running' } });
       try {
-        const result = await runSelfTest(runtime);
+        const result = await engine.selfTest();
         set({ selfTest: { status: result.passed ? 'passed' : 'failed', result } });
       } catch (error) {
         set({ selfTest: { status: 'error', message: errorMessage(error) } });
@@ -265,7 +254,7 @@ export const useAppStore = create<AppState>()((set, get) => {
       if (get().engine) return;
       const engine = EngineClient.start();
       engine.on(onEvent);
-      set({ engine });
+      set({ engine, phase: 'acquiring' });
       init();
       engine
         .listCheckpoints()
@@ -319,6 +308,3 @@ export const useAppStore = create<AppState>()((set, get) => {
     },
   };
 });
-
-/** The browser's WebGPU entry point, or undefined where it has none. */
-export const browserGpu = (): GPU | undefined => (typeof navigator !== 'undefined' && 'gpu' in navigator ? navigator.gpu : undefined);

@@ -3,7 +3,7 @@
  * id and come back as promises; the rest (ready, state, step, eval, errors without an id) go to listeners.
  */
 import type { PathedBlob } from '../data/userData-browser.ts';
-import type { AnalysisRequest, AnalysisResult, Command, DataSetInfo, SavedCheckpoint, Weights, WorkerEvent } from './protocol.ts';
+import type { AnalysisRequest, AnalysisResult, Command, DataSetInfo, SavedCheckpoint, SelfTestResult, Weights, WorkerEvent } from './protocol.ts';
 
 /** What the client needs of a Worker; a fake in tests. */
 export interface WorkerPort {
@@ -16,7 +16,9 @@ export interface WorkerPort {
 /** Commands that are not requests: no id, no answer beyond the events they cause. */
 export type ControlCommand = Extract<Command, { type: 'init' | 'start' | 'pause' | 'resume' | 'stop' }>;
 /** Events that answer no request. */
-export type EngineEvent = Extract<WorkerEvent, { type: 'ready' | 'state' | 'step' | 'eval' | 'saved' }> | { type: 'error'; message: string };
+export type EngineEvent =
+  | Extract<WorkerEvent, { type: 'device' | 'deviceLost' | 'ready' | 'state' | 'step' | 'eval' | 'saved' }>
+  | { type: 'error'; message: string };
 
 export interface Progress {
   what: string;
@@ -99,6 +101,12 @@ export class EngineClient {
   async exportCheckpoint(): Promise<{ blob: Blob; name: string }> {
     const { blob, name } = (await this.request({ type: 'exportCheckpoint' })) as Extract<WorkerEvent, { type: 'download' }>;
     return { blob, name };
+  }
+
+  /** The GPU self-test, run on the engine's device. */
+  async selfTest(): Promise<SelfTestResult> {
+    const event = await this.request({ type: 'selfTest' });
+    return (event as Extract<WorkerEvent, { type: 'selfTest' }>).result;
   }
 
   /** Ends the worker; open requests fail, listeners hear nothing more. */

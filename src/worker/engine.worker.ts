@@ -16,7 +16,9 @@ import { heldOutRetrieval } from '../eval/heldOut.ts';
 import { TINY_TRAINING, type TrainingOptions } from '../cosmos/trainingOptions.ts';
 import { type SceneAtlas, loadSceneAtlas } from '../data/scenes.ts';
 import { ClipTokenizer } from '../data/tokenizer.ts';
+import { WebGpuUnavailableError } from '../gpu/errors.ts';
 import { GpuRuntime } from '../gpu/runtime.ts';
+import { runSelfTest } from '../tensor/selftest.ts';
 import { installRuntime } from '../tensor/engine.ts';
 import { handleAnalysis } from './analysis.ts';
 import { autosave, browserStores, checkpointName, removeSaved, restoreRun, saveRun, writeRun } from './autosave.ts';
@@ -54,19 +56,35 @@ let lastEvalEvery = 25;
 let lastLoaded: { file: File; weights: Weights } | null = null;
 let deviceLost = false;
 
+let device: Promise<GpuRuntime> | null = null;
+
+/**
+ * The engine's one GPU device, acquired once; the page hears whether it came (and its adapter's facts), and
+ * later whether it was lost.
+ */
+function acquireDevice(): Promise<GpuRuntime> {
+  device ??= GpuRuntime.create(navigator.gpu).then(
+    (runtime) => {
+      installRuntime(runtime);
+      runtime.onLost((error) => {
+        deviceLost = true;
+        post({ type: 'deviceLost', message: error.message });
+        void session.then((s) => s?.loop.halt());
+      });
+      post({ type: 'device', status: 'ready', adapter: runtime.adapter });
+      return runtime;
+    },
+    (error: unknown) => {
+      post({ type: 'device', status: error instanceof WebGpuUnavailableError ? 'unavailable' : 'failed', message: errorMessage(error) });
+      throw error;
+    },
+  );
+  return device;
+}
+
 function boot(): Promise<Resources> {
   resources ??= (async () => {
-    const [runtime, atlas, tokenizer] = await Promise.all([
-      GpuRuntime.create(navigator.gpu),
-      loadSceneAtlas(),
-      ClipTokenizer.load(`${import.meta.env.BASE_URL}tokenizer/`),
-    ]);
-    installRuntime(runtime);
-    runtime.onLost((error) => {
-      deviceLost = true;
-      post({ type: 'error', message: error.message });
-      void session.then((s) => s?.loop.halt());
-    });
+    const [runtime, atlas, tokenizer] = await Promise.all([acquireDevice(), loadSceneAtlas(), ClipTokenizer.load(`${import.meta.env.BASE_URL}tokenizer/`)]);
     return { runtime, atlas, tokenizer, data: new DataSets(atlas) };
   })();
   return resources;
@@ -114,7 +132,6 @@ function startSession(
   const trainable = run.student.parameters().reduce((n, t) => n + (t.requiresGrad ? t.size : 0), 0);
   post({
     type: 'ready',
-    adapter: runtime.adapter,
     config: run.config,
     parameters,
     trainable,
@@ -281,6 +298,11 @@ async function handle(command: Command): Promise<void> {
       const { blob, name } = await gpuQueue.run(() => exportRun(run, preset));
       return post({ type: 'download', requestId: command.requestId, blob, name });
     }
+    case 'selfTest': {
+      const runtime = await acquireDevice();
+      const result = await gpuQueue.run(() => runSelfTest(runtime));
+      return post({ type: 'selfTest', requestId: command.requestId, result });
+    }
     case 'analysis': {
       const { atlas, tokenizer } = await boot();
       const { run } = await currentSession();
@@ -305,6 +327,7 @@ const FAILED: Record<Command['type'], string> = {
   deleteSaved: 'Could not delete the checkpoint saved in this browser',
   exportCheckpoint: 'Could not export the checkpoint',
   analysis: 'Could not compute the analysis',
+  selfTest: 'The GPU self-test could not run',
 };
 
 scope.onmessage = (event: MessageEvent<Command>) => {
@@ -315,5 +338,6 @@ scope.onmessage = (event: MessageEvent<Command>) => {
   });
 };
 
-// The device and the data load while the page draws; a failure is reported at the first command.
+// The device and the data load while the page draws; the device's failure is reported as it happens (a `device`
+// event), the data's at the first command.
 void boot().catch(() => undefined);

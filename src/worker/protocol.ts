@@ -4,6 +4,7 @@
  */
 import type { AdapterSummary } from '../gpu/acquire.ts';
 import type { MemoryStats } from '../gpu/runtime.ts';
+import type { SelfTestResult } from '../tensor/selftest.ts';
 import type { CosmosConfig } from '../cosmos/config.ts';
 import type { PresetName } from '../cosmos/presets.ts';
 import type { StepRecord } from '../cosmos/training.ts';
@@ -54,6 +55,8 @@ export type Command =
   | { type: 'deleteSaved'; requestId: number; name: string }
   /** Streams the run as a released-layout .pt; answered with a Blob to download. */
   | { type: 'exportCheckpoint'; requestId: number }
+  /** Runs the GPU self-test on the worker's device; answered with a `selfTest` event. */
+  | { type: 'selfTest'; requestId: number }
   | { type: 'analysis'; requestId: number; request: AnalysisRequest };
 
 export type AnalysisRequest =
@@ -157,11 +160,19 @@ export interface SavedCheckpoint {
   modified: number;
 }
 
+/** The facts of the engine's device the page shows (the page holds no GPU object); types re-exported for it. */
+export type { AdapterSummary, MemoryStats, SelfTestResult };
+
 export type WorkerEvent =
+  /** The worker acquired its device, or could not: the page's badge, adapter panel and notices show this. */
+  | { type: 'device'; status: 'ready'; adapter: AdapterSummary }
+  | { type: 'device'; status: 'unavailable' | 'failed'; message: string }
+  /** The device was lost after it was acquired (training paused; the last save stays). */
+  | { type: 'deviceLost'; message: string }
+  | { type: 'selfTest'; requestId: number; result: SelfTestResult }
   /** A run is built, restored or loaded: its settings (`preset` null for a loaded checkpoint) and where it stands. */
   | {
       type: 'ready';
-      adapter: AdapterSummary;
       config: CosmosConfig;
       parameters: number;
       /** Of those, the ones the optimizer updates (fewer with frozen towers). */

@@ -4,7 +4,7 @@
  * align_corners=False rule, as the segmentation upsamples) and then coloured, so colours between two patches
  * come from the colour map, not from blending two colours.
  */
-import { resizeBilinear } from '../../eval/segment.ts';
+import { resizeBilinear } from '../../eval/planes.ts';
 import { classColour, heatColour, level } from './colormap.ts';
 
 export interface Overlay {

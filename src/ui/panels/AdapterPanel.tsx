@@ -1,4 +1,3 @@
-import { type RaisedLimit, RAISED_LIMITS } from '../../gpu/acquire.ts';
 import { formatLimit, limitLabel } from '../format.ts';
 import { useAppStore } from '../store.ts';
 import { Panel } from './Panel.tsx';
@@ -52,8 +51,8 @@ export function AdapterPanel() {
           <h3>Limits</h3>
         </summary>
         <dl className="facts limits" data-testid="adapter-limits">
-          {RAISED_LIMITS.map((name: RaisedLimit) => (
-            <LimitRow key={name} name={name} value={adapter.limits[name]} />
+          {Object.entries(adapter.limits).map(([name, value]) => (
+            <LimitRow key={name} name={name} value={value} />
           ))}
         </dl>
       </details>
@@ -74,7 +73,7 @@ export function AdapterPanel() {
   );
 }
 
-function LimitRow({ name, value }: { name: RaisedLimit; value: number }) {
+function LimitRow({ name, value }: { name: string; value: number }) {
   return (
     <>
       <dt title={name}>{limitLabel(name)}</dt>

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'react';
-import { topK, transposed } from '../../eval/retrieval.ts';
+import { topK, transposed } from '../../eval/ranking.ts';
 import type { RetrievalResult } from '../../worker/protocol.ts';
 import { ColourLegend } from '../heatmap/ColourLegend.tsx';
 import { MatrixCanvas } from '../heatmap/MatrixCanvas.tsx';

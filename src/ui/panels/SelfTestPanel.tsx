@@ -1,5 +1,5 @@
 import { formatMs } from '../format.ts';
-import type { SelfTestResult } from '../selftest.ts';
+import type { SelfTestResult } from '../../worker/protocol.ts';
 import { type SelfTestState, useAppStore } from '../store.ts';
 import { Panel } from './Panel.tsx';
 

@@ -1,3 +1,4 @@
+import { toOpenClipConfig } from '../../cosmos/config.ts';
 import { errorMessage } from '../../format.ts';
 import { useEffect, useState } from 'react';
 import { TrainingCharts } from '../charts/TrainingCharts.tsx';
@@ -147,6 +148,22 @@ function Settings({ locked }: { locked: boolean }) {
   );
 }
 
+/**
+ * The model's OpenCLIP config, every key named (the poolers' heads too), to keep beside the .pt: OpenCLIP's
+ * `add_model_config` registers it under the file's name.
+ */
+function DownloadConfigButton() {
+  const run = useAppStore((s) => s.run);
+  if (!run) return null;
+  const name = `cosmos-web-${run.preset ?? 'loaded'}.json`;
+  const download = () => downloadBlob(new Blob([`${JSON.stringify(toOpenClipConfig(run.config), null, 2)}\n`], { type: 'application/json' }), name);
+  return (
+    <button type="button" data-testid="download-config-button" onClick={download} title={`${name}: the model's OpenCLIP config`}>
+      Download config
+    </button>
+  );
+}
+
 function Actions() {
   const runState = useAppStore((s) => s.runState);
   const engine = useAppStore((s) => s.engine);
@@ -203,6 +220,7 @@ function Actions() {
             {exporting ? 'Writing .pt…' : 'Download .pt'}
           </button>
         )}
+        {(paused || runState === 'stopped') && <DownloadConfigButton />}
       </div>
       {exportError && (
         <p className="error-text" role="alert">

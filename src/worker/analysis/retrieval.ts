@@ -3,7 +3,8 @@ import type { CosmosModel } from '../../cosmos/model.ts';
 import type { TrainingData } from '../../data/dataset.ts';
 import type { ClipTokenizer } from '../../data/tokenizer.ts';
 import { normalizeForClip } from '../../data/preprocess.ts';
-import { recallBothWays, similarityMatrix } from '../../eval/retrieval.ts';
+import { recallBothWays } from '../../eval/ranking.ts';
+import { similarityMatrix } from '../../eval/retrieval.ts';
 import type { RetrievalResult } from '../protocol.ts';
 import { HELD_OUT_COUNT } from '../../data/dataset.ts';
 

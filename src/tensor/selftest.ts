@@ -1,3 +1,7 @@
+/**
+ * The GPU self-test the page shows: y = a * x + y on the device, read back and compared with the same sum in JS.
+ * It runs in the engine worker, on the one device the engine trains on.
+ */
 import selftestWgsl from '../../shaders/selftest.wgsl';
 import { shader } from '../gpu/kernel.ts';
 import { type GpuRuntime, grid1d } from '../gpu/runtime.ts';
