@@ -28,13 +28,3 @@ export function memorySink(): MemorySink {
     },
   };
 }
-
-/** A browser `WritableStream` (e.g. from the File System Access API's `createWritable()`). */
-export function writableStreamSink(stream: WritableStream<Uint8Array>): ByteSink {
-  const writer = stream.getWriter();
-  return {
-    // The stream may keep the chunk until it is consumed, and callers may reuse their arrays: hand it a copy.
-    write: (chunk) => writer.write(chunk.slice()),
-    close: () => writer.close(),
-  };
-}

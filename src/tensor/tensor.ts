@@ -99,10 +99,6 @@ interface Storage {
   refs: number;
 }
 
-export function empty(shape: Shape, dtype: DType = 'f32'): Tensor {
-  return new Tensor(shape, dtype);
-}
-
 export function fromArray(data: ArrayLike<number>, shape: Shape, dtype: DType = 'f32'): Tensor {
   if (data.length !== numel(shape)) {
     throw new Error(`fromArray: ${data.length} values do not fill shape ${shapeString(shape)}`);
