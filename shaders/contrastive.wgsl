@@ -128,3 +128,77 @@ fn cross_entropy_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(nu
     grad_logits[i] = (exp(logits[i] - lse_in[row]) - select(0.0, 1.0, hit)) * scale;
   }
 }
+
+// ---- Multi-view CLIP loss (COSMOS-SPEC section 5) ----------------------------------------------------------
+// One call covers every pair of views: sim = A Bᵀ is [va * n, vb * n] (n = batch), and block (a, b) holds the
+// cosines of view a against view b. For each block, each row's cross-entropy (image -> text, say) and each
+// column's (text -> image), of logits exp(log_scale) * sim, target the diagonal. loss = coef * (sum of all of
+// them), coef = 0.5 / (va * vb * n): the mean over pairs and rows of 0.5 (CE + CEᵀ), as the reference's ClipLoss.
+
+struct ClipParams {
+  n: u32,
+  va: u32,
+  vb: u32,
+  coef: f32,
+}
+
+@group(0) @binding(0) var<uniform> cp: ClipParams;
+@group(0) @binding(1) var<storage, read> sim: array<f32>;
+@group(0) @binding(2) var<storage, read> log_scale: array<f32>;
+@group(0) @binding(3) var<storage, read_write> clip_terms: array<f32>;  // coef * CE, per row and column segment
+@group(0) @binding(4) var<storage, read_write> clip_lse: array<f32>;    // their logsumexps, for backward
+
+// Segment k: rows first (row i of S against view b: k = i * vb + b), then columns (column j against view a:
+// k = va * n * vb + j * va + a). Returns (first element, stride between elements, offset of the diagonal one).
+fn clip_segment(k: u32) -> vec3u {
+  let cols = cp.vb * cp.n;
+  let row_segments = cp.va * cp.n * cp.vb;
+  if (k < row_segments) {
+    let i = k / cp.vb;
+    let first = i * cols + (k % cp.vb) * cp.n;
+    return vec3u(first, 1u, i % cp.n);
+  }
+  let j = (k - row_segments) / cp.va;
+  let a = (k - row_segments) % cp.va;
+  return vec3u(a * cp.n * cols + j, cols, j % cp.n);
+}
+
+@compute @workgroup_size(WG)
+fn clip_loss(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let k = gid.x + gid.y * nwg.x * WG;
+  if (k >= 2u * cp.va * cp.vb * cp.n) { return; }
+  let seg = clip_segment(k);
+  let s = exp(log_scale[0]);
+  var m = -0x1.fffffep+127f;
+  for (var t = 0u; t < cp.n; t++) { m = max(m, s * sim[seg.x + t * seg.y]); }
+  var total = 0.0;
+  for (var t = 0u; t < cp.n; t++) { total += exp(s * sim[seg.x + t * seg.y] - m); }
+  let lse = m + log(total);
+  clip_lse[k] = lse;
+  clip_terms[k] = cp.coef * (lse - s * sim[seg.x + seg.z * seg.y]);
+}
+
+@group(0) @binding(3) var<storage, read> clip_lse_in: array<f32>;
+@group(0) @binding(4) var<storage, read> clip_grad_loss: array<f32>;            // the scalar upstream gradient
+@group(0) @binding(5) var<storage, read_write> clip_grad_sim: array<f32>;       // dL/dsim, [va * n, vb * n]
+@group(0) @binding(6) var<storage, read_write> clip_grad_scale: array<f32>;     // per element, summed to dL/dlog_scale
+
+// With z = exp(log_scale) * sim: dL/dz = g * coef * (softmax over the row segment + softmax over the column
+// segment - 2 on the diagonal); dL/dsim = exp(log_scale) dL/dz, and dL/dlog_scale = sum of dL/dz * z.
+@compute @workgroup_size(WG)
+fn clip_loss_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let e = gid.x + gid.y * nwg.x * WG;
+  let cols = cp.vb * cp.n;
+  let rows = cp.va * cp.n;
+  if (e >= rows * cols) { return; }
+  let i = e / cols;
+  let j = e % cols;
+  let s = exp(log_scale[0]);
+  let z = s * sim[e];
+  let by_row = exp(z - clip_lse_in[i * cp.vb + j / cp.n]);
+  let by_col = exp(z - clip_lse_in[rows * cp.vb + j * cp.va + i / cp.n]);
+  let diagonal = select(0.0, 2.0, i % cp.n == j % cp.n);
+  let dz = clip_grad_loss[0] * cp.coef * (by_row + by_col - diagonal);
+  clip_grad_sim[e] = s * dz;
+  clip_grad_scale[e] = dz * z;
+}

@@ -5,10 +5,11 @@
  * In CLIP mode only L_clip is computed: no teacher, no cross-attention.
  */
 import { noGrad } from '../tensor/engine.ts';
+import { multiViewClipLoss } from '../tensor/ops/clipLoss.ts';
 import { l2Normalize } from '../tensor/ops/normalize.ts';
 import { concat, slice } from '../tensor/ops/shape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { clipLoss, cosmosLoss } from './losses.ts';
+import { cosmosLoss } from './losses.ts';
 import type { CosmosModel } from './model.ts';
 
 export type TrainMode = 'cosmos' | 'clip';
@@ -29,33 +30,26 @@ export interface LossTerms {
   total: Tensor;
 }
 
-/** Splits a [V * B, ...] tensor into V tensors of B rows. */
-function chunks(x: Tensor, count: number): Tensor[] {
-  const rows = x.shape[0]! / count;
-  return Array.from({ length: count }, (_, i) => slice(x, 0, i * rows, (i + 1) * rows));
-}
-
 export function lossTerms(student: CosmosModel, teacher: CosmosModel | null, batch: ViewBatch, mode: TrainMode): LossTerms {
   if (batch.globalImages.length !== 2) throw new Error(`COSMOS needs 2 global image views, got ${batch.globalImages.length}`);
   if (batch.captions.length < 2) throw new Error(`COSMOS needs at least the 2 global captions, got ${batch.captions.length}`);
-  // Views of one size run as one batch: fewer, larger products.
+  // Views of one size run as one batch, and every view of a modality is stacked [views * B, E]: the losses take
+  // all their pairs from two stacks in one op, and the poolers attend for every view at once.
+  const b = batch.globalImages[0]!.shape[0]!;
   const globalFeatures = student.encodeImage(concat(batch.globalImages, 0));
   const localFeatures = batch.localImages.length ? student.encodeImage(concat(batch.localImages, 0)) : null;
   const text = student.encodeText(batch.captions.flat());
-  const imageGlobals = [...chunks(globalFeatures.global, 2), ...(localFeatures ? chunks(localFeatures.global, batch.localImages.length) : [])];
-  const textGlobals = chunks(text.global, batch.captions.length);
-  const clip = clipLoss(imageGlobals.slice(0, 2).map(l2Normalize), textGlobals.map(l2Normalize), student.logitScale);
+  const clip = multiViewClipLoss(l2Normalize(globalFeatures.global), l2Normalize(text.global), student.logitScale, b);
   if (mode === 'clip') return { clip, cosmos: null, total: clip };
   if (!teacher) throw new Error('COSMOS mode needs a teacher');
 
-  const b = batch.globalImages[0]!.shape[0]!;
+  const imageGlobals = localFeatures ? concat([globalFeatures.global, localFeatures.global], 0) : globalFeatures.global;
   const firstImageTokens = student.imageTokens({ ...globalFeatures, patches: slice(globalFeatures.patches, 0, 0, b) });
   const firstCaptionTokens = student.textTokens({ ...text, tokens: slice(text.tokens, 0, 0, b) });
-  const imageCross = imageGlobals.map((g) => student.crossModalEmbedding(g, student.imageAttendsText(g, firstCaptionTokens).out));
-  const textCross = textGlobals.map((g) => student.crossModalEmbedding(g, student.textAttendsImage(g, firstImageTokens).out));
-  const { teacherImage, teacherText } = noGrad(() => ({
-    teacherImage: chunks(teacher.encodeImage(concat(batch.globalImages, 0)).global, 2).map(l2Normalize),
-    teacherText: chunks(teacher.encodeText(batch.captions.slice(0, 2).flat()).global, 2).map(l2Normalize),
-  }));
-  return cosmosLoss({ clip, imageCross, textCross, teacherImage, teacherText, distillLogitScale: student.distillLogitScale });
+  const imageCross = student.crossModalEmbedding(imageGlobals, student.imageAttendsText(imageGlobals, firstCaptionTokens).out);
+  const textCross = student.crossModalEmbedding(text.global, student.textAttendsImage(text.global, firstImageTokens).out);
+  const teacherViews = noGrad(() =>
+    l2Normalize(concat([teacher.encodeImage(concat(batch.globalImages, 0)).global, teacher.encodeText(batch.captions.slice(0, 2).flat()).global], 0)),
+  );
+  return cosmosLoss({ clip, imageCross, textCross, teacherViews, distillLogitScale: student.distillLogitScale, batch: b });
 }

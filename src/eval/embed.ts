@@ -6,12 +6,10 @@ import type { CosmosModel } from '../cosmos/model.ts';
 import { noGradAsync } from '../tensor/engine.ts';
 import { exp } from '../tensor/ops/activation.ts';
 import { scaleBy } from '../tensor/ops/elementwise.ts';
-import { embedding } from '../tensor/ops/embedding.ts';
+import { gatherRows } from '../tensor/ops/embedding.ts';
 import { matmul } from '../tensor/ops/matmul.ts';
 import { l2Normalize } from '../tensor/ops/normalize.ts';
-import { reshape } from '../tensor/ops/shape.ts';
 import { scopeAsync } from '../tensor/scope.ts';
-import { type Tensor, fromArray } from '../tensor/tensor.ts';
 import { stackRows } from './batched.ts';
 
 export interface EmbedOptions {
@@ -33,14 +31,6 @@ export interface EmbedOutput {
   textAttentionHeads?: Float32Array[][][];
   /** Patch grid of the image maps (rows, columns). */
   grid: [number, number];
-}
-
-/** Rows of `x` [n, ...rest] picked by `rows`: a gather, as an embedding lookup. */
-function pickRows(x: Tensor, rows: Int32Array): Tensor {
-  const [n, ...rest] = x.shape;
-  const width = rest.reduce((a, b) => a * b, 1);
-  const picked = embedding(fromArray(rows, [rows.length], 'i32'), reshape(x, [n!, width]), rows);
-  return reshape(picked, [rows.length, ...rest]);
 }
 
 /** Consecutive pieces of `width` values. */
@@ -80,8 +70,8 @@ export async function embed(model: CosmosModel, images: Float32Array[], ids: Int
       const pairImage = Int32Array.from({ length: nI * nT }, (_, p) => Math.floor(p / nT));
       const pairText = Int32Array.from({ length: nI * nT }, (_, p) => p % nT);
       const patches = image.grid[0] * image.grid[1];
-      const imageMaps = model.textAttendsImage(pickRows(text.global, pairText), pickRows(model.imageTokens(image), pairImage), 'per-head');
-      const textMaps = model.imageAttendsText(pickRows(image.global, pairImage), pickRows(model.textTokens(text), pairText), 'per-head');
+      const imageMaps = model.textAttendsImage(gatherRows(text.global, pairText), gatherRows(model.imageTokens(image), pairImage), 'per-head');
+      const textMaps = model.imageAttendsText(gatherRows(image.global, pairImage), gatherRows(model.textTokens(text), pairText), 'per-head');
       out.imageAttentionHeads = pairMaps(await imageMaps.weights!.readFloat(), nT, model.config.vision.attnPoolerHeads, patches);
       out.textAttentionHeads = pairMaps(await textMaps.weights!.readFloat(), nT, model.config.text.attnPoolerHeads, context);
       out.imageAttention = out.imageAttentionHeads.map((row) => row.map(meanOverHeads));

@@ -4,6 +4,7 @@
  * kernel reads directly, so no transposes are needed.
  */
 import { attention, type AttentionOutput } from '../tensor/ops/attention.ts';
+import { gatherRows } from '../tensor/ops/embedding.ts';
 import { linear } from '../tensor/ops/matmul.ts';
 import { slice } from '../tensor/ops/shape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
@@ -52,14 +53,27 @@ export class MultiheadAttention extends Module {
     return this.attend(slice(qkv, last, 0, e), slice(qkv, last, e, 2 * e), slice(qkv, last, 2 * e, 3 * e), opts);
   }
 
-  /** Cross-attention: queries [B, Tq, E] attend over keys = values = kv [B, Tk, E]. */
+  /**
+   * Cross-attention: queries [R * B, Tq, E] attend over keys = values = kv [B, Tk, E], query r * B + i over kv i.
+   * With R > 1 (several views of one batch against the same tokens) k and v are projected once and repeated:
+   * what the reference computes from R copies of the tokens, for 1/R of the work.
+   */
   crossAttention(query: Tensor, kv: Tensor, opts: MhaOptions = {}): AttentionOutput {
     const e = this.embedDim;
     const w = this.inProjWeight;
     const b = this.inProjBias;
+    const [queries, batch] = [query.shape[0]!, kv.shape[0]!];
+    if (queries % batch !== 0) throw new Error(`crossAttention: ${queries} queries do not repeat over a batch of ${batch}`);
+    const repeated = (x: Tensor) =>
+      queries === batch
+        ? x
+        : gatherRows(
+            x,
+            Int32Array.from({ length: queries }, (_, i) => i % batch),
+          );
     const q = linear(query, slice(w, 0, 0, e), slice(b, 0, 0, e));
-    const k = linear(kv, slice(w, 0, e, 2 * e), slice(b, 0, e, 2 * e));
-    const v = linear(kv, slice(w, 0, 2 * e, 3 * e), slice(b, 0, 2 * e, 3 * e));
+    const k = repeated(linear(kv, slice(w, 0, e, 2 * e), slice(b, 0, e, 2 * e)));
+    const v = repeated(linear(kv, slice(w, 0, 2 * e, 3 * e), slice(b, 0, 2 * e, 3 * e)));
     return this.attend(q, k, v, opts);
   }
 

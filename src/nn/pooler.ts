@@ -25,8 +25,9 @@ export class AttentionalCrossPooler extends Module {
   }
 
   /**
-   * query [B, E] (one global embedding per sample), tokens [B, T, E] -> pooled [B, E] and, when asked,
-   * the attention weights over the T tokens ([B, 1, T] mean over heads, or [B, heads, 1, T]).
+   * query [R * B, E] (one global embedding per sample, for R views of a batch), tokens [B, T, E] (query r * B + i
+   * attends over sample i's tokens) -> pooled [R * B, E] and, when asked, the attention weights over the T tokens
+   * ([R * B, 1, T] mean over heads, or [R * B, heads, 1, T]).
    */
   forward(query: Tensor, tokens: Tensor, weights: 'none' | 'mean' | 'per-head' = 'none'): AttentionOutput {
     const [b, e] = query.shape as [number, number];

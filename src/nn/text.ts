@@ -4,7 +4,7 @@
  * context positions after ln_final, padding included. Its parameters sit at the model's root, as in OpenCLIP.
  */
 import { addRows } from '../tensor/ops/elementwise.ts';
-import { embedding } from '../tensor/ops/embedding.ts';
+import { embedding, gatherRows } from '../tensor/ops/embedding.ts';
 import { matmul } from '../tensor/ops/matmul.ts';
 import { reshape } from '../tensor/ops/shape.ts';
 import { type Tensor, fromArray } from '../tensor/tensor.ts';
@@ -62,6 +62,6 @@ export function encodeTextTower(parts: TextTowerParts, config: TextConfig, rows:
   const tokens = parts.lnFinal.forward(parts.transformer.forward(x1, true));
   const eot = eotPositions(ids, t);
   // Gathering rows is an embedding lookup into the token features: its backward scatters into them.
-  const eotFeatures = embedding(fromArray(eot, [b], 'i32'), reshape(tokens, [b * t, width]), eot);
+  const eotFeatures = gatherRows(reshape(tokens, [b * t, width]), eot);
   return { global: matmul(eotFeatures, parts.textProjection), tokens };
 }

@@ -10,6 +10,7 @@ import { engine, gpu } from '../engine.ts';
 import { params } from '../params.ts';
 import { needsGrad, record } from '../tape.ts';
 import { Tensor, fromArray, shapeString, zeros } from '../tensor.ts';
+import { reshape } from './shape.ts';
 
 const EMBEDDING = shader('embedding.wgsl', source);
 const WG = 64;
@@ -45,6 +46,14 @@ export function embedding(ids: Tensor, table: Tensor, hostIds?: Int32Array): Ten
   // A copy: the caller may reuse its array before backward runs.
   const positions = wantsGrad ? Int32Array.from(hostIds!) : null;
   return record('embedding', [ids, table], out, (g, needs) => [null, needs[1] ? scatterRows(g, positions!, rows, dim) : null]);
+}
+
+/** Rows of `x` [n, ...rest] picked by `rows` (repeats allowed): a gather, as an embedding lookup into x. */
+export function gatherRows(x: Tensor, rows: Int32Array): Tensor {
+  const [n, ...rest] = x.shape;
+  const width = rest.reduce((a, b) => a * b, 1);
+  const picked = embedding(fromArray(rows, [rows.length], 'i32'), reshape(x, [n!, width]), rows);
+  return reshape(picked, [rows.length, ...rest]);
 }
 
 function checkIds(hostIds: Int32Array, count: number, rows: number): void {
