@@ -8,10 +8,12 @@ import { UsageError, parseFlags } from './args.ts';
 import { classifyCommand } from './classify.ts';
 import { type CliContext, type CliIo, type Command, JSON_FLAG, usageLine } from './command.ts';
 import { embedCommand } from './embed.ts';
+import { evaluateCommand } from './evaluate.ts';
 import { exportCommand } from './export.ts';
 import { inspectCommand } from './inspect.ts';
 import { lossCommand } from './loss.ts';
 import { retrieveCommand } from './retrieve.ts';
+import { scenesCommand } from './scenes.ts';
 import { segmentCommand } from './segment.ts';
 import { tokenizeCommand } from './tokenize.ts';
 import { trainCommand } from './train.ts';
@@ -26,6 +28,8 @@ export const COMMANDS: readonly Command[] = [
   segmentCommand,
   lossCommand,
   trainCommand,
+  evaluateCommand,
+  scenesCommand,
 ];
 
 const USAGE = 'usage: cosmos <command> [flags] [--json]   (cosmos <command> --help for its flags)';

@@ -96,6 +96,19 @@ describe('COSMOS model on a checkpoint written by torch.save, against the OpenCL
         expectClose(flat(out.textAttention!), expected.text_attention!, TOL, 'text attention');
       });
 
+      it("text embeddings from the positions up to the batch's last EOT alone, as the causal mask allows", async () => {
+        const ids = Int32Array.from(fixture.inputs.ids.data);
+        const [full, truncated] = await scopeAsync(() =>
+          noGradAsync(async () => [await model.encodeText([ids]).global.readFloat(), await model.encodeText([ids], 'global').global.readFloat()]),
+        );
+        // The same arithmetic on every position kept (row-wise products, masked keys adding exact zeros): equal bits.
+        expect(truncated).toEqual(full);
+        // The rows of 5 and 12 tokens alone: the tower runs on 12 positions, not 77.
+        const short = Int32Array.from(fixture.inputs.ids.data.slice(0, 2 * 77));
+        const alone = await scopeAsync(() => noGradAsync(() => model.encodeText([short], 'global').global.readFloat()));
+        expect(alone).toEqual(full.subarray(0, alone.length));
+      });
+
       it('a local crop through the bicubic-interpolated positional embedding', async () => {
         const local = fixture.inputs.local_images;
         const got = await scopeAsync(() => noGrad(() => l2Normalize(model.encodeImage(fromArray(local.data, local.shape)).global).readFloat()));

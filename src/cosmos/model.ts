@@ -13,7 +13,7 @@ import { rng } from '../data/random.ts';
 import { Embedding, LayerNorm, Linear } from '../nn/layers.ts';
 import { Module } from '../nn/module.ts';
 import { AttentionalCrossPooler } from '../nn/pooler.ts';
-import { type TextFeatures, encodeTextTower } from '../nn/text.ts';
+import { type TextFeatures, type TextOutputs, encodeTextTower } from '../nn/text.ts';
 import { Transformer } from '../nn/transformer.ts';
 import { type VisionFeatures, VisionTransformer } from '../nn/vision.ts';
 import type { AttentionOutput } from '../tensor/ops/attention.ts';
@@ -70,9 +70,12 @@ export class CosmosModel extends Module {
     return this.visual.forward(images, attentionMaps);
   }
 
-  /** Token id rows of the context length, on the host (the tokenizer's rowsFor); arrays of several rows are read in order. */
-  encodeText(rows: readonly Int32Array[]): TextFeatures {
-    return encodeTextTower(this, this.config.text, rows);
+  /**
+   * Token id rows of the context length, on the host (the tokenizer's rowsFor); arrays of several rows are read in
+   * order. With 'global' only the global features are wanted: the tower stops at the batch's last EOT.
+   */
+  encodeText(rows: readonly Int32Array[], outputs: TextOutputs = 'tokens'): TextFeatures {
+    return encodeTextTower(this, this.config.text, rows, outputs);
   }
 
   /** Image patch tokens mapped into the joint space: the keys of visual.attn_cross_pool. */

@@ -30,6 +30,18 @@ export interface LossTerms {
   total: Tensor;
 }
 
+/**
+ * Every caption crop's global feature [C * B, E], and the first global crop's token features (the keys of
+ * visual.attn_cross_pool's partner, text_attn_cross_pool). Only those need all positions: the other crops stop at
+ * their last EOT (the causal mask makes that exact), the short local sentences apart from the longer global crop.
+ */
+function encodeCaptions(model: CosmosModel, captions: Int32Array[][]): { global: Tensor; tokens: Tensor } {
+  const first = model.encodeText(captions[0]!);
+  const groups = [captions.slice(1, 2), captions.slice(2)].filter((g) => g.length > 0);
+  const globals = [first.global, ...groups.map((g) => model.encodeText(g.flat(), 'global').global)];
+  return { global: globals.length > 1 ? concat(globals, 0) : first.global, tokens: first.tokens };
+}
+
 export function lossTerms(student: CosmosModel, teacher: CosmosModel | null, batch: ViewBatch, mode: TrainMode): LossTerms {
   if (batch.globalImages.length !== 2) throw new Error(`COSMOS needs 2 global image views, got ${batch.globalImages.length}`);
   if (batch.captions.length < 2) throw new Error(`COSMOS needs at least the 2 global captions, got ${batch.captions.length}`);
@@ -38,18 +50,18 @@ export function lossTerms(student: CosmosModel, teacher: CosmosModel | null, bat
   const b = batch.globalImages[0]!.shape[0]!;
   const globalFeatures = student.encodeImage(concat(batch.globalImages, 0));
   const localFeatures = batch.localImages.length ? student.encodeImage(concat(batch.localImages, 0)) : null;
-  const text = student.encodeText(batch.captions.flat());
+  const text = encodeCaptions(student, batch.captions);
   const clip = multiViewClipLoss(l2Normalize(globalFeatures.global), l2Normalize(text.global), student.logitScale, b);
   if (mode === 'clip') return { clip, cosmos: null, total: clip };
   if (!teacher) throw new Error('COSMOS mode needs a teacher');
 
   const imageGlobals = localFeatures ? concat([globalFeatures.global, localFeatures.global], 0) : globalFeatures.global;
   const firstImageTokens = student.imageTokens({ ...globalFeatures, patches: slice(globalFeatures.patches, 0, 0, b) });
-  const firstCaptionTokens = student.textTokens({ ...text, tokens: slice(text.tokens, 0, 0, b) });
+  const firstCaptionTokens = student.textTokens(text);
   const imageCross = student.crossModalEmbedding(imageGlobals, student.imageAttendsText(imageGlobals, firstCaptionTokens).out);
   const textCross = student.crossModalEmbedding(text.global, student.textAttendsImage(text.global, firstImageTokens).out);
   const teacherViews = noGrad(() =>
-    l2Normalize(concat([teacher.encodeImage(concat(batch.globalImages, 0)).global, teacher.encodeText(batch.captions.slice(0, 2).flat()).global], 0)),
+    l2Normalize(concat([teacher.encodeImage(concat(batch.globalImages, 0)).global, teacher.encodeText(batch.captions.slice(0, 2).flat(), 'global').global], 0)),
   );
   return cosmosLoss({ clip, imageCross, textCross, teacherViews, distillLogitScale: student.distillLogitScale, batch: b });
 }

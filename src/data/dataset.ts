@@ -3,12 +3,18 @@
  * scenes and the user's own images both provide it.
  */
 import type { RgbImage } from './image.ts';
-import { type SceneAtlas, heldOutScenes, renderScene, sceneCaption, trainScene } from './scenes.ts';
+import { type SceneAtlas, type SceneObjectTruth, heldOutScenes, renderScene, sceneCaption, sceneTruth, trainScene } from './scenes.ts';
 
 export interface ImageCaption {
   /** Square, `size` x `size`. */
   image: RgbImage;
   caption: string;
+}
+
+/** A held-out scene with what it shows: where each object is, and the per-pixel mask (0 background, emoji + 1). */
+export interface HeldOutScene extends ImageCaption {
+  objects: SceneObjectTruth[];
+  mask: Uint16Array;
 }
 
 export interface TrainingData {
@@ -17,6 +23,8 @@ export interface TrainingData {
   train(index: number, size: number): ImageCaption;
   /** The first `count` held-out examples (fewer if the set is smaller). */
   heldOut(count: number, size: number): ImageCaption[];
+  /** The held-out examples with their ground truth, where the data knows it (the built-in scenes do). */
+  heldOutScenes?(count: number, size: number): HeldOutScene[];
 }
 
 export const BUILT_IN_SCENES = 'built-in scenes';
@@ -34,5 +42,10 @@ export function sceneData(atlas: SceneAtlas, seed: number): TrainingData {
     name: BUILT_IN_SCENES,
     train: (index, size) => render(trainScene(atlas, seed, index), size),
     heldOut: (count, size) => heldOutScenes(atlas, count).map((scene) => render(scene, size)),
+    heldOutScenes: (count, size) =>
+      heldOutScenes(atlas, count).map((scene) => {
+        const rendered = renderScene(atlas, scene, size);
+        return { image: rendered.image, caption: sceneCaption(scene), objects: sceneTruth(scene, rendered), mask: rendered.mask };
+      }),
   };
 }

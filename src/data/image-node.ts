@@ -59,6 +59,16 @@ function unreadable(name: string, why: string): Error {
   return new Error(`${basename(name)}: not a readable PNG or JPEG image (${why})`);
 }
 
+/** An RGB image as PNG bytes (8 bits a channel). */
+export function encodePng(image: RgbImage): Buffer {
+  const png = new pngjs.PNG({ width: image.width, height: image.height });
+  for (let p = 0; p < image.width * image.height; p++) {
+    png.data.set(image.data.subarray(p * 3, p * 3 + 3), p * 4);
+    png.data[p * 4 + 3] = 255;
+  }
+  return pngjs.PNG.sync.write(png);
+}
+
 function decodePng(bytes: Uint8Array): RgbImage {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // Unscaled samples: PIL keeps the high byte of 16-bit samples, where pngjs would round v * 255 / 65535.

@@ -279,9 +279,11 @@ const BACKGROUND_SENTENCES: readonly ((background: string) => string)[] = [
   (bg) => `The backdrop is ${bg}`,
 ];
 
+const objectSentence = (o: SceneObject): string => OBJECT_SENTENCES[o.phrasing]!(o.size, o.name, POSITIONS[o.cell]);
+
 /** The caption's sentences, without their full stops: what text crops sample from. */
 export function captionSentences(scene: Scene): string[] {
-  const objects = scene.objects.map((o) => OBJECT_SENTENCES[o.phrasing]!(o.size, o.name, POSITIONS[o.cell]));
+  const objects = scene.objects.map(objectSentence);
   const background = BACKGROUND_SENTENCES[scene.backgroundPhrasing]!(BACKGROUNDS[scene.background]!.phrase);
   return scene.backgroundFirst ? [background, ...objects] : [...objects, background];
 }
@@ -425,6 +427,35 @@ export function renderScene(atlas: SceneAtlas, scene: Scene, size = 224): Render
     }
   }
   return { image: { width: size, height: size, data }, mask };
+}
+
+/** Where an object is in a rendered scene, and what the caption says of it: the ground truth of the metrics. */
+export interface SceneObjectTruth {
+  /** Index into the atlas's emoji; the scene's mask holds emoji + 1 where it shows. */
+  emoji: number;
+  name: string;
+  /** The caption's sentence about it, full stop included, exactly as it stands in the caption. */
+  sentence: string;
+  /** [x0, y0, x1, y1]: the pixels of the rendered image where it shows (its mask), x1 and y1 exclusive. */
+  box: [number, number, number, number];
+}
+
+/** The scene's objects with their boxes in `rendered` (its mask's extent for each); an object hidden entirely is left out. */
+export function sceneTruth(scene: Scene, rendered: RenderedScene): SceneObjectTruth[] {
+  const size = rendered.image.width;
+  return scene.objects.flatMap((o) => {
+    const box: [number, number, number, number] = [size, size, 0, 0];
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        if (rendered.mask[y * size + x] !== o.emoji + 1) continue;
+        box[0] = Math.min(box[0], x);
+        box[1] = Math.min(box[1], y);
+        box[2] = Math.max(box[2], x + 1);
+        box[3] = Math.max(box[3], y + 1);
+      }
+    }
+    return box[2] > box[0] ? [{ emoji: o.emoji, name: o.name, sentence: `${objectSentence(o)}.`, box }] : [];
+  });
 }
 
 /** Triangle-filter taps for resampling `from` samples to `to` (widened when shrinking, so it averages the area). */

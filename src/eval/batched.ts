@@ -46,7 +46,7 @@ export function textEmbeddings(model: CosmosModel, ids: readonly Int32Array[]): 
   return noGrad(() =>
     scope(() =>
       concat(
-        batches(ids).map((group) => l2Normalize(model.encodeText(group).global)),
+        batches(ids).map((group) => l2Normalize(model.encodeText(group, 'global').global)),
         0,
       ),
     ),

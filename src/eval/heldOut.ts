@@ -1,14 +1,17 @@
 /**
- * How well a model retrieves on the held-out split of its data (for the built-in scenes: object combinations never
+ * How well a model does on the held-out split of its data (for the built-in scenes: object combinations never
  * seen in training): image-to-text and text-to-image Recall@1 and @5 over `count` pairs, each image against every
- * caption. The training loop in the worker and `cosmos train` report it.
+ * caption; and where the data knows where its objects are (the built-in scenes), the pointing games and the
+ * segmentation mIoU of sceneMetrics.ts. The training loop in the worker and `cosmos train` / `cosmos evaluate`
+ * report it.
  */
 import type { CosmosModel } from '../cosmos/model.ts';
-import type { TrainingData } from '../data/dataset.ts';
+import type { ImageCaption, TrainingData } from '../data/dataset.ts';
 import { normalizeForClip } from '../data/preprocess.ts';
 import type { ClipTokenizer } from '../data/tokenizer.ts';
 import { recallAtK } from './ranking.ts';
 import { similarityMatrix } from './retrieval.ts';
+import { pointingGame, sceneMiou } from './sceneMetrics.ts';
 
 export interface RetrievalRecord {
   i2t_r1: number;
@@ -17,9 +20,29 @@ export interface RetrievalRecord {
   t2i_r5: number;
 }
 
+/** What the maps show (null where the data has no ground truth). */
+export interface PointingRecord {
+  pointing_cross_attention: number | null;
+  pointing_dense: number | null;
+}
+
+export type HeldOutRecord = RetrievalRecord & PointingRecord;
+
+export interface HeldOutReport extends HeldOutRecord {
+  miou: number | null;
+  /** Each metric's value for a model without information on the same pairs. */
+  chance: Record<keyof HeldOutRecord | 'miou', number | null>;
+  pairs: number;
+  /** Object sentences the pointing games are over. */
+  objects: number;
+}
+
 /** Recall@1/5 both ways (fractions) of `model` on the first `count` held-out pairs of `data`. */
-export async function heldOutRetrieval(model: CosmosModel, data: TrainingData, tokenizer: ClipTokenizer, count: number): Promise<RetrievalRecord> {
-  const pairs = data.heldOut(count, model.config.vision.imageSize);
+export function heldOutRetrieval(model: CosmosModel, data: TrainingData, tokenizer: ClipTokenizer, count: number): Promise<RetrievalRecord> {
+  return retrieval(model, data.heldOut(count, model.config.vision.imageSize), tokenizer);
+}
+
+async function retrieval(model: CosmosModel, pairs: readonly ImageCaption[], tokenizer: ClipTokenizer): Promise<RetrievalRecord> {
   const n = pairs.length;
   const images = pairs.map((pair) => normalizeForClip(pair.image));
   const similarity = await similarityMatrix(
@@ -33,4 +56,37 @@ export async function heldOutRetrieval(model: CosmosModel, data: TrainingData, t
   const [i2tR1, i2tR5] = recallAtK(similarity, n, [1, 5], 'image-to-text');
   const [t2iR1, t2iR5] = recallAtK(similarity, n, [1, 5], 'text-to-image');
   return { i2t_r1: i2tR1!, i2t_r5: i2tR5!, t2i_r1: t2iR1!, t2i_r5: t2iR5! };
+}
+
+/** Recall and, where the data has ground truth, both pointing games: what the training charts plot. */
+export async function heldOutRecord(model: CosmosModel, data: TrainingData, tokenizer: ClipTokenizer, count: number): Promise<HeldOutRecord> {
+  const recall = await heldOutRetrieval(model, data, tokenizer, count);
+  const scenes = data.heldOutScenes?.(count, model.config.vision.imageSize);
+  if (!scenes) return { ...recall, pointing_cross_attention: null, pointing_dense: null };
+  const pointing = await pointingGame(model, tokenizer, scenes);
+  return { ...recall, pointing_cross_attention: pointing.crossAttention.value, pointing_dense: pointing.dense.value };
+}
+
+/** Every held-out metric with its chance level: `cosmos evaluate`. */
+export async function heldOutReport(model: CosmosModel, data: TrainingData, tokenizer: ClipTokenizer, count: number): Promise<HeldOutReport> {
+  const pairs = data.heldOut(count, model.config.vision.imageSize);
+  const recall = await retrieval(model, pairs, tokenizer);
+  const n = pairs.length;
+  const recallChance = { i2t_r1: 1 / n, i2t_r5: Math.min(1, 5 / n), t2i_r1: 1 / n, t2i_r5: Math.min(1, 5 / n) };
+  const scenes = data.heldOutScenes?.(count, model.config.vision.imageSize);
+  if (!scenes) {
+    const none = { pointing_cross_attention: null, pointing_dense: null, miou: null };
+    return { ...recall, ...none, chance: { ...recallChance, ...none }, pairs: n, objects: 0 };
+  }
+  const pointing = await pointingGame(model, tokenizer, scenes);
+  const miou = await sceneMiou(model, tokenizer, scenes);
+  return {
+    ...recall,
+    pointing_cross_attention: pointing.crossAttention.value,
+    pointing_dense: pointing.dense.value,
+    miou: miou.value,
+    chance: { ...recallChance, pointing_cross_attention: pointing.crossAttention.chance, pointing_dense: pointing.dense.chance, miou: miou.chance },
+    pairs: n,
+    objects: pointing.objects,
+  };
 }
