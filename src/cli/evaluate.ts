@@ -5,6 +5,7 @@
  */
 import { HELD_OUT_COUNT, sceneData } from '../data/dataset.ts';
 import { loadSceneAtlasFromDisk } from '../data/scenes-node.ts';
+import type { SceneKinds } from '../data/scenes.ts';
 import { loadClipTokenizer } from '../data/tokenizer-node.ts';
 import { heldOutReport } from '../eval/heldOut.ts';
 import { UsageError } from './args.ts';
@@ -18,6 +19,7 @@ export const evaluateCommand = defineCommand({
   flags: {
     ...MODEL_FLAGS,
     count: { kind: 'number', min: 2, value: 'N' },
+    scenes: { kind: 'string', choices: ['all', 'teaching'] },
   },
   async run(flags, ctx) {
     const [tokenizer, atlas] = await Promise.all([loadClipTokenizer(), loadSceneAtlasFromDisk()]);
@@ -26,7 +28,7 @@ export const evaluateCommand = defineCommand({
       const count = Math.floor(flags.count ?? HELD_OUT_COUNT);
       if (count > HELD_OUT_COUNT) throw new UsageError(`--count ${count}: the built-in held-out split has ${HELD_OUT_COUNT} scenes`);
       ctx.progress(`${flags.checkpoint}: evaluating the ${weights} weights on ${count} held-out scenes`);
-      const report = await heldOutReport(model, sceneData(atlas, 0), tokenizer, count);
+      const report = await heldOutReport(model, sceneData(atlas, 0, (flags.scenes ?? 'all') as SceneKinds), tokenizer, count);
       const { chance, ...metrics } = report;
       ctx.result({ checkpoint: flags.checkpoint, weights, ...metrics, chance }, () =>
         [

@@ -10,6 +10,7 @@ import { PRESETS } from '../cosmos/presets.ts';
 import { sceneData } from '../data/dataset.ts';
 import { encodePng } from '../data/image-node.ts';
 import { loadSceneAtlasFromDisk } from '../data/scenes-node.ts';
+import type { SceneKinds } from '../data/scenes.ts';
 import { UsageError } from './args.ts';
 import { defineCommand } from './command.ts';
 
@@ -20,12 +21,13 @@ export const scenesCommand = defineCommand({
     'held-out': { kind: 'number', min: 1, value: 'N' },
     size: { kind: 'number', min: 8, value: 'S' },
     out: { kind: 'string', required: true, value: 'DIR' },
+    scenes: { kind: 'string', choices: ['all', 'teaching'] },
   },
   async run(flags, ctx) {
     const count = flags['held-out'];
     if (count === undefined) throw new UsageError('--held-out is required');
     const size = flags.size ?? PRESETS.tiny.vision.imageSize;
-    const data = sceneData(await loadSceneAtlasFromDisk(), 0);
+    const data = sceneData(await loadSceneAtlasFromDisk(), 0, (flags.scenes ?? 'all') as SceneKinds);
     await mkdir(flags.out, { recursive: true });
     const lines: string[] = [];
     for (const [i, scene] of data.heldOutScenes!(count, size).entries()) {

@@ -57,7 +57,9 @@ describe('cosmos train', () => {
     const options = trainingOptions({ steps: 2 });
     const lr = [0, 1].map((s) => learningRate(s, options.lr, options.warmupSteps, 2));
     for (const [i, line] of lines.slice(0, 2).entries()) expect(line.lr).toBeCloseTo(lr[i]!, 9);
-    expect(Object.keys(lines[2]!)).toEqual(['final', 'i2t_r1', 'i2t_r5', 't2i_r1', 't2i_r5']);
+    expect(Object.keys(lines[2]!)).toEqual(['final', 'step', 'seconds', 'i2t_r1', 'i2t_r5', 't2i_r1', 't2i_r5', 'pointing_cross_attention', 'pointing_dense']);
+    // The built-in scenes know where their objects are: the final line has both pointing games.
+    for (const key of ['pointing_cross_attention', 'pointing_dense']) expect(lines[2]![key]).toBeGreaterThanOrEqual(0);
     // 8 held-out scenes: recall is a multiple of 1/8.
     for (const key of ['i2t_r1', 'i2t_r5', 't2i_r1', 't2i_r5']) expect(((lines[2]![key] as number) * 8) % 1).toBeCloseTo(0, 6);
   });
@@ -76,7 +78,9 @@ describe('cosmos train', () => {
     const out = at('tuned.pt');
 
     const { lines, stderr } = await trainLines('--init', init, '--data', folder, '--freeze-towers', '--steps', '2', '--batch', '2', '--out', out);
-    expect(lines.map((l) => l.step ?? 'final')).toEqual([1, 2, 'final']);
+    expect(lines.map((l) => (l.final ? 'final' : l.step))).toEqual([1, 2, 'final']);
+    // The user's photos have no ground truth: no pointing game.
+    expect(lines[2]!.pointing_cross_attention).toBeNull();
     expect(stderr).toContain('photos: 6 image-caption pairs (1 held out), captions from per-image .txt files');
     expect(stderr).toMatch(/skipped photos\/broken\.png: .+/);
 

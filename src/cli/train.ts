@@ -5,6 +5,7 @@
  * `--data` trains on the user's images instead (a folder or a zip with captions, as the app takes them; every
  * 10th pair held out), and `--init F.pt --freeze-towers` fine-tunes only the poolers, mappings and projections.
  */
+import type { SceneKinds } from '../data/scenes.ts';
 import { writeTrainingCheckpoint } from '../cosmos/trainingCheckpoint.ts';
 import { fileSink } from '../checkpoint/nodeFiles.ts';
 import { PRESETS, type PresetName } from '../cosmos/presets.ts';
@@ -15,12 +16,13 @@ import { HELD_OUT_COUNT, type TrainingData, sceneData } from '../data/dataset.ts
 import { userDataFromPath } from '../data/userData-node.ts';
 import { loadSceneAtlasFromDisk } from '../data/scenes-node.ts';
 import { loadClipTokenizer } from '../data/tokenizer-node.ts';
-import { heldOutRetrieval } from '../eval/heldOut.ts';
+import { type HeldOutRecord, heldOutRecord } from '../eval/heldOut.ts';
 import { UsageError } from './args.ts';
 import { defineCommand } from './command.ts';
 import { loadModel } from './inputs.ts';
 
 const round = (x: number, digits = 6) => Number(x.toPrecision(digits));
+const rounded = (record: HeldOutRecord) => Object.fromEntries(Object.entries(record).map(([k, v]) => [k, v === null ? null : round(v)])) as unknown as HeldOutRecord;
 
 function stepLine(r: StepRecord) {
   return {
@@ -55,9 +57,11 @@ export const trainCommand = defineCommand({
     seed: { kind: 'number', min: 0, value: 'S' },
     'log-every': { kind: 'number', min: 1, value: 'K' },
     'eval-count': { kind: 'number', min: 2, value: 'N' },
+    'eval-every': { kind: 'number', min: 1, value: 'K' },
     init: { kind: 'string', value: 'F.pt' },
     data: { kind: 'string', value: 'DIR|ZIP' },
     'freeze-towers': { kind: 'switch' },
+    scenes: { kind: 'string', choices: ['all', 'teaching'] },
     out: { kind: 'string', value: 'G.pt' },
   },
   async run(flags, ctx) {
@@ -70,6 +74,7 @@ export const trainCommand = defineCommand({
       lr: flags.lr,
       seed: flags.seed,
       freezeTowers: flags['freeze-towers'],
+      scenes: flags.scenes as SceneKinds | undefined,
     });
     const tokenizer = await loadClipTokenizer();
     await ctx.gpu();
@@ -83,7 +88,7 @@ export const trainCommand = defineCommand({
     options.sourceSize = Math.max(options.sourceSize, config.vision.imageSize);
     let data: TrainingData;
     try {
-      data = flags.data ? await userData(flags.data, options, ctx.progress) : sceneData(await loadSceneAtlasFromDisk(), options.seed);
+      data = flags.data ? await userData(flags.data, options, ctx.progress) : sceneData(await loadSceneAtlasFromDisk(), options.seed, options.scenes);
     } catch (error) {
       student?.dispose();
       teacher?.dispose();
@@ -92,6 +97,12 @@ export const trainCommand = defineCommand({
     const run = new TrainingRun(config, options, data, tokenizer, student, teacher);
     try {
       const logEvery = flags['log-every'] ?? 1;
+      const evalCount = flags['eval-count'] ?? HELD_OUT_COUNT;
+      const started = performance.now();
+      const evaluate = async () => {
+        const record = await heldOutRecord(run.student, run.data, tokenizer, evalCount);
+        return { step: run.step, seconds: round((performance.now() - started) / 1000, 4), ...rounded(record) };
+      };
       const losses: number[] = [];
       for (let s = 0; s < options.steps; s++) {
         const record = await run.trainStep();
@@ -104,10 +115,18 @@ export const trainCommand = defineCommand({
               `step ${line.step}: loss ${line.total} (clip ${line.clip}, cosmos ${line.cosmos ?? '-'}), lr ${line.lr}, ${line.samples_per_second} samples/s`,
           );
         }
+        if (flags['eval-every'] && record.step % flags['eval-every'] === 0 && record.step < options.steps) {
+          const line = { eval: true, ...(await evaluate()) };
+          ctx.result(line, () => `held-out at step ${line.step}: i2t R@1 ${line.i2t_r1}, pointing ${line.pointing_cross_attention ?? '-'}`);
+        }
       }
-      const recall = await heldOutRetrieval(run.student, run.data, tokenizer, flags['eval-count'] ?? HELD_OUT_COUNT);
-      const final = { final: true, ...Object.fromEntries(Object.entries(recall).map(([k, v]) => [k, round(v)])) };
-      ctx.result(final, () => `held-out retrieval: i2t R@1 ${recall.i2t_r1}, R@5 ${recall.i2t_r5}; t2i R@1 ${recall.t2i_r1}, R@5 ${recall.t2i_r5}`);
+      const final = { final: true, ...(await evaluate()) };
+      ctx.result(
+        final,
+        () =>
+          `held-out retrieval: i2t R@1 ${final.i2t_r1}, R@5 ${final.i2t_r5}; t2i R@1 ${final.t2i_r1}, R@5 ${final.t2i_r5}; ` +
+          `pointing: cross-attention ${final.pointing_cross_attention ?? '-'}, dense ${final.pointing_dense ?? '-'}`,
+      );
       if (flags.out) {
         const sink = await fileSink(flags.out);
         await writeTrainingCheckpoint(sink, {

@@ -1,4 +1,5 @@
 /** Training settings and the tiny preset's defaults: a light module, so the app's main thread can read them. */
+import type { SceneKinds } from '../data/scenes.ts';
 import type { TrainMode } from './objective.ts';
 
 export interface TrainingOptions {
@@ -16,6 +17,8 @@ export interface TrainingOptions {
   localCount: number;
   seed: number;
   freezeTowers: boolean;
+  /** Which built-in scenes to train on when the user gives no data: every emoji, or the teaching set. */
+  scenes: SceneKinds;
 }
 
 /** Settings that train the tiny preset in minutes on a CPU adapter. */
@@ -32,6 +35,7 @@ export const TINY_TRAINING: TrainingOptions = {
   localCount: 2,
   seed: 0,
   freezeTowers: false,
+  scenes: 'all',
 };
 
 /** Linear warmup of a run of `steps`: 5% of it, at least one step (the tiny recipe's 25 of 500). */

@@ -3,7 +3,7 @@
  * scenes and the user's own images both provide it.
  */
 import type { RgbImage } from './image.ts';
-import { type SceneAtlas, type SceneObjectTruth, heldOutScenes, renderScene, sceneCaption, sceneTruth, trainScene } from './scenes.ts';
+import { type SceneAtlas, type SceneKinds, type SceneObjectTruth, heldOutScenes, renderScene, sceneCaption, sceneTruth, trainScene } from './scenes.ts';
 
 export interface ImageCaption {
   /** Square, `size` x `size`. */
@@ -28,22 +28,26 @@ export interface TrainingData {
 }
 
 export const BUILT_IN_SCENES = 'built-in scenes';
+export const TEACHING_SCENES = 'teaching scenes';
 
 /** Held-out pairs the analysis panels offer and every held-out evaluation ranks (fewer where a data set has fewer). */
 export const HELD_OUT_COUNT = 256;
 
-/** The built-in emoji scenes: endless training scenes, and held-out scenes of unseen object combinations. */
-export function sceneData(atlas: SceneAtlas, seed: number): TrainingData {
+/**
+ * The built-in emoji scenes: endless training scenes, and held-out scenes of unseen object combinations; with
+ * kinds 'teaching', the scenes of 24 emoji that a tiny model learns in minutes.
+ */
+export function sceneData(atlas: SceneAtlas, seed: number, kinds: SceneKinds = 'all'): TrainingData {
   const render = (scene: ReturnType<typeof trainScene>, size: number): ImageCaption => ({
     image: renderScene(atlas, scene, size).image,
     caption: sceneCaption(scene),
   });
   return {
-    name: BUILT_IN_SCENES,
-    train: (index, size) => render(trainScene(atlas, seed, index), size),
-    heldOut: (count, size) => heldOutScenes(atlas, count).map((scene) => render(scene, size)),
+    name: kinds === 'all' ? BUILT_IN_SCENES : TEACHING_SCENES,
+    train: (index, size) => render(trainScene(atlas, seed, index, kinds), size),
+    heldOut: (count, size) => heldOutScenes(atlas, count, kinds).map((scene) => render(scene, size)),
     heldOutScenes: (count, size) =>
-      heldOutScenes(atlas, count).map((scene) => {
+      heldOutScenes(atlas, count, kinds).map((scene) => {
         const rendered = renderScene(atlas, scene, size);
         return { image: rendered.image, caption: sceneCaption(scene), objects: sceneTruth(scene, rendered), mask: rendered.mask };
       }),

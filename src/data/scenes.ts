@@ -152,33 +152,87 @@ export function isHeldOutPair(atlas: SceneAtlas, a: number, b: number): boolean 
   return fnv1a(`${p}|${q}`) % HELD_OUT_PAIR_MODULUS === 0;
 }
 
+/**
+ * Which emoji scenes may show: every one of the atlas ('all', the built-in scenes), or 24 of them, distinct in
+ * colour and shape, that a tiny model learns in minutes on a CPU ('teaching'). Held-out pairs follow the same rule.
+ */
+export type SceneKinds = 'all' | 'teaching';
+
+export const TEACHING_EMOJI: readonly string[] = [
+  'red apple',
+  'banana',
+  'bunch of grapes',
+  'strawberry',
+  'carrot',
+  'broccoli',
+  'dog',
+  'cat',
+  'frog',
+  'penguin',
+  'fish',
+  'butterfly',
+  'sunflower',
+  'pine tree',
+  'mushroom',
+  'red car',
+  'bicycle',
+  'sailboat',
+  'airplane',
+  'soccer ball',
+  'sun',
+  'star',
+  'house',
+  'umbrella',
+];
+
+const catalogs = new WeakMap<SceneAtlas, Record<SceneKinds, number[]>>();
+
+/** The atlas indices of the emoji `kinds` allows, in atlas order. */
+export function sceneCatalog(atlas: SceneAtlas, kinds: SceneKinds): number[] {
+  let known = catalogs.get(atlas);
+  if (!known) {
+    const all = atlas.emoji.map((_, i) => i);
+    const teaching = all.filter((i) => TEACHING_EMOJI.includes(atlas.emoji[i]!.name));
+    if (teaching.length !== TEACHING_EMOJI.length) throw new Error(`scene atlas: ${TEACHING_EMOJI.length - teaching.length} of the teaching emoji are missing`);
+    known = { all, teaching };
+    catalogs.set(atlas, known);
+  }
+  return known[kinds];
+}
+
 /** Training scene `index` of the stream seeded by `seed`: random access, so loaders can shard it. */
-export function trainScene(atlas: SceneAtlas, seed: number, index: number): Scene {
+export function trainScene(atlas: SceneAtlas, seed: number, index: number, kinds: SceneKinds = 'all'): Scene {
+  const catalog = sceneCatalog(atlas, kinds);
   const random = rng(hash2(hash2(seed, TRAIN_SALT), index));
   const objectCount = 1 + Math.floor(random() * 4);
   const emoji: number[] = [];
   while (emoji.length < objectCount) {
-    const e = Math.floor(random() * atlas.emoji.length);
+    const e = catalog[Math.floor(random() * catalog.length)]!;
     if (!emoji.includes(e) && !emoji.some((other) => isHeldOutPair(atlas, e, other))) emoji.push(e);
   }
   return composeScene(atlas, random, emoji);
 }
 
-export function trainScenes(atlas: SceneAtlas, count: number, seed: number): Scene[] {
-  return Array.from({ length: count }, (_, i) => trainScene(atlas, seed, i));
+export function trainScenes(atlas: SceneAtlas, count: number, seed: number, kinds: SceneKinds = 'all'): Scene[] {
+  return Array.from({ length: count }, (_, i) => trainScene(atlas, seed, i, kinds));
 }
 
 /** The fixed held-out split, its first `count` scenes; a shorter list is a prefix of a longer one. */
-export function heldOutScenes(atlas: SceneAtlas, count: number): Scene[] {
+export function heldOutScenes(atlas: SceneAtlas, count: number, kinds: SceneKinds = 'all'): Scene[] {
+  const catalog = sceneCatalog(atlas, kinds);
+  const draw = (random: Random) => catalog[Math.floor(random() * catalog.length)]!;
+  // Emoji with a held-out partner in the catalog (in the whole atlas, all of them).
+  const paired = new Set(catalog.filter((a) => catalog.some((b) => b !== a && isHeldOutPair(atlas, a, b))));
   return Array.from({ length: count }, (_, i) => {
     const random = rng(hash2(HELD_OUT_SEED, i));
-    const a = Math.floor(random() * atlas.emoji.length);
+    let a = draw(random);
+    while (!paired.has(a)) a = draw(random);
     let b = a;
-    while (b === a || !isHeldOutPair(atlas, a, b)) b = Math.floor(random() * atlas.emoji.length);
+    while (b === a || !isHeldOutPair(atlas, a, b)) b = draw(random);
     const emoji = [a, b];
     const objectCount = 2 + Math.floor(random() * 3);
     while (emoji.length < objectCount) {
-      const e = Math.floor(random() * atlas.emoji.length);
+      const e = draw(random);
       if (!emoji.includes(e)) emoji.push(e);
     }
     return composeScene(atlas, random, emoji);

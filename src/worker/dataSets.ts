@@ -51,7 +51,7 @@ export class DataSets {
 
   /** The current data set for a run of `options`: its sources at least `options.sourceSize` on a side. */
   async forRun(options: TrainingOptions): Promise<TrainingData> {
-    if (!this.user) return sceneData(this.atlas, options.seed);
+    if (!this.user) return sceneData(this.atlas, options.seed, options.scenes);
     if (this.user.workingSize < options.sourceSize || this.user.seed !== options.seed) this.user = await this.decoded(this.user.files, options);
     return this.user.decoded.data;
   }
