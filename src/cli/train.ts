@@ -22,7 +22,8 @@ import { defineCommand } from './command.ts';
 import { loadModel } from './inputs.ts';
 
 const round = (x: number, digits = 6) => Number(x.toPrecision(digits));
-const rounded = (record: HeldOutRecord) => Object.fromEntries(Object.entries(record).map(([k, v]) => [k, v === null ? null : round(v)])) as unknown as HeldOutRecord;
+const rounded = (record: HeldOutRecord) =>
+  Object.fromEntries(Object.entries(record).map(([k, v]) => [k, v === null ? null : round(v)])) as unknown as HeldOutRecord;
 
 function stepLine(r: StepRecord) {
   return {

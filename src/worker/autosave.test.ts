@@ -40,7 +40,10 @@ describe('the run saved in the browser', () => {
     await run.trainStep();
     await run.trainStep();
     const stores = { checkpoints: memoryStore(), runs: memoryStore() };
-    const log = { steps: [], evals: [{ step: 2, i2t_r1: 0.25, i2t_r5: 0.5, t2i_r1: 0.125, t2i_r5: 0.75 }] };
+    const log = {
+      steps: [],
+      evals: [{ step: 2, i2t_r1: 0.25, i2t_r5: 0.5, t2i_r1: 0.125, t2i_r5: 0.75, pointing_cross_attention: 0.5, pointing_dense: 0.25 }],
+    };
     await autosave(run, 'tiny', log, stores);
     expect((await stores.checkpoints.list()).map((c) => c.name)).toEqual([AUTOSAVE_CHECKPOINT]);
 

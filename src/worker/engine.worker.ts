@@ -12,7 +12,7 @@ import { modelFromCheckpoint } from '../cosmos/load.ts';
 import type { CosmosModel } from '../cosmos/model.ts';
 import { type PresetName, PRESETS } from '../cosmos/presets.ts';
 import { TrainingRun } from '../cosmos/training.ts';
-import { heldOutRetrieval } from '../eval/heldOut.ts';
+import { heldOutRecord } from '../eval/heldOut.ts';
 import { TINY_TRAINING, type TrainingOptions } from '../cosmos/trainingOptions.ts';
 import { type SceneAtlas, loadSceneAtlas } from '../data/scenes.ts';
 import { ClipTokenizer } from '../data/tokenizer.ts';
@@ -118,7 +118,7 @@ function startSession(
         post(event);
       },
       memory: () => runtime.memory(),
-      evaluate: (count) => heldOutRetrieval(run.student, run.data, tokenizer, count),
+      evaluate: (count) => heldOutRecord(run.student, run.data, tokenizer, count),
       save: async () => autosave(run, preset, log, await browserStores()),
       failed: (error) => {
         // A lost device was reported when it happened; the failed step says nothing new.

@@ -8,7 +8,7 @@ import type { SelfTestResult } from '../tensor/selftest.ts';
 import type { CosmosConfig } from '../cosmos/config.ts';
 import type { PresetName } from '../cosmos/presets.ts';
 import type { StepRecord } from '../cosmos/training.ts';
-import type { RetrievalRecord } from '../eval/heldOut.ts';
+import type { HeldOutRecord } from '../eval/heldOut.ts';
 import type { TrainingOptions } from '../cosmos/trainingOptions.ts';
 import type { RgbImage } from '../data/image.ts';
 import type { PathedBlob } from '../data/userData-browser.ts';
@@ -189,7 +189,7 @@ export type WorkerEvent =
     }
   | { type: 'state'; state: RunState }
   | { type: 'step'; record: StepRecord; memory: MemoryStats }
-  | { type: 'eval'; step: number; record: RetrievalRecord }
+  | { type: 'eval'; step: number; record: HeldOutRecord }
   /** The run was written to browser storage (AUTOSAVE_CHECKPOINT) at this step: a reload can resume from it. */
   | { type: 'saved'; step: number }
   | { type: 'progress'; requestId: number; what: string; done: number; total: number }

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { StepRecord } from '../cosmos/training.ts';
-import type { RetrievalRecord } from '../eval/heldOut.ts';
+import type { HeldOutRecord } from '../eval/heldOut.ts';
 import type { MemoryStats } from '../gpu/runtime.ts';
 import type { WorkerEvent } from './protocol.ts';
 import { GpuQueue, type SteppableRun, TrainingLoop } from './run.ts';
 
 const MEMORY: MemoryStats = { totalBytes: 1, liveBytes: 1, liveBuffers: 1, freeBuffers: 0, pipelines: 0, uniformBuffers: 0 };
-const RECALL: RetrievalRecord = { i2t_r1: 0.5, i2t_r5: 1, t2i_r1: 0.5, t2i_r5: 1 };
+const RECALL: HeldOutRecord = { i2t_r1: 0.5, i2t_r5: 1, t2i_r1: 0.5, t2i_r5: 1, pointing_cross_attention: 0.75, pointing_dense: 0.5 };
 
 /** A run whose steps take a few milliseconds and record what ran, in order, with the GPU work of others. */
 class FakeRun implements SteppableRun {
@@ -48,7 +48,7 @@ function setup(steps: number, cadence = { evalEvery: 3, evalCount: 8, saveEvery:
   const loop = new TrainingLoop(run, gpu, cadence, {
     post: (e) => events.push(e),
     memory: () => MEMORY,
-    evaluate: async (count: number): Promise<RetrievalRecord> => {
+    evaluate: async (count: number): Promise<HeldOutRecord> => {
       log.push(`eval ${count} at ${run.step}`);
       return RECALL;
     },

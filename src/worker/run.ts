@@ -5,7 +5,7 @@
  */
 import type { MemoryStats } from '../gpu/runtime.ts';
 import type { StepRecord } from '../cosmos/training.ts';
-import type { RetrievalRecord } from '../eval/heldOut.ts';
+import type { HeldOutRecord } from '../eval/heldOut.ts';
 import type { RunState, WorkerEvent } from './protocol.ts';
 
 /**
@@ -33,7 +33,7 @@ export interface LoopHooks {
   post(event: WorkerEvent): void;
   memory(): MemoryStats;
   /** The held-out evaluation of `count` pairs; called inside the GPU queue. */
-  evaluate(count: number): Promise<RetrievalRecord>;
+  evaluate(count: number): Promise<HeldOutRecord>;
   /** Writes the run to browser storage; called inside the GPU queue. */
   save(): Promise<void>;
   /** A step or an evaluation failed: the loop has paused itself. */

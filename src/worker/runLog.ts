@@ -5,14 +5,14 @@
  * curve keeps its shape while the chart, the messages and the saved file stay small.
  */
 import type { StepRecord } from '../cosmos/training.ts';
-import type { RetrievalRecord } from '../eval/heldOut.ts';
+import type { HeldOutRecord } from '../eval/heldOut.ts';
 import type { MemoryStats } from '../gpu/runtime.ts';
 
 export interface StepPoint extends StepRecord {
   memory: MemoryStats;
 }
 
-export interface EvalPoint extends RetrievalRecord {
+export interface EvalPoint extends HeldOutRecord {
   step: number;
 }
 

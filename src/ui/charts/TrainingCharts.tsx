@@ -33,15 +33,17 @@ export function TrainingCharts({ history, evals, steps, cosmos, evalEvery }: Tra
   const at = (r: StepPoint) => r.step;
   const byStep = <K extends keyof StepPoint>(name: string, color: string, key: K, dashed = false) =>
     series(name, color, history, at, (r) => r[key] as number, dashed);
+  // Metrics the data cannot measure (pointing on the user's images) are null: those points are left out.
   const byEval = (name: string, color: string, key: keyof EvalPoint, dashed = false) =>
     series(
       name,
       color,
-      evals,
+      evals.filter((r) => r[key] !== null),
       (r) => r.step,
-      (r) => r[key],
+      (r) => r[key] as number,
       dashed,
     );
+  const pointing = evals.some((r) => r.pointing_cross_attention !== null);
 
   return (
     <div className="charts" data-testid="train-charts">
@@ -72,6 +74,16 @@ export function TrainingCharts({ history, evals, steps, cosmos, evalEvery }: Tra
           byEval('t→i R@5', C[3], 't2i_r5', true),
         ]}
       />
+      {pointing && (
+        <LineChart
+          title={`Held-out pointing game (every ${evalEvery} steps)`}
+          testId="chart-pointing"
+          xDomain={xDomain}
+          yDomain={[0, 1]}
+          formatY={percent}
+          series={[byEval('cross-attention', C[2], 'pointing_cross_attention'), byEval('dense', C[1], 'pointing_dense', true)]}
+        />
+      )}
       <LineChart title="Throughput" testId="chart-throughput" xDomain={xDomain} fromZero series={[byStep('samples/s', C[1], 'samplesPerSecond')]} />
       <LineChart title="Step time" testId="chart-step-time" xDomain={xDomain} fromZero formatY={ms} series={[byStep('step', C[2], 'stepMs')]} />
       <LineChart

@@ -306,8 +306,14 @@ function Facts() {
       </div>
       <div>
         <dt>Held-out i→t R@1</dt>
-        <dd>{lastEval ? `${(lastEval.i2t_r1 * 100).toFixed(1)}%` : '–'}</dd>
+        <dd data-testid="stat-recall">{lastEval ? `${(lastEval.i2t_r1 * 100).toFixed(1)}%` : '–'}</dd>
       </div>
+      {lastEval?.pointing_cross_attention != null && (
+        <div>
+          <dt>Pointing game</dt>
+          <dd data-testid="stat-pointing">{`${(lastEval.pointing_cross_attention * 100).toFixed(1)}%`}</dd>
+        </div>
+      )}
       <div>
         <dt>Samples/s</dt>
         <dd>{last ? last.samplesPerSecond.toFixed(1) : '–'}</dd>
