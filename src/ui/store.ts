@@ -90,8 +90,8 @@ export interface AppState {
 
 /** The worker's options for the settings: the tiny recipe's other values, its warmup rule. */
 function optionsOf(settings: TrainSettings): TrainingOptions {
-  const { mode, lr, batchSize, steps, localCount, momentum, freezeTowers } = settings;
-  return trainingOptions({ mode, lr, batchSize, steps, localCount, momentum, freezeTowers });
+  const { mode, lr, batchSize, steps, localCount, momentum, freezeTowers, scenes } = settings;
+  return trainingOptions({ mode, lr, batchSize, steps, localCount, momentum, freezeTowers, scenes });
 }
 
 const sameSettings = (a: TrainSettings | null, b: TrainSettings): boolean =>
@@ -111,6 +111,7 @@ function settingsOf(run: RunInfo, current: TrainSettings): TrainSettings {
     localCount: o.localCount,
     momentum: o.momentum,
     freezeTowers: o.freezeTowers,
+    scenes: o.scenes ?? current.scenes,
   };
 }
 

@@ -1,10 +1,11 @@
 /**
- * Settings in the URL, so that a view can be shared and a reload keeps it: `?preset=tiny&mode=clip&lr=0.0005&batch=16
- * &steps=300&local=2&momentum=0.99&eval=25&freeze=1&tab=views`. Only values that differ from the defaults are written; a
+ * Settings in the URL, so that a view can be shared and a reload keeps it: `?preset=tiny&mode=clip&scenes=teaching
+ * &lr=0.0005&batch=16&steps=300&local=2&momentum=0.99&eval=25&freeze=1&tab=views`. Only values that differ from the defaults are written; a
  * value that does not parse or lies out of range is ignored (the default stands).
  */
 import type { TrainMode } from '../cosmos/objective.ts';
 import { TINY_TRAINING } from '../cosmos/trainingOptions.ts';
+import type { SceneKinds } from '../data/scenes.ts';
 
 export const TABS = ['train', 'views', 'attention', 'retrieval', 'zeroshot', 'segment', 'checkpoints'] as const;
 export type Tab = (typeof TABS)[number];
@@ -13,6 +14,7 @@ export type Tab = (typeof TABS)[number];
 export const TRAIN_PRESETS = ['tiny', 'small'] as const;
 export type TrainPreset = (typeof TRAIN_PRESETS)[number];
 export const MODES: readonly TrainMode[] = ['cosmos', 'clip'];
+export const SCENE_KINDS: readonly SceneKinds[] = ['all', 'teaching'];
 
 export interface TrainSettings {
   preset: TrainPreset;
@@ -28,6 +30,8 @@ export interface TrainSettings {
   evalEvery: number;
   /** Train only the cross-attention poolers, mappings and projections (fine-tuning a loaded checkpoint). */
   freezeTowers: boolean;
+  /** The built-in scenes trained on: every emoji, or the 24 of the teaching set. */
+  scenes: SceneKinds;
 }
 
 export interface UrlState {
@@ -46,6 +50,7 @@ export const DEFAULT_SETTINGS: TrainSettings = {
   momentum: TINY_TRAINING.momentum,
   evalEvery: 25,
   freezeTowers: TINY_TRAINING.freezeTowers,
+  scenes: TINY_TRAINING.scenes,
 };
 
 type NumberKey = 'lr' | 'batchSize' | 'steps' | 'localCount' | 'momentum' | 'evalEvery';
@@ -78,6 +83,7 @@ export function parseUrl(search: string): UrlState {
   const settings: TrainSettings = { ...DEFAULT_SETTINGS };
   settings.preset = oneOf(TRAIN_PRESETS, params.get('preset')) ?? settings.preset;
   settings.mode = oneOf(MODES, params.get('mode')) ?? settings.mode;
+  settings.scenes = oneOf(SCENE_KINDS, params.get('scenes')) ?? settings.scenes;
   const freeze = params.get('freeze');
   if (freeze === '1' || freeze === '0') settings.freezeTowers = freeze === '1';
   for (const field of Object.keys(NUMBER_FIELDS) as NumberKey[]) {
@@ -95,6 +101,7 @@ export function urlSearch({ settings, tab }: UrlState, current = ''): string {
   const put = (key: string, value: string, fallback: string) => (value === fallback ? params.delete(key) : params.set(key, value));
   put('preset', settings.preset, DEFAULT_SETTINGS.preset);
   put('mode', settings.mode, DEFAULT_SETTINGS.mode);
+  put('scenes', settings.scenes, DEFAULT_SETTINGS.scenes);
   put('freeze', settings.freezeTowers ? '1' : '0', DEFAULT_SETTINGS.freezeTowers ? '1' : '0');
   for (const field of Object.keys(NUMBER_FIELDS) as NumberKey[]) {
     put(NUMBER_FIELDS[field].key, String(settings[field]), String(DEFAULT_SETTINGS[field]));

@@ -54,7 +54,7 @@ describe('handleAnalysis on the tiny preset', () => {
       .map((s) => s.trim())
       .filter(Boolean);
     expect(result.sentences.map((s) => s.text)).toEqual(sentences);
-    const image = prepareImage(atlas, { kind: 'scene', index: 3 }, config.vision.imageSize);
+    const image = prepareImage({ atlas, kinds: 'all' }, { kind: 'scene', index: 3 }, config.vision.imageSize);
     const alone = await embed(ctx.student, [image.pixels], tokenizer.tokenize([sentences[1]!]), { attention: true });
     // The same kernels on the same inputs, batched differently: float32 summation order only.
     expect(Math.max(...result.sentences[1]!.patchMean.map((v, i) => Math.abs(v - alone.imageAttention![0]![0]![i]!)))).toBeLessThan(1e-6);
@@ -63,7 +63,7 @@ describe('handleAnalysis on the tiny preset', () => {
   it("hands over a held-out pair of the run's data: the built-in scene's own picture and caption", async () => {
     const pair = (await handleAnalysis({ kind: 'heldOutPair', index: 3 }, ctx)) as HeldOutPairResult;
     expect(pair.caption).toBe(sceneCaption(heldOutScenes(atlas, 4)[3]!));
-    expect(pair.image).toEqual(sourceImage(atlas, { kind: 'scene', index: 3 }, 224));
+    expect(pair.image).toEqual(sourceImage({ atlas, kinds: 'all' }, { kind: 'scene', index: 3 }, 224));
     await expect(handleAnalysis({ kind: 'heldOutPair', index: 256 }, ctx)).rejects.toThrow('built-in scenes has no held-out pair 256.');
   });
 

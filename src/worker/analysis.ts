@@ -28,12 +28,13 @@ export interface AnalysisContext {
 const dataOf = (ctx: AnalysisContext): TrainingData => ctx.run?.data ?? sceneData(ctx.atlas, 0);
 
 export async function handleAnalysis(request: AnalysisRequest, ctx: AnalysisContext): Promise<AnalysisResult> {
-  const { atlas, tokenizer } = ctx;
+  const { tokenizer } = ctx;
+  const scenes = { atlas: ctx.atlas, kinds: ctx.run?.options.scenes ?? 'all' };
   switch (request.kind) {
     case 'attention':
-      return crossAttention(pickModel(ctx, request.weights), atlas, tokenizer, request.image, request.caption);
+      return crossAttention(pickModel(ctx, request.weights), scenes, tokenizer, request.image, request.caption);
     case 'selfAttention':
-      return selfAttention(pickModel(ctx, request.weights), atlas, request.image);
+      return selfAttention(pickModel(ctx, request.weights), scenes, request.image);
     case 'heldOutPair':
       return heldOutPair(dataOf(ctx), request.index, Math.max(DISPLAY_SIZE, ctx.student.config.vision.imageSize));
     case 'views':
@@ -41,9 +42,9 @@ export async function handleAnalysis(request: AnalysisRequest, ctx: AnalysisCont
     case 'retrieval':
       return retrieval(pickModel(ctx, request.weights), dataOf(ctx), tokenizer, request.count);
     case 'zeroShot':
-      return zeroShot(pickModel(ctx, request.weights), atlas, tokenizer, request.image, request.classes);
+      return zeroShot(pickModel(ctx, request.weights), scenes, tokenizer, request.image, request.classes);
     case 'segment':
       // SCLIP-style segmentation is evaluated on the teacher (COSMOS-SPEC section 7) when there is one.
-      return segment(ctx.teacher ?? ctx.student, atlas, tokenizer, request.image, request.classes, request.csa);
+      return segment(ctx.teacher ?? ctx.student, scenes, tokenizer, request.image, request.classes, request.csa);
   }
 }

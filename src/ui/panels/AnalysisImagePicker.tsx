@@ -26,7 +26,8 @@ export function AnalysisImagePicker({ testId }: { testId: string }) {
   const engine = useAppStore((s) => s.engine);
   const dataSet = useAppStore((s) => s.dataSet);
 
-  useEffect(() => void loadScenes(), [loadScenes]);
+  const kinds = useAppStore((s) => s.run?.options.scenes ?? 'all');
+  useEffect(() => void loadScenes(kinds), [loadScenes, kinds]);
 
   const upload = async (file: File | undefined) => {
     if (!file) return;

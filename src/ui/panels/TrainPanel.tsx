@@ -6,7 +6,7 @@ import { formatBytes, formatCount } from '../../format.ts';
 import { downloadBlob } from '../heatmap/draw.ts';
 import type { StepPoint } from '../../worker/runLog.ts';
 import { type AppState, useAppStore } from '../store.ts';
-import { MODES, NUMBER_FIELDS, TRAIN_PRESETS, type TrainSettings, validNumber } from '../url.ts';
+import { MODES, NUMBER_FIELDS, SCENE_KINDS, TRAIN_PRESETS, type TrainSettings, validNumber } from '../url.ts';
 import { DataPicker } from './DataPicker.tsx';
 import { Panel } from './Panel.tsx';
 
@@ -128,6 +128,21 @@ function Settings({ locked }: { locked: boolean }) {
           {MODES.map((m) => (
             <option key={m} value={m}>
               {m === 'cosmos' ? 'COSMOS' : 'CLIP only'}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label className="field">
+        <span>Scenes</span>
+        <select
+          value={settings.scenes}
+          title="The built-in scenes: all 300 emoji, or 24 distinct ones that a tiny model learns in minutes (the teaching set)."
+          data-testid="setting-scenes"
+          onChange={(e) => setSettings({ scenes: e.target.value as TrainSettings['scenes'] })}
+        >
+          {SCENE_KINDS.map((k) => (
+            <option key={k} value={k}>
+              {k === 'all' ? 'all 300 emoji' : 'teaching set (24)'}
             </option>
           ))}
         </select>

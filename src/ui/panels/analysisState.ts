@@ -8,7 +8,7 @@ import { HELD_OUT_COUNT } from '../../data/dataset.ts';
 import { errorMessage } from '../../format.ts';
 import { create } from 'zustand';
 import type { RgbImage } from '../../data/image.ts';
-import { BACKGROUNDS, type Scene, type SceneIndexFile, heldOutScenes, sceneCaption } from '../../data/scenes.ts';
+import { BACKGROUNDS, type Scene, type SceneIndexFile, type SceneKinds, heldOutScenes, sceneCaption } from '../../data/scenes.ts';
 import type { ImageInput, Weights } from '../../worker/protocol.ts';
 
 export interface HeldOutScene {
@@ -29,10 +29,12 @@ export interface AnalysisState {
   csa: boolean;
   /** The pooler head shown, or null for the mean over heads. */
   head: number | null;
+  /** The held-out scenes of the run's data (`scenesKinds`): every emoji, or the teaching set. */
   scenes: HeldOutScene[] | null;
+  scenesKinds: SceneKinds | null;
   scenesError: string | null;
   set(patch: Partial<Pick<AnalysisState, 'source' | 'caption' | 'weights' | 'classes' | 'csa' | 'head'>>): void;
-  loadScenes(): Promise<void>;
+  loadScenes(kinds: SceneKinds): Promise<void>;
 }
 
 function sceneInfo(scene: Scene): HeldOutScene {
@@ -43,13 +45,19 @@ function sceneInfo(scene: Scene): HeldOutScene {
  * The held-out scenes' captions, composed here from the data set's index alone (composing a scene needs only
  * the emoji names; the worker renders the pixels from the same rule).
  */
-async function fetchHeldOutScenes(): Promise<HeldOutScene[]> {
-  const url = new URL(`${import.meta.env.BASE_URL}scenes/emoji.json`, window.location.href);
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`The scene list could not be loaded (HTTP ${response.status} for ${url.pathname}).`);
-  const index = (await response.json()) as SceneIndexFile;
+let sceneIndex: Promise<SceneIndexFile> | null = null;
+
+async function fetchHeldOutScenes(kinds: SceneKinds): Promise<HeldOutScene[]> {
+  sceneIndex ??= (async () => {
+    const url = new URL(`${import.meta.env.BASE_URL}scenes/emoji.json`, window.location.href);
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`The scene list could not be loaded (HTTP ${response.status} for ${url.pathname}).`);
+    return (await response.json()) as SceneIndexFile;
+  })();
+  sceneIndex.catch(() => (sceneIndex = null)); // let a later call try again
+  const index = await sceneIndex;
   const namesOnly = { sprite: index.sprite, width: 0, height: 0, rgba: new Uint8Array(0), emoji: index.emoji };
-  return heldOutScenes(namesOnly, HELD_OUT_COUNT).map(sceneInfo);
+  return heldOutScenes(namesOnly, HELD_OUT_COUNT, kinds).map(sceneInfo);
 }
 
 const WEIGHTS: readonly Weights[] = ['student', 'teacher'];
@@ -86,15 +94,18 @@ function toUrl(state: AnalysisState): void {
 export const useAnalysisState = create<AnalysisState>()((set, get) => ({
   ...fromUrl(typeof window === 'undefined' ? '' : window.location.search),
   scenes: null,
+  scenesKinds: null,
   scenesError: null,
   set(patch) {
     set(patch);
     toUrl(get());
   },
-  async loadScenes() {
-    if (get().scenes) return;
+  async loadScenes(kinds) {
+    if (get().scenesKinds === kinds) return;
+    set({ scenesKinds: kinds });
     try {
-      set({ scenes: await fetchHeldOutScenes(), scenesError: null });
+      const scenes = await fetchHeldOutScenes(kinds);
+      if (get().scenesKinds === kinds) set({ scenes, scenesError: null });
     } catch (error) {
       set({ scenesError: errorMessage(error) });
     }

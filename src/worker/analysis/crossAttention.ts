@@ -5,23 +5,22 @@
  * attends to it). A long caption's sentences are encoded too, each giving its own patch map, in the same pass.
  */
 import type { CosmosModel } from '../../cosmos/model.ts';
-import type { SceneAtlas } from '../../data/scenes.ts';
 import type { ClipTokenizer } from '../../data/tokenizer.ts';
 import { sentencesOf } from '../../cosmos/views/textCrops.ts';
 import { embed } from '../../eval/embed.ts';
 import type { AttentionResult, ImageInput } from '../protocol.ts';
-import { prepareImage, tokenStrings } from './inputs.ts';
+import { prepareImage, tokenStrings, type SceneSource } from './inputs.ts';
 
 export async function crossAttention(
   model: CosmosModel,
-  atlas: SceneAtlas,
+  scenes: SceneSource,
   tokenizer: ClipTokenizer,
   input: ImageInput,
   caption: string,
 ): Promise<AttentionResult> {
   const text = caption.trim();
   if (!text) throw new Error('Type a caption: the maps show how the image and the caption attend to each other.');
-  const image = prepareImage(atlas, input, model.config.vision.imageSize);
+  const image = prepareImage(scenes, input, model.config.vision.imageSize);
   const sentences = sentencesOf(text);
   // One sentence is the caption itself: its map would repeat the caption's.
   const perSentence = sentences.length > 1 ? sentences : [];

@@ -6,7 +6,7 @@ import { HELD_OUT_COUNT } from '../../data/dataset.ts';
 import type { CosmosModel } from '../../cosmos/model.ts';
 import type { TrainingData } from '../../data/dataset.ts';
 import type { RgbImage } from '../../data/image.ts';
-import { type SceneAtlas, heldOutScenes, renderScene } from '../../data/scenes.ts';
+import { type SceneAtlas, type SceneKinds, heldOutScenes, renderScene } from '../../data/scenes.ts';
 import type { ClipTokenizer } from '../../data/tokenizer.ts';
 import { normalizeForClip, preprocessToSize } from '../../data/preprocess.ts';
 import type { HeldOutPairResult, ImageInput, Weights } from '../protocol.ts';
@@ -32,22 +32,28 @@ export interface PreparedImage {
   pixels: Float32Array;
 }
 
+/** Where scene inputs come from: the atlas, and which scenes (every emoji, or the teaching set) the run uses. */
+export interface SceneSource {
+  atlas: SceneAtlas;
+  kinds: SceneKinds;
+}
+
 /** The picture itself: a held-out scene rendered at `size`, or the user's image as sent. */
-export function sourceImage(atlas: SceneAtlas, input: ImageInput, size: number): RgbImage {
+export function sourceImage({ atlas, kinds }: SceneSource, input: ImageInput, size: number): RgbImage {
   if (input.kind === 'image') return input.image;
   if (!Number.isInteger(input.index) || input.index < 0 || input.index >= HELD_OUT_COUNT) {
     throw new Error(`There is no held-out scene ${input.index}: pick one of 0 to ${HELD_OUT_COUNT - 1}.`);
   }
-  return renderScene(atlas, heldOutScenes(atlas, input.index + 1)[input.index]!, size).image;
+  return renderScene(atlas, heldOutScenes(atlas, input.index + 1, kinds)[input.index]!, size).image;
 }
 
 /**
  * Scenes are rendered at each size (they are drawn, not resampled); a user's image goes through the CLIP eval
  * transform (short side resized, centre crop), so picture and model input show the same square.
  */
-export function prepareImage(atlas: SceneAtlas, input: ImageInput, imageSize: number): PreparedImage {
+export function prepareImage(scenes: SceneSource, input: ImageInput, imageSize: number): PreparedImage {
   const displaySize = Math.max(DISPLAY_SIZE, imageSize);
-  const at = (size: number) => preprocessToSize(sourceImage(atlas, input, size), size);
+  const at = (size: number) => preprocessToSize(sourceImage(scenes, input, size), size);
   return { display: at(displaySize), pixels: normalizeForClip(at(imageSize)) };
 }
 

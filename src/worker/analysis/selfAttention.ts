@@ -3,12 +3,11 @@
  * the attention rollout through all layers (rollout.ts). One forward pass collects every layer's weights.
  */
 import type { CosmosModel } from '../../cosmos/model.ts';
-import type { SceneAtlas } from '../../data/scenes.ts';
 import { noGradAsync } from '../../tensor/engine.ts';
 import { scopeAsync } from '../../tensor/scope.ts';
 import { type Tensor, fromArray } from '../../tensor/tensor.ts';
 import type { ImageInput, SelfAttentionResult } from '../protocol.ts';
-import { prepareImage } from './inputs.ts';
+import { prepareImage, type SceneSource } from './inputs.ts';
 import { type LayerAttention, attentionRollout } from './rollout.ts';
 
 /** Row 0 (CLS) of each head's [T, T] map, without its first column (CLS itself): [head][patch]. */
@@ -16,9 +15,9 @@ function clsRows({ heads, tokens, weights }: LayerAttention): Float32Array[] {
   return Array.from({ length: heads }, (_, h) => weights.slice(h * tokens * tokens + 1, h * tokens * tokens + tokens));
 }
 
-export async function selfAttention(model: CosmosModel, atlas: SceneAtlas, input: ImageInput): Promise<SelfAttentionResult> {
+export async function selfAttention(model: CosmosModel, scenes: SceneSource, input: ImageInput): Promise<SelfAttentionResult> {
   const { imageSize: s, heads } = model.config.vision;
-  const image = prepareImage(atlas, input, s);
+  const image = prepareImage(scenes, input, s);
   const { layers, grid } = await scopeAsync(() =>
     noGradAsync(async () => {
       const maps: Tensor[] = [];

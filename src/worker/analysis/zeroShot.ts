@@ -4,14 +4,13 @@
  */
 import { parseClassNames } from '../../eval/classNames.ts';
 import type { CosmosModel } from '../../cosmos/model.ts';
-import type { SceneAtlas } from '../../data/scenes.ts';
 import type { ClipTokenizer } from '../../data/tokenizer.ts';
 import { classEmbeddings, classifyImages, rankClasses } from '../../eval/classify.ts';
 import { segmentImage } from '../../eval/segment.ts';
 import { promptsFor } from '../../eval/templates.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
 import type { ImageInput, SegmentResult, ZeroShotResult } from '../protocol.ts';
-import { DISPLAY_SIZE, prepareImage, sourceImage } from './inputs.ts';
+import { DISPLAY_SIZE, prepareImage, sourceImage, type SceneSource } from './inputs.ts';
 import type { RgbImage } from '../../data/image.ts';
 import { resizeBicubicPil } from '../../data/preprocess.ts';
 
@@ -39,16 +38,16 @@ async function withClasses<T>(model: CosmosModel, tokenizer: ClipTokenizer, name
   }
 }
 
-export async function zeroShot(model: CosmosModel, atlas: SceneAtlas, tokenizer: ClipTokenizer, input: ImageInput, classes: string): Promise<ZeroShotResult> {
+export async function zeroShot(model: CosmosModel, scenes: SceneSource, tokenizer: ClipTokenizer, input: ImageInput, classes: string): Promise<ZeroShotResult> {
   const names = parseClassNames(classes);
-  const image = prepareImage(atlas, input, model.config.vision.imageSize);
+  const image = prepareImage(scenes, input, model.config.vision.imageSize);
   const scores = await withClasses(model, tokenizer, names, (embeddings) => classifyImages(model, [image.pixels], embeddings));
   return { kind: 'zeroShot', ranked: rankClasses(scores.probabilities[0]!, names).map(({ name, probability }) => ({ label: name, probability })) };
 }
 
 export async function segment(
   model: CosmosModel,
-  atlas: SceneAtlas,
+  scenes: SceneSource,
   tokenizer: ClipTokenizer,
   input: ImageInput,
   classes: string,
@@ -56,7 +55,7 @@ export async function segment(
 ): Promise<SegmentResult> {
   const names = parseClassNames(classes);
   const size = Math.max(DISPLAY_SIZE, model.config.vision.imageSize);
-  const image = fitWithin(sourceImage(atlas, input, size), SEGMENT_MAX_SIZE);
+  const image = fitWithin(sourceImage(scenes, input, size), SEGMENT_MAX_SIZE);
   const segmentation = await withClasses(model, tokenizer, names, (embeddings) => segmentImage(model, image, embeddings, { csa }));
   return { kind: 'segment', image, labels: Int16Array.from(segmentation.labels), classes: names };
 }
