@@ -6,6 +6,7 @@
  * 10th pair held out), and `--init F.pt --freeze-towers` fine-tunes only the poolers, mappings and projections.
  */
 import type { SceneKinds } from '../data/scenes.ts';
+import type { ViewRecipeName } from '../cosmos/views/augment.ts';
 import { writeTrainingCheckpoint } from '../cosmos/trainingCheckpoint.ts';
 import { fileSink } from '../checkpoint/nodeFiles.ts';
 import { PRESETS, type PresetName } from '../cosmos/presets.ts';
@@ -63,6 +64,7 @@ export const trainCommand = defineCommand({
     data: { kind: 'string', value: 'DIR|ZIP' },
     'freeze-towers': { kind: 'switch' },
     scenes: { kind: 'string', choices: ['all', 'teaching'] },
+    views: { kind: 'string', choices: ['cosmos', 'teaching'] },
     out: { kind: 'string', value: 'G.pt' },
   },
   async run(flags, ctx) {
@@ -76,6 +78,7 @@ export const trainCommand = defineCommand({
       seed: flags.seed,
       freezeTowers: flags['freeze-towers'],
       scenes: flags.scenes as SceneKinds | undefined,
+      views: flags.views as ViewRecipeName | undefined,
     });
     const tokenizer = await loadClipTokenizer();
     await ctx.gpu();

@@ -49,11 +49,13 @@ export function lossTerms(student: CosmosModel, teacher: CosmosModel | null, bat
   // all their pairs from two stacks in one op, and the poolers attend for every view at once.
   const b = batch.globalImages[0]!.shape[0]!;
   const globalFeatures = student.encodeImage(concat(batch.globalImages, 0));
-  const localFeatures = batch.localImages.length ? student.encodeImage(concat(batch.localImages, 0)) : null;
   const text = encodeCaptions(student, batch.captions);
   const clip = multiViewClipLoss(l2Normalize(globalFeatures.global), l2Normalize(text.global), student.logitScale, b);
   if (mode === 'clip') return { clip, cosmos: null, total: clip };
   if (!teacher) throw new Error('COSMOS mode needs a teacher');
+
+  // Local image views matter to the distillation terms only.
+  const localFeatures = batch.localImages.length ? student.encodeImage(concat(batch.localImages, 0)) : null;
 
   const imageGlobals = localFeatures ? concat([globalFeatures.global, localFeatures.global], 0) : globalFeatures.global;
   const firstImageTokens = student.imageTokens({ ...globalFeatures, patches: slice(globalFeatures.patches, 0, 0, b) });

@@ -15,7 +15,7 @@ import { CosmosModel } from './model.ts';
 import { learningRate } from './schedule.ts';
 import type { TrainingOptions } from './trainingOptions.ts';
 import { CosmosTrainer, type StepLosses } from './trainer.ts';
-import { planViews } from './views/augment.ts';
+import { VIEW_RECIPES, planViews } from './views/augment.ts';
 import { textCrops } from './views/textCrops.ts';
 
 export interface StepRecord extends StepLosses {
@@ -48,7 +48,7 @@ export interface StepViews extends DrawnViews {
  */
 export function drawViews(random: Random, captions: readonly string[], config: CosmosConfig, o: TrainingOptions): DrawnViews {
   const counts = { globalSize: config.vision.imageSize, localSize: o.localSize, localCount: o.localCount };
-  const plans = captions.map(() => planViews(random, o.sourceSize, o.sourceSize, counts));
+  const plans = captions.map(() => planViews(random, o.sourceSize, o.sourceSize, counts, VIEW_RECIPES[o.views]));
   return { plans, texts: captions.map((caption) => textCrops(random, caption, o.localCount)) };
 }
 

@@ -1,6 +1,7 @@
 /** Training settings and the tiny preset's defaults: a light module, so the app's main thread can read them. */
 import type { SceneKinds } from '../data/scenes.ts';
 import type { TrainMode } from './objective.ts';
+import type { ViewRecipeName } from './views/augment.ts';
 
 export interface TrainingOptions {
   mode: TrainMode;
@@ -19,6 +20,8 @@ export interface TrainingOptions {
   freezeTowers: boolean;
   /** Which built-in scenes to train on when the user gives no data: every emoji, or the teaching set. */
   scenes: SceneKinds;
+  /** How image views are drawn: COSMOS's recipe, or the teaching one that keeps the scenes' captions true. */
+  views: ViewRecipeName;
 }
 
 /** Settings that train the tiny preset in minutes on a CPU adapter. */
@@ -36,6 +39,7 @@ export const TINY_TRAINING: TrainingOptions = {
   seed: 0,
   freezeTowers: false,
   scenes: 'all',
+  views: 'cosmos',
 };
 
 /** Linear warmup of a run of `steps`: 5% of it, at least one step (the tiny recipe's 25 of 500). */

@@ -9,12 +9,15 @@ import { scaleBy } from '../tensor/ops/elementwise.ts';
 import { gatherRows } from '../tensor/ops/embedding.ts';
 import { matmul } from '../tensor/ops/matmul.ts';
 import { l2Normalize } from '../tensor/ops/normalize.ts';
+import { reshape } from '../tensor/ops/shape.ts';
 import { scopeAsync } from '../tensor/scope.ts';
 import { stackRows } from './batched.ts';
 
 export interface EmbedOptions {
   /** Also compute the cross-attention maps of every (image, caption) pair. */
   attention?: boolean;
+  /** Also compute the dense maps: cosines of each caption's embedding with the image's dense patch features. */
+  dense?: boolean;
 }
 
 export interface EmbedOutput {
@@ -29,6 +32,8 @@ export interface EmbedOutput {
   /** [image][caption]: text_attn_cross_pool weights of the image's query over the caption's tokens, mean over heads. */
   textAttention?: Float32Array[][];
   textAttentionHeads?: Float32Array[][][];
+  /** [image][caption]: cosines of the normalized caption embedding with the normalized dense features (SCLIP's). */
+  denseMaps?: Float32Array[][];
   /** Patch grid of the image maps (rows, columns). */
   grid: [number, number];
 }
@@ -55,7 +60,7 @@ export async function embed(model: CosmosModel, images: Float32Array[], ids: Int
   return scopeAsync(() =>
     noGradAsync(async () => {
       const image = model.encodeImage(stackRows(images, [3, size, size]));
-      const text = model.encodeText(ids);
+      const text = model.encodeText(ids, options.attention ? 'tokens' : 'global');
       const imageE = l2Normalize(image.global);
       const textE = l2Normalize(text.global);
       const logits = scaleBy(matmul(imageE, textE, { transB: true }), exp(model.logitScale));
@@ -66,10 +71,18 @@ export async function embed(model: CosmosModel, images: Float32Array[], ids: Int
         logits: chunk(await logits.readFloat(), nT),
         grid: image.grid,
       };
+      const patches = image.grid[0] * image.grid[1];
+      if (options.dense) {
+        // [nI * N, E] x [nT, E]ᵀ: every patch of every image against every caption.
+        const dense = l2Normalize(reshape(model.visual.denseFeatures(image), [nI * patches, e]));
+        const cosines = await matmul(dense, textE, { transB: true }).readFloat();
+        out.denseMaps = Array.from({ length: nI }, (_, i) =>
+          Array.from({ length: nT }, (_, t) => Float32Array.from({ length: patches }, (_, p) => cosines[(i * patches + p) * nT + t]!)),
+        );
+      }
       if (!options.attention) return out;
       const pairImage = Int32Array.from({ length: nI * nT }, (_, p) => Math.floor(p / nT));
       const pairText = Int32Array.from({ length: nI * nT }, (_, p) => p % nT);
-      const patches = image.grid[0] * image.grid[1];
       const imageMaps = model.textAttendsImage(gatherRows(text.global, pairText), gatherRows(model.imageTokens(image), pairImage), 'per-head');
       const textMaps = model.imageAttendsText(gatherRows(image.global, pairImage), gatherRows(model.textTokens(text), pairText), 'per-head');
       out.imageAttentionHeads = pairMaps(await imageMaps.weights!.readFloat(), nT, model.config.vision.attnPoolerHeads, patches);

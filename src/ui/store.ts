@@ -1,3 +1,4 @@
+import { useAnalysisState } from './panels/analysisState.ts';
 import { errorMessage } from '../format.ts';
 import { create } from 'zustand';
 import type { CosmosConfig } from '../cosmos/config.ts';
@@ -7,7 +8,15 @@ import { type EngineEvent, EngineClient } from '../worker/client.ts';
 import { BUILT_IN_SCENES } from '../data/dataset.ts';
 import { type PathedBlob, nameOfFiles } from '../data/userData-browser.ts';
 import { type EvalPoint, type StepPoint, appendThinned } from '../worker/runLog.ts';
-import { AUTOSAVE_CHECKPOINT, type AdapterSummary, type DataSetInfo, type RunState, type SavedCheckpoint, type SelfTestResult } from '../worker/protocol.ts';
+import {
+  AUTOSAVE_CHECKPOINT,
+  type AdapterSummary,
+  type DataSetInfo,
+  type DemoManifest,
+  type RunState,
+  type SavedCheckpoint,
+  type SelfTestResult,
+} from '../worker/protocol.ts';
 import { type Tab, type TrainSettings, DEFAULT_SETTINGS, parseUrl, writeUrl } from './url.ts';
 
 export type GpuPhase = 'idle' | 'acquiring' | 'ready' | 'unavailable' | 'failed';
@@ -85,13 +94,18 @@ export interface AppState {
   stop(): void;
   /** Restores the run saved in this browser (paused, at its step). */
   resumeSaved(): void;
+  /** The trained demo models that ship with the app, once the worker has read their manifest (null without). */
+  demos: DemoManifest | null;
+  demoLoad: DataLoad;
+  /** Loads the COSMOS demo model as the model and opens Attention on a held-out scene it explains well. */
+  explore(): Promise<void>;
   dismissEngineError(index: number): void;
 }
 
 /** The worker's options for the settings: the tiny recipe's other values, its warmup rule. */
 function optionsOf(settings: TrainSettings): TrainingOptions {
-  const { mode, lr, batchSize, steps, localCount, momentum, freezeTowers, scenes } = settings;
-  return trainingOptions({ mode, lr, batchSize, steps, localCount, momentum, freezeTowers, scenes });
+  const { mode, lr, batchSize, steps, localCount, momentum, freezeTowers, scenes, views } = settings;
+  return trainingOptions({ mode, lr, batchSize, steps, localCount, momentum, freezeTowers, scenes, views });
 }
 
 const sameSettings = (a: TrainSettings | null, b: TrainSettings): boolean =>
@@ -111,7 +125,8 @@ function settingsOf(run: RunInfo, current: TrainSettings): TrainSettings {
     localCount: o.localCount,
     momentum: o.momentum,
     freezeTowers: o.freezeTowers,
-    scenes: o.scenes ?? current.scenes,
+    scenes: o.scenes,
+    views: o.views,
   };
 }
 
@@ -257,6 +272,11 @@ export const useAppStore = create<AppState>()((set, get) => {
       engine.on(onEvent);
       set({ engine, phase: 'acquiring' });
       init();
+      // No demo models (a build without public/models): the page offers training only.
+      engine
+        .demos()
+        .then((demos) => set({ demos }))
+        .catch(() => undefined);
       engine
         .listCheckpoints()
         .then((saved) => set({ savedRun: saved.find((c) => c.name === AUTOSAVE_CHECKPOINT) ?? null }))
@@ -297,6 +317,24 @@ export const useAppStore = create<AppState>()((set, get) => {
 
     stop() {
       get().engine?.send({ type: 'stop' });
+    },
+
+    demos: null,
+    demoLoad: { status: 'idle' },
+
+    async explore() {
+      const { engine, demos } = get();
+      if (!engine || !demos) return;
+      set({ demoLoad: { status: 'loading', name: 'the COSMOS demo model', done: 0, total: 0 }, savedRun: null });
+      try {
+        await engine.loadDemo('cosmos', ({ done, total }) => set({ demoLoad: { status: 'loading', name: 'the COSMOS demo model', done, total } }));
+        // Training after exploring fine-tunes the demo model on the scenes it knows.
+        set({ demoLoad: { status: 'idle' }, settings: { ...get().settings, scenes: demos.scenes, views: demos.views, mode: demos.models.cosmos.mode } });
+        useAnalysisState.getState().set({ source: { kind: 'scene', index: demos.showcase }, caption: null });
+        get().setTab('attention');
+      } catch (error) {
+        set({ demoLoad: { status: 'failed', message: errorMessage(error) } });
+      }
     },
 
     resumeSaved() {

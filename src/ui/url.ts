@@ -1,11 +1,12 @@
 /**
- * Settings in the URL, so that a view can be shared and a reload keeps it: `?preset=tiny&mode=clip&scenes=teaching
+ * Settings in the URL, so that a view can be shared and a reload keeps it: `?preset=tiny&mode=clip&scenes=teaching&views=teaching
  * &lr=0.0005&batch=16&steps=300&local=2&momentum=0.99&eval=25&freeze=1&tab=views`. Only values that differ from the defaults are written; a
  * value that does not parse or lies out of range is ignored (the default stands).
  */
 import type { TrainMode } from '../cosmos/objective.ts';
 import { TINY_TRAINING } from '../cosmos/trainingOptions.ts';
 import type { SceneKinds } from '../data/scenes.ts';
+import type { ViewRecipeName } from '../cosmos/views/augment.ts';
 
 export const TABS = ['train', 'views', 'attention', 'retrieval', 'zeroshot', 'segment', 'checkpoints'] as const;
 export type Tab = (typeof TABS)[number];
@@ -15,6 +16,7 @@ export const TRAIN_PRESETS = ['tiny', 'small'] as const;
 export type TrainPreset = (typeof TRAIN_PRESETS)[number];
 export const MODES: readonly TrainMode[] = ['cosmos', 'clip'];
 export const SCENE_KINDS: readonly SceneKinds[] = ['all', 'teaching'];
+export const VIEW_RECIPE_NAMES: readonly ViewRecipeName[] = ['cosmos', 'teaching'];
 
 export interface TrainSettings {
   preset: TrainPreset;
@@ -32,6 +34,8 @@ export interface TrainSettings {
   freezeTowers: boolean;
   /** The built-in scenes trained on: every emoji, or the 24 of the teaching set. */
   scenes: SceneKinds;
+  /** How image views are drawn: COSMOS's recipe, or the teaching one that keeps the scenes' captions true. */
+  views: ViewRecipeName;
 }
 
 export interface UrlState {
@@ -51,6 +55,7 @@ export const DEFAULT_SETTINGS: TrainSettings = {
   evalEvery: 25,
   freezeTowers: TINY_TRAINING.freezeTowers,
   scenes: TINY_TRAINING.scenes,
+  views: TINY_TRAINING.views,
 };
 
 type NumberKey = 'lr' | 'batchSize' | 'steps' | 'localCount' | 'momentum' | 'evalEvery';
@@ -84,6 +89,7 @@ export function parseUrl(search: string): UrlState {
   settings.preset = oneOf(TRAIN_PRESETS, params.get('preset')) ?? settings.preset;
   settings.mode = oneOf(MODES, params.get('mode')) ?? settings.mode;
   settings.scenes = oneOf(SCENE_KINDS, params.get('scenes')) ?? settings.scenes;
+  settings.views = oneOf(VIEW_RECIPE_NAMES, params.get('views')) ?? settings.views;
   const freeze = params.get('freeze');
   if (freeze === '1' || freeze === '0') settings.freezeTowers = freeze === '1';
   for (const field of Object.keys(NUMBER_FIELDS) as NumberKey[]) {
@@ -102,6 +108,7 @@ export function urlSearch({ settings, tab }: UrlState, current = ''): string {
   put('preset', settings.preset, DEFAULT_SETTINGS.preset);
   put('mode', settings.mode, DEFAULT_SETTINGS.mode);
   put('scenes', settings.scenes, DEFAULT_SETTINGS.scenes);
+  put('views', settings.views, DEFAULT_SETTINGS.views);
   put('freeze', settings.freezeTowers ? '1' : '0', DEFAULT_SETTINGS.freezeTowers ? '1' : '0');
   for (const field of Object.keys(NUMBER_FIELDS) as NumberKey[]) {
     put(NUMBER_FIELDS[field].key, String(settings[field]), String(DEFAULT_SETTINGS[field]));

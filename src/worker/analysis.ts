@@ -27,7 +27,8 @@ export interface AnalysisContext {
 /** The run's data, or the built-in scenes before any run. */
 const dataOf = (ctx: AnalysisContext): TrainingData => ctx.run?.data ?? sceneData(ctx.atlas, 0);
 
-export async function handleAnalysis(request: AnalysisRequest, ctx: AnalysisContext): Promise<AnalysisResult> {
+/** Every analysis of the run's model; the CLIP vs COSMOS comparison runs on the demo models instead (demo.ts). */
+export async function handleAnalysis(request: Exclude<AnalysisRequest, { kind: 'compare' }>, ctx: AnalysisContext): Promise<AnalysisResult> {
   const { tokenizer } = ctx;
   const scenes = { atlas: ctx.atlas, kinds: ctx.run?.options.scenes ?? 'all' };
   switch (request.kind) {

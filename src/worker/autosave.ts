@@ -11,7 +11,7 @@ import { type CosmosConfig, fromOpenClipConfig, type OpenClipModelConfig, toOpen
 import type { PresetName } from '../cosmos/presets.ts';
 import { learningRate } from '../cosmos/schedule.ts';
 import { TrainingRun } from '../cosmos/training.ts';
-import type { TrainingOptions } from '../cosmos/trainingOptions.ts';
+import { TINY_TRAINING, type TrainingOptions } from '../cosmos/trainingOptions.ts';
 import type { TrainingData } from '../data/dataset.ts';
 import type { ClipTokenizer } from '../data/tokenizer.ts';
 import { AUTOSAVE_CHECKPOINT } from './protocol.ts';
@@ -122,7 +122,9 @@ export async function restoreRun(
   tokenizer: ClipTokenizer,
   { checkpoints, runs }: RunStores,
 ): Promise<{ run: TrainingRun; saved: SavedRun }> {
-  const saved = await readSavedRun(runs);
+  const read = await readSavedRun(runs);
+  // Runs saved before a setting existed train on with its default.
+  const saved = { ...read, options: { ...TINY_TRAINING, ...read.options } };
   const run = new TrainingRun(savedConfig(saved.config), saved.options, await dataFor(saved.options), tokenizer);
   try {
     const trainable = run.trainer.optimizer.state().params.map((p) => p.name);

@@ -3,7 +3,18 @@
  * id and come back as promises; the rest (ready, state, step, eval, errors without an id) go to listeners.
  */
 import type { PathedBlob } from '../data/userData-browser.ts';
-import type { AnalysisRequest, AnalysisResult, Command, DataSetInfo, SavedCheckpoint, SelfTestResult, Weights, WorkerEvent } from './protocol.ts';
+import type {
+  AnalysisRequest,
+  AnalysisResult,
+  Command,
+  DataSetInfo,
+  DemoManifest,
+  DemoName,
+  SavedCheckpoint,
+  SelfTestResult,
+  Weights,
+  WorkerEvent,
+} from './protocol.ts';
 
 /** What the client needs of a Worker; a fake in tests. */
 export interface WorkerPort {
@@ -101,6 +112,17 @@ export class EngineClient {
   async exportCheckpoint(): Promise<{ blob: Blob; name: string }> {
     const { blob, name } = (await this.request({ type: 'exportCheckpoint' })) as Extract<WorkerEvent, { type: 'download' }>;
     return { blob, name };
+  }
+
+  /** Loads a trained demo model as the model (to explain, then fine-tune); progress as its weights upload. */
+  async loadDemo(which: DemoName, onProgress?: (p: Progress) => void): Promise<void> {
+    await this.request({ type: 'loadDemo', which }, onProgress);
+  }
+
+  /** What the demo models are: how they were trained, how they evaluate, and the scenes they know. */
+  async demos(): Promise<DemoManifest> {
+    const event = await this.request({ type: 'demos' });
+    return (event as Extract<WorkerEvent, { type: 'demos' }>).manifest;
   }
 
   /** The GPU self-test, run on the engine's device. */

@@ -8,6 +8,7 @@ import { errorMessage } from '../format.ts';
 import { blobSource } from '../checkpoint/byteSource.ts';
 import { memorySink } from '../checkpoint/byteSink.ts';
 import { loadCheckpoint } from '../checkpoint/loadCheckpoint.ts';
+import type { CosmosConfig } from '../cosmos/config.ts';
 import { modelFromCheckpoint } from '../cosmos/load.ts';
 import type { CosmosModel } from '../cosmos/model.ts';
 import { type PresetName, PRESETS } from '../cosmos/presets.ts';
@@ -21,6 +22,8 @@ import { GpuRuntime } from '../gpu/runtime.ts';
 import { runSelfTest } from '../tensor/selftest.ts';
 import { installRuntime } from '../tensor/engine.ts';
 import { handleAnalysis } from './analysis.ts';
+import { compareModels } from './analysis/compare.ts';
+import { demoFiles, demoManifest, demoModel } from './demo.ts';
 import { autosave, browserStores, checkpointName, removeSaved, restoreRun, saveRun, writeRun } from './autosave.ts';
 import { DataSets } from './dataSets.ts';
 import { type RunLog, appendThinned, emptyLog } from './runLog.ts';
@@ -53,7 +56,7 @@ let session: Promise<Session | null> = Promise.resolve(null);
 let lastOptions: TrainingOptions = TINY_TRAINING;
 let lastEvalEvery = 25;
 /** The checkpoint last loaded, read again when its run is rebuilt with other options (the File stays on disk). */
-let lastLoaded: { file: File; weights: Weights } | null = null;
+let lastLoaded: { file: File; weights: Weights; config?: CosmosConfig } | null = null;
 let deviceLost = false;
 
 let device: Promise<GpuRuntime> | null = null;
@@ -173,13 +176,19 @@ function optionsFor(options: TrainingOptions, imageSize: number): TrainingOption
 }
 
 /** A run that fine-tunes the checkpoint in `file`; `requestId` gets progress events as the weights upload. */
-async function loadAsRun(file: File, weights: Weights, trainingOptions: TrainingOptions, r: Resources, requestId?: number): Promise<Session> {
+async function loadAsRun(
+  file: File,
+  weights: Weights,
+  trainingOptions: TrainingOptions,
+  r: Resources,
+  { requestId, config }: { requestId?: number; config?: CosmosConfig } = {},
+): Promise<Session> {
   const source = blobSource(file, file.name);
   const progress = (what: string) => (p: { bytesDone: number; bytesTotal: number }) => {
     if (requestId !== undefined) post({ type: 'progress', requestId, what, done: p.bytesDone, total: p.bytesTotal });
   };
   const chosen = await loadCheckpoint(source, { weights });
-  const student = await modelFromCheckpoint(chosen, { onProgress: progress(`${weights} weights`) });
+  const student = await modelFromCheckpoint(chosen, { config, onProgress: progress(`${weights} weights`) });
   let teacher: CosmosModel | null = null;
   try {
     if (trainingOptions.mode === 'cosmos') {
@@ -189,7 +198,7 @@ async function loadAsRun(file: File, weights: Weights, trainingOptions: Training
     }
     const options = optionsFor(trainingOptions, student.config.vision.imageSize);
     const run = new TrainingRun(student.config, options, await r.data.forRun(options), r.tokenizer, student, teacher);
-    lastLoaded = { file, weights };
+    lastLoaded = { file, weights, config };
     return startSession(run, r, { preset: null, evalEvery: lastEvalEvery, initial: 'ready' });
   } catch (error) {
     student.dispose();
@@ -254,7 +263,7 @@ async function handle(command: Command): Promise<void> {
         }
         if (command.preset === null) {
           if (!lastLoaded) throw new Error('no checkpoint is loaded: load one in Checkpoints, or pick a preset.');
-          return loadAsRun(lastLoaded.file, lastLoaded.weights, command.options, r);
+          return loadAsRun(lastLoaded.file, lastLoaded.weights, command.options, r, { config: lastLoaded.config });
         }
         lastLoaded = null;
         const config = PRESETS[command.preset];
@@ -271,7 +280,7 @@ async function handle(command: Command): Promise<void> {
     case 'stop':
       return (await currentSession()).loop.stop();
     case 'loadCheckpoint':
-      await replaceSession((r) => loadAsRun(command.file, command.weights, lastOptions, r, command.requestId));
+      await replaceSession((r) => loadAsRun(command.file, command.weights, lastOptions, r, { requestId: command.requestId }));
       return post({ type: 'done', requestId: command.requestId });
     case 'setData':
       return setData(command);
@@ -303,10 +312,26 @@ async function handle(command: Command): Promise<void> {
       const result = await gpuQueue.run(() => runSelfTest(runtime));
       return post({ type: 'selfTest', requestId: command.requestId, result });
     }
+    case 'loadDemo': {
+      // The demo model becomes the run, on the scenes it was trained on: explained, then fine-tuned from there.
+      const { scenes, views, models } = await demoManifest();
+      const { file, config } = await demoFiles(command.which);
+      const options = { ...lastOptions, mode: models[command.which].mode, scenes, views };
+      await replaceSession((r) => loadAsRun(file, 'student', options, r, { requestId: command.requestId, config }));
+      return post({ type: 'done', requestId: command.requestId });
+    }
+    case 'demos':
+      return post({ type: 'demos', requestId: command.requestId, manifest: await demoManifest() });
     case 'analysis': {
       const { atlas, tokenizer } = await boot();
+      const { request } = command;
+      if (request.kind === 'compare') {
+        const [{ scenes }, cosmos, clip] = await Promise.all([demoManifest(), demoModel('cosmos'), demoModel('clip')]);
+        const result = await gpuQueue.run(() => compareModels({ cosmos, clip }, { atlas, kinds: scenes }, tokenizer, request.image, request.caption));
+        return post({ type: 'analysis', requestId: command.requestId, result });
+      }
       const { run } = await currentSession();
-      const result = await gpuQueue.run(() => handleAnalysis(command.request, { run, atlas, tokenizer, student: run.student, teacher: run.teacher }));
+      const result = await gpuQueue.run(() => handleAnalysis(request, { run, atlas, tokenizer, student: run.student, teacher: run.teacher }));
       return post({ type: 'analysis', requestId: command.requestId, result });
     }
   }
@@ -328,6 +353,8 @@ const FAILED: Record<Command['type'], string> = {
   exportCheckpoint: 'Could not export the checkpoint',
   analysis: 'Could not compute the analysis',
   selfTest: 'The GPU self-test could not run',
+  loadDemo: 'Could not load the demo model',
+  demos: 'Could not read the demo models',
 };
 
 scope.onmessage = (event: MessageEvent<Command>) => {

@@ -9,7 +9,10 @@ import type { CosmosConfig } from '../cosmos/config.ts';
 import type { PresetName } from '../cosmos/presets.ts';
 import type { StepRecord } from '../cosmos/training.ts';
 import type { HeldOutRecord } from '../eval/heldOut.ts';
+import type { TrainMode } from '../cosmos/objective.ts';
 import type { TrainingOptions } from '../cosmos/trainingOptions.ts';
+import type { SceneKinds } from '../data/scenes.ts';
+import type { ViewRecipeName } from '../cosmos/views/augment.ts';
 import type { RgbImage } from '../data/image.ts';
 import type { PathedBlob } from '../data/userData-browser.ts';
 import type { UserDataSummary } from '../data/userData.ts';
@@ -57,6 +60,10 @@ export type Command =
   | { type: 'exportCheckpoint'; requestId: number }
   /** Runs the GPU self-test on the worker's device; answered with a `selfTest` event. */
   | { type: 'selfTest'; requestId: number }
+  /** Loads a trained demo model (public/models) as the model, on the scenes it was trained on; answered with `done`. */
+  | { type: 'loadDemo'; requestId: number; which: DemoName }
+  /** The demo models' manifest; answered with a `demos` event. */
+  | { type: 'demos'; requestId: number }
   | { type: 'analysis'; requestId: number; request: AnalysisRequest };
 
 export type AnalysisRequest =
@@ -72,7 +79,9 @@ export type AnalysisRequest =
   | { kind: 'retrieval'; count: number; weights: Weights }
   /** `classes`: the class names as typed, comma-separated (parseClassNames reads them). */
   | { kind: 'zeroShot'; image: ImageInput; classes: string; weights: Weights }
-  | { kind: 'segment'; image: ImageInput; classes: string; csa: boolean };
+  | { kind: 'segment'; image: ImageInput; classes: string; csa: boolean }
+  /** The COSMOS and the CLIP demo models side by side on one image and caption. */
+  | { kind: 'compare'; image: ImageInput; caption: string };
 
 export interface AttentionResult {
   kind: 'attention';
@@ -152,7 +161,62 @@ export interface SegmentResult {
   classes: string[];
 }
 
-export type AnalysisResult = AttentionResult | SelfAttentionResult | HeldOutPairResult | ViewsResult | RetrievalResult | ZeroShotResult | SegmentResult;
+export type DemoName = 'cosmos' | 'clip';
+
+/** One trained demo model as public/models/demo.json describes it (scripts/make-demo-models.ts writes it). */
+export interface DemoModelCard {
+  /** Files beside demo.json: the weights (.safetensors) and their OpenCLIP config. */
+  weights: string;
+  config: string;
+  mode: TrainMode;
+  /** How it was trained: the command, its wall clock and steps. */
+  command: string;
+  seconds: number;
+  steps: number;
+  /** `cosmos evaluate --json` on the held-out scenes it was not trained on. */
+  evaluate: Record<'i2t_r1' | 'i2t_r5' | 't2i_r1' | 't2i_r5' | 'pointing_cross_attention' | 'pointing_dense' | 'miou', number | null> & {
+    chance: Record<string, number | null>;
+  };
+}
+
+export interface DemoManifest {
+  /** The scenes both were trained and evaluated on, and the image views they trained with. */
+  scenes: SceneKinds;
+  views: ViewRecipeName;
+  /** A held-out scene whose maps point at its objects: where "Explore a trained model" opens. */
+  showcase: number;
+  models: Record<DemoName, DemoModelCard>;
+}
+
+/** One demo model's view of the image and caption: its maps and how well image and caption match. */
+export interface ComparedModel {
+  name: DemoName;
+  /** visual.attn_cross_pool's weights of the caption over the patches (mean over heads); null without poolers. */
+  crossAttention: Float32Array | null;
+  /** Cosines of the caption's embedding with the dense patch features. */
+  dense: Float32Array;
+  /** Per sentence of the caption: the same two maps. */
+  sentences: { text: string; crossAttention: Float32Array | null; dense: Float32Array }[];
+  /** exp(logit_scale) * cosine of image and caption. */
+  logit: number;
+}
+
+export interface CompareResult {
+  kind: 'compare';
+  image: RgbImage;
+  grid: [number, number];
+  models: ComparedModel[];
+}
+
+export type AnalysisResult =
+  | AttentionResult
+  | SelfAttentionResult
+  | HeldOutPairResult
+  | ViewsResult
+  | RetrievalResult
+  | ZeroShotResult
+  | SegmentResult
+  | CompareResult;
 
 export interface SavedCheckpoint {
   name: string;
@@ -170,6 +234,7 @@ export type WorkerEvent =
   /** The device was lost after it was acquired (training paused; the last save stays). */
   | { type: 'deviceLost'; message: string }
   | { type: 'selfTest'; requestId: number; result: SelfTestResult }
+  | { type: 'demos'; requestId: number; manifest: DemoManifest }
   /** A run is built, restored or loaded: its settings (`preset` null for a loaded checkpoint) and where it stands. */
   | {
       type: 'ready';

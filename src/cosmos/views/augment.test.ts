@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { rng } from '../../data/random.ts';
 import type { ViewPlan } from '../../tensor/ops/imageViews.ts';
-import { VIEW_RECIPE, planViews, randomResizedCrop } from './augment.ts';
+import { VIEW_RECIPES, planViews, randomResizedCrop } from './augment.ts';
 
 const SRC_W = 640;
 const SRC_H = 480;
@@ -66,8 +66,8 @@ describe('planViews (property test over 2000 seeded samples)', () => {
       // (standard deviations 0.137 and 0.101: standard errors here ~0.0022 and ~0.0009).
       expect(Math.abs(areaSum / views.length - torchvisionMean)).toBeLessThan(0.01);
     };
-    check([...global1, ...global2], VIEW_RECIPE.globalScale, 0.6037);
-    check(locals, VIEW_RECIPE.localScale, 0.2251);
+    check([...global1, ...global2], VIEW_RECIPES.cosmos.globalScale, 0.6037);
+    check(locals, VIEW_RECIPES.cosmos.localScale, 0.2251);
   });
 
   it('draws jitter factors, orders and blur sigmas in their ranges', () => {
@@ -96,5 +96,22 @@ describe('randomResizedCrop fallback (no box of the area fits in 10 tries)', () 
   });
   it('crops the centre of a tall image at ratio 3/4', () => {
     expect(randomResizedCrop(rng(1), 10, 1000, [0.9, 1])).toEqual({ x: 0, y: 493, w: 10, h: 13 });
+  });
+});
+
+describe('the teaching views', () => {
+  const plans = Array.from({ length: 500 }, (_, i) => planViews(rng(i), 96, 96, { globalSize: 64, localSize: 32, localCount: 2 }, VIEW_RECIPES.teaching));
+  const globals = plans.flatMap((p) => p.slice(0, 2));
+
+  it('never flip, shift hues, turn grey or solarize: the captions name places and colours', () => {
+    for (const p of plans.flat()) {
+      expect(p.flip || p.grayscale || p.solarize).toBe(false);
+      if (p.jitter) expect(p.jitter.hue).toBe(0);
+      if (p.blurSigma !== null) expect(p.blurSigma).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('keep most of the scene in the global views', () => {
+    for (const { crop } of globals) expect((crop.w * crop.h) / (96 * 96)).toBeGreaterThan(0.8 * 0.97);
   });
 });

@@ -54,7 +54,7 @@ const IMAGE = shader('image.wgsl', source);
 const WG = 64;
 /** Words of one sample's ViewSample struct in shaders/image.wgsl. */
 const SAMPLE_WORDS = 22;
-/** blur_w holds weights at distances 0..6: kernels up to 13 taps, sigma up to 2 (VIEW_RECIPE.blurSigma). */
+/** blur_w holds weights at distances 0..6: kernels up to 13 taps, sigma up to 2 (ViewRecipe.blurSigma). */
 const MAX_BLUR_RADIUS = 6;
 /** jitter_ops nibble for "no op" (no jitter for this sample). */
 const NO_JITTER = 0xffff;

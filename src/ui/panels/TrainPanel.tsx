@@ -6,7 +6,7 @@ import { formatBytes, formatCount } from '../../format.ts';
 import { downloadBlob } from '../heatmap/draw.ts';
 import type { StepPoint } from '../../worker/runLog.ts';
 import { type AppState, useAppStore } from '../store.ts';
-import { MODES, NUMBER_FIELDS, SCENE_KINDS, TRAIN_PRESETS, type TrainSettings, validNumber } from '../url.ts';
+import { MODES, NUMBER_FIELDS, SCENE_KINDS, TRAIN_PRESETS, type TrainSettings, VIEW_RECIPE_NAMES, validNumber } from '../url.ts';
 import { DataPicker } from './DataPicker.tsx';
 import { Panel } from './Panel.tsx';
 
@@ -143,6 +143,21 @@ function Settings({ locked }: { locked: boolean }) {
           {SCENE_KINDS.map((k) => (
             <option key={k} value={k}>
               {k === 'all' ? 'all 300 emoji' : 'teaching set (24)'}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label className="field">
+        <span>Views</span>
+        <select
+          value={settings.views}
+          title="How each step's image crops are drawn: COSMOS's recipe (flips, hue shifts, grayscale, solarization, crops down to 40%), or the teaching one that keeps the scenes' captions true (no flips, no hue shifts, crops of at least 80%)."
+          data-testid="setting-views"
+          onChange={(e) => setSettings({ views: e.target.value as TrainSettings['views'] })}
+        >
+          {VIEW_RECIPE_NAMES.map((k) => (
+            <option key={k} value={k}>
+              {k === 'cosmos' ? "COSMOS's" : 'teaching'}
             </option>
           ))}
         </select>

@@ -1,0 +1,48 @@
+/**
+ * The trained demo models that ship with the app (public/models/: demo.json, and for each model its weights as
+ * .safetensors and its OpenCLIP config): fetched and built on request, kept once built, for "Explore a trained
+ * model" and the CLIP vs COSMOS view.
+ */
+import { blobSource } from '../checkpoint/byteSource.ts';
+import { loadCheckpoint } from '../checkpoint/loadCheckpoint.ts';
+import { type CosmosConfig, fromOpenClipConfig, type OpenClipModelConfig } from '../cosmos/config.ts';
+import { modelFromCheckpoint } from '../cosmos/load.ts';
+import type { CosmosModel } from '../cosmos/model.ts';
+import type { DemoManifest, DemoName } from './protocol.ts';
+
+const base = () => new URL(`${import.meta.env.BASE_URL}models/`, self.location.href);
+
+async function fetchOk(file: string): Promise<Response> {
+  const url = new URL(file, base());
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`The demo model file ${url.pathname} could not be loaded (HTTP ${response.status}).`);
+  return response;
+}
+
+let manifest: Promise<DemoManifest> | null = null;
+
+export function demoManifest(): Promise<DemoManifest> {
+  manifest ??= fetchOk('demo.json').then((r) => r.json() as Promise<DemoManifest>);
+  manifest.catch(() => (manifest = null)); // let a later call try again
+  return manifest;
+}
+
+/** The demo model's weights as a File (to build a run from, as a loaded checkpoint is) and its config. */
+export async function demoFiles(which: DemoName): Promise<{ file: File; config: CosmosConfig }> {
+  const card = (await demoManifest()).models[which];
+  const [weights, config] = await Promise.all([fetchOk(card.weights).then((r) => r.blob()), fetchOk(card.config).then((r) => r.json())]);
+  return { file: new File([weights], card.weights), config: fromOpenClipConfig(config as OpenClipModelConfig) };
+}
+
+const built = new Map<DemoName, Promise<CosmosModel>>();
+
+/** The demo model `which` on the GPU, built once and kept (the comparison view asks for both again and again). */
+export function demoModel(which: DemoName): Promise<CosmosModel> {
+  let model = built.get(which);
+  if (!model) {
+    model = demoFiles(which).then(async ({ file, config }) => modelFromCheckpoint(await loadCheckpoint(blobSource(file, file.name)), { config }));
+    model.catch(() => built.delete(which));
+    built.set(which, model);
+  }
+  return model;
+}
