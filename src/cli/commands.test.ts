@@ -5,13 +5,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import pngjs from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../checkpoint/loadCheckpoint.ts';
 import { fileSource } from '../checkpoint/nodeFiles.ts';
 import { fromOpenClipConfig, toOpenClipConfig } from '../cosmos/config.ts';
-import { modelFromCheckpoint } from '../cosmos/load.ts';
+import { cosmosModelFromCheckpoint } from '../cosmos/load.ts';
 import type { CosmosModel } from '../cosmos/model.ts';
 import { lossTerms } from '../cosmos/objective.ts';
 import { decodeImageFile } from '../data/image-node.ts';
@@ -41,7 +41,7 @@ const models: Partial<Record<'student' | 'teacher', CosmosModel>> = {};
 async function loadWeights(weights: 'student' | 'teacher'): Promise<CosmosModel> {
   const source = await fileSource(CKPT);
   try {
-    return await modelFromCheckpoint(await loadCheckpoint(source, { weights }));
+    return await cosmosModelFromCheckpoint(await loadCheckpoint(source, { weights }), 0);
   } finally {
     await source.close();
   }
@@ -77,7 +77,11 @@ describe('tokenize and inspect', () => {
     const parameters = models.student!.namedParameters();
     expect(out).toEqual({
       file: CKPT,
+      kind: 'COSMOS',
       format: 'pt',
+      weights_files: [basename(CKPT)],
+      config_file: null,
+      architecture: 'ViT (width 64, 1 layer, 8 px patches, 32 px images)',
       top_level_keys: ['epoch', 'name', 'student', 'teacher', 'optimizer'],
       epoch: 2,
       name: 'cli-test',
@@ -138,7 +142,7 @@ describe('export', () => {
     it(`${weights} -> ${file}: a bare state_dict, every tensor bit for bit, no "module." prefix`, async () => {
       const out = await cliJson(runtime, 'export', '--checkpoint', CKPT, '--weights', weights, '--out', at(file));
       const configOut = at(file.replace(/\.\w+$/, '.json'));
-      expect(out).toMatchObject({ out: at(file), format: file.endsWith('.pt') ? 'pt' : 'safetensors', weights, config_out: configOut });
+      expect(out).toMatchObject({ out: at(file), format: file.endsWith('.pt') ? 'pt' : 'safetensors', weights, config_file: configOut });
       // Its OpenCLIP config beside it, every key named (the poolers' heads too), read back as the same architecture.
       const config = JSON.parse(readFileSync(configOut, 'utf8'));
       expect(config).toEqual(toOpenClipConfig(CLI_TEST_CONFIG));
@@ -155,7 +159,9 @@ describe('export', () => {
   }
 
   it('refuses an unknown extension and the source itself', async () => {
-    expect((await cli(runtime, 'export', '--checkpoint', CKPT, '--out', at('x.zip'))).stderr).toMatch(/x\.zip: the name must end in \.pt/);
+    expect((await cli(runtime, 'export', '--checkpoint', CKPT, '--out', at('x.zip'))).stderr).toMatch(
+      /x\.zip: name a \.pt, \.pth, \.bin or \.safetensors file, or give --format openclip\|huggingface and a folder/,
+    );
     expect((await cli(runtime, 'export', '--checkpoint', CKPT, '--out', CKPT)).stderr).toMatch(/is the checkpoint being read/);
   });
 });

@@ -49,13 +49,14 @@ export function lossTerms(student: CosmosModel, teacher: CosmosModel | null, bat
   if (!teacher) throw new Error('COSMOS mode needs a teacher');
 
   const b = batch.globalImages[0]!.shape[0]!;
-  const firstImageTokens = student.imageTokens({ ...globalFeatures, patches: slice(globalFeatures.patches, 0, 0, b) });
-  const firstCaptionTokens = student.textTokens({ ...text, tokens: slice(text.tokens, 0, 0, b) });
-  const imageCross = imageGlobals.map((g) => student.crossModalEmbedding(g, student.imageAttendsText(g, firstCaptionTokens).out));
-  const textCross = textGlobals.map((g) => student.crossModalEmbedding(g, student.textAttendsImage(g, firstImageTokens).out));
+  const parts = student.cosmos;
+  const firstImageTokens = parts.imageTokens({ ...globalFeatures, patches: slice(globalFeatures.patches, 0, 0, b) });
+  const firstCaptionTokens = parts.textTokens({ ...text, tokens: slice(text.tokens, 0, 0, b) });
+  const imageCross = imageGlobals.map((g) => parts.crossModalEmbedding(g, parts.imageAttendsText(g, firstCaptionTokens).out));
+  const textCross = textGlobals.map((g) => parts.crossModalEmbedding(g, parts.textAttendsImage(g, firstImageTokens).out));
   const { teacherImage, teacherText } = noGrad(() => ({
     teacherImage: chunks(teacher.encodeImage(concat(batch.globalImages, 0)).global, 2).map(l2Normalize),
     teacherText: chunks(teacher.encodeText(batch.captions.slice(0, 2).flat()).global, 2).map(l2Normalize),
   }));
-  return cosmosLoss({ clip, imageCross, textCross, teacherImage, teacherText, distillLogitScale: student.distillLogitScale });
+  return cosmosLoss({ clip, imageCross, textCross, teacherImage, teacherText, distillLogitScale: parts.distillLogitScale });
 }

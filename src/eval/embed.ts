@@ -2,7 +2,7 @@
  * Inference: normalized global embeddings, CLIP logits and both poolers' cross-attention maps
  * (plain encode_image / encode_text use no cross-attention; the maps are the explanation on top).
  */
-import type { CosmosModel } from '../cosmos/model.ts';
+import { type ClipModel, NO_CROSS_ATTENTION } from '../cosmos/model.ts';
 import { noGradAsync } from '../tensor/engine.ts';
 import { exp } from '../tensor/ops/activation.ts';
 import { scaleBy } from '../tensor/ops/elementwise.ts';
@@ -15,7 +15,7 @@ import { type Tensor, fromArray } from '../tensor/tensor.ts';
 import { stackRows } from './batched.ts';
 
 export interface EmbedOptions {
-  /** Also compute the cross-attention maps of every (image, caption) pair. */
+  /** Also compute the cross-attention maps of every (image, caption) pair (COSMOS models only). */
   attention?: boolean;
 }
 
@@ -56,7 +56,7 @@ function pairMaps(values: Float32Array, nT: number, heads: number, positions: nu
 /**
  * images: CLIP-preprocessed [3, S, S] arrays at the model's image size; ids: token rows of the context length.
  */
-export async function embed(model: CosmosModel, images: Float32Array[], ids: Int32Array[], options: EmbedOptions = {}): Promise<EmbedOutput> {
+export async function embed(model: ClipModel, images: Float32Array[], ids: Int32Array[], options: EmbedOptions = {}): Promise<EmbedOutput> {
   const size = model.config.vision.imageSize;
   const context = model.config.text.contextLength;
   const nI = images.length;
@@ -77,11 +77,13 @@ export async function embed(model: CosmosModel, images: Float32Array[], ids: Int
         grid: image.grid,
       };
       if (!options.attention) return out;
+      const parts = model.cosmos;
+      if (!parts) throw new Error(`no cross-attention maps: ${NO_CROSS_ATTENTION}`);
       const pairImage = Int32Array.from({ length: nI * nT }, (_, p) => Math.floor(p / nT));
       const pairText = Int32Array.from({ length: nI * nT }, (_, p) => p % nT);
       const patches = image.grid[0] * image.grid[1];
-      const imageMaps = model.textAttendsImage(pickRows(text.global, pairText), pickRows(model.imageTokens(image), pairImage), 'per-head');
-      const textMaps = model.imageAttendsText(pickRows(image.global, pairImage), pickRows(model.textTokens(text), pairText), 'per-head');
+      const imageMaps = parts.textAttendsImage(pickRows(text.global, pairText), pickRows(parts.imageTokens(image), pairImage), 'per-head');
+      const textMaps = parts.imageAttendsText(pickRows(image.global, pairImage), pickRows(parts.textTokens(text), pairText), 'per-head');
       out.imageAttentionHeads = pairMaps(await imageMaps.weights!.readFloat(), nT, model.config.vision.attnPoolerHeads, patches);
       out.textAttentionHeads = pairMaps(await textMaps.weights!.readFloat(), nT, model.config.text.attnPoolerHeads, context);
       out.imageAttention = out.imageAttentionHeads.map((row) => row.map(meanOverHeads));

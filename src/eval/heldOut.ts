@@ -3,7 +3,7 @@
  * seen in training): image-to-text and text-to-image Recall@1 and @5 over `count` pairs, each image against every
  * caption. The training loop in the worker and `cosmos train` report it.
  */
-import type { CosmosModel } from '../cosmos/model.ts';
+import type { ClipModel } from '../cosmos/model.ts';
 import type { TrainingData } from '../data/dataset.ts';
 import { normalizeForClip } from '../data/preprocess.ts';
 import type { ClipTokenizer } from '../data/tokenizer.ts';
@@ -18,7 +18,7 @@ export interface RetrievalRecord {
 }
 
 /** Recall@1/5 both ways (fractions) of `model` on the first `count` held-out pairs of `data`. */
-export async function heldOutRetrieval(model: CosmosModel, data: TrainingData, tokenizer: ClipTokenizer, count: number): Promise<RetrievalRecord> {
+export async function heldOutRetrieval(model: ClipModel, data: TrainingData, tokenizer: ClipTokenizer, count: number): Promise<RetrievalRecord> {
   const pairs = data.heldOut(count, model.config.vision.imageSize);
   const n = pairs.length;
   const images = pairs.map((pair) => normalizeForClip(pair.image));

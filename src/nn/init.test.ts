@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fromOpenClipConfig, type OpenClipModelConfig } from '../cosmos/config.ts';
-import { CosmosModel } from '../cosmos/model.ts';
+import { cosmosModel } from '../cosmos/model.ts';
 import { setupTestGpu } from '../testing/gpu.ts';
 
 setupTestGpu();
@@ -39,7 +39,7 @@ describe.each(Object.keys(fixture.models))('the reference init of %s', (name) =>
   const { config, tensors } = fixture.models[name]!;
 
   it('every tensor in the reference order, with its rule', async () => {
-    const model = new CosmosModel(fromOpenClipConfig(config), 3);
+    const model = cosmosModel(fromOpenClipConfig(config), 3);
     const ours = model.namedParameters();
     expect(ours.map(([key]) => key)).toEqual(Object.keys(tensors));
     for (const [key, t] of ours) {

@@ -7,7 +7,15 @@ import { type EngineEvent, EngineClient } from '../worker/client.ts';
 import { BUILT_IN_SCENES } from '../data/dataset.ts';
 import { type PathedBlob, nameOfFiles } from '../data/userData-browser.ts';
 import { type EvalPoint, type StepPoint, appendThinned } from '../worker/runLog.ts';
-import { AUTOSAVE_CHECKPOINT, type AdapterSummary, type DataSetInfo, type RunState, type SavedCheckpoint, type SelfTestResult } from '../worker/protocol.ts';
+import {
+  AUTOSAVE_CHECKPOINT,
+  type AdapterSummary,
+  type DataSetInfo,
+  type LoadedModelSource,
+  type RunState,
+  type SavedCheckpoint,
+  type SelfTestResult,
+} from '../worker/protocol.ts';
 import { type Tab, type TrainSettings, DEFAULT_SETTINGS, parseUrl, writeUrl } from './url.ts';
 
 export type GpuPhase = 'idle' | 'acquiring' | 'ready' | 'unavailable' | 'failed';
@@ -26,6 +34,8 @@ export interface RunInfo {
   trainable: number;
   /** null for a model loaded from a checkpoint. */
   preset: PresetName | null;
+  /** What a loaded checkpoint was; null for a preset or a restored run. */
+  source: LoadedModelSource | null;
   options: TrainingOptions;
 }
 

@@ -3,7 +3,7 @@
  * engine: cross-attention heatmaps, the vision tower's self-attention, the training views of a sample,
  * retrieval, zero-shot classification and segmentation. Errors a user can cause throw sentences for the page.
  */
-import type { CosmosModel } from '../cosmos/model.ts';
+import { type ClipModel, isCosmosModel, NO_CROSS_ATTENTION } from '../cosmos/model.ts';
 import type { TrainingRun } from '../cosmos/training.ts';
 import { type TrainingData, sceneData } from '../data/dataset.ts';
 import type { SceneAtlas } from '../data/scenes.ts';
@@ -20,8 +20,10 @@ export interface AnalysisContext {
   run: TrainingRun | null;
   atlas: SceneAtlas;
   tokenizer: ClipTokenizer;
-  student: CosmosModel;
-  teacher: CosmosModel | null;
+  student: ClipModel;
+  teacher: ClipModel | null;
+  /** Why the cross-attention maps are not shown (a plain CLIP model's poolers, added for fine-tuning, untrained). */
+  noCrossAttention?: string | null;
 }
 
 /** The run's data, or the built-in scenes before any run. */
@@ -30,8 +32,12 @@ const dataOf = (ctx: AnalysisContext): TrainingData => ctx.run?.data ?? sceneDat
 export async function handleAnalysis(request: AnalysisRequest, ctx: AnalysisContext): Promise<AnalysisResult> {
   const { atlas, tokenizer } = ctx;
   switch (request.kind) {
-    case 'attention':
-      return crossAttention(pickModel(ctx, request.weights), atlas, tokenizer, request.image, request.caption);
+    case 'attention': {
+      const model = pickModel(ctx, request.weights);
+      if (ctx.noCrossAttention) return { kind: 'attention', unavailable: ctx.noCrossAttention };
+      if (!isCosmosModel(model)) return { kind: 'attention', unavailable: `This model has no cross-attention maps: ${NO_CROSS_ATTENTION}.` };
+      return crossAttention(model, atlas, tokenizer, request.image, request.caption);
+    }
     case 'selfAttention':
       return selfAttention(pickModel(ctx, request.weights), atlas, request.image);
     case 'heldOutPair':

@@ -48,7 +48,7 @@ describe('gelu and exp against PyTorch', () => {
 const QUICK_GELU_TOL = { rtol: 1e-5, atol: 1e-30 };
 const QUICK_GELU_GRAD_TOL = { rtol: 1e-5, atol: 1e-7 };
 
-describe('quickGelu against OpenCLIP\'s QuickGELU', () => {
+describe("quickGelu against OpenCLIP's QuickGELU", () => {
   for (const c of loadFixture('quick-gelu')) {
     it(c.name, async () => {
       await scopeAsync(async () => {
