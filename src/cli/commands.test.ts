@@ -9,10 +9,11 @@ import { basename, join } from 'node:path';
 import pngjs from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../checkpoint/loadCheckpoint.ts';
-import { fileSource } from '../checkpoint/nodeFiles.ts';
+import { openModelFiles } from '../checkpoint/modelFiles.ts';
+import { fileSource, nodeModelFiles } from '../checkpoint/nodeFiles.ts';
 import { fromOpenClipConfig, toOpenClipConfig } from '../cosmos/config.ts';
 import { cosmosModelFromCheckpoint } from '../cosmos/load.ts';
-import type { CosmosModel } from '../cosmos/model.ts';
+import { type CosmosModel, isCosmosPart } from '../cosmos/model.ts';
 import { lossTerms } from '../cosmos/objective.ts';
 import { decodeImageFile } from '../data/image-node.ts';
 import { loadClipTokenizer } from '../data/tokenizer-node.ts';
@@ -157,6 +158,25 @@ describe('export', () => {
       await source.close();
     });
   }
+
+  it("to an OpenCLIP hub folder: every tensor bit for bit, COSMOS's parts included, the config with both poolers' heads", async () => {
+    const out = at('hub');
+    await cliJson(runtime, 'export', '--checkpoint', CKPT, '--format', 'openclip', '--out', out);
+    const hub = JSON.parse(readFileSync(join(out, 'open_clip_config.json'), 'utf8'));
+    expect(hub.model_cfg).toEqual(toOpenClipConfig(CLI_TEST_CONFIG));
+    const files = await nodeModelFiles(out);
+    const written = await openModelFiles(files);
+    for (const [name, t] of models.student!.namedParameters())
+      expect(bytes(await written.tensors.get(name)!.read()).equals(bytes(await t.readFloat())), name).toBe(true);
+    expect(written.tensors.size).toBe(models.student!.namedParameters().length);
+    await files.close();
+  });
+
+  it("to a Hugging Face folder: the CLIP part, COSMOS's parts left out", async () => {
+    const out = await cliJson(runtime, 'export', '--checkpoint', CKPT, '--format', 'huggingface', '--out', at('hf'));
+    const cosmosParts = models.student!.namedParameters().filter(([name]) => isCosmosPart(name)).length;
+    expect(out).toMatchObject({ format: 'huggingface', dropped_cosmos_tensors: cosmosParts });
+  });
 
   it('refuses an unknown extension and the source itself', async () => {
     expect((await cli(runtime, 'export', '--checkpoint', CKPT, '--out', at('x.zip'))).stderr).toMatch(

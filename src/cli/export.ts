@@ -39,8 +39,13 @@ function layout(format: Format, out: string): { weights: string; config: string 
 }
 
 /** The config file's text: OpenCLIP's model config, its hub config, or transformers' CLIPConfig. */
-function configText(format: Format, config: CosmosConfig): string {
-  const json = format === 'openclip' ? toOpenClipHubConfig(config) : format === 'huggingface' ? toHuggingFaceConfig(config) : toOpenClipConfig(config);
+function configText(format: Format, config: CosmosConfig, poolers: boolean): string {
+  const json =
+    format === 'openclip'
+      ? toOpenClipHubConfig(config, { poolers })
+      : format === 'huggingface'
+        ? toHuggingFaceConfig(config)
+        : toOpenClipConfig(config, { poolers });
   return `${JSON.stringify(json, null, 2)}\n`;
 }
 
@@ -81,7 +86,7 @@ export const exportCommand = defineCommand({
     let dropped = 0;
     try {
       try {
-        configJson = configText(format, resolveConfig(opened, flags.checkpoint, given).config);
+        configJson = configText(format, resolveConfig(opened, flags.checkpoint, given).config, [...opened.tensors.keys()].some(isCosmosPart));
       } catch (error) {
         // A bare state_dict is still worth writing; a folder format is nothing without its config.
         if (folder) throw error;

@@ -25,7 +25,7 @@ export const inspectCommand = defineCommand({
     try {
       const resolved = resolveConfig(opened, flags.checkpoint, given);
       source = describeSource(opened, flags.checkpoint, resolved);
-      config = toOpenClipConfig(resolved.config);
+      config = toOpenClipConfig(resolved.config, { poolers: source.kind === 'COSMOS' });
     } catch (error) {
       configError = (error as Error).message;
     }

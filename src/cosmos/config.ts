@@ -206,18 +206,29 @@ export function fromOpenClipHubConfig(json: unknown): CosmosConfig {
 }
 
 /** open_clip_config.json for a model: its config and the preprocessing this engine applies. */
-export function toOpenClipHubConfig(config: CosmosConfig): { model_cfg: OpenClipModelConfig; preprocess_cfg: Record<string, unknown> } {
+export function toOpenClipHubConfig(
+  config: CosmosConfig,
+  options: WriteOptions = {},
+): { model_cfg: OpenClipModelConfig; preprocess_cfg: Record<string, unknown> } {
   return {
-    model_cfg: toOpenClipConfig(config),
+    model_cfg: toOpenClipConfig(config, options),
     preprocess_cfg: PREPROCESS_CFG,
   };
+}
+
+export interface WriteOptions {
+  /**
+   * Whether the model has COSMOS's poolers (the default): their heads are named. A plain CLIP model's config leaves
+   * them out, as released OpenCLIP has no text_cfg.attn_pooler_heads and refuses the key.
+   */
+  poolers?: boolean;
 }
 
 /**
  * The config in OpenCLIP's schema, every key named (a reader with other defaults gets the same model). OpenCLIP has
  * one activation for both towers (quick_gelu): a model whose towers differ cannot be written.
  */
-export function toOpenClipConfig(config: CosmosConfig): OpenClipModelConfig {
+export function toOpenClipConfig(config: CosmosConfig, { poolers = true }: WriteOptions = {}): OpenClipModelConfig {
   const { vision: v, text: t } = config;
   if (v.activation !== t.activation) {
     throw new Error(`the vision tower uses ${v.activation} and the text tower ${t.activation}; an OpenCLIP config has one activation for both (quick_gelu)`);
@@ -232,7 +243,7 @@ export function toOpenClipConfig(config: CosmosConfig): OpenClipModelConfig {
       layers: v.layers,
       head_width: v.width / v.heads,
       mlp_ratio: v.mlpWidth / v.width,
-      attn_pooler_heads: v.attnPoolerHeads,
+      ...(poolers ? { attn_pooler_heads: v.attnPoolerHeads } : {}),
       norm_kwargs: { eps: v.layerNormEps },
     },
     text_cfg: {
@@ -242,7 +253,7 @@ export function toOpenClipConfig(config: CosmosConfig): OpenClipModelConfig {
       heads: t.heads,
       layers: t.layers,
       mlp_ratio: t.mlpWidth / t.width,
-      attn_pooler_heads: t.attnPoolerHeads,
+      ...(poolers ? { attn_pooler_heads: t.attnPoolerHeads } : {}),
       norm_kwargs: { eps: t.layerNormEps },
     },
   };
