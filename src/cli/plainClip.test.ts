@@ -14,7 +14,7 @@ import { modelFromCheckpoint } from '../cosmos/load.ts';
 import { resolveConfig } from '../cosmos/modelSource.ts';
 import { embed } from '../eval/embed.ts';
 import { expectClose, type FixtureTensor } from '../testing/fixtures.ts';
-import { cliJson, tempDir } from '../testing/cli.ts';
+import { cli, cliJson, tempDir, writeTestCheckpoint, writeTestPng } from '../testing/cli.ts';
 import { setupTestGpu } from '../testing/gpu.ts';
 import { livePythonScript, PYTHON } from '../testing/python.ts';
 
@@ -108,4 +108,26 @@ describe('export to an OpenCLIP hub folder and to a Hugging Face CLIPModel folde
       },
     );
   }
+});
+
+describe('a plain CLIP model does everything that needs no pooler', () => {
+  const plain = join(tmp.dir, 'plain-hf');
+  const image = join(tmp.dir, 'a.png');
+  it('embed, classify, retrieve and segment (with CSA) run; the cross-attention maps say why there are none', async () => {
+    const cosmos = join(tmp.dir, 'cosmos.pt');
+    await writeTestCheckpoint(cosmos);
+    await cliJson(runtime, 'export', '--checkpoint', cosmos, '--format', 'huggingface', '--out', plain);
+    await writeTestPng(image, 40, 32, 1);
+    const model = ['--checkpoint', plain, '--image', image];
+    const embedded = await cliJson<{ image_embeddings: number[][] }>(runtime, 'embed', ...model, '--text', 'a dog', 'a cat');
+    expect(embedded.image_embeddings).toHaveLength(1);
+    expect(await cliJson(runtime, 'classify', ...model, '--classes', 'dog,cat')).toMatchObject({ classes: ['dog', 'cat'] });
+    expect(await cliJson(runtime, 'retrieve', ...model, '--text', 'a dog')).toHaveProperty('similarity');
+    expect(await cliJson(runtime, 'segment', ...model, '--classes', 'dog,cat', '--csa')).toHaveProperty('classes', ['dog', 'cat']);
+    const attention = await cli(runtime, 'embed', ...model, '--text', 'a dog', '--attention');
+    expect(attention.code).toBe(1);
+    expect(attention.stderr.trim().split('\n').at(-1)).toBe(
+      'cosmos embed: no cross-attention maps: a plain CLIP model has no cross-attention poolers (COSMOS adds them), so no patch-wise or token-wise maps',
+    );
+  });
 });
