@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { memorySink } from '../checkpoint/byteSink.ts';
 import { bytesSource } from '../checkpoint/byteSource.ts';
-import { type ModelFiles, openModelFiles } from '../checkpoint/modelFiles.ts';
+import { type ModelFiles, type OpenedModel, openModelFiles } from '../checkpoint/modelFiles.ts';
 import { nodeModelFiles } from '../checkpoint/nodeFiles.ts';
 import { writeSafetensors } from '../checkpoint/safetensors.ts';
 import { embed } from '../eval/embed.ts';
@@ -18,7 +18,7 @@ import { expectClose, type FixtureTensor } from '../testing/fixtures.ts';
 import { setupTestGpu } from '../testing/gpu.ts';
 import { fromOpenClipConfig, type OpenClipModelConfig } from './config.ts';
 import { modelFromCheckpoint } from './load.ts';
-import { describeSource, type ModelSource, resolveConfig } from './modelSource.ts';
+import { describeSource, kindOf, type ModelSource, resolveConfig } from './modelSource.ts';
 
 setupTestGpu();
 
@@ -101,6 +101,20 @@ async function refusal(files: ModelFiles): Promise<string> {
   }
   throw new Error(`${files.name} was not refused`);
 }
+
+describe('what a model is called', () => {
+  it("COSMOS by its parts; a TorchScript archive is OpenAI's unless OpenCLIP scripted it; Hugging Face by its names", () => {
+    const opened = (names: string[], meta: Partial<OpenedModel['meta']>, naming: OpenedModel['names'] = 'openclip') =>
+      ({ tensors: new Map(names.map((n) => [n, null])), meta: { format: 'pt', ...meta }, names: naming }) as unknown as OpenedModel;
+    expect(kindOf(opened(['visual.proj', 'distill_logit_scale'], {}))).toBe('COSMOS');
+    expect(kindOf(opened(['visual.proj'], { format: 'torchscript', scriptClass: '__torch__.multimodal.model.multimodal_transformer.Multimodal' }))).toBe(
+      'OpenAI',
+    );
+    expect(kindOf(opened(['visual.proj'], { format: 'torchscript', scriptClass: '__torch__.open_clip.model.CLIP' }))).toBe('OpenCLIP');
+    expect(kindOf(opened(['visual.proj'], { format: 'safetensors' }, 'huggingface'))).toBe('Hugging Face');
+    expect(kindOf(opened(['visual.proj'], { format: 'safetensors' }))).toBe('OpenCLIP');
+  });
+});
 
 describe('what is not a CLIP ViT is refused in one sentence: what was found, what was expected', () => {
   it('a TorchScript archive of another model', async () => {
