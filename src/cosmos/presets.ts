@@ -45,6 +45,12 @@ export function configFromShapes(shapes: ReadonlyMap<string, readonly number[]>)
   return Object.values(PRESETS).find((preset) => shapesOnly(preset) === shapesOnly(inferred)) ?? inferred;
 }
 
+/** The towers' shapes and heads: what names an architecture (not the poolers' heads, nor the numerics). */
+function towersOf({ embedDim, vision, text }: CosmosConfig): string {
+  const shapes = ({ attnPoolerHeads: _, activation: __, layerNormEps: ___, ...rest }: CosmosConfig['vision'] | CosmosConfig['text']) => rest;
+  return JSON.stringify([embedDim, shapes(vision), shapes(text)]);
+}
+
 /** ViT sizes by (width, layers), as OpenAI and OpenCLIP name their towers. */
 const VIT_SIZES: Record<string, string> = { '384x12': 'S', '512x12': 'M', '768x12': 'B', '1024x24': 'L', '1280x32': 'H', '1408x40': 'g', '1664x48': 'G' };
 
@@ -53,7 +59,7 @@ const VIT_SIZES: Record<string, string> = { '384x12': 'S', '512x12': 'M', '768x1
  * else the vision tower's numbers.
  */
 export function architectureName(config: CosmosConfig): string {
-  const preset = Object.entries(PRESETS).find(([, p]) => JSON.stringify(p) === JSON.stringify(config));
+  const preset = Object.entries(PRESETS).find(([, p]) => towersOf(p) === towersOf(config));
   if (preset && !preset[0].startsWith('ViT')) return `${preset[0]} preset`;
   const { width, layers, patchSize, imageSize } = config.vision;
   const size = VIT_SIZES[`${width}x${layers}`];

@@ -189,7 +189,7 @@ async function loadAsRun(files: File[], weights: Weights, trainingOptions: Train
   const chosen = await openModelFiles(modelFiles, { weights });
   const resolved = resolveConfig(chosen, modelFiles.name);
   const { config } = resolved;
-  const source = { ...describeSource(chosen, modelFiles.name, resolved), addedCosmosParts: !hasCosmosParts(chosen), weights };
+  const source = { ...describeSource(chosen, modelFiles.name, resolved), addedCosmosParts: !hasCosmosParts(chosen), weights: chosen.meta.weights };
   const seed = trainingOptions.seed;
   const student = await cosmosModelFromCheckpoint(chosen, seed, { config, onProgress: progress(`${weights} weights`) });
   let teacher: CosmosModel | null = null;

@@ -174,7 +174,8 @@ export type AnalysisResult =
 
 /** What a loaded checkpoint was, in words, and whether COSMOS's parts were added to it (a plain CLIP model). */
 export interface LoadedModelSource extends ModelSource {
-  weights: Weights;
+  /** A COSMOS checkpoint's student or teacher, or the file's only weights. */
+  weights: Weights | 'state_dict';
   addedCosmosParts: boolean;
 }
 

@@ -116,7 +116,7 @@ export function AttentionPanel() {
       wide
       aside={
         <span className="badge" data-testid="attention-status" data-busy={cross.busy || self.busy}>
-          {cross.busy || self.busy ? 'computing…' : result ? `${weights}` : 'no maps yet'}
+          {cross.busy || self.busy ? 'computing…' : result ? `${weights}` : unavailable ? 'no poolers' : 'no maps yet'}
         </span>
       }
     >

@@ -158,12 +158,13 @@ export function CheckpointsPanel() {
         )}
         {loaded && !loading && (
           <p data-testid="checkpoint-loaded">
-            Loaded {loaded.name}
+            Loaded {source?.name ?? loaded.name}
             {source && (
               <>
                 {' '}
-                (<span data-testid="checkpoint-kind">{`${source.kind} ${source.architecture}, ${source.dtype}, ${source.weights} weights`}</span>; architecture
-                from {source.configFrom})
+                (
+                <span data-testid="checkpoint-kind">{`${source.kind} ${source.architecture}, ${source.dtype}${source.weights === 'state_dict' ? '' : `, ${source.weights} weights`}`}</span>
+                ; architecture from {source.configFrom})
               </>
             )}
             {model ? `: ${model.parameters.toLocaleString('en-US')} parameters, ${model.config.vision.imageSize} px images` : ''}; {formatBytes(loaded.bytes)}{' '}
