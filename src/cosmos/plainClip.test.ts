@@ -10,9 +10,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { memorySink } from '../checkpoint/byteSink.ts';
 import { bytesSource } from '../checkpoint/byteSource.ts';
+import { loadCheckpoint } from '../checkpoint/loadCheckpoint.ts';
 import { type ModelFiles, type OpenedModel, openModelFiles } from '../checkpoint/modelFiles.ts';
 import { nodeModelFiles } from '../checkpoint/nodeFiles.ts';
 import { writeSafetensors } from '../checkpoint/safetensors.ts';
+import type { TensorSource } from '../checkpoint/tensorRef.ts';
 import { embed } from '../eval/embed.ts';
 import { expectClose, type FixtureTensor } from '../testing/fixtures.ts';
 import { setupTestGpu } from '../testing/gpu.ts';
@@ -84,12 +86,16 @@ function inMemory(name: string, files: Record<string, Uint8Array>): ModelFiles {
   return { name, names: Object.keys(files), chosen: null, open: async (file) => bytesSource(files[file]!, file) };
 }
 
-/** A safetensors file of zero tensors of these shapes. */
-async function safetensorsOf(shapes: Record<string, number[]>): Promise<Uint8Array> {
+async function safetensorsBytes(tensors: ReadonlyMap<string, TensorSource>): Promise<Uint8Array> {
   const sink = memorySink();
-  const zeros = (shape: number[]) => ({ shape, read: async () => new Float32Array(shape.reduce((a, b) => a * b, 1)) });
-  await writeSafetensors(new Map(Object.entries(shapes).map(([name, shape]) => [name, zeros(shape)])), sink);
+  await writeSafetensors(tensors, sink);
   return sink.bytes();
+}
+
+/** A safetensors file of zero tensors of these shapes. */
+function safetensorsOf(shapes: Record<string, number[]>): Promise<Uint8Array> {
+  const zeros = (shape: number[]) => ({ shape, read: async () => new Float32Array(shape.reduce((a, b) => a * b, 1)) });
+  return safetensorsBytes(new Map(Object.entries(shapes).map(([name, shape]) => [name, zeros(shape)])));
 }
 
 /** The sentence a model's files are refused with. */
@@ -101,6 +107,33 @@ async function refusal(files: ModelFiles): Promise<string> {
   }
   throw new Error(`${files.name} was not refused`);
 }
+
+describe('a sharded Hugging Face folder', () => {
+  it('reads the shards its index names, as one model', async () => {
+    const folder = join(DIR, 'huggingface');
+    const config = readFileSync(join(folder, 'config.json'));
+    const weights = readFileSync(join(folder, 'model.safetensors'));
+    // The fixture's weights, under transformers' names, split in two shards.
+    const original = (await loadCheckpoint(bytesSource(weights, 'model.safetensors'))).tensors;
+    const names = [...original.keys()];
+    const half = Math.floor(names.length / 2);
+    const shards = ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'];
+    const shard = (part: string[]) => safetensorsBytes(new Map(part.map((n) => [n, original.get(n)!])));
+    const index = { metadata: {}, weight_map: Object.fromEntries(names.map((n, i) => [n, shards[i < half ? 0 : 1]])) };
+    const sharded = await openModelFiles(
+      inMemory('sharded', {
+        'config.json': config,
+        'model.safetensors.index.json': new TextEncoder().encode(JSON.stringify(index)),
+        [shards[0]!]: await shard(names.slice(0, half)),
+        [shards[1]!]: await shard(names.slice(half)),
+      }),
+    );
+    const whole = await openModelFiles(inMemory('whole', { 'config.json': config, 'model.safetensors': weights }));
+    expect(sharded.weightsFiles).toEqual(shards);
+    expect([...sharded.tensors.keys()].sort()).toEqual([...whole.tensors.keys()].sort());
+    for (const [name, t] of whole.tensors) expect(await sharded.tensors.get(name)!.read(), name).toEqual(await t.read());
+  });
+});
 
 describe('what a model is called', () => {
   it("COSMOS by its parts; a TorchScript archive is OpenAI's unless OpenCLIP scripted it; Hugging Face by its names", () => {
