@@ -67,3 +67,14 @@ export function makeAppCheckpoint(testInfo: TestInfo): string {
   execFileSync('node', ['--import', 'tsx', '--import', './scripts/wgsl-hooks.mjs', 'scripts/make-app-checkpoint.ts', path], { stdio: 'pipe' });
   return path;
 }
+
+/**
+ * A plain CLIP model as a Hugging Face CLIPModel folder (config.json + model.safetensors): the CLIP part of a tiny
+ * COSMOS checkpoint (makeAppCheckpoint), exported by the CLI. Returns the folder's two files.
+ */
+export function makePlainClipFolder(testInfo: TestInfo): string[] {
+  const folder = testInfo.outputPath('plain-clip');
+  const cli = ['--import', 'tsx', '--import', './scripts/wgsl-hooks.mjs', 'src/cli/main.ts'];
+  execFileSync('node', [...cli, 'export', '--checkpoint', makeAppCheckpoint(testInfo), '--format', 'huggingface', '--out', folder], { stdio: 'pipe' });
+  return [`${folder}/config.json`, `${folder}/model.safetensors`];
+}

@@ -172,7 +172,8 @@ test('fine-tunes a loaded checkpoint on a zip of the user’s images with frozen
   const config = JSON.parse(readFileSync(await (await configDownload).path(), 'utf8'));
   expect(config.vision_cfg.attn_pooler_heads).toBeGreaterThan(0);
   expect(config.text_cfg.attn_pooler_heads).toBeGreaterThan(0);
-  expect(Object.keys(config.text_cfg)).toEqual(['context_length', 'vocab_size', 'width', 'heads', 'layers', 'mlp_ratio', 'attn_pooler_heads']);
+  expect(Object.keys(config.text_cfg)).toEqual(['context_length', 'vocab_size', 'width', 'heads', 'layers', 'mlp_ratio', 'attn_pooler_heads', 'norm_kwargs']);
+  expect(config.quick_gelu).toBe(false);
   await snapshot(page, testInfo, 'train-user-data-1280x800', 1280, 800);
   await snapshot(page, testInfo, 'train-user-data-800', 800, 1000);
 
@@ -213,7 +214,7 @@ test('fine-tunes a loaded checkpoint on a zip of the user’s images with frozen
   await row.getByTestId('saved-download').click();
   expect(readFileSync(await (await again).path()).equals(bytes)).toBe(true);
   await row.getByTestId('saved-load').click();
-  await expect(page.getByTestId('checkpoint-loaded')).toContainText(`Loaded ${exported} (student weights)`, { timeout: 60_000 });
+  await expect(page.getByTestId('checkpoint-loaded')).toContainText(`Loaded ${exported} (COSMOS tiny preset, float32, student weights`, { timeout: 60_000 });
   await snapshot(page, testInfo, 'checkpoints-saved-1280x800', 1280, 800);
   await snapshot(page, testInfo, 'checkpoints-saved-800', 800, 1000);
   await row.getByTestId('saved-delete').click();

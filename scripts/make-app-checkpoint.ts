@@ -9,12 +9,12 @@
 import { fileSink } from '../src/checkpoint/nodeFiles.ts';
 import type { TensorSource } from '../src/checkpoint/tensorRef.ts';
 import { type WritableValue, writeTorchCheckpoint } from '../src/checkpoint/torchWriter.ts';
-import { CosmosModel } from '../src/cosmos/model.ts';
+import { type ClipModel, cosmosModel } from '../src/cosmos/model.ts';
 import { PRESETS, type PresetName } from '../src/cosmos/presets.ts';
 import { createNodeRuntime } from '../src/gpu/node.ts';
 import { installRuntime } from '../src/tensor/engine.ts';
 
-function stateDict(model: CosmosModel, prefix: string): Map<string, WritableValue> {
+function stateDict(model: ClipModel, prefix: string): Map<string, WritableValue> {
   return new Map(model.namedParameters().map(([name, t]): [string, TensorSource] => [prefix + name, { shape: t.shape, read: () => t.readFloat() }]));
 }
 
@@ -26,8 +26,8 @@ async function main(): Promise<void> {
   }
   const runtime = await createNodeRuntime();
   installRuntime(runtime);
-  const student = new CosmosModel(PRESETS[preset], 1);
-  const teacher = new CosmosModel(PRESETS[preset], 2);
+  const student = cosmosModel(PRESETS[preset], 1);
+  const teacher = cosmosModel(PRESETS[preset], 2);
   const tree = { epoch: 0, name: `cosmos-web ${preset} (random weights)`, student: stateDict(student, 'module.'), teacher: stateDict(teacher, '') };
   await writeTorchCheckpoint(tree, await fileSink(out));
   runtime.destroy();

@@ -76,3 +76,32 @@ fn exp_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
   let i0 = first(gid, nwg);
   for (var i = i0; i < min(i0 + PER_THREAD, p.n); i++) { y[i] = exp(x[i]); }
 }
+
+// QuickGELU (OpenAI's CLIP, OpenCLIP's quick_gelu): y = x * s, s = sigmoid(1.702 x). The sigmoid is formed from
+// e = exp(-|1.702 x|) <= 1, so nothing overflows whatever x (WGSL does not promise infinities), and so is 1 - s.
+// Bindings as gelu_forward and gelu_backward.
+const QUICK_GELU_SCALE: f32 = 1.702;
+
+// (s, 1 - s) without cancellation on either side.
+fn quick_sigmoid(v: f32) -> vec2f {
+  let z = QUICK_GELU_SCALE * v;
+  let e = exp(-abs(z));
+  let r = 1.0 / (1.0 + e);
+  return select(vec2f(e * r, r), vec2f(r, e * r), z >= 0.0);
+}
+
+@compute @workgroup_size(WG)
+fn quick_gelu_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i0 = first(gid, nwg);
+  for (var i = i0; i < min(i0 + PER_THREAD, p.n); i++) { y[i] = x[i] * quick_sigmoid(x[i]).x; }
+}
+
+// dx = g * (s + 1.702 x s (1 - s))
+@compute @workgroup_size(WG)
+fn quick_gelu_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i0 = first(gid, nwg);
+  for (var i = i0; i < min(i0 + PER_THREAD, p.n); i++) {
+    let s = quick_sigmoid(x[i]);
+    dx[i] = grad[i] * (s.x + QUICK_GELU_SCALE * x[i] * s.x * s.y);
+  }
+}

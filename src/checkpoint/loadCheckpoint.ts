@@ -1,20 +1,25 @@
 /**
- * Opens a checkpoint (a torch.save .pt file or a .safetensors file) and gives one set of weights as lazy tensors:
- * the COSMOS layout {"epoch", "name", "student", "teacher", "optimizer"} (choose student or teacher), an OpenCLIP
- * training checkpoint {"state_dict", ...}, or a bare state_dict. DDP's "module." prefix is stripped. Only the
- * pickle is parsed: no tensor byte is read until asked, and the optimizer state never is.
+ * Opens a checkpoint (a torch.save .pt file, a TorchScript archive or a .safetensors file) and gives one set of
+ * weights as lazy tensors: the COSMOS layout {"epoch", "name", "student", "teacher", "optimizer"} (choose student or
+ * teacher), an OpenCLIP training checkpoint {"state_dict", ...}, a bare state_dict, or a scripted module's weights
+ * (OpenAI's CLIP releases). DDP's "module." prefix is stripped. Only the pickle is parsed: no tensor byte is read
+ * until asked, and the optimizer state never is.
  */
 import type { ByteSource } from './byteSource.ts';
 import type { DType } from './dtypes.ts';
 import { looksLikeSafetensors, readSafetensors } from './safetensors.ts';
 import { isTensorRef, type TensorRef } from './tensorRef.ts';
 import { readTorchArchive } from './torchArchive.ts';
+import { isScriptModule, scriptModuleWeights } from './torchScript.ts';
 import type { PickleValue } from './unpickle.ts';
 
 export type WeightsChoice = 'student' | 'teacher';
 
 export interface CheckpointMeta {
-  format: 'pt' | 'safetensors';
+  /** torch.save's zip ('pt'), a TorchScript archive (torch.jit.save's zip), or safetensors. */
+  format: 'pt' | 'torchscript' | 'safetensors';
+  /** A TorchScript archive's root class, e.g. "__torch__.multimodal.model.multimodal_transformer.Multimodal". */
+  scriptClass?: string;
   /** What the tensors are: COSMOS's student or teacher, or the file's only state_dict. */
   weights: WeightsChoice | 'state_dict';
   topLevelKeys: string[];
@@ -92,6 +97,14 @@ export async function loadCheckpoint(source: ByteSource, options: { weights?: We
     throw new Error(`${file} is neither a PyTorch .pt checkpoint (a zip archive) nor a .safetensors file`);
   }
   const { tree } = await readTorchArchive(source);
+  if (isScriptModule(tree)) {
+    if (options.weights === 'teacher') throw new Error(`${file} is a TorchScript archive of one model, with no teacher`);
+    const tensors = scriptModuleWeights(tree);
+    return {
+      tensors,
+      meta: { format: 'torchscript', scriptClass: tree.className, weights: 'state_dict', topLevelKeys: [], epoch: null, name: null, ...summary(tensors) },
+    };
+  }
   const { weights, value } = chooseWeights(file, tree, options.weights);
   const tensors = stateDict(file, weights, value);
   const root = tree as Map<unknown, PickleValue>;

@@ -1,8 +1,12 @@
-/** Node's side of ByteSource and ByteSink: a file read and written through an fs.promises FileHandle. */
-import { open } from 'node:fs/promises';
-import { basename } from 'node:path';
+/**
+ * Node's side of ByteSource, ByteSink and ModelFiles: a file read and written through an fs.promises FileHandle, and
+ * a model's files as a path names them.
+ */
+import { open, readdir, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { checkRange, type ByteSource } from './byteSource.ts';
 import type { ByteSink } from './byteSink.ts';
+import type { ModelFiles } from './modelFiles.ts';
 
 export interface FileSource extends ByteSource {
   close(): Promise<void>;
@@ -43,5 +47,41 @@ export async function fileSink(path: string): Promise<ByteSink> {
       }
     },
     close: () => handle.close(),
+  };
+}
+
+export interface NodeModelFiles extends ModelFiles {
+  /** Closes every file opened. */
+  close(): Promise<void>;
+}
+
+/**
+ * A model's files from a path: a folder's files, or one weights file with the files beside it (where its config
+ * may be, as open_clip_config.json or config.json).
+ */
+export async function nodeModelFiles(path: string): Promise<NodeModelFiles> {
+  let folder: string;
+  let chosen: string | null;
+  try {
+    const isFolder = (await stat(path)).isDirectory();
+    folder = isFolder ? path : dirname(path);
+    chosen = isFolder ? null : basename(path);
+  } catch (error) {
+    throw new Error(`${path}: cannot open the checkpoint (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  const names = (await readdir(folder, { withFileTypes: true })).filter((e) => e.isFile() || e.isSymbolicLink()).map((e) => e.name);
+  const opened: FileSource[] = [];
+  return {
+    name: path,
+    names,
+    chosen,
+    async open(name) {
+      const source = await fileSource(join(folder, name));
+      opened.push(source);
+      return source;
+    },
+    close: async () => {
+      await Promise.all(opened.splice(0).map((s) => s.close()));
+    },
   };
 }

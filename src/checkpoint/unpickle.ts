@@ -1,17 +1,50 @@
 /**
  * Reads a checkpoint's data.pkl with the npm `pickleparser`, which interprets opcodes and never evaluates code;
- * every global the pickle names goes through an allowlist: the torch rebuild functions, OrderedDict and the storage
- * types. Anything else stops the load with an error that names the global. Persistent ids ("storage", type, key,
- * location, numel) become lazy storages, so no tensor byte is read here.
+ * every global the pickle names goes through an allowlist: the torch rebuild functions, OrderedDict, the storage
+ * types, TorchScript's typed-list builders, and TorchScript classes (`__torch__.*`), whose objects become records of
+ * their attributes (the archive's code is never read, let alone run). Anything else stops the load with an error
+ * that names the global. Persistent ids ("storage", type, key, location, numel) become lazy storages, so no tensor
+ * byte is read here.
  */
 import { Parser } from 'pickleparser';
 import type { DType } from './dtypes.ts';
 import { LazyTensor, type Storage, type TensorRef } from './tensorRef.ts';
 
 export type PickleKey = string | number | bigint | boolean | null;
-/** What a checkpoint's pickle gives: dicts (OrderedDict too) as Maps, lists and tuples as arrays, lazy tensors. */
-export type PickleValue = TensorRef | number | bigint | string | boolean | null | Uint8Array | PickleValue[] | PickleDict;
+/**
+ * What a checkpoint's pickle gives: dicts (OrderedDict too) as Maps, lists and tuples as arrays, lazy tensors, and
+ * TorchScript objects as records.
+ */
+export type PickleValue = TensorRef | number | bigint | string | boolean | null | Uint8Array | PickleValue[] | PickleDict | ScriptObject;
 export type PickleDict = Map<PickleKey, PickleValue>;
+
+/**
+ * An object of a TorchScript class (a scripted module, `__torch__.open_clip.model.CLIP`), taken as a record: the
+ * class's qualified name and the attributes the pickle gives it (parameters, buffers, submodules, plain values).
+ */
+export class ScriptObject {
+  private state: PickleDict | null = null;
+
+  constructor(readonly className: string) {}
+
+  get attributes(): PickleDict {
+    if (!this.state) throw new CheckpointError(`the TorchScript object ${this.className} was never given its attributes`);
+    return this.state;
+  }
+
+  /** The pickle's BUILD: once, with a dict of attributes named by strings. */
+  __setstate__(state: unknown): void {
+    if (this.state) throw new CheckpointError(`the TorchScript object ${this.className} is given its attributes twice`);
+    if (!(state instanceof Map) || [...state.keys()].some((k) => typeof k !== 'string')) {
+      throw new CheckpointError(`the TorchScript object ${this.className} is given attributes that are not a dict named by strings`);
+    }
+    this.state = state as PickleDict;
+    Object.freeze(this);
+  }
+}
+
+/** TorchScript's typed containers (torch.jit._pickle): each builder gets its list, restore_type_tag a value and its type. */
+const SCRIPT_CONTAINERS = new Set(['build_intlist', 'build_doublelist', 'build_boollist', 'build_tensorlist', 'restore_type_tag']);
 
 const STORAGE_TYPES: Record<string, DType> = {
   DoubleStorage: 'float64',
@@ -77,6 +110,17 @@ function allowedGlobal(module: string, name: string): unknown {
   }
   const dtype = module === 'torch' ? STORAGE_TYPES[name] : undefined;
   if (dtype) return new StorageType(dtype);
+  if (module === 'torch.jit._pickle' && SCRIPT_CONTAINERS.has(name)) return (value: unknown) => value;
+  if (module.startsWith('__torch__.')) {
+    const className = `${module}.${name}`;
+    // A class: the parser's NEWOBJ constructs it (with no arguments, as TorchScript writes it); REDUCE cannot call it.
+    return class extends ScriptObject {
+      constructor(...args: unknown[]) {
+        if (args.length) throw new CheckpointError(`the TorchScript object ${className} is constructed with arguments`);
+        super(className);
+      }
+    };
+  }
   return undefined;
 }
 
@@ -124,7 +168,9 @@ function checkTree(value: unknown, depth: number, open: Set<object>, done: Set<o
   if (open.has(value)) throw new CheckpointError('it builds a container that contains itself');
   if (depth > MAX_DEPTH) throw new CheckpointError(`it nests containers deeper than ${MAX_DEPTH} levels`);
   open.add(value);
-  if (Array.isArray(value) && Object.getPrototypeOf(value) === Array.prototype && Object.keys(value).length === value.length) {
+  if (value instanceof ScriptObject) {
+    checkTree(value.attributes, depth + 1, open, done);
+  } else if (Array.isArray(value) && Object.getPrototypeOf(value) === Array.prototype && Object.keys(value).length === value.length) {
     for (const item of value) checkTree(item, depth + 1, open, done);
   } else if (value instanceof Map && Object.getPrototypeOf(value) === Map.prototype && Object.keys(value).length === 0) {
     for (const [key, item] of value) {

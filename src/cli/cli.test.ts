@@ -115,7 +115,7 @@ describe('errors: one line on stderr, exit code 1, stdout empty', () => {
     const run = await cli(runtime, 'embed', '--checkpoint', CKPT, '--image', IMAGE);
     expect(run.stderr).toBe(
       'cosmos embed: --text is required\n' +
-        'usage: cosmos embed --checkpoint F.pt [--weights student|teacher] [--config C.json] --image I.png... --text T... [--attention] [--json]\n',
+        'usage: cosmos embed --checkpoint F.pt|DIR [--weights student|teacher] [--config C.json] --image I.png... --text T... [--attention] [--json]\n',
     );
   });
 

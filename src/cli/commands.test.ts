@@ -5,14 +5,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import pngjs from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../checkpoint/loadCheckpoint.ts';
-import { fileSource } from '../checkpoint/nodeFiles.ts';
+import { openModelFiles } from '../checkpoint/modelFiles.ts';
+import { fileSource, nodeModelFiles } from '../checkpoint/nodeFiles.ts';
 import { fromOpenClipConfig, toOpenClipConfig } from '../cosmos/config.ts';
-import { modelFromCheckpoint } from '../cosmos/load.ts';
-import type { CosmosModel } from '../cosmos/model.ts';
+import { cosmosModelFromCheckpoint } from '../cosmos/load.ts';
+import { type CosmosModel, isCosmosPart } from '../cosmos/model.ts';
 import { lossTerms } from '../cosmos/objective.ts';
 import { decodeImageFile } from '../data/image-node.ts';
 import { loadClipTokenizer } from '../data/tokenizer-node.ts';
@@ -41,7 +42,7 @@ const models: Partial<Record<'student' | 'teacher', CosmosModel>> = {};
 async function loadWeights(weights: 'student' | 'teacher'): Promise<CosmosModel> {
   const source = await fileSource(CKPT);
   try {
-    return await modelFromCheckpoint(await loadCheckpoint(source, { weights }));
+    return await cosmosModelFromCheckpoint(await loadCheckpoint(source, { weights }), 0);
   } finally {
     await source.close();
   }
@@ -77,7 +78,11 @@ describe('tokenize and inspect', () => {
     const parameters = models.student!.namedParameters();
     expect(out).toEqual({
       file: CKPT,
+      kind: 'COSMOS',
       format: 'pt',
+      weights_files: [basename(CKPT)],
+      config_file: null,
+      architecture: 'ViT (width 64, 1 layer, 8 px patches, 32 px images)',
       top_level_keys: ['epoch', 'name', 'student', 'teacher', 'optimizer'],
       epoch: 2,
       name: 'cli-test',
@@ -138,7 +143,7 @@ describe('export', () => {
     it(`${weights} -> ${file}: a bare state_dict, every tensor bit for bit, no "module." prefix`, async () => {
       const out = await cliJson(runtime, 'export', '--checkpoint', CKPT, '--weights', weights, '--out', at(file));
       const configOut = at(file.replace(/\.\w+$/, '.json'));
-      expect(out).toMatchObject({ out: at(file), format: file.endsWith('.pt') ? 'pt' : 'safetensors', weights, config_out: configOut });
+      expect(out).toMatchObject({ out: at(file), format: file.endsWith('.pt') ? 'pt' : 'safetensors', weights, config_file: configOut });
       // Its OpenCLIP config beside it, every key named (the poolers' heads too), read back as the same architecture.
       const config = JSON.parse(readFileSync(configOut, 'utf8'));
       expect(config).toEqual(toOpenClipConfig(CLI_TEST_CONFIG));
@@ -154,8 +159,29 @@ describe('export', () => {
     });
   }
 
+  it("to an OpenCLIP hub folder: every tensor bit for bit, COSMOS's parts included, the config with both poolers' heads", async () => {
+    const out = at('hub');
+    await cliJson(runtime, 'export', '--checkpoint', CKPT, '--format', 'openclip', '--out', out);
+    const hub = JSON.parse(readFileSync(join(out, 'open_clip_config.json'), 'utf8'));
+    expect(hub.model_cfg).toEqual(toOpenClipConfig(CLI_TEST_CONFIG));
+    const files = await nodeModelFiles(out);
+    const written = await openModelFiles(files);
+    for (const [name, t] of models.student!.namedParameters())
+      expect(bytes(await written.tensors.get(name)!.read()).equals(bytes(await t.readFloat())), name).toBe(true);
+    expect(written.tensors.size).toBe(models.student!.namedParameters().length);
+    await files.close();
+  });
+
+  it("to a Hugging Face folder: the CLIP part, COSMOS's parts left out", async () => {
+    const out = await cliJson(runtime, 'export', '--checkpoint', CKPT, '--format', 'huggingface', '--out', at('hf'));
+    const cosmosParts = models.student!.namedParameters().filter(([name]) => isCosmosPart(name)).length;
+    expect(out).toMatchObject({ format: 'huggingface', dropped_cosmos_tensors: cosmosParts });
+  });
+
   it('refuses an unknown extension and the source itself', async () => {
-    expect((await cli(runtime, 'export', '--checkpoint', CKPT, '--out', at('x.zip'))).stderr).toMatch(/x\.zip: the name must end in \.pt/);
+    expect((await cli(runtime, 'export', '--checkpoint', CKPT, '--out', at('x.zip'))).stderr).toMatch(
+      /x\.zip: name a \.pt, \.pth, \.bin or \.safetensors file, or give --format openclip\|huggingface and a folder/,
+    );
     expect((await cli(runtime, 'export', '--checkpoint', CKPT, '--out', CKPT)).stderr).toMatch(/is the checkpoint being read/);
   });
 });

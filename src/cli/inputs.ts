@@ -1,11 +1,15 @@
-/** What several commands read: checkpoints and the model in them, model configs, images, captions, class lists. */
+/**
+ * What several commands read: models (a checkpoint file, or a folder in OpenCLIP's hub or transformers' layout),
+ * model configs, images, captions, class lists.
+ */
 import { readFile } from 'node:fs/promises';
-import { type CheckpointMeta, loadCheckpoint, type LoadedCheckpoint, type WeightsChoice } from '../checkpoint/loadCheckpoint.ts';
-import { fileSource } from '../checkpoint/nodeFiles.ts';
+import type { WeightsChoice } from '../checkpoint/loadCheckpoint.ts';
+import { openModelFiles, type OpenedModel } from '../checkpoint/modelFiles.ts';
+import { nodeModelFiles } from '../checkpoint/nodeFiles.ts';
 import { type CosmosConfig, fromOpenClipConfig, type OpenClipModelConfig } from '../cosmos/config.ts';
-import { configFromShapes } from '../cosmos/presets.ts';
-import { modelFromCheckpoint } from '../cosmos/load.ts';
-import type { CosmosModel } from '../cosmos/model.ts';
+import { cosmosModelFromCheckpoint, modelFromCheckpoint } from '../cosmos/load.ts';
+import { type ClipModel, type CosmosModel, isCosmosModel } from '../cosmos/model.ts';
+import { describeSource, type ModelSource, type ResolvedConfig, resolveConfig } from '../cosmos/modelSource.ts';
 import type { RgbImage } from '../data/image.ts';
 import { decodeImageFile } from '../data/image-node.ts';
 import { preprocessForClip } from '../data/preprocess.ts';
@@ -14,7 +18,7 @@ import type { CliContext } from './command.ts';
 
 /** The flags that choose a model. */
 export const MODEL_FLAGS = {
-  checkpoint: { kind: 'string', required: true, value: 'F.pt' },
+  checkpoint: { kind: 'string', required: true, value: 'F.pt|DIR' },
   weights: { kind: 'string', choices: ['student', 'teacher'] },
   config: { kind: 'string', value: 'C.json' },
 } as const;
@@ -25,22 +29,11 @@ export interface ModelFlags {
   config?: string;
 }
 
-export type OpenedCheckpoint = LoadedCheckpoint & { close(): Promise<void> };
-
-/** Opens a checkpoint's index (pickle or header) without reading its tensors. */
-export async function openCheckpoint(path: string, weights?: WeightsChoice): Promise<OpenedCheckpoint> {
-  let source: Awaited<ReturnType<typeof fileSource>>;
-  try {
-    source = await fileSource(path);
-  } catch (error) {
-    throw new Error(`${path}: cannot open the checkpoint (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-  }
-  try {
-    return { ...(await loadCheckpoint(source, { weights })), close: () => source.close() };
-  } catch (error) {
-    await source.close();
-    throw error;
-  }
+/** A model's index (pickle or header, no tensor read), its architecture, and what it is, in words. */
+export interface OpenedCheckpoint extends OpenedModel {
+  resolved: ResolvedConfig;
+  source: ModelSource;
+  close(): Promise<void>;
 }
 
 /** An OpenCLIP model-config JSON file. */
@@ -64,21 +57,32 @@ export async function readModelConfig(path: string): Promise<CosmosConfig> {
   }
 }
 
-/**
- * Refuses architectures the model cannot be built with, such as head counts inferred (at head width 64) from a
- * width that is not a multiple of 64: those need the model's config.
- */
-export function checkHeads(config: CosmosConfig): void {
-  const towers: [string, number, number][] = [
-    ['vision', config.vision.width, config.vision.heads],
-    ['text', config.text.width, config.text.heads],
-    ['image pooler (visual.attn_cross_pool)', config.embedDim, config.vision.attnPoolerHeads],
-    ['text pooler (text_attn_cross_pool)', config.embedDim, config.text.attnPoolerHeads],
-  ];
-  for (const [tower, width, heads] of towers) {
-    if (!Number.isInteger(heads) || heads < 1 || width % heads !== 0) {
-      throw new Error(`the ${tower} width ${width} does not split into ${heads} heads (inferred heads are 64 wide: give the model's config, --config C.json)`);
-    }
+/** Opens the model at `path` (a file or a folder) with `weights`: its index and config file, no tensor. */
+export async function openModel(path: string, weights?: WeightsChoice): Promise<OpenedModel & { close(): Promise<void> }> {
+  const files = await nodeModelFiles(path);
+  try {
+    return { ...(await openModelFiles(files, { weights })), close: () => files.close() };
+  } catch (error) {
+    await files.close();
+    throw error;
+  }
+}
+
+/** The --config file, as what resolveConfig is given. */
+export async function givenConfig(flags: ModelFlags): Promise<ResolvedConfig | undefined> {
+  return flags.config ? { config: await readModelConfig(flags.config), from: `--config ${flags.config}` } : undefined;
+}
+
+/** Opens the model at `flags.checkpoint` with `weights`, and resolves its architecture. */
+export async function openCheckpoint(flags: ModelFlags, weights?: WeightsChoice): Promise<OpenedCheckpoint> {
+  const given = await givenConfig(flags);
+  const opened = await openModel(flags.checkpoint, weights);
+  try {
+    const resolved = resolveConfig(opened, flags.checkpoint, given);
+    return { ...opened, resolved, source: describeSource(opened, flags.checkpoint, resolved) };
+  } catch (error) {
+    await opened.close();
+    throw error;
   }
 }
 
@@ -95,42 +99,81 @@ function throttled(print: (line: string) => void): (line: string, last: boolean)
 
 /**
  * The weights a command reads: --weights when given; otherwise `preferred` where the file has it (a COSMOS
- * checkpoint has both), else the file's only state_dict.
+ * checkpoint has both), else the file's only set of weights.
  */
 async function openWeights(flags: ModelFlags, preferred: WeightsChoice): Promise<OpenedCheckpoint> {
-  if (flags.weights) return openCheckpoint(flags.checkpoint, flags.weights as WeightsChoice);
-  const checkpoint = await openCheckpoint(flags.checkpoint);
+  if (flags.weights) return openCheckpoint(flags, flags.weights as WeightsChoice);
+  const checkpoint = await openCheckpoint(flags);
   if (checkpoint.meta.weights === preferred || !checkpoint.meta.topLevelKeys.includes(preferred)) return checkpoint;
   await checkpoint.close();
-  return openCheckpoint(flags.checkpoint, preferred);
+  return openCheckpoint(flags, preferred);
 }
 
-export interface LoadedModel {
-  model: CosmosModel;
+export interface LoadedModel<M extends ClipModel = ClipModel> {
+  model: M;
   /** Which weights were loaded: student, teacher, or the file's only state_dict. */
-  weights: CheckpointMeta['weights'];
+  weights: OpenedModel['meta']['weights'];
+  source: ModelSource;
 }
 
-/** The model in a checkpoint, on the GPU: the chosen weights, the architecture from --config or inferred. */
-export async function loadModel(ctx: CliContext, flags: ModelFlags, preferred: WeightsChoice = 'student'): Promise<LoadedModel> {
-  const config = flags.config ? await readModelConfig(flags.config) : undefined;
-  const checkpoint = await openWeights(flags, preferred);
+type Build<M> = (checkpoint: OpenedCheckpoint, options: Parameters<typeof modelFromCheckpoint>[1]) => Promise<M>;
+
+/** Builds a model from the opened checkpoint with progress on stderr, and closes the checkpoint. */
+async function upload<M extends ClipModel>(ctx: CliContext, flags: ModelFlags, checkpoint: OpenedCheckpoint, build: Build<M>): Promise<LoadedModel<M>> {
   try {
-    checkHeads(config ?? configFromShapes(new Map([...checkpoint.tensors].map(([name, t]) => [name, t.shape]))));
     await ctx.gpu();
     const report = throttled(ctx.progress);
     const { weights } = checkpoint.meta;
-    const model = await modelFromCheckpoint(checkpoint, {
-      config,
+    const model = await build(checkpoint, {
+      config: checkpoint.resolved.config,
       onProgress: (p) =>
         report(
           `${flags.checkpoint}: ${weights} weights, ${p.tensorsDone}/${p.tensorCount} tensors, ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}`,
           p.tensorsDone === p.tensorCount,
         ),
     });
-    return { model, weights };
+    return { model, weights, source: checkpoint.source };
   } finally {
     await checkpoint.close();
+  }
+}
+
+/** The model in a checkpoint, on the GPU (COSMOS or plain CLIP): the chosen weights, the architecture resolved. */
+export async function loadModel(ctx: CliContext, flags: ModelFlags, preferred: WeightsChoice = 'student'): Promise<LoadedModel> {
+  return upload(ctx, flags, await openWeights(flags, preferred), modelFromCheckpoint);
+}
+
+/** `loaded` as a COSMOS model, or a sentence naming the plain CLIP model and what `purpose` needs of COSMOS. */
+export function requireCosmos({ model, source }: LoadedModel, purpose: string): CosmosModel {
+  if (isCosmosModel(model)) return model;
+  model.dispose();
+  throw new Error(
+    `${source.name} holds a plain CLIP model (${source.kind}, ${source.architecture}) without COSMOS's poolers, token mappings and distill_logit_scale, which ${purpose} needs (train --init adds them)`,
+  );
+}
+
+/**
+ * The student and teacher a COSMOS run starts from: the checkpoint's own; for a plain CLIP model, its towers with
+ * COSMOS's parts added (drawn from `seed`), and for a checkpoint without a teacher an exact copy of the student, as
+ * the reference starts from pretrained CLIP weights. `withTeacher` false (CLIP mode): the student alone.
+ */
+export async function loadForTraining(
+  ctx: CliContext,
+  flags: ModelFlags,
+  seed: number,
+  withTeacher: boolean,
+): Promise<{ student: CosmosModel; teacher: CosmosModel | null; source: ModelSource }> {
+  const fromFile: Build<CosmosModel> = (checkpoint, options) => cosmosModelFromCheckpoint(checkpoint, seed, options);
+  const studentFile = await openCheckpoint(flags, 'student');
+  const hasTeacher = studentFile.meta.topLevelKeys.includes('teacher');
+  const { model: student, source } = await upload(ctx, flags, studentFile, fromFile);
+  if (!withTeacher) return { student, teacher: null, source };
+  try {
+    const teacher = hasTeacher ? (await upload(ctx, flags, await openCheckpoint(flags, 'teacher'), fromFile)).model : student.copy();
+    return { student, teacher, source };
+  } catch (error) {
+    student.dispose();
+    throw error;
   }
 }
 
@@ -140,6 +183,6 @@ export async function decodeImages(paths: readonly string[]): Promise<RgbImage[]
 }
 
 /** Resized (short side), center-cropped and normalized as OpenCLIP's eval transform, at the model's image size. */
-export function preprocessImages(images: readonly RgbImage[], model: CosmosModel): Float32Array[] {
+export function preprocessImages(images: readonly RgbImage[], model: ClipModel): Float32Array[] {
   return images.map((image) => preprocessForClip(image, model.config.vision.imageSize));
 }

@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import type { CosmosModel } from '../cosmos/model.ts';
+import type { ClipModel } from '../cosmos/model.ts';
 import { lossTerms, type ViewBatch } from '../cosmos/objective.ts';
 import type { RgbImage } from '../data/image.ts';
 import { decodeImageFile } from '../data/image-node.ts';
@@ -18,7 +18,7 @@ import { noGrad } from '../tensor/engine.ts';
 import { scopeAsync } from '../tensor/scope.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { defineCommand } from './command.ts';
-import { loadModel } from './inputs.ts';
+import { loadModel, requireCosmos } from './inputs.ts';
 
 export interface BatchSample {
   global_images: string[];
@@ -52,7 +52,7 @@ export function parseBatch(file: string, json: unknown): BatchSample[] {
 }
 
 /** Decodes the images of one view across samples and checks their size: `size` for global views, or square and smaller. */
-async function viewImages(paths: string[], labels: string[], model: CosmosModel, global: boolean): Promise<RgbImage[]> {
+async function viewImages(paths: string[], labels: string[], model: ClipModel, global: boolean): Promise<RgbImage[]> {
   const { imageSize: s, patchSize: p } = model.config.vision;
   const images = await Promise.all(paths.map((path) => decodeImageFile(path)));
   images.forEach((image, i) => {
@@ -87,7 +87,7 @@ export const lossCommand = defineCommand({
     const samples = parseBatch(flags.batch, json);
     const at = (path: string) => resolve(dirname(flags.batch), path);
     const tokenizer = await loadClipTokenizer();
-    const { model: student } = await loadModel(ctx, { ...flags, weights: 'student' });
+    const student = requireCosmos(await loadModel(ctx, { ...flags, weights: 'student' }), 'the COSMOS loss');
     try {
       const s = student.config.vision.imageSize;
       const view = async (key: 'global_images' | 'local_images', v: number) => {
@@ -117,7 +117,7 @@ export const lossCommand = defineCommand({
           student.config.text,
         ),
       );
-      const { model: teacher } = await loadModel(ctx, { ...flags, weights: 'teacher' });
+      const teacher = requireCosmos(await loadModel(ctx, { ...flags, weights: 'teacher' }), 'the COSMOS loss');
       try {
         const losses = await scopeAsync(async () => {
           const terms = noGrad(() => {

@@ -10,7 +10,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../checkpoint/loadCheckpoint.ts';
-import { fileSource } from '../checkpoint/nodeFiles.ts';
+import { openModelFiles } from '../checkpoint/modelFiles.ts';
+import { fileSource, nodeModelFiles } from '../checkpoint/nodeFiles.ts';
+import { isCosmosPart } from '../cosmos/model.ts';
+import { readTrainingCheckpoint } from '../cosmos/trainingCheckpoint.ts';
 import { setupTestGpu } from '../testing/gpu.ts';
 import { cli, tempDir, writeTestCheckpoint, writeTestPng } from '../testing/cli.ts';
 
@@ -97,6 +100,45 @@ describe('cosmos train', () => {
       if (!heads.test(name)) expect(same, `${name} is a tower weight: frozen`).toBe(true);
       else if (!name.endsWith('logit_scale')) expect(same, `${name} is trained`).toBe(false);
     }
+  });
+
+  it("starts a COSMOS fine-tune from a plain CLIP model: COSMOS's parts added, the teacher a copy, frozen towers train exactly the new parts and the projections", async () => {
+    // A plain CLIP model as a Hugging Face CLIPModel folder: the CLIP part of a COSMOS checkpoint.
+    const cosmos = at('for-plain.pt');
+    await writeTestCheckpoint(cosmos);
+    const plain = at('plain-hf');
+    expect((await cli(runtime, 'export', '--checkpoint', cosmos, '--format', 'huggingface', '--out', plain)).code).toBe(0);
+    const folder = at('plain-photos');
+    mkdirSync(folder);
+    for (let i = 0; i < 4; i++) {
+      await writeTestPng(join(folder, `p${i}.png`), 40, 36, i);
+      writeFileSync(join(folder, `p${i}.txt`), `Picture ${i}.`);
+    }
+    const out = at('from-plain.pt');
+    const { lines, stderr } = await trainLines('--init', plain, '--data', folder, '--freeze-towers', '--steps', '2', '--batch', '2', '--out', out);
+    expect(lines.map((l) => l.step ?? 'final')).toEqual([1, 2, 'final']);
+    expect(stderr).toContain('plain-hf: Hugging Face ViT (width 64, 1 layer, 8 px patches, 32 px images)');
+
+    const files = await nodeModelFiles(plain);
+    const towers = new Map(await Promise.all([...(await openModelFiles(files)).tensors].map(async ([name, t]) => [name, await t.read()] as const)));
+    await files.close();
+    const student = await weightsOf(out, 'student');
+    const teacher = await weightsOf(out, 'teacher');
+    const added = [...student.keys()].filter(isCosmosPart);
+    expect(added.length).toBeGreaterThan(0);
+    expect([...student.keys()].filter((name) => !isCosmosPart(name)).sort()).toEqual([...towers.keys()].sort());
+    const trained = /^(visual\.proj|text_projection|logit_scale)$/;
+    for (const [name, values] of student) {
+      const bytes = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+      if (towers.has(name) && !trained.test(name)) expect(bytes(values).equals(bytes(towers.get(name)!)), `${name} is frozen`).toBe(true);
+      else if (!name.endsWith('logit_scale')) expect(bytes(values).equals(bytes(towers.get(name) ?? teacher.get(name)!)), `${name} is trained`).toBe(false);
+    }
+    // The optimizer holds exactly the trained parameters: COSMOS's parts, both projections and logit_scale.
+    const trainable = [...added, 'visual.proj', 'text_projection', 'logit_scale'];
+    const source = await fileSource(out);
+    const { optimizer } = await readTrainingCheckpoint(source, { trainable });
+    await source.close();
+    expect(optimizer!.params.sort()).toEqual(trainable.sort());
   });
 
   it('says why a data path cannot be used', async () => {

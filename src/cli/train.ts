@@ -4,6 +4,8 @@
  * released-layout .pt (student with "module.", teacher, epoch, AdamW state) that the reference code can resume.
  * `--data` trains on the user's images instead (a folder or a zip with captions, as the app takes them; every
  * 10th pair held out), and `--init F.pt --freeze-towers` fine-tunes only the poolers, mappings and projections.
+ * `--init` takes any model the CLI reads: a plain CLIP one (OpenCLIP, OpenAI, Hugging Face) starts a COSMOS
+ * fine-tune with COSMOS's parts added and the teacher a copy of the student, as the reference starts one.
  */
 import type { SceneKinds } from '../data/scenes.ts';
 import type { ViewRecipeName } from '../cosmos/views/augment.ts';
@@ -12,7 +14,6 @@ import { fileSink } from '../checkpoint/nodeFiles.ts';
 import { PRESETS, type PresetName } from '../cosmos/presets.ts';
 import { TrainingRun, type StepRecord } from '../cosmos/training.ts';
 import { trainingOptions } from '../cosmos/trainingOptions.ts';
-import type { CosmosModel } from '../cosmos/model.ts';
 import { HELD_OUT_COUNT, type TrainingData, sceneData } from '../data/dataset.ts';
 import { userDataFromPath } from '../data/userData-node.ts';
 import { loadSceneAtlasFromDisk } from '../data/scenes-node.ts';
@@ -20,7 +21,7 @@ import { loadClipTokenizer } from '../data/tokenizer-node.ts';
 import { type HeldOutRecord, heldOutRecord } from '../eval/heldOut.ts';
 import { UsageError } from './args.ts';
 import { defineCommand } from './command.ts';
-import { loadModel } from './inputs.ts';
+import { loadForTraining } from './inputs.ts';
 
 const round = (x: number, digits = 6) => Number(x.toPrecision(digits));
 const rounded = (record: HeldOutRecord) =>
@@ -82,12 +83,10 @@ export const trainCommand = defineCommand({
     });
     const tokenizer = await loadClipTokenizer();
     await ctx.gpu();
-    let student: CosmosModel | undefined;
-    let teacher: CosmosModel | null | undefined;
-    if (flags.init) {
-      student = (await loadModel(ctx, { checkpoint: flags.init, weights: 'student' })).model;
-      teacher = mode === 'cosmos' ? (await loadModel(ctx, { checkpoint: flags.init }, 'teacher')).model : null;
-    }
+    const init = flags.init ? await loadForTraining(ctx, { checkpoint: flags.init }, options.seed, mode === 'cosmos') : null;
+    if (init) ctx.progress(`${flags.init}: ${init.source.kind} ${init.source.architecture} (${init.source.dtype})`);
+    const student = init?.student;
+    const teacher = init?.teacher;
     const config = student?.config ?? PRESETS[(flags.preset ?? 'tiny') as PresetName];
     options.sourceSize = Math.max(options.sourceSize, config.vision.imageSize);
     let data: TrainingData;

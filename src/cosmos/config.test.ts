@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type CosmosConfig, fromOpenClipConfig, inferConfig, type OpenClipModelConfig, toOpenClipConfig } from './config.ts';
+import { type CosmosConfig, DEFAULT_NUMERICS, fromOpenClipConfig, inferConfig, type OpenClipModelConfig, toOpenClipConfig } from './config.ts';
 import { configFromShapes, PRESETS } from './presets.ts';
 
 /** The parameter shapes a config gives, for inference. */
@@ -11,6 +11,7 @@ function shapesOf(c: CosmosConfig): Map<string, number[]> {
     ['visual.proj', [v.width, c.embedDim]],
     ['positional_embedding', [t.contextLength, t.width]],
     ['token_embedding.weight', [t.vocabSize, t.width]],
+    ['text_projection', [t.width, c.embedDim]],
   ]);
   for (let i = 0; i < v.layers; i++) {
     shapes.set(`visual.transformer.resblocks.${i}.ln_1.weight`, [v.width]);
@@ -27,9 +28,10 @@ describe('OpenCLIP model configs', () => {
   it("a key left out means OpenCLIP's dataclass default (CLIPVisionCfg, CLIPTextCfg)", () => {
     expect(fromOpenClipConfig({ embed_dim: 512, vision_cfg: {}, text_cfg: {} })).toEqual({
       embedDim: 512,
-      vision: { imageSize: 224, patchSize: 16, width: 768, layers: 12, heads: 12, mlpWidth: 3072, attnPoolerHeads: 8 },
-      text: { contextLength: 77, vocabSize: 49408, width: 512, layers: 12, heads: 8, mlpWidth: 2048, attnPoolerHeads: 8 },
+      vision: { imageSize: 224, patchSize: 16, width: 768, layers: 12, heads: 12, mlpWidth: 3072, attnPoolerHeads: 8, ...DEFAULT_NUMERICS },
+      text: { contextLength: 77, vocabSize: 49408, width: 512, layers: 12, heads: 8, mlpWidth: 2048, attnPoolerHeads: 8, ...DEFAULT_NUMERICS },
     });
+    expect(DEFAULT_NUMERICS).toEqual({ activation: 'gelu', layerNormEps: 1e-5 });
     // Text heads are 8 whatever the width (not width / 64); the poolers' 8 whatever embed_dim.
     const small = fromOpenClipConfig({ embed_dim: 32, vision_cfg: { width: 128, head_width: 32 }, text_cfg: { width: 64 } });
     expect([small.vision.heads, small.text.heads, small.vision.attnPoolerHeads, small.text.attnPoolerHeads]).toEqual([4, 8, 8, 8]);
@@ -38,10 +40,39 @@ describe('OpenCLIP model configs', () => {
   it('names every key it writes, and reads back what it wrote', () => {
     for (const preset of Object.values(PRESETS)) {
       const json = toOpenClipConfig(preset);
-      expect(Object.keys(json.vision_cfg).sort()).toEqual(['attn_pooler_heads', 'head_width', 'image_size', 'layers', 'mlp_ratio', 'patch_size', 'width']);
-      expect(Object.keys(json.text_cfg).sort()).toEqual(['attn_pooler_heads', 'context_length', 'heads', 'layers', 'mlp_ratio', 'vocab_size', 'width']);
+      expect(Object.keys(json).sort()).toEqual(['embed_dim', 'quick_gelu', 'text_cfg', 'vision_cfg']);
+      expect(Object.keys(json.vision_cfg).sort()).toEqual([
+        'attn_pooler_heads',
+        'head_width',
+        'image_size',
+        'layers',
+        'mlp_ratio',
+        'norm_kwargs',
+        'patch_size',
+        'width',
+      ]);
+      expect(Object.keys(json.text_cfg).sort()).toEqual([
+        'attn_pooler_heads',
+        'context_length',
+        'heads',
+        'layers',
+        'mlp_ratio',
+        'norm_kwargs',
+        'vocab_size',
+        'width',
+      ]);
       expect(fromOpenClipConfig(json)).toEqual(preset);
     }
+  });
+
+  it("reads QuickGELU (quick_gelu) and a tower's LayerNorm eps (norm_kwargs), and writes them back", () => {
+    const json: OpenClipModelConfig = { embed_dim: 64, quick_gelu: true, vision_cfg: { width: 64, norm_kwargs: { eps: 1e-6 } }, text_cfg: { width: 64 } };
+    const c = fromOpenClipConfig(json);
+    expect([c.vision.activation, c.text.activation, c.vision.layerNormEps, c.text.layerNormEps]).toEqual(['quick_gelu', 'quick_gelu', 1e-6, 1e-5]);
+    expect(fromOpenClipConfig(toOpenClipConfig(c))).toEqual(c);
+    expect(toOpenClipConfig(c).quick_gelu).toBe(true);
+    // OpenCLIP has one activation for both towers: a model whose towers differ has no OpenCLIP config.
+    expect(() => toOpenClipConfig({ ...c, text: { ...c.text, activation: 'gelu' } })).toThrow(/one activation for both \(quick_gelu\)/);
   });
 
   it('reads the poolers heads of files written before, from cosmos_cfg.pooler_heads', () => {
@@ -55,7 +86,11 @@ describe('OpenCLIP model configs', () => {
   it('refuses what it cannot build, naming the key', () => {
     const base: OpenClipModelConfig = { embed_dim: 64, vision_cfg: { width: 64 }, text_cfg: { width: 64 } };
     const refused: [OpenClipModelConfig, RegExp][] = [
-      [{ ...base, quick_gelu: true }, /quick_gelu is true, which this engine does not implement/],
+      [{ ...base, quick_gelu: 'yes' as unknown as boolean }, /quick_gelu must be true or false, not "yes"/],
+      [
+        { ...base, vision_cfg: { width: 64, norm_kwargs: { eps: 1e-6, elementwise_affine: false } as never } },
+        /vision_cfg\.norm_kwargs\.elementwise_affine is set/,
+      ],
       [{ ...base, vision_cfg: { width: 64, ls_init_value: 1e-5 } }, /vision_cfg\.ls_init_value is 0\.00001/],
       [{ ...base, text_cfg: { width: 64, hf_model_name: 'roberta-base' } }, /text_cfg\.hf_model_name is "roberta-base"/],
       [{ ...base, vision_cfg: { layers: [3, 4, 6, 3] as unknown as number, width: 64 } }, /ModifiedResNet/],

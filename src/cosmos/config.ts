@@ -4,7 +4,8 @@
  * CLIPTextCfg: text heads 8, vision head_width 64, both attn_pooler_heads 8, ...), inferred from a state_dict's
  * shapes, or taken from a preset. Every config this project writes names every key it reads.
  */
-import type { TextConfig, VisionConfig } from '../nn/config.ts';
+import { CLIP_MEAN, CLIP_STD } from '../data/preprocess.ts';
+import type { Activation, TextConfig, TowerNumerics, VisionConfig } from '../nn/config.ts';
 
 export interface CosmosConfig {
   embedDim: number;
@@ -15,6 +16,8 @@ export interface CosmosConfig {
 /** OpenCLIP's model-config JSON (`model_configs/*.json`), the fields that shape the towers and the poolers. */
 export interface OpenClipModelConfig {
   embed_dim: number;
+  /** QuickGELU in both towers (OpenAI's weights and the models trained from them); GELU when false or left out. */
+  quick_gelu?: boolean;
   vision_cfg: {
     image_size?: number;
     patch_size?: number;
@@ -23,6 +26,7 @@ export interface OpenClipModelConfig {
     head_width?: number;
     mlp_ratio?: number;
     attn_pooler_heads?: number;
+    norm_kwargs?: NormKwargs;
     [other: string]: unknown;
   };
   text_cfg: {
@@ -33,11 +37,17 @@ export interface OpenClipModelConfig {
     layers?: number;
     mlp_ratio?: number;
     attn_pooler_heads?: number;
+    norm_kwargs?: NormKwargs;
     [other: string]: unknown;
   };
   /** Written by this project before it followed OpenCLIP's keys: both poolers' heads. Read, never written. */
   cosmos_cfg?: { pooler_heads?: number };
   [other: string]: unknown;
+}
+
+/** The keyword arguments of a tower's LayerNorms; only eps changes what our LayerNorm computes. */
+export interface NormKwargs {
+  eps?: number;
 }
 
 /** OpenCLIP's CLIPVisionCfg and CLIPTextCfg defaults for the keys we read. */
@@ -47,13 +57,15 @@ const TEXT_DEFAULTS = { context_length: 77, vocab_size: 49408, width: 512, heads
 const HEAD_WIDTH = 64;
 /** What a state_dict's shapes cannot tell: OpenCLIP's default for both poolers. */
 export const DEFAULT_POOLER_HEADS = 8;
+/** Nor its numerics: OpenCLIP's defaults, GELU (quick_gelu false) and nn.LayerNorm's eps. */
+export const DEFAULT_NUMERICS: TowerNumerics = { activation: 'gelu', layerNormEps: 1e-5 };
 
 /**
  * OpenCLIP options that change the computation and that this engine does not implement, with the value that means
  * "off" (OpenCLIP's default): a config that turns one on is refused by name rather than run differently.
  */
 const UNSUPPORTED = {
-  top: { quick_gelu: false, init_logit_bias: null, custom_text: false },
+  top: { init_logit_bias: null, custom_text: false },
   vision_cfg: {
     ls_init_value: null,
     patch_dropout: 0,
@@ -63,7 +75,6 @@ const UNSUPPORTED = {
     final_ln_after_pool: false,
     pool_type: 'tok',
     act_kwargs: null,
-    norm_kwargs: null,
     timm_model_name: null,
   },
   text_cfg: {
@@ -76,7 +87,6 @@ const UNSUPPORTED = {
     pool_type: 'argmax',
     proj_bias: false,
     act_kwargs: null,
-    norm_kwargs: null,
     hf_model_name: null,
     hf_tokenizer_name: null,
   },
@@ -104,6 +114,24 @@ function headsOf(where: string, width: number, parts: number): number {
   return parts;
 }
 
+/** quick_gelu: a boolean, false when left out. */
+function activationOf(value: unknown): Activation {
+  if (value === undefined || value === false) return 'gelu';
+  if (value === true) return 'quick_gelu';
+  throw new Error(`Model config: quick_gelu must be true or false, not ${JSON.stringify(value)}`);
+}
+
+/** norm_kwargs: {} or {"eps": e} (OpenCLIP passes them to every LayerNorm of the tower). */
+function layerNormEpsOf(where: string, value: unknown): number {
+  if (value === undefined || value === null) return DEFAULT_NUMERICS.layerNormEps;
+  if (typeof value !== 'object' || Array.isArray(value)) throw new Error(`Model config: ${where} must be an object, not ${JSON.stringify(value)}`);
+  const { eps = DEFAULT_NUMERICS.layerNormEps, ...others } = value as Record<string, unknown>;
+  const other = Object.keys(others)[0];
+  if (other !== undefined) throw new Error(`Model config: ${where}.${other} is set, which this engine does not implement (only eps is)`);
+  if (typeof eps !== 'number' || !(eps > 0)) throw new Error(`Model config: ${where}.eps must be a positive number, not ${JSON.stringify(eps)}`);
+  return eps;
+}
+
 function ratio(where: string, value: unknown): number {
   if (typeof value !== 'number' || !(value > 0)) throw new Error(`Model config: ${where} must be a positive number, not ${JSON.stringify(value)}`);
   return value;
@@ -126,6 +154,7 @@ export function fromOpenClipConfig(json: OpenClipModelConfig): CosmosConfig {
   const imageSize = positiveInteger('vision_cfg.image_size (a square image)', v.image_size);
   const patchSize = positiveInteger('vision_cfg.patch_size (a square patch)', v.patch_size);
   if (imageSize % patchSize !== 0) throw new Error(`Model config: vision_cfg.image_size ${imageSize} is not a multiple of patch_size ${patchSize}`);
+  const activation = activationOf(json.quick_gelu);
   return {
     embedDim,
     vision: {
@@ -137,6 +166,8 @@ export function fromOpenClipConfig(json: OpenClipModelConfig): CosmosConfig {
       // OpenCLIP: mlp_width = int(width * mlp_ratio).
       mlpWidth: Math.trunc(vWidth * ratio('vision_cfg.mlp_ratio', v.mlp_ratio)),
       attnPoolerHeads: headsOf('vision_cfg.attn_pooler_heads (over embed_dim)', embedDim, positiveInteger('vision_cfg.attn_pooler_heads', v.attn_pooler_heads)),
+      activation,
+      layerNormEps: layerNormEpsOf('vision_cfg.norm_kwargs', v.norm_kwargs),
     },
     text: {
       contextLength: positiveInteger('text_cfg.context_length', t.context_length),
@@ -146,15 +177,65 @@ export function fromOpenClipConfig(json: OpenClipModelConfig): CosmosConfig {
       heads: headsOf('text_cfg.heads', tWidth, positiveInteger('text_cfg.heads', t.heads)),
       mlpWidth: Math.trunc(tWidth * ratio('text_cfg.mlp_ratio', t.mlp_ratio)),
       attnPoolerHeads: headsOf('text_cfg.attn_pooler_heads (over embed_dim)', embedDim, positiveInteger('text_cfg.attn_pooler_heads', t.attn_pooler_heads)),
+      activation,
+      layerNormEps: layerNormEpsOf('text_cfg.norm_kwargs', t.norm_kwargs),
     },
   };
 }
 
-/** The config in OpenCLIP's schema, every key named (a reader with other defaults gets the same model). */
-export function toOpenClipConfig(config: CosmosConfig): OpenClipModelConfig {
+/** OpenCLIP's PreprocessCfg as this engine preprocesses (data/preprocess.ts). */
+const PREPROCESS_CFG: Record<string, unknown> = { mean: [...CLIP_MEAN], std: [...CLIP_STD], interpolation: 'bicubic', resize_mode: 'shortest' };
+
+/**
+ * OpenCLIP's hub config (open_clip_config.json: {"model_cfg", "preprocess_cfg"}, what `hf-hub:` and `local-dir:`
+ * models are read with). Its preprocessing must be what this engine applies to every image: OpenCLIP's defaults,
+ * OpenAI's mean and std, bicubic resizing of the shortest side.
+ */
+export function fromOpenClipHubConfig(json: unknown): CosmosConfig {
+  const { model_cfg: model, preprocess_cfg: preprocess = {} } = (json ?? {}) as { model_cfg?: unknown; preprocess_cfg?: Record<string, unknown> };
+  if (typeof model !== 'object' || model === null) throw new Error('open_clip_config.json has no model_cfg (an OpenCLIP model config)');
+  for (const [key, value] of Object.entries(PREPROCESS_CFG)) {
+    const given = preprocess[key];
+    if (given !== undefined && JSON.stringify(given) !== JSON.stringify(value)) {
+      throw new Error(
+        `open_clip_config.json: preprocess_cfg.${key} is ${JSON.stringify(given)}; this engine preprocesses images with ${JSON.stringify(value)}`,
+      );
+    }
+  }
+  return fromOpenClipConfig(model as OpenClipModelConfig);
+}
+
+/** open_clip_config.json for a model: its config and the preprocessing this engine applies. */
+export function toOpenClipHubConfig(
+  config: CosmosConfig,
+  options: WriteOptions = {},
+): { model_cfg: OpenClipModelConfig; preprocess_cfg: Record<string, unknown> } {
+  return {
+    model_cfg: toOpenClipConfig(config, options),
+    preprocess_cfg: PREPROCESS_CFG,
+  };
+}
+
+export interface WriteOptions {
+  /**
+   * Whether the model has COSMOS's poolers (the default): their heads are named. A plain CLIP model's config leaves
+   * them out, as released OpenCLIP has no text_cfg.attn_pooler_heads and refuses the key.
+   */
+  poolers?: boolean;
+}
+
+/**
+ * The config in OpenCLIP's schema, every key named (a reader with other defaults gets the same model). OpenCLIP has
+ * one activation for both towers (quick_gelu): a model whose towers differ cannot be written.
+ */
+export function toOpenClipConfig(config: CosmosConfig, { poolers = true }: WriteOptions = {}): OpenClipModelConfig {
   const { vision: v, text: t } = config;
+  if (v.activation !== t.activation) {
+    throw new Error(`the vision tower uses ${v.activation} and the text tower ${t.activation}; an OpenCLIP config has one activation for both (quick_gelu)`);
+  }
   return {
     embed_dim: config.embedDim,
+    quick_gelu: v.activation === 'quick_gelu',
     vision_cfg: {
       image_size: v.imageSize,
       patch_size: v.patchSize,
@@ -162,7 +243,8 @@ export function toOpenClipConfig(config: CosmosConfig): OpenClipModelConfig {
       layers: v.layers,
       head_width: v.width / v.heads,
       mlp_ratio: v.mlpWidth / v.width,
-      attn_pooler_heads: v.attnPoolerHeads,
+      ...(poolers ? { attn_pooler_heads: v.attnPoolerHeads } : {}),
+      norm_kwargs: { eps: v.layerNormEps },
     },
     text_cfg: {
       context_length: t.contextLength,
@@ -171,40 +253,54 @@ export function toOpenClipConfig(config: CosmosConfig): OpenClipModelConfig {
       heads: t.heads,
       layers: t.layers,
       mlp_ratio: t.mlpWidth / t.width,
-      attn_pooler_heads: t.attnPoolerHeads,
+      ...(poolers ? { attn_pooler_heads: t.attnPoolerHeads } : {}),
+      norm_kwargs: { eps: t.layerNormEps },
     },
   };
 }
 
 /**
  * Infers the architecture from parameter shapes (names without the `module.` prefix): tower heads 64 wide as
- * OpenAI's and OpenCLIP's builders from bare weights assume, pooler heads OpenCLIP's default.
+ * OpenAI's and OpenCLIP's builders from bare weights assume, pooler heads and numerics OpenCLIP's defaults (GELU:
+ * weights trained with QuickGELU, such as OpenAI's in a bare state_dict, need their config).
  */
 export function inferConfig(shapes: ReadonlyMap<string, readonly number[]>): CosmosConfig {
+  checkIsClipVit(shapes);
   const shape = (key: string): readonly number[] => {
     const s = shapes.get(key);
-    if (!s) throw new Error(`Cannot infer the architecture: the checkpoint has no ${key}`);
+    if (!s) throw new Error(`the shapes fit no CLIP ViT: there is no ${key}`);
     return s;
   };
   const countLayers = (prefix: string): number => {
     let n = 0;
     while (shapes.has(`${prefix}${n}.ln_1.weight`)) n++;
+    if (n === 0) throw new Error(`the shapes fit no CLIP ViT: there is no ${prefix}0 block`);
     return n;
   };
-  const [vWidth, , patchSize] = shape('visual.conv1.weight') as number[];
+  const [vWidth, channels, patchSize, patchWidth] = shape('visual.conv1.weight');
+  if (channels !== 3 || patchSize !== patchWidth) {
+    throw new Error(`the shapes fit no CLIP ViT: visual.conv1.weight is [${shape('visual.conv1.weight').join(', ')}], not [width, 3, patch, patch]`);
+  }
   const gridTokens = shape('visual.positional_embedding')[0]! - 1;
+  const grid = Math.round(Math.sqrt(gridTokens));
+  if (grid * grid !== gridTokens) {
+    throw new Error(`the shapes fit no CLIP ViT: visual.positional_embedding has ${gridTokens + 1} rows, not a square grid of patches plus the class token`);
+  }
   const embedDim = shape('visual.proj')[1]!;
   const [contextLength, tWidth] = shape('positional_embedding') as number[];
+  const textEmbed = shape('text_projection')[1];
+  if (textEmbed !== embedDim) throw new Error(`the shapes fit no CLIP: visual.proj maps into ${embedDim} dimensions, text_projection into ${textEmbed}`);
   return {
     embedDim,
     vision: {
-      imageSize: Math.round(Math.sqrt(gridTokens)) * patchSize!,
+      imageSize: grid * patchSize!,
       patchSize: patchSize!,
       width: vWidth!,
       layers: countLayers('visual.transformer.resblocks.'),
       heads: vWidth! / HEAD_WIDTH,
       mlpWidth: shape('visual.transformer.resblocks.0.mlp.c_fc.weight')[0]!,
       attnPoolerHeads: DEFAULT_POOLER_HEADS,
+      ...DEFAULT_NUMERICS,
     },
     text: {
       contextLength: contextLength!,
@@ -214,6 +310,29 @@ export function inferConfig(shapes: ReadonlyMap<string, readonly number[]>): Cos
       heads: tWidth! / HEAD_WIDTH,
       mlpWidth: shape('transformer.resblocks.0.mlp.c_fc.weight')[0]!,
       attnPoolerHeads: DEFAULT_POOLER_HEADS,
+      ...DEFAULT_NUMERICS,
     },
   };
+}
+
+/** What every CLIP ViT state_dict has, under OpenCLIP's names. */
+const CLIP_VIT_KEYS = [
+  'visual.conv1.weight',
+  'visual.positional_embedding',
+  'visual.proj',
+  'token_embedding.weight',
+  'positional_embedding',
+  'text_projection',
+];
+
+/** Refuses weights of something else in one sentence: what was found, what a CLIP ViT has. */
+function checkIsClipVit(shapes: ReadonlyMap<string, readonly number[]>): void {
+  const names = [...shapes.keys()];
+  if (names.some((n) => n.startsWith('visual.attnpool.') || n.startsWith('visual.layer1.'))) {
+    throw new Error("its image tower is a ResNet (OpenAI's and OpenCLIP's RN50 family, visual.layer1 ... visual.attnpool): only ViT towers are implemented");
+  }
+  const missing = CLIP_VIT_KEYS.filter((k) => !shapes.has(k));
+  if (missing.length === 0) return;
+  const found = names.length ? `${names.length} tensors named like ${names.slice(0, 4).join(', ')}` : 'no tensors';
+  throw new Error(`it holds ${found}, not a CLIP ViT, which has ${missing.join(', ')} (OpenCLIP's names; OpenAI's and Hugging Face's are read too)`);
 }

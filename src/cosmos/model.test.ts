@@ -12,8 +12,8 @@ import { matmul } from '../tensor/ops/matmul.ts';
 import { scopeAsync } from '../tensor/scope.ts';
 import { fromArray } from '../tensor/tensor.ts';
 import { fromOpenClipConfig, inferConfig, type OpenClipModelConfig } from './config.ts';
-import { modelFromCheckpoint } from './load.ts';
-import { CosmosModel } from './model.ts';
+import { cosmosModelFromCheckpoint } from './load.ts';
+import { type CosmosModel, cosmosModel } from './model.ts';
 import { PRESETS, configFromShapes } from './presets.ts';
 
 setupTestGpu();
@@ -55,7 +55,7 @@ describe('COSMOS model on a checkpoint written by torch.save, against the OpenCL
   });
 
   it('recognises a preset from its shapes, where heads narrower than 64 cannot be inferred', () => {
-    const model = new CosmosModel(PRESETS.tiny);
+    const model = cosmosModel(PRESETS.tiny, 0);
     const shapes = new Map(model.namedParameters().map(([k, t]) => [k, t.shape]));
     model.dispose();
     expect(inferConfig(shapes).vision.heads).toBe(1); // width 64 read as one 64-wide head
@@ -66,7 +66,7 @@ describe('COSMOS model on a checkpoint written by torch.save, against the OpenCL
     const source = await fileSource(join(DIR, 'tiny.pt'));
     const checkpoint = await loadCheckpoint(source);
     await source.close();
-    const model = new CosmosModel(config);
+    const model = cosmosModel(config, 0);
     expect(model.namedParameters().map(([k, t]) => [k, [...t.shape]])).toEqual([...checkpoint.tensors].map(([k, t]) => [k, [...t.shape]]));
     model.dispose();
   });
@@ -78,7 +78,7 @@ describe('COSMOS model on a checkpoint written by torch.save, against the OpenCL
       const expected = fixture.weights[weights];
       beforeAll(async () => {
         const source = await fileSource(join(DIR, 'tiny.pt'));
-        model = await modelFromCheckpoint(await loadCheckpoint(source, { weights }), { config });
+        model = await cosmosModelFromCheckpoint(await loadCheckpoint(source, { weights }), 0, { config });
         await source.close();
         out = await embed(model, imageRows(fixture.inputs.images), idRows(fixture.inputs.ids), { attention: true });
       });
@@ -122,8 +122,8 @@ describe('COSMOS model on a checkpoint written by torch.save, against the OpenCL
           noGradAsync(async () => {
             const image = model.encodeImage(fromArray(imgs.data, imgs.shape));
             const text = model.encodeText([Int32Array.from(ids.data.slice(0, 2 * 77))]);
-            const imageX = model.crossModalEmbedding(image.global, model.imageAttendsText(image.global, model.textTokens(text)).out);
-            const textX = model.crossModalEmbedding(text.global, model.textAttendsImage(text.global, model.imageTokens(image)).out);
+            const imageX = model.cosmos.crossModalEmbedding(image.global, model.cosmos.imageAttendsText(image.global, model.cosmos.textTokens(text)).out);
+            const textX = model.cosmos.crossModalEmbedding(text.global, model.cosmos.textAttendsImage(text.global, model.cosmos.imageTokens(image)).out);
             const dense = matmul(image.patches, model.visual.proj);
             return { imageX: await imageX.readFloat(), textX: await textX.readFloat(), dense: await dense.readFloat() };
           }),

@@ -57,13 +57,14 @@ export function lossTerms(student: CosmosModel, teacher: CosmosModel | null, bat
   // Local image views matter to the distillation terms only.
   const localFeatures = batch.localImages.length ? student.encodeImage(concat(batch.localImages, 0)) : null;
 
+  const parts = student.cosmos;
   const imageGlobals = localFeatures ? concat([globalFeatures.global, localFeatures.global], 0) : globalFeatures.global;
-  const firstImageTokens = student.imageTokens({ ...globalFeatures, patches: slice(globalFeatures.patches, 0, 0, b) });
-  const firstCaptionTokens = student.textTokens(text);
-  const imageCross = student.crossModalEmbedding(imageGlobals, student.imageAttendsText(imageGlobals, firstCaptionTokens).out);
-  const textCross = student.crossModalEmbedding(text.global, student.textAttendsImage(text.global, firstImageTokens).out);
+  const firstImageTokens = parts.imageTokens({ ...globalFeatures, patches: slice(globalFeatures.patches, 0, 0, b) });
+  const firstCaptionTokens = parts.textTokens(text);
+  const imageCross = parts.crossModalEmbedding(imageGlobals, parts.imageAttendsText(imageGlobals, firstCaptionTokens).out);
+  const textCross = parts.crossModalEmbedding(text.global, parts.textAttendsImage(text.global, firstImageTokens).out);
   const teacherViews = noGrad(() =>
     l2Normalize(concat([teacher.encodeImage(concat(batch.globalImages, 0)).global, teacher.encodeText(batch.captions.slice(0, 2).flat(), 'global').global], 0)),
   );
-  return cosmosLoss({ clip, imageCross, textCross, teacherViews, distillLogitScale: student.distillLogitScale, batch: b });
+  return cosmosLoss({ clip, imageCross, textCross, teacherViews, distillLogitScale: parts.distillLogitScale, batch: b });
 }

@@ -9,7 +9,7 @@ import { expectClose, type FixtureTensor } from '../testing/fixtures.ts';
 import { setupTestGpu } from '../testing/gpu.ts';
 import { fromArray } from '../tensor/tensor.ts';
 import { fromOpenClipConfig, type OpenClipModelConfig } from './config.ts';
-import { modelFromCheckpoint } from './load.ts';
+import { cosmosModelFromCheckpoint } from './load.ts';
 import { CosmosTrainer } from './trainer.ts';
 
 setupTestGpu();
@@ -26,7 +26,7 @@ const config = fromOpenClipConfig(JSON.parse(readFileSync(join(DIR, 'tiny-config
 
 async function load(weights: 'student' | 'teacher') {
   const source = await fileSource(join(DIR, 'tiny.pt'));
-  const model = await modelFromCheckpoint(await loadCheckpoint(source, { weights }), { config });
+  const model = await cosmosModelFromCheckpoint(await loadCheckpoint(source, { weights }), 0, { config });
   await source.close();
   return model;
 }

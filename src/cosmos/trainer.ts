@@ -9,7 +9,7 @@ import { concat, reshape } from '../tensor/ops/shape.ts';
 import { AdamW, decayFor } from '../tensor/optim/adamw.ts';
 import { scopeAsync } from '../tensor/scope.ts';
 import { backward } from '../tensor/tape.ts';
-import type { CosmosModel } from './model.ts';
+import { type CosmosModel, isCosmosPart } from './model.ts';
 import { lossTerms, type TrainMode, type ViewBatch } from './objective.ts';
 
 export const MAX_LOG_SCALE = Math.log(100);
@@ -37,11 +37,11 @@ export interface TrainerOptions {
 }
 
 /**
- * What stays trainable when the towers are frozen: the two cross-attention poolers, the token mappings, the
- * projections and the logit scales. Exact names: the towers' own attention has `in_proj` and `out_proj` too.
+ * What stays trainable when the towers are frozen: COSMOS's parts (the two cross-attention poolers, the token
+ * mappings, distill_logit_scale), the projections and logit_scale. Exact names: the towers' own attention has
+ * `in_proj` and `out_proj` too.
  */
-const FINE_TUNED =
-  /^(visual\.attn_cross_pool\.|text_attn_cross_pool\.|image_token_mapping\.|text_token_mapping\.|visual\.proj$|text_projection$|logit_scale$|distill_logit_scale$)/;
+const fineTuned = (name: string): boolean => isCosmosPart(name) || /^(visual\.proj|text_projection|logit_scale)$/.test(name);
 
 /** Drops undefined entries, so that they leave the optimizer's defaults in place. */
 function definedOnly<T extends object>(values: T): Partial<T> {
@@ -60,7 +60,7 @@ export class CosmosTrainer {
     if (options.mode === 'cosmos' && !teacher) throw new Error('COSMOS training needs a teacher model');
     for (const t of teacher?.parameters() ?? []) t.requiresGrad = false;
     const named = student.namedParameters();
-    for (const [name, p] of named) p.requiresGrad = !options.freezeTowers || FINE_TUNED.test(name);
+    for (const [name, p] of named) p.requiresGrad = !options.freezeTowers || fineTuned(name);
     this.optimizer = new AdamW(
       named.filter(([, p]) => p.requiresGrad).map(([name, param]) => ({ name, param, decay: decayFor(name, param.shape.length) })),
       definedOnly({ weightDecay: options.weightDecay, betas: options.betas, eps: options.eps }),
@@ -86,7 +86,7 @@ export class CosmosTrainer {
       for (const model of [this.student, this.teacher]) {
         if (!model) continue;
         clampInPlace(model.logitScale, 0, MAX_LOG_SCALE);
-        clampInPlace(model.distillLogitScale, 0, MAX_LOG_SCALE);
+        clampInPlace(model.cosmos.distillLogitScale, 0, MAX_LOG_SCALE);
       }
       const [clip, cosmos, total] = await losses.readFloat();
       return { clip: clip!, cosmos: terms.cosmos ? cosmos! : Number.NaN, total: total! };

@@ -11,7 +11,7 @@ import { renderViews, type ViewPlan } from '../tensor/ops/imageViews.ts';
 import { scopeAsync } from '../tensor/scope.ts';
 import { type Tensor, fromArray } from '../tensor/tensor.ts';
 import type { CosmosConfig } from './config.ts';
-import { CosmosModel } from './model.ts';
+import { type CosmosModel, cosmosModel } from './model.ts';
 import { learningRate } from './schedule.ts';
 import type { TrainingOptions } from './trainingOptions.ts';
 import { CosmosTrainer, type StepLosses } from './trainer.ts';
@@ -74,8 +74,8 @@ export class TrainingRun {
     readonly options: TrainingOptions,
     private trainingData: TrainingData,
     private readonly tokenizer: ClipTokenizer,
-    readonly student: CosmosModel = new CosmosModel(config, options.seed),
-    readonly teacher: CosmosModel | null = options.mode === 'cosmos' ? new CosmosModel(config, options.seed) : null,
+    readonly student: CosmosModel = cosmosModel(config, options.seed),
+    readonly teacher: CosmosModel | null = options.mode === 'cosmos' ? student.copy() : null,
   ) {
     this.random = rng(options.seed + 1);
     this.trainer = new CosmosTrainer(student, teacher, {
@@ -148,6 +148,6 @@ export class TrainingRun {
 
   private async logScales(): Promise<[number, number]> {
     const read = async (t: Tensor) => (await t.readFloat())[0]!;
-    return [await read(this.student.logitScale), await read(this.student.distillLogitScale)];
+    return [await read(this.student.logitScale), await read(this.student.cosmos.distillLogitScale)];
   }
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fromOpenClipConfig, type OpenClipModelConfig } from './config.ts';
-import { CosmosModel } from './model.ts';
+import { type CosmosModel, cosmosModel } from './model.ts';
 import { CosmosTrainer } from './trainer.ts';
 import { decayFor } from '../tensor/optim/adamw.ts';
 import { fromArray, Tensor } from '../tensor/tensor.ts';
@@ -76,8 +76,8 @@ async function expectSameTree(a: PickleValue, b: PickleValue, path = 'checkpoint
 
 /** A fresh micro model and its trainer, with values unlike the fixture's, to restore into. */
 function freshTrainer(freezeTowers = false) {
-  const student = new CosmosModel(config, 77);
-  const teacher = new CosmosModel(config, 78);
+  const student = cosmosModel(config, 77);
+  const teacher = cosmosModel(config, 78);
   const trainer = new CosmosTrainer(student, teacher, { mode: 'clip', freezeTowers, ...adamw });
   const dispose = () => {
     trainer.dispose();
@@ -295,7 +295,7 @@ describe('training checkpoints in the released layout, against PyTorch 1.13 (fix
     expect(() => trainer.optimizer.restoreSteps(new Map([['nope', 1]]))).toThrow(/nope is not one of this optimizer's parameters/);
     expect(() => trainer.optimizer.restoreSteps(new Map([['logit_scale', 1.5]]))).toThrow(/step 1.5, not a count/);
     await expect(readTrainingCheckpoint(await open(join(DIR, 'written.pt')), { trainable: ['visual.nope'] })).rejects.toThrow(/visual.nope/);
-    const other = new CosmosModel({ ...config, embedDim: 8 }, 1);
+    const other = cosmosModel({ ...config, embedDim: 8 }, 1);
     await expect(restoreTrainingCheckpoint(ckpt, { student: other, teacher: null, optimizer: null })).rejects.toThrow(/does not match the model/);
     await expect(restoreTrainingCheckpoint({ ...ckpt, optimizer: null }, { student, teacher, optimizer: trainer.optimizer })).rejects.toThrow(
       /no optimizer state/,

@@ -2,7 +2,7 @@
  * Normalized global embeddings of many images or captions, encoded a few at a time so that activations stay small
  * whatever the count; the results are concatenated on the GPU for the similarity products that follow.
  */
-import type { CosmosModel } from '../cosmos/model.ts';
+import type { ClipModel } from '../cosmos/model.ts';
 import { noGrad } from '../tensor/engine.ts';
 import { l2Normalize } from '../tensor/ops/normalize.ts';
 import { concat } from '../tensor/ops/shape.ts';
@@ -29,7 +29,7 @@ export function stackRows(rows: readonly Float32Array[], shape: readonly number[
 }
 
 /** [N, E]: normalized global embeddings of CLIP-preprocessed [3, S, S] images at the model's image size. */
-export function imageEmbeddings(model: CosmosModel, images: readonly Float32Array[]): Tensor {
+export function imageEmbeddings(model: ClipModel, images: readonly Float32Array[]): Tensor {
   const s = model.config.vision.imageSize;
   return noGrad(() =>
     scope(() =>
@@ -42,7 +42,7 @@ export function imageEmbeddings(model: CosmosModel, images: readonly Float32Arra
 }
 
 /** [N, E]: normalized global embeddings of token id rows. */
-export function textEmbeddings(model: CosmosModel, ids: readonly Int32Array[]): Tensor {
+export function textEmbeddings(model: ClipModel, ids: readonly Int32Array[]): Tensor {
   return noGrad(() =>
     scope(() =>
       concat(

@@ -3,7 +3,7 @@
  * normalized text embeddings of its prompts (the 80 OpenAI ImageNet templates, templates.ts), re-normalized; an
  * image's logits are 100 * image . class, and its class probabilities their softmax.
  */
-import type { CosmosModel } from '../cosmos/model.ts';
+import type { ClipModel } from '../cosmos/model.ts';
 import { noGrad } from '../tensor/engine.ts';
 import { scale } from '../tensor/ops/elementwise.ts';
 import { matmul } from '../tensor/ops/matmul.ts';
@@ -35,7 +35,7 @@ export interface RankedClass {
  * [C, E]: for each class, the mean of its prompts' normalized embeddings, re-normalized. The prompts of one class
  * are encoded together; the caller owns the result.
  */
-export function classEmbeddings(model: CosmosModel, prompts: readonly Int32Array[][]): Tensor {
+export function classEmbeddings(model: ClipModel, prompts: readonly Int32Array[][]): Tensor {
   if (prompts.length === 0 || prompts.some((p) => p.length === 0)) throw new Error('zero-shot classes need at least one class and one prompt each');
   return noGrad(() =>
     scope(() =>
@@ -48,7 +48,7 @@ export function classEmbeddings(model: CosmosModel, prompts: readonly Int32Array
 }
 
 /** Zero-shot scores of CLIP-preprocessed [3, S, S] images against class embeddings [C, E]. */
-export async function classifyImages(model: CosmosModel, images: readonly Float32Array[], classes: Tensor): Promise<ClassScores> {
+export async function classifyImages(model: ClipModel, images: readonly Float32Array[], classes: Tensor): Promise<ClassScores> {
   const count = classes.shape[0]!;
   return scopeAsync(async () => {
     const { logits, probabilities } = noGrad(() => {

@@ -2,7 +2,7 @@
  * Inference: normalized global embeddings, CLIP logits and both poolers' cross-attention maps
  * (plain encode_image / encode_text use no cross-attention; the maps are the explanation on top).
  */
-import type { CosmosModel } from '../cosmos/model.ts';
+import { type ClipModel, NO_CROSS_ATTENTION } from '../cosmos/model.ts';
 import { noGradAsync } from '../tensor/engine.ts';
 import { exp } from '../tensor/ops/activation.ts';
 import { scaleBy } from '../tensor/ops/elementwise.ts';
@@ -14,7 +14,7 @@ import { scopeAsync } from '../tensor/scope.ts';
 import { stackRows } from './batched.ts';
 
 export interface EmbedOptions {
-  /** Also compute the cross-attention maps of every (image, caption) pair. */
+  /** Also compute the cross-attention maps of every (image, caption) pair (COSMOS models only). */
   attention?: boolean;
   /** Also compute the dense maps: cosines of each caption's embedding with the image's dense patch features. */
   dense?: boolean;
@@ -51,7 +51,7 @@ function pairMaps(values: Float32Array, nT: number, heads: number, positions: nu
 /**
  * images: CLIP-preprocessed [3, S, S] arrays at the model's image size; ids: token rows of the context length.
  */
-export async function embed(model: CosmosModel, images: Float32Array[], ids: Int32Array[], options: EmbedOptions = {}): Promise<EmbedOutput> {
+export async function embed(model: ClipModel, images: Float32Array[], ids: Int32Array[], options: EmbedOptions = {}): Promise<EmbedOutput> {
   const size = model.config.vision.imageSize;
   const context = model.config.text.contextLength;
   const nI = images.length;
@@ -81,10 +81,12 @@ export async function embed(model: CosmosModel, images: Float32Array[], ids: Int
         );
       }
       if (!options.attention) return out;
+      const parts = model.cosmos;
+      if (!parts) throw new Error(`no cross-attention maps: ${NO_CROSS_ATTENTION}`);
       const pairImage = Int32Array.from({ length: nI * nT }, (_, p) => Math.floor(p / nT));
       const pairText = Int32Array.from({ length: nI * nT }, (_, p) => p % nT);
-      const imageMaps = model.textAttendsImage(gatherRows(text.global, pairText), gatherRows(model.imageTokens(image), pairImage), 'per-head');
-      const textMaps = model.imageAttendsText(gatherRows(image.global, pairImage), gatherRows(model.textTokens(text), pairText), 'per-head');
+      const imageMaps = parts.textAttendsImage(gatherRows(text.global, pairText), gatherRows(parts.imageTokens(image), pairImage), 'per-head');
+      const textMaps = parts.imageAttendsText(gatherRows(image.global, pairImage), gatherRows(parts.textTokens(text), pairText), 'per-head');
       out.imageAttentionHeads = pairMaps(await imageMaps.weights!.readFloat(), nT, model.config.vision.attnPoolerHeads, patches);
       out.textAttentionHeads = pairMaps(await textMaps.weights!.readFloat(), nT, model.config.text.attnPoolerHeads, context);
       out.imageAttention = out.imageAttentionHeads.map((row) => row.map(meanOverHeads));

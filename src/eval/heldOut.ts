@@ -5,7 +5,7 @@
  * segmentation mIoU of sceneMetrics.ts. The training loop in the worker and `cosmos train` / `cosmos evaluate`
  * report it.
  */
-import type { CosmosModel } from '../cosmos/model.ts';
+import type { ClipModel } from '../cosmos/model.ts';
 import type { ImageCaption, TrainingData } from '../data/dataset.ts';
 import { normalizeForClip } from '../data/preprocess.ts';
 import type { ClipTokenizer } from '../data/tokenizer.ts';
@@ -38,11 +38,11 @@ export interface HeldOutReport extends HeldOutRecord {
 }
 
 /** Recall@1/5 both ways (fractions) of `model` on the first `count` held-out pairs of `data`. */
-export function heldOutRetrieval(model: CosmosModel, data: TrainingData, tokenizer: ClipTokenizer, count: number): Promise<RetrievalRecord> {
+export function heldOutRetrieval(model: ClipModel, data: TrainingData, tokenizer: ClipTokenizer, count: number): Promise<RetrievalRecord> {
   return retrieval(model, data.heldOut(count, model.config.vision.imageSize), tokenizer);
 }
 
-async function retrieval(model: CosmosModel, pairs: readonly ImageCaption[], tokenizer: ClipTokenizer): Promise<RetrievalRecord> {
+async function retrieval(model: ClipModel, pairs: readonly ImageCaption[], tokenizer: ClipTokenizer): Promise<RetrievalRecord> {
   const n = pairs.length;
   const images = pairs.map((pair) => normalizeForClip(pair.image));
   const similarity = await similarityMatrix(
@@ -59,16 +59,16 @@ async function retrieval(model: CosmosModel, pairs: readonly ImageCaption[], tok
 }
 
 /** Recall and, where the data has ground truth, both pointing games: what the training charts plot. */
-export async function heldOutRecord(model: CosmosModel, data: TrainingData, tokenizer: ClipTokenizer, count: number): Promise<HeldOutRecord> {
+export async function heldOutRecord(model: ClipModel, data: TrainingData, tokenizer: ClipTokenizer, count: number): Promise<HeldOutRecord> {
   const recall = await heldOutRetrieval(model, data, tokenizer, count);
   const scenes = data.heldOutScenes?.(count, model.config.vision.imageSize);
   if (!scenes) return { ...recall, pointing_cross_attention: null, pointing_dense: null };
   const pointing = await pointingGame(model, tokenizer, scenes);
-  return { ...recall, pointing_cross_attention: pointing.crossAttention.value, pointing_dense: pointing.dense.value };
+  return { ...recall, pointing_cross_attention: pointing.crossAttention?.value ?? null, pointing_dense: pointing.dense.value };
 }
 
 /** Every held-out metric with its chance level: `cosmos evaluate`. */
-export async function heldOutReport(model: CosmosModel, data: TrainingData, tokenizer: ClipTokenizer, count: number): Promise<HeldOutReport> {
+export async function heldOutReport(model: ClipModel, data: TrainingData, tokenizer: ClipTokenizer, count: number): Promise<HeldOutReport> {
   const pairs = data.heldOut(count, model.config.vision.imageSize);
   const recall = await retrieval(model, pairs, tokenizer);
   const n = pairs.length;
@@ -82,10 +82,10 @@ export async function heldOutReport(model: CosmosModel, data: TrainingData, toke
   const miou = await sceneMiou(model, tokenizer, scenes);
   return {
     ...recall,
-    pointing_cross_attention: pointing.crossAttention.value,
+    pointing_cross_attention: pointing.crossAttention?.value ?? null,
     pointing_dense: pointing.dense.value,
     miou: miou.value,
-    chance: { ...recallChance, pointing_cross_attention: pointing.crossAttention.chance, pointing_dense: pointing.dense.chance, miou: miou.chance },
+    chance: { ...recallChance, pointing_cross_attention: pointing.crossAttention?.chance ?? null, pointing_dense: pointing.dense.chance, miou: miou.chance },
     pairs: n,
     objects: pointing.objects,
   };

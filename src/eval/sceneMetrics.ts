@@ -12,7 +12,7 @@
  *   the classes, against the scene's mask; IoU per class summed over all scenes (intersections and unions), then
  *   the mean over classes. Chance: the same for labels drawn uniformly among each scene's classes.
  */
-import type { CosmosModel } from '../cosmos/model.ts';
+import type { ClipModel } from '../cosmos/model.ts';
 import type { HeldOutScene } from '../data/dataset.ts';
 import { normalizeForClip } from '../data/preprocess.ts';
 import type { ClipTokenizer } from '../data/tokenizer.ts';
@@ -35,7 +35,8 @@ export interface Score {
 }
 
 export interface PointingScores {
-  crossAttention: Score;
+  /** null for a plain CLIP model: it has no cross-attention pooler. */
+  crossAttention: Score | null;
   dense: Score;
   /** Object sentences the scores are over. */
   objects: number;
@@ -65,25 +66,28 @@ export function pointingChance([rows, cols]: [number, number], imageSize: number
 const SENTENCE_BATCH = 64;
 
 /** Both pointing games on `scenes` (rendered at the model's image size). */
-export async function pointingGame(model: CosmosModel, tokenizer: ClipTokenizer, scenes: readonly HeldOutScene[]): Promise<PointingScores> {
+export async function pointingGame(model: ClipModel, tokenizer: ClipTokenizer, scenes: readonly HeldOutScene[]): Promise<PointingScores> {
   const size = model.config.vision.imageSize;
   const grid: [number, number] = [size / model.config.vision.patchSize, size / model.config.vision.patchSize];
   const objects = scenes.flatMap((scene, image) => scene.objects.map((o) => ({ image, box: o.box, sentence: o.sentence })));
   if (objects.length === 0) throw new Error('the pointing game needs scenes with at least one object');
   const patches = grid[0] * grid[1];
   const e = model.config.embedDim;
+  const parts = model.cosmos;
   return scopeAsync(async () => {
     // Per image, once: the pooler's keys (mapped patch tokens) and the normalized dense features, [I, N, E] each.
     const { tokens, dense } = noGrad(() => {
       const encoded = batches(scenes.map((s) => normalizeForClip(s.image))).map((group) => {
         const features = model.encodeImage(stackRows(group, [3, size, size]));
-        return { tokens: model.imageTokens(features), dense: l2Normalize(model.visual.denseFeatures(features)) };
+        return { tokens: parts?.imageTokens(features) ?? null, dense: l2Normalize(model.visual.denseFeatures(features)) };
       });
       return {
-        tokens: concat(
-          encoded.map((x) => x.tokens),
-          0,
-        ),
+        tokens: parts
+          ? concat(
+              encoded.map((x) => x.tokens!),
+              0,
+            )
+          : null,
         dense: concat(
           encoded.map((x) => x.dense),
           0,
@@ -103,20 +107,20 @@ export async function pointingGame(model: CosmosModel, tokenizer: ClipTokenizer,
             'global',
           ).global;
           const images = Int32Array.from(group, (o) => o.image);
-          const cross = model.textAttendsImage(query, gatherRows(tokens, images), 'mean').weights!;
+          const cross = parts && tokens ? parts.textAttendsImage(query, gatherRows(tokens, images), 'mean').weights! : null;
           // [S, N, E] x [S, E, 1]: each sentence against its own image's patches.
           const cosines = matmul(gatherRows(dense, images), reshape(l2Normalize(query), [group.length, e, 1]));
-          return { cross: await cross.readFloat(), dense: await cosines.readFloat() };
+          return { cross: (await cross?.readFloat()) ?? null, dense: await cosines.readFloat() };
         }),
       );
       for (const [i, o] of group.entries()) {
-        if (pointsInside(maps.cross.subarray(i * patches, (i + 1) * patches), grid, size, o.box)) crossHits++;
+        if (maps.cross && pointsInside(maps.cross.subarray(i * patches, (i + 1) * patches), grid, size, o.box)) crossHits++;
         if (pointsInside(maps.dense.subarray(i * patches, (i + 1) * patches), grid, size, o.box)) denseHits++;
       }
     }
     const chance = objects.reduce((sum, o) => sum + pointingChance(grid, size, o.box), 0) / objects.length;
     return {
-      crossAttention: { value: crossHits / objects.length, chance },
+      crossAttention: parts ? { value: crossHits / objects.length, chance } : null,
       dense: { value: denseHits / objects.length, chance },
       objects: objects.length,
     };
@@ -126,7 +130,7 @@ export async function pointingGame(model: CosmosModel, tokenizer: ClipTokenizer,
 const BACKGROUND_CLASS = 'background';
 
 /** mIoU of the Segmentation panel's method on `scenes`, classes their object names and "background". */
-export async function sceneMiou(model: CosmosModel, tokenizer: ClipTokenizer, scenes: readonly HeldOutScene[]): Promise<Score> {
+export async function sceneMiou(model: ClipModel, tokenizer: ClipTokenizer, scenes: readonly HeldOutScene[]): Promise<Score> {
   const names = [...new Set(scenes.flatMap((s) => s.objects.map((o) => o.name))), BACKGROUND_CLASS];
   const classIndex = new Map(names.map((name, i) => [name, i]));
   // Per class over all scenes: intersections and unions, measured and expected by chance.

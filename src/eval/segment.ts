@@ -14,7 +14,7 @@
  *
  * Step 3 runs on the GPU; the resampling and the per-pixel softmax run on the host.
  */
-import type { CosmosModel } from '../cosmos/model.ts';
+import type { ClipModel } from '../cosmos/model.ts';
 import type { RgbImage } from '../data/image.ts';
 import { noGrad } from '../tensor/engine.ts';
 import { matmul } from '../tensor/ops/matmul.ts';
@@ -66,7 +66,7 @@ function cropPlanes(image: Planes, top: number, left: number, size: number): Flo
 }
 
 /** [windows, patches, classes]: cosines of each window's normalized dense features with the class embeddings. */
-async function windowCosines(model: CosmosModel, windows: Float32Array[], classes: Tensor, csa: boolean): Promise<Float32Array> {
+async function windowCosines(model: ClipModel, windows: Float32Array[], classes: Tensor, csa: boolean): Promise<Float32Array> {
   const s = model.config.vision.imageSize;
   return scopeAsync(() =>
     noGrad(() => {
@@ -103,7 +103,7 @@ function classify(logits: Planes, logitScale: number, threshold: number): Segmen
  * against class embeddings [C, E], at `outHeight` x `outWidth`.
  */
 export async function segmentNormalized(
-  model: CosmosModel,
+  model: ClipModel,
   image: Planes,
   classes: Tensor,
   [outHeight, outWidth]: [number, number],
@@ -147,7 +147,7 @@ export async function segmentNormalized(
 }
 
 /** Segments a decoded image at its own size: resize so the short side is the model's image size, normalize, segment. */
-export async function segmentImage(model: CosmosModel, image: RgbImage, classes: Tensor, options: SegmentOptions = {}): Promise<Segmentation> {
+export async function segmentImage(model: ClipModel, image: RgbImage, classes: Tensor, options: SegmentOptions = {}): Promise<Segmentation> {
   const s = model.config.vision.imageSize;
   const { resizedWidth, resizedHeight } = clipResizeGeometry(image.width, image.height, s);
   const resized = resizeBicubicPil(image, resizedWidth, resizedHeight);

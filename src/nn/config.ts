@@ -3,7 +3,17 @@
  * OpenCLIP's CLIPVisionCfg and CLIPTextCfg (widths in place of ratios); cosmos/config.ts reads and writes them in
  * OpenCLIP's JSON schema.
  */
-export interface VisionConfig {
+/** The MLP's activation: exact GELU (OpenCLIP's default) or QuickGELU, x * sigmoid(1.702 x) (OpenAI's CLIP). */
+export type Activation = 'gelu' | 'quick_gelu';
+
+/** What every block of a tower computes with: its MLP's activation and its LayerNorms' epsilon. */
+export interface TowerNumerics {
+  activation: Activation;
+  /** Every LayerNorm of the tower (OpenCLIP's norm_kwargs eps, Hugging Face's layer_norm_eps); 1e-5 by default. */
+  layerNormEps: number;
+}
+
+export interface VisionConfig extends TowerNumerics {
   imageSize: number;
   patchSize: number;
   width: number;
@@ -14,7 +24,7 @@ export interface VisionConfig {
   attnPoolerHeads: number;
 }
 
-export interface TextConfig {
+export interface TextConfig extends TowerNumerics {
   contextLength: number;
   vocabSize: number;
   width: number;

@@ -1,8 +1,12 @@
-/** OpenCLIP's pre-LN residual blocks: x + attn(ln_1(x)), then x + mlp(ln_2(x)) with mlp = c_fc -> GELU -> c_proj. */
-import { gelu } from '../tensor/ops/activation.ts';
+/**
+ * OpenCLIP's pre-LN residual blocks: x + attn(ln_1(x)), then x + mlp(ln_2(x)) with mlp = c_fc -> activation -> c_proj
+ * (GELU, or QuickGELU for OpenAI's weights).
+ */
+import { gelu, quickGelu } from '../tensor/ops/activation.ts';
 import { add } from '../tensor/ops/elementwise.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { MultiheadAttention } from './attention.ts';
+import type { Activation, TowerNumerics } from './config.ts';
 import { type Init, normalInit } from './init.ts';
 import type { Random } from '../data/random.ts';
 import { LayerNorm, Linear } from './layers.ts';
@@ -32,18 +36,27 @@ function openClipTextWeights(width: number, layers: number): BlockWeights {
   };
 }
 
+const ACTIVATIONS: Record<Activation, (x: Tensor) => Tensor> = { gelu, quick_gelu: quickGelu };
+
+/** A block's options: how its weights start, and its numerics (OpenCLIP's defaults: GELU, LayerNorm eps 1e-5). */
+export interface BlockOptions extends Partial<TowerNumerics> {
+  weights?: Partial<BlockWeights>;
+}
+
 class Mlp extends Module {
   readonly cFc: Linear;
   readonly cProj: Linear;
+  private readonly activation: (x: Tensor) => Tensor;
 
-  constructor(width: number, hidden: number, random: Random | null, weights: Partial<BlockWeights>) {
+  constructor(width: number, hidden: number, random: Random | null, weights: Partial<BlockWeights>, activation: Activation) {
     super();
     this.cFc = this.module('c_fc', new Linear(width, hidden, random, { weight: weights.fc }));
     this.cProj = this.module('c_proj', new Linear(hidden, width, random, { weight: weights.proj }));
+    this.activation = ACTIVATIONS[activation];
   }
 
   forward(x: Tensor): Tensor {
-    return this.cProj.forward(gelu(this.cFc.forward(x)));
+    return this.cProj.forward(this.activation(this.cFc.forward(x)));
   }
 }
 
@@ -53,12 +66,13 @@ export class ResidualAttentionBlock extends Module {
   readonly ln2: LayerNorm;
   readonly mlp: Mlp;
 
-  constructor(width: number, heads: number, mlpWidth: number, random: Random | null, weights: Partial<BlockWeights> = {}) {
+  constructor(width: number, heads: number, mlpWidth: number, random: Random | null, options: BlockOptions = {}) {
     super();
-    this.ln1 = this.module('ln_1', new LayerNorm(width));
+    const { weights = {}, activation = 'gelu', layerNormEps } = options;
+    this.ln1 = this.module('ln_1', new LayerNorm(width, layerNormEps));
     this.attn = this.module('attn', new MultiheadAttention(width, heads, random, { inProj: weights.attnIn, outProj: weights.attnOut }));
-    this.ln2 = this.module('ln_2', new LayerNorm(width));
-    this.mlp = this.module('mlp', new Mlp(width, mlpWidth, random, weights));
+    this.ln2 = this.module('ln_2', new LayerNorm(width, layerNormEps));
+    this.mlp = this.module('mlp', new Mlp(width, mlpWidth, random, weights, activation));
   }
 
   /** With `attentionMaps`, the block's per-head attention weights [B, heads, T, T] are pushed onto it. */
@@ -73,11 +87,20 @@ export class ResidualAttentionBlock extends Module {
 export class Transformer extends Module {
   readonly resblocks: ResidualAttentionBlock[];
 
-  constructor(width: number, layers: number, heads: number, mlpWidth: number, random: Random | null, init: BlockInit = 'pytorch') {
+  constructor(
+    width: number,
+    layers: number,
+    heads: number,
+    mlpWidth: number,
+    random: Random | null,
+    { init = 'pytorch', ...numerics }: Partial<TowerNumerics> & { init?: BlockInit } = {},
+  ) {
     super();
     const blocks = new ResidualBlocks();
     const weights = init === 'openclip-text' ? openClipTextWeights(width, layers) : {};
-    this.resblocks = Array.from({ length: layers }, (_, i) => blocks.add(i, new ResidualAttentionBlock(width, heads, mlpWidth, random, weights)));
+    this.resblocks = Array.from({ length: layers }, (_, i) =>
+      blocks.add(i, new ResidualAttentionBlock(width, heads, mlpWidth, random, { weights, ...numerics })),
+    );
     this.module('resblocks', blocks);
   }
 

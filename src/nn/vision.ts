@@ -37,12 +37,15 @@ export class VisionTransformer extends Module {
   readonly lnPost: LayerNorm;
   readonly trainedGrid: number;
 
-  /** With `attentionalPool` (OpenCLIP's flag, which COSMOS sets) the tower has its cross-attention pooler. */
+  /**
+   * With `attentionalPool` (OpenCLIP's flag, which COSMOS sets) the tower has its cross-attention pooler, drawn from
+   * `poolRandom` (the tower's own stream unless given: a pooler added to a pretrained tower has a stream of its own).
+   */
   constructor(
     readonly config: VisionConfig,
     embedDim: number,
     random: Random | null,
-    { attentionalPool }: { attentionalPool: boolean },
+    { attentionalPool, poolRandom = random }: { attentionalPool: boolean; poolRandom?: Random | null },
   ) {
     super();
     const { width, patchSize: p, imageSize } = config;
@@ -55,10 +58,11 @@ export class VisionTransformer extends Module {
     this.positionalEmbedding = this.parameter('positional_embedding', [tokens, width], normalInit(scale), random);
     this.proj = this.parameter('proj', [width, embedDim], normalInit(scale), random);
     this.conv1Weight = this.parameter('conv1.weight', [width, 3, p, p], fanInUniform(3 * p * p), random);
-    this.lnPre = this.module('ln_pre', new LayerNorm(width));
-    this.transformer = this.module('transformer', new Transformer(width, config.layers, config.heads, config.mlpWidth, random));
-    this.attnCrossPool = attentionalPool ? this.module('attn_cross_pool', new AttentionalCrossPooler(embedDim, config.attnPoolerHeads, random)) : null;
-    this.lnPost = this.module('ln_post', new LayerNorm(width));
+    const { activation, layerNormEps } = config;
+    this.lnPre = this.module('ln_pre', new LayerNorm(width, layerNormEps));
+    this.transformer = this.module('transformer', new Transformer(width, config.layers, config.heads, config.mlpWidth, random, { activation, layerNormEps }));
+    this.attnCrossPool = attentionalPool ? this.module('attn_cross_pool', new AttentionalCrossPooler(embedDim, config.attnPoolerHeads, poolRandom)) : null;
+    this.lnPost = this.module('ln_post', new LayerNorm(width, layerNormEps));
   }
 
   /**

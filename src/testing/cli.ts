@@ -11,16 +11,16 @@ import pngjs from 'pngjs';
 import { fileSink } from '../checkpoint/nodeFiles.ts';
 import { writeTorchCheckpoint } from '../checkpoint/torchWriter.ts';
 import type { TensorSource } from '../checkpoint/tensorRef.ts';
-import type { CosmosConfig } from '../cosmos/config.ts';
-import { CosmosModel } from '../cosmos/model.ts';
+import { type CosmosConfig, DEFAULT_NUMERICS } from '../cosmos/config.ts';
+import { type ClipModel, cosmosModel } from '../cosmos/model.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { runCli } from '../cli/cli.ts';
 
 /** Tower heads 64 wide and OpenCLIP's 8 pooler heads, so the shapes imply it; 49408 ids, so real captions fit. */
 export const CLI_TEST_CONFIG: CosmosConfig = {
   embedDim: 64,
-  vision: { imageSize: 32, patchSize: 8, width: 64, layers: 1, heads: 1, mlpWidth: 128, attnPoolerHeads: 8 },
-  text: { contextLength: 77, vocabSize: 49408, width: 64, layers: 1, heads: 1, mlpWidth: 128, attnPoolerHeads: 8 },
+  vision: { imageSize: 32, patchSize: 8, width: 64, layers: 1, heads: 1, mlpWidth: 128, attnPoolerHeads: 8, ...DEFAULT_NUMERICS },
+  text: { contextLength: 77, vocabSize: 49408, width: 64, layers: 1, heads: 1, mlpWidth: 128, attnPoolerHeads: 8, ...DEFAULT_NUMERICS },
 };
 
 export function tempDir(): { dir: string; remove(): void } {
@@ -28,14 +28,14 @@ export function tempDir(): { dir: string; remove(): void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-function stateDict(model: CosmosModel, prefix: string): Map<string, TensorSource> {
+function stateDict(model: ClipModel, prefix: string): Map<string, TensorSource> {
   return new Map(model.namedParameters().map(([name, t]) => [prefix + name, { shape: t.shape, read: () => t.readFloat() }]));
 }
 
 /** Writes {"epoch", "name", "student", "teacher", "optimizer"} with different student and teacher weights. */
 export async function writeTestCheckpoint(path: string, config = CLI_TEST_CONFIG): Promise<void> {
-  const student = new CosmosModel(config, 1);
-  const teacher = new CosmosModel(config, 2);
+  const student = cosmosModel(config, 1);
+  const teacher = cosmosModel(config, 2);
   try {
     const tree = {
       epoch: 2,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { loadCheckpoint } from '../checkpoint/loadCheckpoint.ts';
 import { fileSource } from '../checkpoint/nodeFiles.ts';
 import { fromOpenClipConfig, type OpenClipModelConfig } from '../cosmos/config.ts';
-import { modelFromCheckpoint } from '../cosmos/load.ts';
+import { cosmosModelFromCheckpoint } from '../cosmos/load.ts';
 import type { CosmosModel } from '../cosmos/model.ts';
 import { loadFixture, type FixtureCase, type FixtureTensor } from '../testing/fixtures.ts';
 
@@ -20,7 +20,7 @@ export async function tinyModel(weights: 'student' | 'teacher'): Promise<CosmosM
   const config = fromOpenClipConfig(JSON.parse(readFileSync(join(COSMOS_FIXTURES, 'tiny-config.json'), 'utf8')) as OpenClipModelConfig);
   const source = await fileSource(join(COSMOS_FIXTURES, 'tiny.pt'));
   try {
-    return await modelFromCheckpoint(await loadCheckpoint(source, { weights }), { config });
+    return await cosmosModelFromCheckpoint(await loadCheckpoint(source, { weights }), 0, { config });
   } finally {
     await source.close();
   }

@@ -13,6 +13,7 @@ import {
   type AdapterSummary,
   type DataSetInfo,
   type DemoManifest,
+  type LoadedModelSource,
   type RunState,
   type SavedCheckpoint,
   type SelfTestResult,
@@ -35,6 +36,8 @@ export interface RunInfo {
   trainable: number;
   /** null for a model loaded from a checkpoint. */
   preset: PresetName | null;
+  /** What a loaded checkpoint was; null for a preset or a restored run. */
+  source: LoadedModelSource | null;
   options: TrainingOptions;
 }
 

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CosmosModel } from '../cosmos/model.ts';
+import { cosmosModel } from '../cosmos/model.ts';
 import { PRESETS } from '../cosmos/presets.ts';
 import { drawViews, TrainingRun } from '../cosmos/training.ts';
 import { TINY_TRAINING } from '../cosmos/trainingOptions.ts';
@@ -28,7 +28,7 @@ describe('handleAnalysis on the tiny preset', () => {
   beforeAll(async () => {
     atlas = await loadSceneAtlasFromDisk();
     tokenizer = await loadClipTokenizer();
-    ctx = { run: null, atlas, tokenizer, student: new CosmosModel(config, 1), teacher: new CosmosModel(config, 2) };
+    ctx = { run: null, atlas, tokenizer, student: cosmosModel(config, 1), teacher: cosmosModel(config, 2) };
   });
 
   it('gives both cross-attention maps of a scene and its caption, per head and per sentence', async () => {

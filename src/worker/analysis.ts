@@ -3,7 +3,7 @@
  * engine: cross-attention heatmaps, the vision tower's self-attention, the training views of a sample,
  * retrieval, zero-shot classification and segmentation. Errors a user can cause throw sentences for the page.
  */
-import type { CosmosModel } from '../cosmos/model.ts';
+import { type ClipModel, isCosmosModel, NO_CROSS_ATTENTION } from '../cosmos/model.ts';
 import type { TrainingRun } from '../cosmos/training.ts';
 import { type TrainingData, sceneData } from '../data/dataset.ts';
 import type { SceneAtlas } from '../data/scenes.ts';
@@ -20,8 +20,10 @@ export interface AnalysisContext {
   run: TrainingRun | null;
   atlas: SceneAtlas;
   tokenizer: ClipTokenizer;
-  student: CosmosModel;
-  teacher: CosmosModel | null;
+  student: ClipModel;
+  teacher: ClipModel | null;
+  /** Why the cross-attention maps are not shown (a plain CLIP model's poolers, added for fine-tuning, untrained). */
+  noCrossAttention?: string | null;
 }
 
 /** The run's data, or the built-in scenes before any run. */
@@ -32,8 +34,12 @@ export async function handleAnalysis(request: Exclude<AnalysisRequest, { kind: '
   const { tokenizer } = ctx;
   const scenes = { atlas: ctx.atlas, kinds: ctx.run?.options.scenes ?? 'all' };
   switch (request.kind) {
-    case 'attention':
-      return crossAttention(pickModel(ctx, request.weights), scenes, tokenizer, request.image, request.caption);
+    case 'attention': {
+      const model = pickModel(ctx, request.weights);
+      if (ctx.noCrossAttention) return { kind: 'attention', unavailable: ctx.noCrossAttention };
+      if (!isCosmosModel(model)) return { kind: 'attention', unavailable: `This model has no cross-attention maps: ${NO_CROSS_ATTENTION}.` };
+      return crossAttention(model, scenes, tokenizer, request.image, request.caption);
+    }
     case 'selfAttention':
       return selfAttention(pickModel(ctx, request.weights), scenes, request.image);
     case 'heldOutPair':

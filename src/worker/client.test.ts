@@ -43,7 +43,7 @@ describe('the engine client', () => {
     const heard: EngineEvent[] = [];
     client.on((e) => heard.push(e));
     const progress: number[] = [];
-    const load = client.loadCheckpoint(new File([], 'model.pt'), 'student', (p) => progress.push(p.done / p.total));
+    const load = client.loadCheckpoint([new File([], 'model.pt')], 'student', (p) => progress.push(p.done / p.total));
     const id = idOf(worker.sent[0]);
     worker.answer({ type: 'progress', requestId: id, what: 'student weights', done: 1, total: 4 });
     worker.answer({ type: 'progress', requestId: id, what: 'student weights', done: 4, total: 4 });

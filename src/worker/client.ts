@@ -77,9 +77,12 @@ export class EngineClient {
     return (event as Extract<WorkerEvent, { type: 'analysis' }>).result;
   }
 
-  /** Loads a .pt or .safetensors file as the model to fine-tune or explain; progress as the weights upload. */
-  async loadCheckpoint(file: File, weights: Weights, onProgress?: (p: Progress) => void): Promise<void> {
-    await this.request({ type: 'loadCheckpoint', file, weights }, onProgress);
+  /**
+   * Loads a model to fine-tune or explain: one checkpoint file, or a folder's files (OpenCLIP hub, Hugging Face);
+   * progress as the weights upload.
+   */
+  async loadCheckpoint(files: File[], weights: Weights, onProgress?: (p: Progress) => void): Promise<void> {
+    await this.request({ type: 'loadCheckpoint', files, weights }, onProgress);
   }
 
   /** Trains on the user's files (a folder's, or one zip) or, with null, the built-in scenes; progress as images decode. */

@@ -5,9 +5,10 @@
  */
 import { blobSource } from '../checkpoint/byteSource.ts';
 import { loadCheckpoint } from '../checkpoint/loadCheckpoint.ts';
-import { type CosmosConfig, fromOpenClipConfig, type OpenClipModelConfig } from '../cosmos/config.ts';
+import { fromOpenClipConfig, type OpenClipModelConfig } from '../cosmos/config.ts';
 import { modelFromCheckpoint } from '../cosmos/load.ts';
-import type { CosmosModel } from '../cosmos/model.ts';
+import type { ClipModel } from '../cosmos/model.ts';
+import type { ResolvedConfig } from '../cosmos/modelSource.ts';
 import type { DemoManifest, DemoName } from './protocol.ts';
 
 const base = () => new URL(`${import.meta.env.BASE_URL}models/`, self.location.href);
@@ -27,20 +28,20 @@ export function demoManifest(): Promise<DemoManifest> {
   return manifest;
 }
 
-/** The demo model's weights as a File (to build a run from, as a loaded checkpoint is) and its config. */
-export async function demoFiles(which: DemoName): Promise<{ file: File; config: CosmosConfig }> {
+/** The demo model's weights as a File (to build a run from, as a loaded checkpoint is) and its architecture. */
+export async function demoFiles(which: DemoName): Promise<{ file: File; config: ResolvedConfig }> {
   const card = (await demoManifest()).models[which];
-  const [weights, config] = await Promise.all([fetchOk(card.weights).then((r) => r.blob()), fetchOk(card.config).then((r) => r.json())]);
-  return { file: new File([weights], card.weights), config: fromOpenClipConfig(config as OpenClipModelConfig) };
+  const [weights, json] = await Promise.all([fetchOk(card.weights).then((r) => r.blob()), fetchOk(card.config).then((r) => r.json())]);
+  return { file: new File([weights], card.weights), config: { config: fromOpenClipConfig(json as OpenClipModelConfig), from: card.config } };
 }
 
-const built = new Map<DemoName, Promise<CosmosModel>>();
+const built = new Map<DemoName, Promise<ClipModel>>();
 
 /** The demo model `which` on the GPU, built once and kept (the comparison view asks for both again and again). */
-export function demoModel(which: DemoName): Promise<CosmosModel> {
+export function demoModel(which: DemoName): Promise<ClipModel> {
   let model = built.get(which);
   if (!model) {
-    model = demoFiles(which).then(async ({ file, config }) => modelFromCheckpoint(await loadCheckpoint(blobSource(file, file.name)), { config }));
+    model = demoFiles(which).then(async ({ file, config }) => modelFromCheckpoint(await loadCheckpoint(blobSource(file, file.name)), { config: config.config }));
     model.catch(() => built.delete(which));
     built.set(which, model);
   }

@@ -5,12 +5,12 @@
  */
 import { HELD_OUT_COUNT } from '../data/dataset.ts';
 import { errorMessage } from '../format.ts';
-import { blobSource } from '../checkpoint/byteSource.ts';
 import { memorySink } from '../checkpoint/byteSink.ts';
-import { loadCheckpoint } from '../checkpoint/loadCheckpoint.ts';
-import type { CosmosConfig } from '../cosmos/config.ts';
-import { modelFromCheckpoint } from '../cosmos/load.ts';
+import { chosenFiles, openModelFiles } from '../checkpoint/modelFiles.ts';
+import { cosmosModelFromCheckpoint, hasCosmosParts } from '../cosmos/load.ts';
+import type { ResolvedConfig } from '../cosmos/modelSource.ts';
 import type { CosmosModel } from '../cosmos/model.ts';
+import { describeSource, noCrossAttentionReason, resolveConfig } from '../cosmos/modelSource.ts';
 import { type PresetName, PRESETS } from '../cosmos/presets.ts';
 import { TrainingRun } from '../cosmos/training.ts';
 import { heldOutRecord } from '../eval/heldOut.ts';
@@ -27,7 +27,7 @@ import { demoFiles, demoManifest, demoModel } from './demo.ts';
 import { autosave, browserStores, checkpointName, removeSaved, restoreRun, saveRun, writeRun } from './autosave.ts';
 import { DataSets } from './dataSets.ts';
 import { type RunLog, appendThinned, emptyLog } from './runLog.ts';
-import type { Command, Weights, WorkerEvent } from './protocol.ts';
+import type { Command, LoadedModelSource, Weights, WorkerEvent } from './protocol.ts';
 import { GpuQueue, TrainingLoop } from './run.ts';
 
 const SAVE_EVERY = 50;
@@ -46,6 +46,8 @@ interface Session {
   run: TrainingRun;
   loop: TrainingLoop;
   preset: PresetName | null;
+  /** What a loaded checkpoint was; null for a preset or a restored run. */
+  source: LoadedModelSource | null;
 }
 
 const gpuQueue = new GpuQueue();
@@ -55,8 +57,8 @@ let session: Promise<Session | null> = Promise.resolve(null);
 /** The options of the last init, for checkpoints loaded to fine-tune. */
 let lastOptions: TrainingOptions = TINY_TRAINING;
 let lastEvalEvery = 25;
-/** The checkpoint last loaded, read again when its run is rebuilt with other options (the File stays on disk). */
-let lastLoaded: { file: File; weights: Weights; config?: CosmosConfig } | null = null;
+/** The checkpoint last loaded, read again when its run is rebuilt with other options (the Files stay on disk). */
+let lastLoaded: { files: File[]; weights: Weights; config?: ResolvedConfig } | null = null;
 let deviceLost = false;
 
 let device: Promise<GpuRuntime> | null = null;
@@ -96,6 +98,7 @@ function boot(): Promise<Resources> {
 interface SessionStart {
   /** null for a loaded checkpoint. */
   preset: PresetName | null;
+  source?: LoadedModelSource | null;
   evalEvery: number;
   initial: 'ready' | 'paused';
   /** A restored run's chart log and the data set it trained on. */
@@ -107,7 +110,7 @@ interface SessionStart {
 function startSession(
   run: TrainingRun,
   { runtime, data, tokenizer }: Resources,
-  { preset, evalEvery, initial, log = emptyLog(), trainedOn = null }: SessionStart,
+  { preset, source = null, evalEvery, initial, log = emptyLog(), trainedOn = null }: SessionStart,
 ): Session {
   const loop = new TrainingLoop(
     run,
@@ -141,12 +144,13 @@ function startSession(
     state: initial,
     step: run.step,
     preset,
+    source,
     options: run.options,
     data: data.info,
     log,
     trainedOn,
   });
-  return { run, loop, preset };
+  return { run, loop, preset, source };
 }
 
 /** Stops and saves the current run, frees it, and makes the next one with `build` (inside the GPU queue). */
@@ -175,31 +179,41 @@ function optionsFor(options: TrainingOptions, imageSize: number): TrainingOption
   return { ...options, sourceSize: Math.max(options.sourceSize, imageSize) };
 }
 
-/** A run that fine-tunes the checkpoint in `file`; `requestId` gets progress events as the weights upload. */
+/**
+ * A run that fine-tunes the model in `files` (one checkpoint file, or a folder's files): a COSMOS checkpoint's
+ * own student and teacher; a plain CLIP model's towers with COSMOS's parts added as the reference starts them, the
+ * teacher a copy of that student. `requestId` gets progress events as the weights upload; `config`, where given, is the architecture (else the files'
+ * config, else the shapes').
+ */
 async function loadAsRun(
-  file: File,
+  files: File[],
   weights: Weights,
   trainingOptions: TrainingOptions,
   r: Resources,
-  { requestId, config }: { requestId?: number; config?: CosmosConfig } = {},
+  { requestId, config: given }: { requestId?: number; config?: ResolvedConfig } = {},
 ): Promise<Session> {
-  const source = blobSource(file, file.name);
   const progress = (what: string) => (p: { bytesDone: number; bytesTotal: number }) => {
     if (requestId !== undefined) post({ type: 'progress', requestId, what, done: p.bytesDone, total: p.bytesTotal });
   };
-  const chosen = await loadCheckpoint(source, { weights });
-  const student = await modelFromCheckpoint(chosen, { config, onProgress: progress(`${weights} weights`) });
+  const modelFiles = chosenFiles(files);
+  const chosen = await openModelFiles(modelFiles, { weights });
+  const resolved = resolveConfig(chosen, modelFiles.name, given);
+  const { config } = resolved;
+  const source = { ...describeSource(chosen, modelFiles.name, resolved), addedCosmosParts: !hasCosmosParts(chosen), weights: chosen.meta.weights };
+  const seed = trainingOptions.seed;
+  const student = await cosmosModelFromCheckpoint(chosen, seed, { config, onProgress: progress(`${weights} weights`) });
   let teacher: CosmosModel | null = null;
   try {
     if (trainingOptions.mode === 'cosmos') {
-      // The file's own teacher when it has one; else self-distillation starts from the student's weights.
-      const teacherWeights = chosen.meta.topLevelKeys.includes('teacher') ? await loadCheckpoint(source, { weights: 'teacher' }) : chosen;
-      teacher = await modelFromCheckpoint(teacherWeights, { config: student.config, onProgress: progress('teacher weights') });
+      // The file's own teacher when it has one; else self-distillation starts from a copy of the student.
+      teacher = chosen.meta.topLevelKeys.includes('teacher')
+        ? await cosmosModelFromCheckpoint(await openModelFiles(modelFiles, { weights: 'teacher' }), seed, { config, onProgress: progress('teacher weights') })
+        : student.copy();
     }
-    const options = optionsFor(trainingOptions, student.config.vision.imageSize);
-    const run = new TrainingRun(student.config, options, await r.data.forRun(options), r.tokenizer, student, teacher);
-    lastLoaded = { file, weights, config };
-    return startSession(run, r, { preset: null, evalEvery: lastEvalEvery, initial: 'ready' });
+    const options = optionsFor(trainingOptions, config.vision.imageSize);
+    const run = new TrainingRun(config, options, await r.data.forRun(options), r.tokenizer, student, teacher);
+    lastLoaded = { files, weights, config: given };
+    return startSession(run, r, { preset: null, source, evalEvery: lastEvalEvery, initial: 'ready' });
   } catch (error) {
     student.dispose();
     teacher?.dispose();
@@ -263,7 +277,7 @@ async function handle(command: Command): Promise<void> {
         }
         if (command.preset === null) {
           if (!lastLoaded) throw new Error('no checkpoint is loaded: load one in Checkpoints, or pick a preset.');
-          return loadAsRun(lastLoaded.file, lastLoaded.weights, command.options, r, { config: lastLoaded.config });
+          return loadAsRun(lastLoaded.files, lastLoaded.weights, command.options, r, { config: lastLoaded.config });
         }
         lastLoaded = null;
         const config = PRESETS[command.preset];
@@ -280,7 +294,7 @@ async function handle(command: Command): Promise<void> {
     case 'stop':
       return (await currentSession()).loop.stop();
     case 'loadCheckpoint':
-      await replaceSession((r) => loadAsRun(command.file, command.weights, lastOptions, r, { requestId: command.requestId }));
+      await replaceSession((r) => loadAsRun(command.files, command.weights, lastOptions, r, { requestId: command.requestId }));
       return post({ type: 'done', requestId: command.requestId });
     case 'setData':
       return setData(command);
@@ -317,7 +331,7 @@ async function handle(command: Command): Promise<void> {
       const { scenes, views, models } = await demoManifest();
       const { file, config } = await demoFiles(command.which);
       const options = { ...lastOptions, mode: models[command.which].mode, scenes, views };
-      await replaceSession((r) => loadAsRun(file, 'student', options, r, { requestId: command.requestId, config }));
+      await replaceSession((r) => loadAsRun([file], 'student', options, r, { requestId: command.requestId, config }));
       return post({ type: 'done', requestId: command.requestId });
     }
     case 'demos':
@@ -330,8 +344,9 @@ async function handle(command: Command): Promise<void> {
         const result = await gpuQueue.run(() => compareModels({ cosmos, clip }, { atlas, kinds: scenes }, tokenizer, request.image, request.caption));
         return post({ type: 'analysis', requestId: command.requestId, result });
       }
-      const { run } = await currentSession();
-      const result = await gpuQueue.run(() => handleAnalysis(request, { run, atlas, tokenizer, student: run.student, teacher: run.teacher }));
+      const { run, source } = await currentSession();
+      const noCrossAttention = source?.addedCosmosParts && !(run.options.mode === 'cosmos' && run.step > 0) ? noCrossAttentionReason(source) : null;
+      const result = await gpuQueue.run(() => handleAnalysis(request, { run, atlas, tokenizer, student: run.student, teacher: run.teacher, noCrossAttention }));
       return post({ type: 'analysis', requestId: command.requestId, result });
     }
   }

@@ -6,6 +6,7 @@ import type { AdapterSummary } from '../gpu/acquire.ts';
 import type { MemoryStats } from '../gpu/runtime.ts';
 import type { SelfTestResult } from '../tensor/selftest.ts';
 import type { CosmosConfig } from '../cosmos/config.ts';
+import type { ModelSource } from '../cosmos/modelSource.ts';
 import type { PresetName } from '../cosmos/presets.ts';
 import type { StepRecord } from '../cosmos/training.ts';
 import type { HeldOutRecord } from '../eval/heldOut.ts';
@@ -44,8 +45,11 @@ export type Command =
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' }
-  /** Loads a .pt or .safetensors checkpoint as the model (fine-tuning starts from it). */
-  | { type: 'loadCheckpoint'; requestId: number; file: File; weights: Weights }
+  /**
+   * Loads a model as the run's (fine-tuning starts from it): one checkpoint file (.pt, .bin, .safetensors, an
+   * OpenAI TorchScript archive), or a folder's files (OpenCLIP's hub layout, a Hugging Face CLIPModel folder).
+   */
+  | { type: 'loadCheckpoint'; requestId: number; files: File[]; weights: Weights }
   /**
    * Trains on the user's images (a folder's files or one zip) from now on, or on the built-in scenes (`files`
    * null); answered with a `data` event, or an error that says why the files are unusable.
@@ -208,8 +212,15 @@ export interface CompareResult {
   models: ComparedModel[];
 }
 
+/** A model without cross-attention poolers (a plain CLIP model, not yet fine-tuned): no maps, and why. */
+export interface NoCrossAttentionResult {
+  kind: 'attention';
+  unavailable: string;
+}
+
 export type AnalysisResult =
   | AttentionResult
+  | NoCrossAttentionResult
   | SelfAttentionResult
   | HeldOutPairResult
   | ViewsResult
@@ -217,6 +228,13 @@ export type AnalysisResult =
   | ZeroShotResult
   | SegmentResult
   | CompareResult;
+
+/** What a loaded checkpoint was, in words, and whether COSMOS's parts were added to it (a plain CLIP model). */
+export interface LoadedModelSource extends ModelSource {
+  /** A COSMOS checkpoint's student or teacher, or the file's only weights. */
+  weights: Weights | 'state_dict';
+  addedCosmosParts: boolean;
+}
 
 export interface SavedCheckpoint {
   name: string;
@@ -245,6 +263,8 @@ export type WorkerEvent =
       state: RunState;
       step: number;
       preset: PresetName | null;
+      /** A loaded checkpoint: what it was; null for a preset or a restored run. */
+      source: LoadedModelSource | null;
       options: TrainingOptions;
       data: DataSetInfo;
       /** The charts so far: empty for a new run, the saved history for a restored one. */

@@ -4,7 +4,7 @@ import { setupTestGpu } from '../../testing/gpu.ts';
 import { scopeAsync } from '../scope.ts';
 import { backward } from '../tape.ts';
 import type { Tensor } from '../tensor.ts';
-import { exp, gelu } from './activation.ts';
+import { exp, gelu, quickGelu } from './activation.ts';
 import { mul } from './elementwise.ts';
 import { sumAll } from './reduce.ts';
 
@@ -34,6 +34,29 @@ describe('gelu and exp against PyTorch', () => {
         await expectTensorClose(out, c.tensors.out!, op.tol, 'forward');
         backward(sumAll(mul(out, fixtureTensor(c, 'grad_out'))));
         await expectTensorClose(x.grad!, c.tensors.grad_x!, op.gradTol, 'grad x');
+        x.dispose();
+      });
+    });
+  }
+});
+
+// x * sigmoid(1.702 x) from one exp of a non-positive argument: a few ulps (worst measured 1.1e-6 relative for
+// |x| < 10). Far out (x << 0) y's relative error is that of exp(-1.702 |x|), whose argument's rounding gives
+// |1.702 x| * 2^-24: measured 5.1e-6 at x = -42.5. Below x = -51 y is under float32's normal range, 0 on the GPU:
+// atol 1e-30. The derivative s (1 + 1.702 x (1 - s)) crosses zero near x = -1.28, where only an absolute bound of a
+// few ulps of its O(1) terms makes sense (worst 2.4e-6 relative where |dx| > 1e-3).
+const QUICK_GELU_TOL = { rtol: 1e-5, atol: 1e-30 };
+const QUICK_GELU_GRAD_TOL = { rtol: 1e-5, atol: 1e-7 };
+
+describe("quickGelu against OpenCLIP's QuickGELU", () => {
+  for (const c of loadFixture('quick-gelu')) {
+    it(c.name, async () => {
+      await scopeAsync(async () => {
+        const x = fixtureTensor(c, 'x', { requiresGrad: true });
+        const out = quickGelu(x);
+        await expectTensorClose(out, c.tensors.out!, QUICK_GELU_TOL, 'forward');
+        backward(sumAll(mul(out, fixtureTensor(c, 'grad_out'))));
+        await expectTensorClose(x.grad!, c.tensors.grad_x!, QUICK_GELU_GRAD_TOL, 'grad x');
         x.dispose();
       });
     });

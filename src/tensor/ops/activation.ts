@@ -1,6 +1,6 @@
 /**
  * Elementwise activations (shaders/activation.wgsl): exact GELU, as torch.nn.GELU() with approximate='none',
- * and exp (temperatures kept as log values, exp(logit_scale)).
+ * and exp (temperatures kept as log values, exp(logit_scale)); and QuickGELU, OpenAI's CLIP activation.
  */
 import source from '../../../shaders/activation.wgsl';
 import { shader } from '../../gpu/kernel.ts';
@@ -14,7 +14,8 @@ import { mul } from './elementwise.ts';
 const ACTIVATION = shader('activation.wgsl', source);
 const PER_WORKGROUP = 64 * 4;
 
-type Entry = 'gelu_forward' | 'gelu_backward' | 'exp_forward';
+type Entry = 'gelu_forward' | 'gelu_backward' | 'exp_forward' | QuickGeluEntry;
+type QuickGeluEntry = 'quick_gelu_forward' | 'quick_gelu_backward';
 
 /** Runs an elementwise kernel over `inputs` (all of one size) into a new tensor shaped like the first. */
 function elementwise(entry: Entry, inputs: Tensor[]): Tensor {
@@ -38,4 +39,10 @@ export function gelu(x: Tensor): Tensor {
 export function exp(x: Tensor): Tensor {
   const y = elementwise('exp_forward', [x]);
   return record('exp', [x], y, (g) => [mul(g, y)]);
+}
+
+/** QuickGELU, x * sigmoid(1.702 x) (OpenAI's CLIP); backward g * (s + 1.702 x s (1 - s)) in its own kernel. */
+export function quickGelu(x: Tensor): Tensor {
+  const y = elementwise('quick_gelu_forward', [x]);
+  return record('quickGelu', [x], y, (g) => [elementwise('quick_gelu_backward', [x, g])]);
 }

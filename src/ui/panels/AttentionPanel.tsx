@@ -75,7 +75,10 @@ export function AttentionPanel() {
     if (draft === caption) return compute();
     state.set({ caption: source.kind === 'scene' && draft === scenes?.[source.index]?.caption ? null : draft });
   };
-  const result = cross.result;
+  // A plain CLIP model answers with why it has no maps instead.
+  const answer = cross.result;
+  const result = answer && 'patchMean' in answer ? answer : null;
+  const unavailable = answer && 'unavailable' in answer ? answer.unavailable : null;
   const heads = result?.patchHeads.length ?? 0;
   const shownHead = headOf(head, heads);
   const error = cross.error ?? self.error ?? exportError;
@@ -113,7 +116,7 @@ export function AttentionPanel() {
       wide
       aside={
         <span className="badge" data-testid="attention-status" data-busy={cross.busy || self.busy}>
-          {cross.busy || self.busy ? 'computing…' : result ? `${weights}` : 'no maps yet'}
+          {cross.busy || self.busy ? 'computing…' : result ? `${weights}` : unavailable ? 'no poolers' : 'no maps yet'}
         </span>
       }
     >
@@ -198,6 +201,15 @@ export function AttentionPanel() {
       )}
       {!cross.ready && <p className="muted">Waiting for the model to be built…</p>}
 
+      {unavailable && (
+        <div className="attention-figure" data-testid="attention-figure">
+          <section className="figure-block" data-testid="cross-attention-unavailable">
+            <h3>Cross-attention</h3>
+            <p>{unavailable}</p>
+          </section>
+          <SelfAttentionBlock result={self.result} busy={self.busy} opacity={opacity} />
+        </div>
+      )}
       {result && (
         <div className="attention-figure" data-testid="attention-figure">
           <section className="figure-block">
@@ -221,10 +233,7 @@ export function AttentionPanel() {
             </p>
             <ColourLegend title="Attention weight" note={NORMALIZATION_NOTE} />
           </section>
-          <section className="figure-block figure-block-grow">
-            <h3>ViT self-attention</h3>
-            {self.result ? <SelfAttentionGrid result={self.result} opacity={opacity} /> : <p className="muted">{self.busy ? 'Computing…' : ''}</p>}
-          </section>
+          <SelfAttentionBlock result={self.result} busy={self.busy} opacity={opacity} />
           <section className="figure-block figure-block-full">
             <div className="figure-block-header">
               <h3>Image → caption tokens</h3>
@@ -272,6 +281,15 @@ export function AttentionPanel() {
         </div>
       )}
     </Panel>
+  );
+}
+
+function SelfAttentionBlock({ result, busy, opacity }: { result: SelfAttentionResult | null; busy: boolean; opacity: number }) {
+  return (
+    <section className="figure-block figure-block-grow">
+      <h3>ViT self-attention</h3>
+      {result ? <SelfAttentionGrid result={result} opacity={opacity} /> : <p className="muted">{busy ? 'Computing…' : ''}</p>}
+    </section>
   );
 }
 

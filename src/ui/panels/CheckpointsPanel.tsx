@@ -14,10 +14,14 @@ type Loading = { file: string; progress: Progress | null } | null;
 /** Bytes uploaded so far, over every part read (student weights, then teacher weights). */
 const bytesRead = (parts: Map<string, number>) => [...parts.values()].reduce((a, b) => a + b, 0);
 
-/** Checkpoints in and out: load a .pt or .safetensors file as the model, keep runs in this browser, download the model. */
+/**
+ * Checkpoints in and out: load a model (a COSMOS, OpenCLIP or OpenAI checkpoint file, or an OpenCLIP hub or Hugging
+ * Face folder), keep runs in this browser, download the model.
+ */
 export function CheckpointsPanel() {
   const engine = useAppStore((s) => s.engine);
   const model = useAppStore((s) => s.run);
+  const source = model?.source ?? null;
   const [weights, setWeights] = useState<Weights>('student');
   const [loading, setLoading] = useState<Loading>(null);
   const [loaded, setLoaded] = useState<{ name: string; bytes: number } | null>(null);
@@ -35,17 +39,18 @@ export function CheckpointsPanel() {
   }, [engine]);
   useEffect(() => void refresh(), [refresh]);
 
-  const load = async (file: File | undefined) => {
-    if (!engine || !file) return;
-    setLoading({ file: file.name, progress: null });
+  const load = async (files: File[]) => {
+    if (!engine || files.length === 0) return;
+    const name = files.length === 1 ? files[0]!.name : files[0]!.webkitRelativePath.split('/')[0] || `${files.length} files`;
+    setLoading({ file: name, progress: null });
     setError(null);
     const parts = new Map<string, number>();
     try {
-      await engine.loadCheckpoint(file, weights, (progress) => {
+      await engine.loadCheckpoint(files, weights, (progress) => {
         parts.set(progress.what, progress.done);
-        setLoading({ file: file.name, progress });
+        setLoading({ file: name, progress });
       });
-      setLoaded({ name: `${file.name} (${weights} weights)`, bytes: bytesRead(parts) });
+      setLoaded({ name, bytes: bytesRead(parts) });
     } catch (failure) {
       setError(errorMessage(failure));
     } finally {
@@ -80,7 +85,7 @@ export function CheckpointsPanel() {
       else {
         const file = await engine.openSaved(name);
         if (action === 'download') downloadBlob(file, name);
-        else await load(file);
+        else await load([file]);
       }
       await refresh();
     } catch (failure) {
@@ -101,8 +106,11 @@ export function CheckpointsPanel() {
       <section className="figure-block figure-block-full">
         <h3>Load a checkpoint</h3>
         <p className="muted">
-          A COSMOS or OpenCLIP checkpoint: <code>.pt</code> (a released file with student and teacher, or a bare state_dict) or <code>.safetensors</code>. It
-          becomes the model every panel explains, and training fine-tunes it. Only the weights chosen are read; the optimizer state never is.
+          A COSMOS checkpoint (a released file with student and teacher), or a plain CLIP model: an OpenCLIP state_dict (<code>.pt</code>, <code>.bin</code>,{' '}
+          <code>.safetensors</code>, with its <code>open_clip_config.json</code> chosen beside it or in its folder), OpenAI’s TorchScript <code>.pt</code>, or a
+          Hugging Face CLIPModel folder (<code>config.json</code> and <code>model.safetensors</code> or <code>pytorch_model.bin</code>). It becomes the model
+          every panel explains, and training fine-tunes it: a plain CLIP model gets COSMOS’s poolers, token mappings and distillation temperature, as the
+          reference starts from pretrained CLIP. Only the weights chosen are read; the optimizer state never is; nothing in a file is run.
         </p>
         <div className="analysis-controls">
           <label className="field">
@@ -115,15 +123,29 @@ export function CheckpointsPanel() {
           <label className="file-button">
             <input
               type="file"
-              accept=".pt,.pth,.bin,.safetensors"
+              multiple
+              accept=".pt,.pth,.bin,.safetensors,.json"
               data-testid="checkpoint-file"
               disabled={!engine || loading !== null}
               onChange={(event) => {
-                void load(event.target.files?.[0]);
+                void load([...(event.target.files ?? [])]);
                 event.target.value = '';
               }}
             />
-            <span>Choose a file…</span>
+            <span>Choose files…</span>
+          </label>
+          <label className="file-button">
+            <input
+              type="file"
+              ref={(input) => input?.setAttribute('webkitdirectory', '')}
+              data-testid="checkpoint-folder"
+              disabled={!engine || loading !== null}
+              onChange={(event) => {
+                void load([...(event.target.files ?? [])]);
+                event.target.value = '';
+              }}
+            />
+            <span>Choose a folder…</span>
           </label>
         </div>
         {loading && (
@@ -136,9 +158,19 @@ export function CheckpointsPanel() {
         )}
         {loaded && !loading && (
           <p data-testid="checkpoint-loaded">
-            Loaded {loaded.name}
+            Loaded {source?.name ?? loaded.name}
+            {source && (
+              <>
+                {' '}
+                (
+                <span data-testid="checkpoint-kind">{`${source.kind} ${source.architecture}, ${source.dtype}${source.weights === 'state_dict' ? '' : `, ${source.weights} weights`}`}</span>
+                ; architecture from {source.configFrom})
+              </>
+            )}
             {model ? `: ${model.parameters.toLocaleString('en-US')} parameters, ${model.config.vision.imageSize} px images` : ''}; {formatBytes(loaded.bytes)}{' '}
             of weights uploaded to the GPU.
+            {source?.addedCosmosParts &&
+              ' A plain CLIP model: COSMOS’s poolers, token mappings and distillation temperature were added, untrained, for fine-tuning.'}
           </p>
         )}
       </section>

@@ -1,10 +1,10 @@
 /**
  * The paper's argument at toy scale: the COSMOS and the CLIP demo models, trained alike for the same wall clock, on
- * the same image and caption. For each, the caption's cross-attention map (COSMOS's pooler; the CLIP model's pooler
- * never trained), its dense map (the cosines a CLIP-only model has too), per sentence as well, and the logit of
+ * the same image and caption. For each, the caption's cross-attention map (COSMOS only: a CLIP model has no
+ * trained pooler), its dense map (the cosines a CLIP-only model has too), per sentence as well, and the logit of
  * the image and the caption.
  */
-import type { CosmosModel } from '../../cosmos/model.ts';
+import { type ClipModel, isCosmosModel } from '../../cosmos/model.ts';
 import { sentencesOf } from '../../cosmos/views/textCrops.ts';
 import type { ClipTokenizer } from '../../data/tokenizer.ts';
 import { embed } from '../../eval/embed.ts';
@@ -12,7 +12,7 @@ import type { CompareResult, ComparedModel, DemoName, ImageInput } from '../prot
 import { prepareImage, type SceneSource } from './inputs.ts';
 
 export async function compareModels(
-  models: Record<DemoName, CosmosModel>,
+  models: Record<DemoName, ClipModel>,
   scenes: SceneSource,
   tokenizer: ClipTokenizer,
   input: ImageInput,
@@ -29,13 +29,15 @@ export async function compareModels(
     const model = models[name];
     const image = prepareImage(scenes, input, model.config.vision.imageSize);
     shown ??= image.display;
-    const out = await embed(model, [image.pixels], tokenizer.rowsFor([text, ...perSentence], model.config.text), { attention: true, dense: true });
+    const attention = name === 'cosmos' && isCosmosModel(model);
+    const out = await embed(model, [image.pixels], tokenizer.rowsFor([text, ...perSentence], model.config.text), { attention, dense: true });
     grid = out.grid;
+    const crossMap = (t: number) => out.imageAttention?.[0]?.[t] ?? null;
     compared.push({
       name,
-      crossAttention: out.imageAttention![0]![0]!,
+      crossAttention: crossMap(0),
       dense: out.denseMaps![0]![0]!,
-      sentences: perSentence.map((sentence, i) => ({ text: sentence, crossAttention: out.imageAttention![0]![i + 1]!, dense: out.denseMaps![0]![i + 1]! })),
+      sentences: perSentence.map((sentence, i) => ({ text: sentence, crossAttention: crossMap(i + 1), dense: out.denseMaps![0]![i + 1]! })),
       logit: out.logits[0]![0]!,
     });
   }

@@ -3,7 +3,7 @@
  * user's picture) both as the model's input and as a picture to draw under the maps, and captions as token ids.
  */
 import { HELD_OUT_COUNT } from '../../data/dataset.ts';
-import type { CosmosModel } from '../../cosmos/model.ts';
+import type { ClipModel } from '../../cosmos/model.ts';
 import type { TrainingData } from '../../data/dataset.ts';
 import type { RgbImage } from '../../data/image.ts';
 import { type SceneAtlas, type SceneKinds, heldOutScenes, renderScene } from '../../data/scenes.ts';
@@ -15,11 +15,11 @@ import type { HeldOutPairResult, ImageInput, Weights } from '../protocol.ts';
 export const DISPLAY_SIZE = 224;
 
 export interface Models {
-  student: CosmosModel;
-  teacher: CosmosModel | null;
+  student: ClipModel;
+  teacher: ClipModel | null;
 }
 
-export function pickModel(models: Models, weights: Weights): CosmosModel {
+export function pickModel(models: Models, weights: Weights): ClipModel {
   if (weights === 'student') return models.student;
   if (!models.teacher) throw new Error('This model has no teacher (it was trained in CLIP mode or loaded without one): choose the student.');
   return models.teacher;

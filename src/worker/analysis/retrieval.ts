@@ -1,5 +1,5 @@
 /** Retrieval on the held-out split: every image against every caption, and Recall@1/5/10 both ways. */
-import type { CosmosModel } from '../../cosmos/model.ts';
+import type { ClipModel } from '../../cosmos/model.ts';
 import type { TrainingData } from '../../data/dataset.ts';
 import type { ClipTokenizer } from '../../data/tokenizer.ts';
 import { normalizeForClip } from '../../data/preprocess.ts';
@@ -11,7 +11,7 @@ import { HELD_OUT_COUNT } from '../../data/dataset.ts';
 export const RECALL_KS = [1, 5, 10];
 
 /** The first `count` held-out pairs of the data, image i with caption i. */
-export async function retrieval(model: CosmosModel, data: TrainingData, tokenizer: ClipTokenizer, count: number): Promise<RetrievalResult> {
+export async function retrieval(model: ClipModel, data: TrainingData, tokenizer: ClipTokenizer, count: number): Promise<RetrievalResult> {
   if (!Number.isInteger(count) || count < 2 || count > HELD_OUT_COUNT) {
     throw new Error(`Retrieval needs between 2 and ${HELD_OUT_COUNT} held-out pairs, not ${count}.`);
   }

@@ -2,7 +2,7 @@
  * The vision tower's own attention: for each layer and head, how the CLS token attends over the patches, and
  * the attention rollout through all layers (rollout.ts). One forward pass collects every layer's weights.
  */
-import type { CosmosModel } from '../../cosmos/model.ts';
+import type { ClipModel } from '../../cosmos/model.ts';
 import { noGradAsync } from '../../tensor/engine.ts';
 import { scopeAsync } from '../../tensor/scope.ts';
 import { type Tensor, fromArray } from '../../tensor/tensor.ts';
@@ -15,7 +15,7 @@ function clsRows({ heads, tokens, weights }: LayerAttention): Float32Array[] {
   return Array.from({ length: heads }, (_, h) => weights.slice(h * tokens * tokens + 1, h * tokens * tokens + tokens));
 }
 
-export async function selfAttention(model: CosmosModel, scenes: SceneSource, input: ImageInput): Promise<SelfAttentionResult> {
+export async function selfAttention(model: ClipModel, scenes: SceneSource, input: ImageInput): Promise<SelfAttentionResult> {
   const { imageSize: s, heads } = model.config.vision;
   const image = prepareImage(scenes, input, s);
   const { layers, grid } = await scopeAsync(() =>

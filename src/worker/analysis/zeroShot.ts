@@ -3,7 +3,7 @@
  * mean of the 80 ImageNet prompt templates (COSMOS-SPEC section 7).
  */
 import { parseClassNames } from '../../eval/classNames.ts';
-import type { CosmosModel } from '../../cosmos/model.ts';
+import type { ClipModel } from '../../cosmos/model.ts';
 import type { ClipTokenizer } from '../../data/tokenizer.ts';
 import { classEmbeddings, classifyImages, rankClasses } from '../../eval/classify.ts';
 import { segmentImage } from '../../eval/segment.ts';
@@ -26,7 +26,7 @@ function fitWithin(image: RgbImage, max: number): RgbImage {
 
 /** Trimmed, non-empty, distinct class names; a sentence for the user otherwise. */
 /** Runs `use` with the classes' embeddings [C, E], released afterwards. */
-async function withClasses<T>(model: CosmosModel, tokenizer: ClipTokenizer, names: string[], use: (classes: Tensor) => Promise<T>): Promise<T> {
+async function withClasses<T>(model: ClipModel, tokenizer: ClipTokenizer, names: string[], use: (classes: Tensor) => Promise<T>): Promise<T> {
   const classes = classEmbeddings(
     model,
     names.map((name) => tokenizer.rowsFor(promptsFor(name), model.config.text)),
@@ -38,7 +38,7 @@ async function withClasses<T>(model: CosmosModel, tokenizer: ClipTokenizer, name
   }
 }
 
-export async function zeroShot(model: CosmosModel, scenes: SceneSource, tokenizer: ClipTokenizer, input: ImageInput, classes: string): Promise<ZeroShotResult> {
+export async function zeroShot(model: ClipModel, scenes: SceneSource, tokenizer: ClipTokenizer, input: ImageInput, classes: string): Promise<ZeroShotResult> {
   const names = parseClassNames(classes);
   const image = prepareImage(scenes, input, model.config.vision.imageSize);
   const scores = await withClasses(model, tokenizer, names, (embeddings) => classifyImages(model, [image.pixels], embeddings));
@@ -46,7 +46,7 @@ export async function zeroShot(model: CosmosModel, scenes: SceneSource, tokenize
 }
 
 export async function segment(
-  model: CosmosModel,
+  model: ClipModel,
   scenes: SceneSource,
   tokenizer: ClipTokenizer,
   input: ImageInput,
