@@ -41,7 +41,9 @@ const built = new Map<DemoName, Promise<ClipModel>>();
 export function demoModel(which: DemoName): Promise<ClipModel> {
   let model = built.get(which);
   if (!model) {
-    model = demoFiles(which).then(async ({ file, config }) => modelFromCheckpoint(await loadCheckpoint(blobSource(file, file.name)), { config: config.config }));
+    model = demoFiles(which).then(async ({ file, config }) =>
+      modelFromCheckpoint(await loadCheckpoint(blobSource(file, file.name)), { config: config.config }),
+    );
     model.catch(() => built.delete(which));
     built.set(which, model);
   }
