@@ -116,7 +116,7 @@ describe('cosmos train', () => {
     }
     const out = at('from-plain.pt');
     const { lines, stderr } = await trainLines('--init', plain, '--data', folder, '--freeze-towers', '--steps', '2', '--batch', '2', '--out', out);
-    expect(lines.map((l) => l.step ?? 'final')).toEqual([1, 2, 'final']);
+    expect(lines.map((l) => (l.final ? 'final' : l.step))).toEqual([1, 2, 'final']);
     expect(stderr).toContain('plain-hf: Hugging Face ViT (width 64, 1 layer, 8 px patches, 32 px images)');
 
     const files = await nodeModelFiles(plain);

@@ -5,6 +5,7 @@ import { SelfTestPanel } from './panels/SelfTestPanel.tsx';
 import { TrainPanel } from './panels/TrainPanel.tsx';
 import { ViewsPanel } from './panels/ViewsPanel.tsx';
 import { AttentionPanel } from './panels/AttentionPanel.tsx';
+import { ComparePanel } from './panels/ComparePanel.tsx';
 import { RetrievalPanel } from './panels/RetrievalPanel.tsx';
 import { ZeroShotPanel } from './panels/ZeroShotPanel.tsx';
 import { SegmentPanel } from './panels/SegmentPanel.tsx';
@@ -25,6 +26,7 @@ const TAB_PANELS: Record<Tab, { label: string; panel: () => ReactNode }> = {
   train: { label: 'Train', panel: () => <TrainPanel /> },
   views: { label: 'Views', panel: () => <ViewsPanel /> },
   attention: { label: 'Attention', panel: () => <AttentionPanel /> },
+  compare: { label: 'CLIP vs COSMOS', panel: () => <ComparePanel /> },
   retrieval: { label: 'Retrieval', panel: () => <RetrievalPanel /> },
   zeroshot: { label: 'Zero-shot', panel: () => <ZeroShotPanel /> },
   segment: { label: 'Segmentation', panel: () => <SegmentPanel /> },

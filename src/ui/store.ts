@@ -332,7 +332,11 @@ export const useAppStore = create<AppState>()((set, get) => {
       try {
         await engine.loadDemo('cosmos', ({ done, total }) => set({ demoLoad: { status: 'loading', name: 'the COSMOS demo model', done, total } }));
         // Training after exploring fine-tunes the demo model on the scenes it knows.
-        set({ demoLoad: { status: 'idle' }, settings: { ...get().settings, scenes: demos.scenes, views: demos.views, mode: demos.models.cosmos.mode } });
+        const settings = { ...get().settings, scenes: demos.scenes, views: demos.views, mode: demos.models.cosmos.mode };
+        // The run the worker built is the demo model with these settings: Train fine-tunes it as it is.
+        builtFrom = settings;
+        set({ demoLoad: { status: 'idle' }, settings });
+        syncUrl();
         useAnalysisState.getState().set({ source: { kind: 'scene', index: demos.showcase }, caption: null });
         get().setTab('attention');
       } catch (error) {

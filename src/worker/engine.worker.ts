@@ -340,8 +340,10 @@ async function handle(command: Command): Promise<void> {
       const { atlas, tokenizer } = await boot();
       const { request } = command;
       if (request.kind === 'compare') {
-        const [{ scenes }, cosmos, clip] = await Promise.all([demoManifest(), demoModel('cosmos'), demoModel('clip')]);
-        const result = await gpuQueue.run(() => compareModels({ cosmos, clip }, { atlas, kinds: scenes }, tokenizer, request.image, request.caption));
+        // The scenes the page lists are the run's: a scene index means the same picture in every panel.
+        const [{ run }, cosmos, clip] = await Promise.all([currentSession(), demoModel('cosmos'), demoModel('clip')]);
+        const scenes = { atlas, kinds: run.options.scenes };
+        const result = await gpuQueue.run(() => compareModels({ cosmos, clip }, scenes, tokenizer, request.image, request.caption));
         return post({ type: 'analysis', requestId: command.requestId, result });
       }
       const { run, source } = await currentSession();

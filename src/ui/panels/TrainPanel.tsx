@@ -194,6 +194,38 @@ function DownloadConfigButton() {
   );
 }
 
+function DemoLoadError() {
+  const demoLoad = useAppStore((s) => s.demoLoad);
+  if (demoLoad.status !== 'failed') return null;
+  return (
+    <p className="error-text" role="alert" data-testid="explore-error">
+      {demoLoad.message}
+    </p>
+  );
+}
+
+/** One click to a model that has learned: the COSMOS demo model, opened in Attention on a held-out scene. */
+function ExploreButton() {
+  const demos = useAppStore((s) => s.demos);
+  const demoLoad = useAppStore((s) => s.demoLoad);
+  const explore = useAppStore((s) => s.explore);
+  if (!demos) return null;
+  const card = demos.models.cosmos;
+  const percent = (x: number | null) => (x === null ? '–' : `${Math.round(x * 100)}%`);
+  return (
+    <button
+      type="button"
+      className="big"
+      data-testid="explore-button"
+      disabled={demoLoad.status === 'loading'}
+      onClick={() => void explore()}
+      title={`The COSMOS demo model: trained ${Math.round(card.seconds / 60)} min on this page's engine (${card.steps} steps); held-out image-to-text R@1 ${percent(card.evaluate.i2t_r1)}, pointing game ${percent(card.evaluate.pointing_cross_attention)}.`}
+    >
+      {demoLoad.status === 'loading' ? 'Loading the demo model…' : 'Explore a trained model'}
+    </button>
+  );
+}
+
 function Actions() {
   const runState = useAppStore((s) => s.runState);
   const engine = useAppStore((s) => s.engine);
@@ -225,6 +257,7 @@ function Actions() {
             {runState === 'stopped' ? 'Train again' : 'Train'}
           </button>
         )}
+        {!running && !paused && <ExploreButton />}
         {running && (
           <button type="button" className="big" data-testid="pause-button" onClick={pause}>
             Pause
@@ -257,6 +290,7 @@ function Actions() {
           {exportError}
         </p>
       )}
+      <DemoLoadError />
       <p className="muted small">
         {running
           ? 'Settings apply to the next run.'
