@@ -143,13 +143,17 @@ export interface Check {
 }
 
 /**
- * Runs every case on every implementation, one after the other (never overlapping on the GPU). With more than
- * one implementation, each result is computed once and compared with the first implementation's.
+ * Runs every case (all of CASES unless given) on every implementation, one after the other (never overlapping on
+ * the GPU). With more than one implementation, each result is computed once and compared with the first one's.
  */
-export async function runCases(impls: readonly Implementation[], log: (line: string) => void): Promise<{ rows: Row[]; checks: Check[] }> {
+export async function runCases(
+  impls: readonly Implementation[],
+  log: (line: string) => void,
+  cases: readonly BenchCase[] = CASES,
+): Promise<{ rows: Row[]; checks: Check[] }> {
   const rows: Row[] = [];
   const checks: Check[] = [];
-  for (const c of CASES) {
+  for (const c of cases) {
     let reference: Float32Array | null = null;
     for (const impl of impls) {
       const prepared = c.prepare(impl);
@@ -173,10 +177,10 @@ export async function runCases(impls: readonly Implementation[], log: (line: str
 }
 
 /** Four significant digits: more than the run-to-run noise of these timings. */
-const significant = (x: number): number => Number(x.toPrecision(4));
+export const significant = (x: number): number => Number(x.toPrecision(4));
 
 /** Four significant digits, without exponents. */
-const figure = (x: number): string => (x >= 1000 ? x.toFixed(0) : x.toPrecision(4));
+export const figure = (x: number): string => (x >= 1000 ? x.toFixed(0) : x.toPrecision(4));
 
 /** One line per product: median ms and GFLOP/s per implementation, and each peer's time / our time. */
 export function formatTable(rows: readonly Row[]): string {

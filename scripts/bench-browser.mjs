@@ -1,42 +1,21 @@
 #!/usr/bin/env node
-// `npm run bench:browser`: builds the benchmark page (bench/vite.config.ts), serves it with `vite preview` on
-// 127.0.0.1, runs it in headless Chromium with WebGPU (Playwright, the system Chromium), prints the table and
-// writes bench/results/browser.json.
+// `npm run bench:browser`: runs the kernel benchmark page (bench/browser/index.html) in headless Chromium with WebGPU
+// (scripts/bench-page.mjs), prints the table and writes bench/results/browser.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from '@playwright/test';
-import { build, preview } from 'vite';
-import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
+import { runBenchPage } from './bench-page.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const configFile = join(root, 'bench', 'vite.config.ts');
 // Building, compiling pipelines and timing every case on both implementations; 1024³ is seconds a rep on a CPU adapter.
 const RUN_TIMEOUT_MS = 15 * 60_000;
 
 const started = performance.now();
 const seconds = () => ((performance.now() - started) / 1000).toFixed(1);
 
-await build({ configFile, logLevel: 'warn' });
-console.log(`bench:browser: page built in ${seconds()} s`);
-const server = await preview({ configFile, preview: { host: '127.0.0.1', port: 0, open: false }, logLevel: 'warn' });
-const url = server.resolvedUrls?.local[0];
-if (!url) throw new Error('vite preview did not report a URL');
-
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: CHROMIUM_ARGS,
-});
 let exitCode = 0;
 try {
-  const page = await browser.newPage();
-  page.on('console', (msg) => console.log(`  [page] ${msg.text()}`));
-  page.on('pageerror', (error) => console.error(`  [page error] ${error.message}`));
-  await page.goto(url);
-  await page.waitForFunction(() => window.benchResult || window.benchError, null, { timeout: RUN_TIMEOUT_MS, polling: 500 });
-  const error = await page.evaluate(() => window.benchError);
-  if (error) throw new Error(`the benchmark page failed: ${error}`);
-  const result = await page.evaluate(() => window.benchResult);
+  const result = await runBenchPage({ page: 'index.html', resultName: 'benchResult', timeoutMs: RUN_TIMEOUT_MS });
 
   const file = join(root, 'bench', 'results', 'browser.json');
   mkdirSync(dirname(file), { recursive: true });
@@ -54,8 +33,5 @@ try {
 } catch (error) {
   console.error(`bench:browser: ${error instanceof Error ? error.message : error}`);
   exitCode = 1;
-} finally {
-  await browser.close();
-  await server.close();
 }
 process.exit(exitCode);

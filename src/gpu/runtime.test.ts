@@ -70,6 +70,22 @@ describe('GpuRuntime on the Dawn adapter', () => {
     gpu.release(x);
   });
 
+  it('counts the dispatches it records and the command buffers it submits', async () => {
+    const n = 64;
+    const x = gpu.alloc(n * 4);
+    const y = gpu.alloc(n * 4);
+    await gpu.sync();
+    const before = gpu.commands();
+    for (let i = 0; i < 3; i++) gpu.dispatch({ kernel: { shader: SCALE, entry: 'main' }, buffers: [x, y], params: params(n, 2), workgroups: [1] });
+    gpu.dispatch({ kernel: { shader: SCALE, entry: 'main' }, buffers: [x, y], params: params(n, 2), workgroups: [0] }); // empty: skipped
+    await gpu.sync();
+    await gpu.sync(); // nothing recorded: nothing submitted
+    const after = gpu.commands();
+    expect({ dispatches: after.dispatches - before.dispatches, submits: after.submits - before.submits }).toEqual({ dispatches: 3, submits: 1 });
+    gpu.release(x);
+    gpu.release(y);
+  });
+
   it('reports a WGSL error as an exception naming the shader', async () => {
     const y = gpu.alloc(16);
     gpu.dispatch({ kernel: { shader: BROKEN, entry: 'main' }, buffers: [], workgroups: [1] });

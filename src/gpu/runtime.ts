@@ -20,6 +20,14 @@ export interface MemoryStats extends PoolStats {
   uniformBuffers: number;
 }
 
+/** Work sent to the GPU since the runtime was created; a benchmark reads the difference across a step. */
+export interface CommandStats {
+  /** Compute dispatches recorded (empty ones, which are skipped, do not count). */
+  dispatches: number;
+  /** Command buffers submitted to the queue. */
+  submits: number;
+}
+
 /** Dispatches recorded into one command buffer before it is submitted. */
 const MAX_DISPATCHES_PER_SUBMIT = 256;
 /** Distinct uniform blocks kept alive; training reuses the same few hundred every step. */
@@ -41,6 +49,7 @@ export class GpuRuntime {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private dispatchesInBatch = 0;
+  private readonly commandCounts: CommandStats = { dispatches: 0, submits: 0 };
   private readonly kernelsInBatch = new Set<string>();
   private scopeChecks: Promise<void>[] = [];
   private pendingError: Error | null = null;
@@ -125,6 +134,7 @@ export class GpuRuntime {
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     this.kernelsInBatch.add(kernelName(kernel));
+    this.commandCounts.dispatches++;
     if (++this.dispatchesInBatch >= MAX_DISPATCHES_PER_SUBMIT) this.flush();
   }
 
@@ -172,6 +182,7 @@ export class GpuRuntime {
     this.pass?.end();
     this.pass = null;
     this.device.queue.submit([this.encoder.finish()]);
+    this.commandCounts.submits++;
     this.encoder = null;
     const kernels = [...this.kernelsInBatch];
     this.kernelsInBatch.clear();
@@ -189,6 +200,10 @@ export class GpuRuntime {
 
   memory(): MemoryStats {
     return { ...this.storage.stats(), pipelines: this.pipelines.size, uniformBuffers: this.uniforms.size };
+  }
+
+  commands(): CommandStats {
+    return { ...this.commandCounts };
   }
 
   /** Returns free pooled buffers to the driver. */

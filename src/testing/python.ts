@@ -5,7 +5,7 @@
  * run. COSMOS_LIVE_PYTHON=1 demands the checks: a script that cannot import then fails the test instead.
  */
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 export const PYTHON = '/usr/bin/python3';
 const SCRIPTS = join(import.meta.dirname, '..', '..', 'scripts', 'fixtures');
@@ -17,19 +17,21 @@ export interface LiveScript {
   skipped: string | null;
 }
 
+/** Why the script at `path` cannot run here (it cannot import what it needs, `script.py probe`), or null. */
+export function pythonProbe(path: string): string | null {
+  const probe = spawnSync(PYTHON, [path, 'probe'], { encoding: 'utf8' });
+  if (probe.error !== undefined) return `${PYTHON} cannot be started (${probe.error.message})`;
+  if (probe.status !== 0) return `${basename(path)} cannot import what it needs: ${lastLine(probe.stderr) || `exit ${probe.status}`}`;
+  return null;
+}
+
 /** `name` (a file in scripts/fixtures) if it imports everything it needs on this machine. */
 export function livePythonScript(name: string): LiveScript {
   const path = join(SCRIPTS, name);
-  const probe = spawnSync(PYTHON, [path, 'probe'], { encoding: 'utf8' });
-  const why =
-    probe.error !== undefined
-      ? `${PYTHON} cannot be started (${probe.error.message})`
-      : probe.status !== 0
-        ? `${name} cannot import what it needs: ${lastLine(probe.stderr) || `exit ${probe.status}`}`
-        : null;
+  const why = pythonProbe(path);
   if (why && process.env.COSMOS_LIVE_PYTHON === '1') throw new Error(`COSMOS_LIVE_PYTHON=1 but ${why}`);
   if (why) console.warn(`skipped the live PyTorch check of ${name}: ${why}; the committed fixtures were checked`);
   return { path, skipped: why };
 }
 
-const lastLine = (text: string): string => text.trim().split('\n').at(-1) ?? '';
+export const lastLine = (text: string): string => text.trim().split('\n').at(-1) ?? '';

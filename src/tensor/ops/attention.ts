@@ -6,6 +6,7 @@ import source from '../../../shaders/attention.wgsl';
 import { shader } from '../../gpu/kernel.ts';
 import { grid1d } from '../../gpu/runtime.ts';
 import { gpu } from '../engine.ts';
+import { addFlops } from '../flops.ts';
 import { f32, params } from '../params.ts';
 import { record } from '../tape.ts';
 import { Tensor, shapeString } from '../tensor.ts';
@@ -95,6 +96,7 @@ function dots(a: Tensor, b: Tensor, d: Dims, scale: number): Tensor {
   const out = new Tensor([d.batch, d.heads, d.tq, d.tk]);
   const tiles = d.batch * d.heads * Math.ceil(d.tq / DOT_TILE.rows) * Math.ceil(d.tk / DOT_TILE.cols);
   run('dots', [a.buffer, b.buffer, out.buffer], d, d.tq, d.tk, scale, tiles);
+  addFlops(2 * d.batch * d.heads * d.tq * d.tk * d.d4 * 4);
   return out;
 }
 
@@ -106,6 +108,7 @@ function mix(entry: 'mix_rows' | 'mix_cols', w: Tensor, x: Tensor, d: Dims, rows
   const y = new Tensor([d.batch, rows, d.heads * d.d4 * 4]);
   const tiles = d.batch * d.heads * Math.ceil(rows / MIX_TILE.rows) * Math.ceil(d.d4 / MIX_TILE.vec4s);
   run(entry, [w.buffer, x.buffer, y.buffer], d, rows, cols, scale, tiles);
+  addFlops(2 * d.batch * d.heads * rows * cols * d.d4 * 4);
   return y;
 }
 

@@ -6,6 +6,7 @@
 import source from '../../../shaders/matmul.wgsl';
 import { shader } from '../../gpu/kernel.ts';
 import { gpu } from '../engine.ts';
+import { addFlops } from '../flops.ts';
 import { params } from '../params.ts';
 import { record } from '../tape.ts';
 import { type Shape, Tensor, assertShape, numel, shapeString } from '../tensor.ts';
@@ -121,4 +122,5 @@ function run(a: Tensor, b: Tensor, out: Tensor, d: Dims, transA: boolean, transB
     params: params(d.M, d.N, d.K, a.shape.length > 2 ? d.M * d.K : 0, b.shape.length > 2 ? d.K * d.N : 0),
     workgroups,
   });
+  addFlops(2 * numel(d.batch) * d.M * d.N * d.K);
 }
