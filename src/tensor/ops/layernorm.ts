@@ -11,7 +11,8 @@ import { f32, params } from '../params.ts';
 import { record } from '../tape.ts';
 import { Tensor, assertShape } from '../tensor.ts';
 import { sumRows } from './reduce.ts';
-import { lastAxisRows, rowGroup } from './shape.ts';
+import { lastAxisRows } from './shape.ts';
+import { rowGroup } from './workgroups.ts';
 
 const LAYERNORM = shader('layernorm.wgsl', source);
 /** Columns per workgroup of backward_params. */

@@ -20,13 +20,6 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
   return record('reshape', [x], out, (g) => [reshape(g, x.shape)]);
 }
 
-/**
- * GROUP of the row kernels (layernorm.wgsl, softmax.wgsl), which give each row GROUP^2 invocations: 64 on a GPU;
- * 4, one SIMD group, on a CPU adapter (SwiftShader reports isFallbackAdapter), where each workgroup barrier switches
- * coroutines and costs more than a row's arithmetic: layerNorm and softmax run 3-10x faster there with 4.
- */
-export const rowGroup = (): number => (gpu().adapter.isFallbackAdapter ? 2 : 8);
-
 /** x seen as a [rows, cols] matrix over its last axis, for the ops that work row by row. */
 export function lastAxisRows(x: Tensor, op: string): { rows: number; cols: number } {
   const cols = x.shape.at(-1);
