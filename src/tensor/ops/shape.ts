@@ -10,9 +10,10 @@ import { gpu } from '../engine.ts';
 import { params } from '../params.ts';
 import { record } from '../tape.ts';
 import { type Shape, Tensor, numel, shapeString, zeros } from '../tensor.ts';
+import { blocks } from './workgroups.ts';
 
 const LAYOUT = shader('layout.wgsl', source);
-/** Elements one workgroup of the copy and transpose kernels moves: 64 invocations of 4. */
+/** Elements one workgroup of the transpose kernel moves: 64 invocations of 4. */
 const PER_WORKGROUP = 64 * 4;
 
 export function reshape(x: Tensor, shape: Shape): Tensor {
@@ -98,13 +99,18 @@ interface Strided {
   offset: number;
 }
 
-/** dst[to.offset + r * to.stride + c] = src[from.offset + r * from.stride + c] for r < rows, c < run. */
+/**
+ * dst[to.offset + r * to.stride + c] = src[from.offset + r * from.stride + c] for r < rows, c < run; in vec4s
+ * when every length, stride and offset is a multiple of 4.
+ */
 function copyRuns(src: Tensor, from: Strided, dst: Tensor, to: Strided, rows: number, run: number): void {
+  const unit = [run, from.stride, from.offset, to.stride, to.offset].every((n) => n % 4 === 0) ? 4 : 1;
+  const { block, workgroups } = blocks((rows * run) / unit);
   gpu().dispatch({
-    kernel: { shader: LAYOUT, entry: 'copy_runs' },
+    kernel: { shader: LAYOUT, entry: unit === 4 ? 'copy_runs4' : 'copy_runs' },
     buffers: [src.buffer, dst.buffer],
-    params: params(rows, run, from.stride, from.offset, to.stride, to.offset),
-    workgroups: grid1d(Math.ceil((rows * run) / PER_WORKGROUP)),
+    params: params(rows, run / unit, from.stride / unit, from.offset / unit, to.stride / unit, to.offset / unit, block),
+    workgroups,
   });
 }
 
