@@ -81,9 +81,13 @@ fn normalized(i: u32, row: u32) -> f32 {
   return ((x[i] - mean[2u * row]) - mean[2u * row + 1u]) * rstd[row];
 }
 
-// The same for vec4 i.
+// The same for vec4 i, from the statistics of its row.
+fn xhat4(i: u32, m0: f32, m1: f32, r: f32) -> vec4f {
+  return ((x4[i] - m0) - m1) * r;
+}
+
 fn normalized4(i: u32, row: u32) -> vec4f {
-  return ((x4[i] - mean[2u * row]) - mean[2u * row + 1u]) * rstd[row];
+  return xhat4(i, mean[2u * row], mean[2u * row + 1u], rstd[row]);
 }
 
 fn hsum(v: vec4f) -> f32 {
@@ -174,18 +178,21 @@ fn backward_input_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_w
   if (row >= p.rows) { return; }
   let quads = p.cols / 4u;
   let base = row * quads;
+  // The row's statistics, loaded once: every load is bounds-checked, which is what costs on a CPU adapter.
+  let m0 = mean[2u * row];
+  let m1 = mean[2u * row + 1u];
+  let r = rstd[row];
   var s = vec4f(0.0);
   var sx = vec4f(0.0);
   for (var c = 0u; c < quads; c++) {
     let gw = grad4[base + c] * weight4[c];
     s += gw;
-    sx += gw * normalized4(base + c, row);
+    sx += gw * xhat4(base + c, m0, m1, r);
   }
   let m = vec2f(hsum(s), hsum(sx)) / f32(p.cols);
-  let r = rstd[row];
   for (var c = 0u; c < quads; c++) {
     let gw = grad4[base + c] * weight4[c];
-    dx4[base + c] = r * (gw - m.x - normalized4(base + c, row) * m.y);
+    dx4[base + c] = r * (gw - m.x - xhat4(base + c, m0, m1, r) * m.y);
   }
 }
 
