@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { toFloat32 } from './dtypes.ts';
+import { fromFloat32, toFloat32 } from './dtypes.ts';
+import fixture from '../../fixtures/float16.json' with { type: 'json' };
 
 /** IEEE 754 binary16 by its definition, independent of the bit manipulation in dtypes.ts. */
 function halfValue(h: number): number {
@@ -40,5 +41,32 @@ describe('conversion to float32', () => {
     expect(toFloat32(f.subarray(1), 'float32')).toEqual(Float32Array.of(0.1, -7));
     expect(toFloat32(Uint8Array.of(0, 1, 0, 2), 'bool')).toEqual(Float32Array.of(0, 1, 0, 1));
     expect(toFloat32(Uint8Array.of(255, 128), 'int8')).toEqual(Float32Array.of(-1, -128));
+  });
+});
+
+describe('conversion from float32', () => {
+  const halfBits = (values: Float32Array) => Array.from(new Uint16Array(fromFloat32(values, 'float16').slice().buffer));
+
+  it("float16 rounds as PyTorch's Tensor.half(): ties to even, overflow to infinity, subnormals (fixtures/float16.json)", () => {
+    const values = new Float32Array(Int32Array.from(fixture.float32_bits).buffer);
+    const got = halfBits(values);
+    for (const [i, want] of fixture.float16_bits.entries()) {
+      if (got[i] !== want) throw new Error(`float32 ${values[i]}: half 0x${got[i]!.toString(16)}, PyTorch 0x${want.toString(16)}`);
+    }
+  });
+
+  it('float16: every half value comes back to its own bits, NaN stays NaN', () => {
+    const all = toFloat32(new Uint8Array(Uint16Array.from({ length: 65536 }, (_, i) => i).buffer), 'float16');
+    const back = halfBits(all);
+    for (let h = 0; h < 65536; h++) {
+      const nan = (h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0;
+      if (nan ? (back[h]! & 0x7c00) !== 0x7c00 || (back[h]! & 0x3ff) === 0 : back[h] !== h)
+        throw new Error(`half 0x${h.toString(16)} came back 0x${back[h]!.toString(16)}`);
+    }
+  });
+
+  it('float32 is the same memory', () => {
+    const values = Float32Array.of(1, 2, 3);
+    expect(fromFloat32(values, 'float32').buffer).toBe(values.buffer);
   });
 });

@@ -33,6 +33,45 @@ function halfToFloatBits(h: number): number {
   return sign | (e << 23) | ((m & 0x3ff) << 13);
 }
 
+/**
+ * float32 bits to the nearest float16 bits, ties to even (as PyTorch's Tensor.half()): beyond half's range to
+ * infinity, below its smallest subnormal to zero, NaN stays NaN.
+ */
+function floatToHalfBits(f: number): number {
+  const sign = (f >>> 16) & 0x8000;
+  const exponent = (f >>> 23) & 0xff;
+  const mantissa = f & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
+  // The value's exponent in half's bias (15); below 1 it lands in half's subnormals.
+  const e = exponent - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    // Subnormal half: shift the mantissa, with its implicit 1, right by 14 - e bits and round.
+    const full = mantissa | 0x800000;
+    const shift = 14 - e;
+    const kept = full >>> shift;
+    const rest = full & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
+    return sign | (kept + (rest > half || (rest === half && kept & 1) ? 1 : 0));
+  }
+  const kept = (e << 10) | (mantissa >>> 13);
+  const rest = mantissa & 0x1fff;
+  // A carry out of the mantissa raises the exponent, to infinity at the top: the bits add as they should.
+  return sign | (kept + (rest > 0x1000 || (rest === 0x1000 && kept & 1) ? 1 : 0));
+}
+
+export type WritableDType = 'float32' | 'float16';
+
+/** float32 values as little-endian element bytes of `dtype` (float32: the same memory, no copy). */
+export function fromFloat32(values: Float32Array, dtype: WritableDType): Uint8Array {
+  if (dtype === 'float32') return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const half = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) half[i] = floatToHalfBits(bits[i]!);
+  return new Uint8Array(half.buffer);
+}
+
 /** A typed-array view needs its byte offset to be a multiple of the element size: copy when it is not. */
 function aligned(bytes: Uint8Array, itemSize: number): Uint8Array {
   return bytes.byteOffset % itemSize === 0 ? bytes : bytes.slice();

@@ -4,7 +4,7 @@
  */
 import type { ByteSink } from './byteSink.ts';
 import type { ByteSource } from './byteSource.ts';
-import { ITEM_SIZE, type DType } from './dtypes.ts';
+import { ITEM_SIZE, type DType, fromFloat32, type WritableDType } from './dtypes.ts';
 import { LazyTensor, contiguousStride, float32Bytes, isShape, product, type TensorRef, type TensorSource } from './tensorRef.ts';
 
 const DTYPES: Record<string, DType> = {
@@ -19,6 +19,7 @@ const DTYPES: Record<string, DType> = {
   U8: 'uint8',
   BOOL: 'bool',
 };
+const DTYPE_CODES: Record<WritableDType, string> = { float32: 'F32', float16: 'F16' };
 
 /** A header past this is not a real file's (the format's own reference implementation caps it at 100 MB). */
 const MAX_HEADER_BYTES = 100_000_000;
@@ -84,15 +85,22 @@ export async function readSafetensors(source: ByteSource): Promise<SafetensorsFi
   return { tensors, metadata };
 }
 
-/** Writes float32 tensors, in the map's order; the header first (it needs only shapes), then each tensor's bytes. */
-export async function writeSafetensors(tensors: ReadonlyMap<string, TensorSource>, sink: ByteSink, metadata?: Record<string, string>): Promise<void> {
+/**
+ * Writes the tensors (read as float32) as `dtype`, float32 by default, in the map's order: the header first (it
+ * needs only shapes), then each tensor's bytes.
+ */
+export async function writeSafetensors(
+  tensors: ReadonlyMap<string, TensorSource>,
+  sink: ByteSink,
+  { metadata, dtype = 'float32' }: { metadata?: Record<string, string>; dtype?: WritableDType } = {},
+): Promise<void> {
   const header: Record<string, unknown> = metadata ? { [METADATA_KEY]: metadata } : {};
   let offset = 0;
   for (const [name, t] of tensors) {
     if (name === METADATA_KEY) throw new Error(`a tensor cannot be called ${METADATA_KEY}`);
     if (!isShape(t.shape)) throw new Error(`cannot write tensor ${name}: its shape ${JSON.stringify(t.shape)} is not a list of sizes`);
-    const bytes = product(t.shape) * 4;
-    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
+    const bytes = product(t.shape) * ITEM_SIZE[dtype];
+    header[name] = { dtype: DTYPE_CODES[dtype], shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
   const json = new TextEncoder().encode(JSON.stringify(header));
@@ -102,6 +110,9 @@ export async function writeSafetensors(tensors: ReadonlyMap<string, TensorSource
   new DataView(head.buffer).setBigUint64(0, BigInt(padded), true);
   head.set(json, 8);
   await sink.write(head);
-  for (const [name, t] of tensors) await sink.write(await float32Bytes(t, name));
+  for (const [name, t] of tensors) {
+    const bytes = await float32Bytes(t, name);
+    await sink.write(dtype === 'float32' ? bytes : fromFloat32(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), dtype));
+  }
   await sink.close();
 }

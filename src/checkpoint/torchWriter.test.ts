@@ -199,7 +199,7 @@ describe('safetensors writer', () => {
       ['w', { shape: [3, 5], read: async () => values }],
       ['s', { shape: [], read: async () => Float32Array.of(-0) }],
     ]);
-    await writeSafetensors(tensors, sink, { made_by: 'cosmos-web' });
+    await writeSafetensors(tensors, sink, { metadata: { made_by: 'cosmos-web' } });
     const bytes = sink.bytes();
     expect((8 + Number(new DataView(bytes.buffer).getBigUint64(0, true))) % 8).toBe(0);
     const file = await readSafetensors(bytesSource(bytes, 'written.safetensors'));

@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import pngjs from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fromFloat32, toFloat32 } from '../checkpoint/dtypes.ts';
 import { loadCheckpoint } from '../checkpoint/loadCheckpoint.ts';
 import { openModelFiles } from '../checkpoint/modelFiles.ts';
 import { fileSource, nodeModelFiles } from '../checkpoint/nodeFiles.ts';
@@ -176,6 +177,22 @@ describe('export', () => {
     const out = await cliJson(runtime, 'export', '--checkpoint', CKPT, '--format', 'huggingface', '--out', at('hf'));
     const cosmosParts = models.student!.namedParameters().filter(([name]) => isCosmosPart(name)).length;
     expect(out).toMatchObject({ format: 'huggingface', dropped_cosmos_tensors: cosmosParts });
+  });
+
+  it('--dtype float16: every tensor stored as F16, each value the float16 nearest to the float32 one', async () => {
+    const out = await cliJson(runtime, 'export', '--checkpoint', CKPT, '--out', at('half.safetensors'), '--dtype', 'float16');
+    expect(out).toMatchObject({ format: 'safetensors', dtype: 'float16' });
+    const source = await fileSource(at('half.safetensors'));
+    const written = await loadCheckpoint(source);
+    expect(written.meta.dtypes).toEqual({ float16: models.student!.namedParameters().length });
+    for (const [name, t] of models.student!.namedParameters()) {
+      const want = toFloat32(fromFloat32(await t.readFloat(), 'float16'), 'float16');
+      expect(bytes(await written.tensors.get(name)!.read()).equals(bytes(want)), name).toBe(true);
+    }
+    await source.close();
+    expect((await cli(runtime, 'export', '--checkpoint', CKPT, '--out', at('half.pt'), '--dtype', 'float16')).stderr).toMatch(
+      /a \.pt state_dict is written in float32/,
+    );
   });
 
   it('refuses an unknown extension and the source itself', async () => {

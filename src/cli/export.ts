@@ -23,6 +23,7 @@ import { toHuggingFaceConfig } from '../cosmos/huggingfaceConfig.ts';
 import { isCosmosPart } from '../cosmos/model.ts';
 import { resolveConfig } from '../cosmos/modelSource.ts';
 import { formatBytes } from '../format.ts';
+import type { WritableDType } from '../checkpoint/dtypes.ts';
 import { UsageError } from './args.ts';
 import { defineCommand } from './command.ts';
 import { givenConfig, openModel } from './inputs.ts';
@@ -70,6 +71,7 @@ export const exportCommand = defineCommand({
     config: { kind: 'string', value: 'C.json' },
     format: { kind: 'string', choices: [...FORMATS] },
     out: { kind: 'string', required: true, value: 'G.pt|G.safetensors|DIR' },
+    dtype: { kind: 'string', choices: ['float32', 'float16'] },
   },
   async run(flags, ctx) {
     const format = (flags.format as Format | undefined) ?? FILE_FORMATS[extname(flags.out).toLowerCase()];
@@ -78,6 +80,9 @@ export const exportCommand = defineCommand({
     if (!folder && FILE_FORMATS[extname(flags.out).toLowerCase()] !== format)
       throw new UsageError(`--out ${flags.out}: a ${format} file's name ends in .${format}`);
     if (resolve(flags.out) === resolve(flags.checkpoint)) throw new Error(`--out ${flags.out} is the checkpoint being read`);
+    const dtype = (flags.dtype as WritableDType | undefined) ?? 'float32';
+    if (dtype !== 'float32' && format === 'pt')
+      throw new UsageError(`--dtype ${dtype}: a .pt state_dict is written in float32; float16 goes to .safetensors and folders`);
     const given = await givenConfig(flags);
     const opened = await openModel(flags.checkpoint, (flags.weights as WeightsChoice | undefined) ?? 'student');
     const { weights: weightsPath, config: configPath } = layout(format, flags.out);
@@ -103,7 +108,7 @@ export const exportCommand = defineCommand({
         const sink = await fileSink(partial);
         if (format === 'pt') await writeTorchCheckpoint(tensors, sink, { archiveName: basename(weightsPath, extname(weightsPath)) });
         // The metadata transformers' save_pretrained writes (older readers require it).
-        else await writeSafetensors(tensors, sink, folder ? { format: 'pt' } : undefined);
+        else await writeSafetensors(tensors, sink, { metadata: folder ? { format: 'pt' } : undefined, dtype });
       });
       const text = configJson;
       if (text) await writeAtomically(configPath, (partial) => writeFile(partial, text));
@@ -117,13 +122,14 @@ export const exportCommand = defineCommand({
       format,
       weights,
       weights_file: weightsPath,
+      dtype,
       config_file: configJson ? configPath : null,
       tensor_count: tensors.size,
       bytes,
     };
     ctx.result({ ...written, parameter_count: parameterCount, dropped_cosmos_tensors: dropped, config: configJson && JSON.parse(configJson) }, () =>
       [
-        `wrote ${weightsPath}: ${weights}, ${tensors.size} tensors, ${formatBytes(bytes)}`,
+        `wrote ${weightsPath}: ${weights}, ${tensors.size} tensors in ${dtype}, ${formatBytes(bytes)}`,
         configJson ? `wrote ${configPath}: the model's ${format === 'huggingface' ? 'CLIPConfig' : 'OpenCLIP config'}` : '',
         dropped ? `left out ${dropped} tensors of COSMOS's parts, which a CLIPModel does not have` : '',
       ]
