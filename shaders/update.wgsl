@@ -4,7 +4,8 @@
 // its block four vec4s a round per invocation.
 // Every entry writes x (the parameter, the EMA target, the clamped tensor) at @binding(1); AdamW and EMA
 // read src (the gradient, the EMA source) at @binding(2). The uniform block differs per entry; each starts
-// with the vec4 count and the block size.
+// with the vec4 count and the block size. adamw_ema also moves the parameter's EMA teacher (@binding(6)) toward
+// the parameter before updating it: the teacher EMA and the optimizer step in one pass over the parameter.
 
 // What stays fixed over a run; the uniform block is cached, so a step allocates nothing.
 struct AdamwParams {
@@ -16,6 +17,8 @@ struct AdamwParams {
   beta2: f32,
   one_minus_beta2: f32,
   eps: f32,
+  momentum: f32,   // adamw_ema only: the teacher EMA's
+  one_minus_momentum: f32,
 }
 
 struct EmaParams {
@@ -42,6 +45,7 @@ struct ClampParams {
 // What changes every step, one row of 4 per parameter, written by the host once per step for all parameters:
 // (1 - lr * weight_decay, sqrt(1 - beta2^step), -lr / (1 - beta1^step), unused), from float64 on the host.
 @group(0) @binding(5) var<storage, read> hyper: array<vec4f>;
+@group(0) @binding(6) var<storage, read_write> teacher: array<vec4f>;
 
 const WG: u32 = 64u;
 
@@ -81,6 +85,26 @@ fn adamw(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: 
     adamw_at(i + 3u * WG, h);
   }
   for (; i < r.y; i += WG) { adamw_at(i, h); }
+}
+
+// The teacher moves toward the parameter before its step, as `ema` does with the same operations.
+fn adamw_ema_at(i: u32, h: vec4f) {
+  teacher[i] = teacher[i] * adamw_p.momentum + adamw_p.one_minus_momentum * x[i];
+  adamw_at(i, h);
+}
+
+@compute @workgroup_size(WG)
+fn adamw_ema(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let h = hyper[adamw_p.row];
+  let r = span(adamw_p.count, adamw_p.block, lid, wid, nwg);
+  var i = r.x;
+  for (; i + 3u * WG < r.y; i += 4u * WG) {
+    adamw_ema_at(i, h);
+    adamw_ema_at(i + WG, h);
+    adamw_ema_at(i + 2u * WG, h);
+    adamw_ema_at(i + 3u * WG, h);
+  }
+  for (; i < r.y; i += WG) { adamw_ema_at(i, h); }
 }
 
 // target.mul_(m).add_((1 - m) * source), as the COSMOS training loop updates the teacher.

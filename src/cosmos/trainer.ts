@@ -9,6 +9,7 @@ import { concat, reshape } from '../tensor/ops/shape.ts';
 import { AdamW, decayFor } from '../tensor/optim/adamw.ts';
 import { scopeAsync } from '../tensor/scope.ts';
 import { backward } from '../tensor/tape.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 import { type CosmosModel, isCosmosPart } from './model.ts';
 import { lossTerms, type TrainMode, type ViewBatch } from './objective.ts';
 
@@ -50,6 +51,8 @@ function definedOnly<T extends object>(values: T): Partial<T> {
 
 export class CosmosTrainer {
   readonly optimizer: AdamW;
+  /** Each student parameter's teacher parameter; null in CLIP mode. */
+  private readonly teacherOf: ReadonlyMap<Tensor, Tensor> | null;
 
   constructor(
     readonly student: CosmosModel,
@@ -58,7 +61,9 @@ export class CosmosTrainer {
     readonly options: TrainerOptions,
   ) {
     if (options.mode === 'cosmos' && !teacher) throw new Error('COSMOS training needs a teacher model');
-    for (const t of teacher?.parameters() ?? []) t.requiresGrad = false;
+    const teacherParams = teacher?.parameters();
+    this.teacherOf = teacherParams ? new Map(student.parameters().map((p, i) => [p, teacherParams[i]!])) : null;
+    for (const t of teacherParams ?? []) t.requiresGrad = false;
     const named = student.namedParameters();
     for (const [name, p] of named) p.requiresGrad = !options.freezeTowers || fineTuned(name);
     this.optimizer = new AdamW(
@@ -78,11 +83,11 @@ export class CosmosTrainer {
           0,
         ),
       );
-      if (this.teacher) {
-        const teacherParams = this.teacher.parameters();
-        for (const [i, p] of this.student.parameters().entries()) emaUpdate(teacherParams[i]!, p, settings.momentum);
-      }
-      this.optimizer.step(settings.lr);
+      // The teacher moves toward the student before the optimizer step: in the step's own dispatch for every
+      // parameter the optimizer updates, on its own for the rest (frozen ones).
+      const teacher = this.teacherOf ? { targets: this.teacherOf, momentum: settings.momentum } : undefined;
+      const updated = new Set(this.optimizer.step(settings.lr, teacher));
+      for (const [p, target] of this.teacherOf ?? []) if (!updated.has(p)) emaUpdate(target, p, settings.momentum);
       for (const model of [this.student, this.teacher]) {
         if (!model) continue;
         clampInPlace(model.logitScale, 0, MAX_LOG_SCALE);

@@ -34,6 +34,20 @@ describe('autograd tape', () => {
     x.dispose();
   });
 
+  it("takes a leaf's first gradient as its .grad only where nothing else reads that gradient", async () => {
+    const [x, z] = [parameter([1, 2], [2]), parameter([3, 4], [2])];
+    // add hands the same output gradient to both inputs: each leaf must get its own copy.
+    scope(() => backward(sumAll(add(x, z))));
+    expect(x.grad).not.toBe(z.grad);
+    scope(() => backward(sumAll(affine(x, 2))));
+    expect(await values(x.grad!)).toEqual([3, 3]);
+    expect(await values(z.grad!)).toEqual([1, 1]);
+    // z already has a gradient: mul's is added into it.
+    scope(() => backward(sumAll(mul(z, fromArray([5, 6], [2])))));
+    expect(await values(z.grad!)).toEqual([6, 7]);
+    for (const t of [x, z]) t.dispose();
+  });
+
   it('frees the scratch an op saved for backward when it records nothing (ops with saved tensors)', () => {
     const x = fromArray(
       Float32Array.from({ length: 24 }, (_, i) => Math.sin(i)),

@@ -4,8 +4,8 @@
  * tape from the end (the tape is in creation order, hence topologically sorted) and accumulates gradients:
  * into `.grad` for leaves that require it (parameters), in a map for intermediates.
  */
-import { engine } from './engine.ts';
-import { type Tensor, fromArray, shapeString } from './tensor.ts';
+import { engine, gpu } from './engine.ts';
+import { type Shape, Tensor, fromArray, shapeString } from './tensor.ts';
 import { accumulateInto, add } from './ops/elementwise.ts';
 
 export interface TapeNode {
@@ -63,19 +63,34 @@ export function backward(loss: Tensor, gradLoss?: Tensor): void {
       if (input.node) {
         const previous = grads.get(input);
         grads.set(input, previous ? add(previous, g) : g);
+      } else if (input.grad) {
+        accumulateInto(input.grad, g);
       } else {
-        accumulateLeafGrad(input, g);
+        // The leaf's first gradient: taken as it is, or copied where something else may read it.
+        input.grad = ownedOnlyHere(g, k, inputGrads, node, gradOutput) && sameShape(g, input) ? g.keep() : copied(g, input.shape);
       }
     });
   }
   clearTape(0);
 }
 
-function accumulateLeafGrad(leaf: Tensor, g: Tensor): void {
-  if (!leaf.grad) {
-    leaf.grad = fromArray(new Float32Array(leaf.size), leaf.shape).keep();
-  }
-  accumulateInto(leaf.grad, g);
+/**
+ * Whether nothing but the leaf at `k` can read `g` after this node: then the leaf may take it as its `.grad`,
+ * which later gradients are added into in place. Not so for the output's gradient passed through (or a view of
+ * it), a tensor handed to two inputs, or a tensor the node already holds.
+ */
+function ownedOnlyHere(g: Tensor, k: number, inputGrads: readonly (Tensor | null)[], node: TapeNode, gradOutput: Tensor): boolean {
+  if (g === gradOutput || g.sharesStorage || inputGrads.some((other, i) => i !== k && other === g)) return false;
+  return g !== node.output && !node.inputs.includes(g) && !(node.saved ?? []).includes(g);
+}
+
+const sameShape = (a: Tensor, b: Tensor): boolean => a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+
+/** A kept copy of `g` with `shape` (as many elements). */
+function copied(g: Tensor, shape: Shape): Tensor {
+  const copy = new Tensor(shape).keep();
+  gpu().copy(g.buffer, 0, copy.buffer, 0, g.byteSize);
+  return copy;
 }
 
 /** Drops the tape's nodes from index `start` on, so their tensors can be freed. */

@@ -52,6 +52,11 @@ export class Tensor {
     return this.size * 4;
   }
 
+  /** Whether another live tensor (a reshaped view) shares this one's storage. */
+  get sharesStorage(): boolean {
+    return this.liveStorage().refs > 1;
+  }
+
   get isDisposed(): boolean {
     return this.storage === null;
   }

@@ -1,6 +1,7 @@
 /**
- * In-place updates outside the tape (shaders/update.wgsl): the AdamW step of one parameter, the teacher EMA and
- * clamp. One dispatch each; nothing is recorded, so they are safe on parameters that require grad.
+ * In-place updates outside the tape (shaders/update.wgsl): the AdamW step of one parameter (with or without its
+ * teacher's EMA in the same pass), the teacher EMA and clamp. One dispatch each; nothing is recorded, so they are
+ * safe on parameters that require grad.
  */
 import source from '../../../shaders/update.wgsl';
 import { shader } from '../../gpu/kernel.ts';
@@ -11,17 +12,17 @@ import { flatSpans } from './workgroups.ts';
 
 const UPDATE = shader('update.wgsl', source);
 
-type Entry = 'adamw' | 'ema' | 'clamp_in_place';
+type Entry = 'adamw' | 'adamw_ema' | 'ema' | 'clamp_in_place';
 
 /**
- * Runs `entry` over the elements of `tensors` (all of one size; `extra` buffers are bound after them) with the
- * uniform block (vec4 count, block size, ...fields).
+ * Runs `entry` over the elements of `tensors` (all of one size; `extra` buffers are bound after them, and the
+ * `extra` tensors after those) with the uniform block (vec4 count, block size, ...fields).
  */
-function run(entry: Entry, tensors: Tensor[], fields: Parameters<typeof params>, extra: GPUBuffer[] = []): void {
-  const { count, block, workgroups } = flatSpans(tensors[0]!.size, tensors);
+function run(entry: Entry, tensors: Tensor[], fields: Parameters<typeof params>, extra: GPUBuffer[] = [], extraTensors: Tensor[] = []): void {
+  const { count, block, workgroups } = flatSpans(tensors[0]!.size, [...tensors, ...extraTensors]);
   gpu().dispatch({
     kernel: { shader: UPDATE, entry },
-    buffers: [...tensors.map((t) => t.buffer), ...extra],
+    buffers: [...tensors.map((t) => t.buffer), ...extra, ...extraTensors.map((t) => t.buffer)],
     params: params(count, block, ...fields),
     workgroups,
   });
@@ -57,18 +58,38 @@ export function adamwHyperRow(c: AdamwConstants, h: AdamwStepValues): [number, n
   return [1 - h.lr * h.weightDecay, Math.sqrt(1 - c.beta2 ** h.step), -h.lr / (1 - c.beta1 ** h.step), 0];
 }
 
+/** A teacher parameter moved toward its student parameter: target = momentum * target + (1 - momentum) * param. */
+export interface TeacherEma {
+  target: Tensor;
+  momentum: number;
+}
+
 /**
  * One torch.optim.AdamW step (torch 1.13, single-tensor, non-amsgrad) on `param`, updating the moment estimates
  * `expAvg` and `expAvgSq` in place. The step-dependent values come from row `row` of `hyper` ([rows, 4], see
- * adamwHyperRow), which the caller writes once per step for every parameter.
+ * adamwHyperRow), which the caller writes once per step for every parameter. With `ema`, the teacher parameter
+ * first moves toward `param` as emaUpdate moves it, in the same dispatch: the COSMOS order (EMA, then AdamW).
  */
-export function adamwUpdate(param: Tensor, grad: Tensor, expAvg: Tensor, expAvgSq: Tensor, hyper: Tensor, row: number, c: AdamwConstants): void {
-  sameSize('adamwUpdate', param, grad, expAvg, expAvgSq);
+export function adamwUpdate(
+  param: Tensor,
+  grad: Tensor,
+  expAvg: Tensor,
+  expAvgSq: Tensor,
+  hyper: Tensor,
+  row: number,
+  c: AdamwConstants,
+  ema?: TeacherEma,
+): void {
+  sameSize('adamwUpdate', param, grad, expAvg, expAvgSq, ...(ema ? [ema.target] : []));
   if (hyper.shape.length !== 2 || hyper.shape[1] !== 4 || row >= hyper.shape[0]!) {
     throw new Error(`adamwUpdate: row ${row} of hyper ${shapeString(hyper.shape)} (expected [rows, 4])`);
   }
   const constants = [row, f32(c.beta1), f32(1 - c.beta1), f32(c.beta2), f32(1 - c.beta2), f32(c.eps)];
-  run('adamw', [param, grad, expAvg, expAvgSq], constants, [hyper.buffer]);
+  const moments = [param, grad, expAvg, expAvgSq];
+  if (ema?.target === param) throw new Error('adamwUpdate: the EMA target is the parameter itself');
+  if (ema) run('adamw_ema', moments, [...constants, f32(ema.momentum), f32(1 - ema.momentum)], [hyper.buffer], [ema.target]);
+  // Without a teacher the EMA fields are unused: momentum 1 would leave one unchanged.
+  else run('adamw', moments, [...constants, f32(1), f32(0)], [hyper.buffer]);
 }
 
 /** target = momentum * target + (1 - momentum) * source, in place (the COSMOS teacher update). */

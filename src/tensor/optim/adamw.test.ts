@@ -76,7 +76,7 @@ describe('AdamW against torch.optim.AdamW', () => {
     });
   }
 
-  it('zeroGrad zeroes the gradients in place and memory stays flat over many steps', async () => {
+  it('zeroGrad leaves zero gradients as torch 1.13 does (set_to_none=False), and memory stays flat over many steps', async () => {
     const w = parameter([1, 2, 3, 4, 5, 6], [2, 3]);
     const b = parameter([0.5, -0.5, 1], [3]);
     const optimizer = new AdamW([
@@ -84,24 +84,49 @@ describe('AdamW against torch.optim.AdamW', () => {
       { name: 'b', param: b, decay: false },
     ]);
     w.grad = fromArray([1, -1, 2, -2, 3, -3], [2, 3]).keep();
-    const grad = w.grad;
     optimizer.step();
     optimizer.zeroGrad();
-    expect(w.grad).toBe(grad);
-    expect(Array.from(await grad.read())).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(w.grad).toBeNull(); // dropped, standing for zeros: the next backward's first gradient is taken as it is
+    const before = Array.from(await w.read());
+    optimizer.step(); // no backward: w, which had a gradient, is stepped with zeros; b never had one
+    expect(Array.from(await w.grad!.read())).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(Array.from(await w.read())).not.toEqual(before);
     expect(b.grad).toBeNull();
+    optimizer.zeroGrad();
     const live = gpu().memory().liveBytes;
     for (let i = 0; i < 20; i++) {
-      gpu().write(grad.buffer, Float32Array.from([1, 2, 3, 4, 5, 6]));
+      w.grad = fromArray([1, 2, 3, 4, 5, 6], [2, 3]).keep();
       optimizer.step();
       optimizer.zeroGrad();
     }
     await gpu().sync();
     expect(gpu().memory().liveBytes).toBe(live);
-    expect(optimizer.state().params.map((p) => p.step)).toEqual([21, 0]);
+    expect(optimizer.state().params.map((p) => p.step)).toEqual([22, 0]);
     optimizer.dispose();
     w.dispose();
     b.dispose();
+  });
+
+  it('moves the teachers of the parameters it updates, and returns those parameters', async () => {
+    const [w, b] = [parameter([1, 2, 3, 4], [2, 2]), parameter([0.5, -0.5], [2])];
+    const [tw, tb] = [fromArray([0, 0, 0, 0], [2, 2]).keep(), fromArray([1, 1], [2]).keep()];
+    const optimizer = new AdamW([
+      { name: 'w', param: w, decay: true },
+      { name: 'b', param: b, decay: false },
+    ]);
+    w.grad = fromArray([1, -1, 2, -2], [2, 2]).keep();
+    const updated = optimizer.step(1e-3, {
+      targets: new Map([
+        [w, tw],
+        [b, tb],
+      ]),
+      momentum: 0.75,
+    });
+    expect(updated).toEqual([w]);
+    expect(Array.from(await tw.read())).toEqual([0.25, 0.5, 0.75, 1]); // 0.75 * 0 + 0.25 * w before its step
+    expect(Array.from(await tb.read())).toEqual([1, 1]); // b has no gradient: neither it nor its teacher moved
+    optimizer.dispose();
+    for (const t of [w, b, tw, tb]) t.dispose();
   });
 
   it('refuses a parameter listed twice', () => {
@@ -187,6 +212,32 @@ for (const fallback of [true, false]) {
       expectClose(await v.read(), vWant, { rtol: 1e-6, atol: 0 }, 'exp_avg_sq');
       expectClose(await p.read(), pWant, PARAM_TOL, 'param');
       for (const t of [p, g, m, v, hyper]) t.dispose();
+    });
+
+    it('AdamW with the teacher EMA in the same pass gives exactly the EMA then the AdamW step', async () => {
+      const c = { beta1: 0.9, beta2: 0.98, eps: 1e-8 };
+      const hyper = fromArray(adamwHyperRow(c, { lr: 1e-3, weightDecay: 0.1, step: 3 }), [1, 4]);
+      const tv = values(2.3);
+      const start = () => ({
+        p: fromArray(xv, [n]),
+        m: fromArray(values(0.11), [n]),
+        v: fromArray(
+          values(0.05).map((x) => x * x),
+          [n],
+        ),
+        teacher: fromArray(tv, [n]),
+      });
+      const g = fromArray(gv, [n]);
+      const fused = start();
+      adamwUpdate(fused.p, g, fused.m, fused.v, hyper, 0, c, { target: fused.teacher, momentum: 0.99 });
+      const apart = start();
+      emaUpdate(apart.teacher, apart.p, 0.99);
+      adamwUpdate(apart.p, g, apart.m, apart.v, hyper, 0, c);
+      for (const key of ['teacher', 'p', 'm', 'v'] as const) {
+        expectClose(await fused[key].read(), await apart[key].read(), EXACT, key);
+      }
+      expect(() => adamwUpdate(fused.p, g, fused.m, fused.v, hyper, 0, c, { target: fused.p, momentum: 0.99 })).toThrow(/EMA target is the parameter/);
+      for (const t of [g, hyper, ...Object.values(fused), ...Object.values(apart)]) t.dispose();
     });
 
     it('teacher EMA and clamp', async () => {

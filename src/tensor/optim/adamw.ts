@@ -1,5 +1,6 @@
 /**
- * torch.optim.AdamW over named parameters, one GPU dispatch per parameter per step (ops/update.ts).
+ * torch.optim.AdamW over named parameters, one GPU dispatch per parameter per step (ops/update.ts), which can
+ * also move each parameter's EMA teacher in the same dispatch.
  * Like torch, each parameter keeps its own step count: a parameter without a gradient is skipped and its
  * bias corrections start when it first gets one.
  */
@@ -39,8 +40,16 @@ export interface AdamWState {
   readonly params: readonly ParameterState[];
 }
 
+/** The EMA teachers of parameters (by parameter) and the momentum to move them by. */
+export interface TeacherOf {
+  targets: ReadonlyMap<Tensor, Tensor>;
+  momentum: number;
+}
+
 interface Slot extends NamedParameter {
   step: number;
+  /** zeroGrad dropped this parameter's gradient since the last step: it stands for zeros. */
+  gradZeroed: boolean;
   readonly expAvg: Tensor;
   readonly expAvgSq: Tensor;
 }
@@ -73,6 +82,7 @@ export class AdamW {
     this.slots = params.map((p) => ({
       ...p,
       step: 0,
+      gradZeroed: false,
       expAvg: zeros(p.param.shape).keep(),
       expAvgSq: zeros(p.param.shape).keep(),
     }));
@@ -80,10 +90,18 @@ export class AdamW {
     this.hostHyper = new Float32Array(this.hyper.size);
   }
 
-  /** Updates every parameter that has a gradient, with `lr` (the schedule's value) or the configured one. */
-  step(lr = this.options.lr): void {
+  /**
+   * Updates every parameter that has a gradient, with `lr` (the schedule's value) or the configured one, and
+   * returns them. With `teacher`, each updated parameter that has a teacher first moves it by the EMA (see
+   * adamwUpdate); moving the teachers of the parameters not updated is left to the caller.
+   */
+  step(lr = this.options.lr, teacher?: TeacherOf): Tensor[] {
     const { betas, eps, weightDecay } = this.options;
     const constants = { beta1: betas[0], beta2: betas[1], eps };
+    for (const slot of this.slots) {
+      if (slot.gradZeroed && !slot.param.grad) slot.param.grad = zeros(slot.param.shape).keep();
+      slot.gradZeroed = false;
+    }
     const updated = [...this.slots.entries()].filter(([, slot]) => slot.param.grad);
     for (const [row, slot] of updated) {
       slot.step++;
@@ -91,15 +109,26 @@ export class AdamW {
     }
     gpu().write(this.hyper.buffer, this.hostHyper);
     for (const [row, slot] of updated) {
-      adamwUpdate(slot.param, slot.param.grad!, slot.expAvg, slot.expAvgSq, this.hyper, row, constants);
+      const target = teacher?.targets.get(slot.param);
+      const ema = target && teacher ? { target, momentum: teacher.momentum } : undefined;
+      adamwUpdate(slot.param, slot.param.grad!, slot.expAvg, slot.expAvgSq, this.hyper, row, constants, ema);
     }
     this.steps++;
+    return updated.map(([, slot]) => slot.param);
   }
 
-  /** Zeroes the gradients in place: their buffers stay allocated, so memory does not grow from step to step. */
+  /**
+   * Zeroes the gradients as torch 1.13's zero_grad() does (set_to_none=False), without writing the zeros: each
+   * gradient is dropped, so that the next backward hands its first gradient over instead of adding it to zeros
+   * (src/tensor/tape.ts), and a parameter that then gets none is stepped with a zero gradient, as torch steps it.
+   * The buffers go back to the pool and the next step's gradients take them: memory does not grow from step to step.
+   */
   zeroGrad(): void {
-    for (const { param } of this.slots) {
-      if (param.grad) gpu().fill0(param.grad.buffer, 0, param.grad.byteSize);
+    for (const slot of this.slots) {
+      if (!slot.param.grad) continue;
+      slot.param.grad.dispose();
+      slot.param.grad = null;
+      slot.gradZeroed = true;
     }
   }
 
