@@ -1,6 +1,8 @@
 // Multi-head scaled dot-product attention on [B, T, E] tensors, E = heads * D, head h in columns h*D .. h*D+D-1
 // (PyTorch's layout after in_proj), so no transposes are needed around these kernels. Probabilities P and score
-// gradients dS are [B, heads, Tq, Tk].
+// gradients dS are [B, heads, Tq, Tk]. The [B, T, E] operands may be column ranges of wider rows (q, k and v as
+// the thirds of in_proj's packed [B, T, 3E] output, and their gradients written into one such tensor): each
+// operand's row stride and first column come in the uniform block, in vec4s.
 //
 //   forward:  dots          S  = q k^T * scale (unmasked entries only)
 //             softmax_rows  P  = softmax(S) in place, masked entries exactly 0
@@ -24,7 +26,20 @@ struct Params {
   cols: u32,    // the other axis: what a dot product pairs with, or what a mix sums over
   causal: u32,  // 1: query i sees keys j <= i only (then Tq == Tk)
   scale: f32,
+  a_stride: u32,  // rows of lhs (dots) or x (mixes), see Rows
+  a_offset: u32,
+  b_stride: u32,  // rows of rhs (dots) or y (mixes)
+  b_offset: u32,
 }
+
+// Where a [B, T, E] operand's rows lie in its buffer, in vec4s: row r starts at r * stride + offset.
+struct Rows {
+  stride: u32,
+  offset: u32,
+}
+
+fn a_rows() -> Rows { return Rows(p.a_stride, p.a_offset); }
+fn b_rows() -> Rows { return Rows(p.b_stride, p.b_offset); }
 
 @group(0) @binding(0) var<uniform> p: Params;
 // dots: scores[b, h, i, j] = scale * <lhs[b, i, head h], rhs[b, j, head h]>
@@ -47,9 +62,9 @@ fn invocation(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
 }
 
-// vec4 index of head h in row t (clamped to T - 1) of a [B, T, E] tensor.
-fn head_row(b: u32, t: u32, T: u32, h: u32) -> u32 {
-  return ((b * T + min(t, T - 1u)) * p.heads + h) * D4;
+// vec4 index of head h in row t (clamped to T - 1) of a [B, T, E] operand laid out as `at`.
+fn head_row(b: u32, t: u32, T: u32, h: u32, at: Rows) -> u32 {
+  return (b * T + min(t, T - 1u)) * at.stride + at.offset + h * D4;
 }
 
 // Columns [0, visible(i)) of row i of S, P or dS are unmasked.
@@ -57,9 +72,9 @@ fn visible(i: u32) -> u32 {
   return select(p.cols, min(i + 1u, p.cols), p.causal != 0u);
 }
 
-// vec4 indices of head h in rows t0 .. t0+3 (clamped) of a [B, T, E] tensor.
-fn head_rows(b: u32, t0: u32, T: u32, h: u32) -> vec4u {
-  return vec4u(head_row(b, t0, T, h), head_row(b, t0 + 1u, T, h), head_row(b, t0 + 2u, T, h), head_row(b, t0 + 3u, T, h));
+// vec4 indices of head h in rows t0 .. t0+3 (clamped) of a [B, T, E] operand laid out as `at`.
+fn head_rows(b: u32, t0: u32, T: u32, h: u32, at: Rows) -> vec4u {
+  return vec4u(head_row(b, t0, T, h, at), head_row(b, t0 + 1u, T, h, at), head_row(b, t0 + 2u, T, h, at), head_row(b, t0 + 3u, T, h, at));
 }
 
 // One invocation per tile of 4 rows x 8 columns; tiles wholly above a causal diagonal have nothing to do.
@@ -75,9 +90,9 @@ fn dots(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let i0 = (id / col_tiles) % row_tiles * 4u;
   let j0 = id % col_tiles * 8u;
   if (j0 >= visible(min(i0 + 3u, p.rows - 1u))) { return; }
-  let a = head_rows(b, i0, p.rows, h);
-  let c = head_rows(b, j0, p.cols, h);
-  let c2 = head_rows(b, j0 + 4u, p.cols, h);
+  let a = head_rows(b, i0, p.rows, h, a_rows());
+  let c = head_rows(b, j0, p.cols, h, b_rows());
+  let c2 = head_rows(b, j0 + 4u, p.cols, h, b_rows());
   var s = mat4x4f();
   var s2 = mat4x4f();
   for (var d = 0u; d < D4; d++) {
@@ -170,8 +185,7 @@ fn mix_tile(id: u32) -> MixTile {
 // The weights are zero past a causal diagonal, so summing over the union of the 4 rows' ranges is exact.
 fn mix(t: MixTile, c0: u32, c1: u32, at: vec4u, w_step: u32) {
   let e = vec4u(t.d0, min(t.d0 + 1u, D4 - 1u), min(t.d0 + 2u, D4 - 1u), min(t.d0 + 3u, D4 - 1u));
-  let stride = p.heads * D4;
-  var xc = head_row(t.b, c0, p.cols, t.h);
+  var xc = head_row(t.b, c0, p.cols, t.h, a_rows());
   var y0 = mat4x4f();
   var y1 = mat4x4f();
   var y2 = mat4x4f();
@@ -183,7 +197,7 @@ fn mix(t: MixTile, c0: u32, c1: u32, at: vec4u, w_step: u32) {
     y1 += w[at.y + wc] * X;
     y2 += w[at.z + wc] * X;
     y3 += w[at.w + wc] * X;
-    xc += stride;
+    xc += p.a_stride;
   }
   store_mix(t, t.r0, y0);
   store_mix(t, t.r0 + 1u, y1);
@@ -193,7 +207,7 @@ fn mix(t: MixTile, c0: u32, c1: u32, at: vec4u, w_step: u32) {
 
 fn store_mix(t: MixTile, r: u32, acc: mat4x4f) {
   if (r >= p.rows) { return; }
-  let at = head_row(t.b, r, p.rows, t.h) + t.d0;
+  let at = head_row(t.b, r, p.rows, t.h, b_rows()) + t.d0;
   y[at] = acc[0] * p.scale;
   if (t.d0 + 1u < D4) { y[at + 1u] = acc[1] * p.scale; }
   if (t.d0 + 2u < D4) { y[at + 2u] = acc[2] * p.scale; }

@@ -1,7 +1,8 @@
 /**
  * `npm run bench:step`: times training steps (bench/step/cases.ts) on our engine in Node (Dawn) and in headless
  * Chromium, and the same steps in PyTorch where the reference's code imports; prints a table (or the rows as JSON
- * with --json) and writes bench/results/step.json. Progress goes to stderr.
+ * with --json) and writes its rows into bench/results/step.json, keeping the rows of cases and runtimes it did not
+ * run. Progress goes to stderr.
  *
  *   --only PRESET        only that preset's cases (tiny, ViT-B/32)
  *   --reps N             timed steps per case (default: the case's own, 5 for tiny, 2 for ViT-B/32)
@@ -9,7 +10,7 @@
  *   --skip RUNTIME       leave out node, chromium or torch (repeatable)
  *   --json               the rows on stdout instead of the table
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadSceneAtlasFromDisk } from '../../src/data/scenes-node.ts';
 import { loadClipTokenizer } from '../../src/data/tokenizer-node.ts';
@@ -80,6 +81,20 @@ function printTable(rows: readonly StepRow[], bestMatmul: Readonly<Record<string
   console.log("  positions, ours stop at their last EOT). ours/torch = our time / PyTorch's: below 1 means cosmos-web is faster.");
 }
 
+function readRows(file: URL): StepRow[] {
+  if (!existsSync(file)) return [];
+  const rows: unknown = JSON.parse(readFileSync(file, 'utf8'));
+  if (!Array.isArray(rows)) throw new Error(`${file.pathname} is not a list of rows; move it away to start a new one`);
+  return rows as StepRow[];
+}
+
+/** The earlier rows of cases and runtimes this run did not measure, then this run's rows. */
+function mergeRows(earlier: readonly StepRow[], rows: readonly StepRow[]): StepRow[] {
+  const key = (r: StepRow) => `${r.runtime} ${caseName(r)}`;
+  const measured = new Set(rows.map(key));
+  return [...earlier.filter((r) => !measured.has(key(r))), ...rows];
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   const { selection, skip, json } = parseFlags();
@@ -100,11 +115,12 @@ async function main(): Promise<void> {
 
   const results = new URL('../results/', import.meta.url);
   mkdirSync(results, { recursive: true });
-  writeFileSync(new URL('step.json', results), `${JSON.stringify(rows, null, 2)}\n`);
+  const file = new URL('step.json', results);
+  writeFileSync(file, `${JSON.stringify(mergeRows(readRows(file), rows), null, 2)}\n`);
   if (json) console.log(JSON.stringify(rows, null, 2));
   else printTable(rows, bestMatmul);
   if (torchMissing) log(`PyTorch rows skipped: ${torchMissing}.`);
-  log(`bench:step: ${((performance.now() - started) / 1000).toFixed(1)} s; wrote bench/results/step.json`);
+  log(`bench:step: ${((performance.now() - started) / 1000).toFixed(1)} s; wrote its rows into bench/results/step.json`);
 }
 
 main().catch((error: unknown) => {

@@ -3,7 +3,7 @@
  * q, k and v, then `out_proj`. Heads stay interleaved in the last axis ([B, T, H*D]), the layout our attention
  * kernel reads directly, so no transposes are needed.
  */
-import { attention, type AttentionOutput } from '../tensor/ops/attention.ts';
+import { type AttentionOptions, type AttentionOutput, attention, packedSelfAttention } from '../tensor/ops/attention.ts';
 import { gatherRows } from '../tensor/ops/embedding.ts';
 import { linear } from '../tensor/ops/matmul.ts';
 import { slice } from '../tensor/ops/shape.ts';
@@ -45,12 +45,10 @@ export class MultiheadAttention extends Module {
     this.outProj = this.module('out_proj', new Linear(e, e, random, { weight: init.outProj ?? fanInUniform(e), bias: zerosInit }));
   }
 
-  /** Self-attention: q, k and v all come from x [B, T, E], in one packed projection. */
+  /** Self-attention: q, k and v all come from x [B, T, E], in one packed projection the kernels read in place. */
   selfAttention(x: Tensor, opts: MhaOptions = {}): AttentionOutput {
-    const e = this.embedDim;
     const qkv = linear(x, this.inProjWeight, this.inProjBias);
-    const last = qkv.shape.length - 1;
-    return this.attend(slice(qkv, last, 0, e), slice(qkv, last, e, 2 * e), slice(qkv, last, 2 * e, 3 * e), opts);
+    return this.project(packedSelfAttention(qkv, this.attentionOptions(opts)));
   }
 
   /**
@@ -74,11 +72,14 @@ export class MultiheadAttention extends Module {
     const q = linear(query, slice(w, 0, 0, e), slice(b, 0, 0, e));
     const k = repeated(linear(kv, slice(w, 0, e, 2 * e), slice(b, 0, e, 2 * e)));
     const v = repeated(linear(kv, slice(w, 0, 2 * e, 3 * e), slice(b, 0, 2 * e, 3 * e)));
-    return this.attend(q, k, v, opts);
+    return this.project(attention(q, k, v, this.attentionOptions(opts)));
   }
 
-  private attend(q: Tensor, k: Tensor, v: Tensor, opts: MhaOptions): AttentionOutput {
-    const { out, weights } = attention(q, k, v, { heads: this.heads, causal: opts.causal, weights: opts.weights ?? 'none' });
+  private attentionOptions(opts: MhaOptions): AttentionOptions {
+    return { heads: this.heads, causal: opts.causal, weights: opts.weights ?? 'none' };
+  }
+
+  private project({ out, weights }: AttentionOutput): AttentionOutput {
     return { out: this.outProj.forward(out), weights };
   }
 }

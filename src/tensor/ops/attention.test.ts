@@ -5,9 +5,10 @@ import { noGrad } from '../engine.ts';
 import { scopeAsync } from '../scope.ts';
 import { backward } from '../tape.ts';
 import { type Shape, type Tensor, fromArray, numel, zeros } from '../tensor.ts';
-import { attention } from './attention.ts';
+import { attention, packedSelfAttention } from './attention.ts';
 import { mul } from './elementwise.ts';
 import { sumAll } from './reduce.ts';
+import { concat, slice } from './shape.ts';
 
 setupTestGpu();
 
@@ -82,6 +83,23 @@ describe('attention against PyTorch', () => {
         for (const t of [q, k, v]) t.dispose();
       });
     });
+
+    if (a.tq === a.tk) {
+      it(`${c.name}: packed self-attention reads q, k, v from one [B, T, 3E] and writes one gradient`, async () => {
+        await scopeAsync(async () => {
+          const { q, k, v, gradOut } = inputs(a);
+          const qkv = concat([q, k, v], 2);
+          qkv.requiresGrad = true;
+          const { out, weights } = packedSelfAttention(qkv, { ...opts, weights: 'per-head' });
+          await expectFixture(out, c, 'out');
+          await expectFixture(weights, c, 'weights_heads');
+          backward(sumAll(mul(out, gradOut)));
+          const e = a.heads * a.d;
+          for (const [i, name] of ['grad_q', 'grad_k', 'grad_v'].entries()) await expectFixture(slice(qkv.grad!, 2, i * e, (i + 1) * e), c, name);
+          qkv.dispose();
+        });
+      });
+    }
 
     it(`${c.name}: mean weights without grad`, async () => {
       await scopeAsync(async () => {

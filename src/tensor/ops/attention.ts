@@ -9,7 +9,7 @@ import { gpu } from '../engine.ts';
 import { addFlops } from '../flops.ts';
 import { f32, params } from '../params.ts';
 import { record } from '../tape.ts';
-import { Tensor, shapeString } from '../tensor.ts';
+import { type Shape, Tensor, shapeString } from '../tensor.ts';
 
 const ATTENTION = shader('attention.wgsl', source);
 const WG = 64;
@@ -43,31 +43,35 @@ interface Dims {
 
 type Entry = 'dots' | 'softmax_rows' | 'softmax_grad' | 'mix_rows' | 'mix_cols' | 'head_mean';
 
+/** A [B, T, E] operand of the kernels: `tensor`'s rows, or one column range of its wider rows (see attention.wgsl). */
+interface Rows {
+  tensor: Tensor;
+  /** Row stride and first column, in vec4s. */
+  stride: number;
+  offset: number;
+}
+
+/** All of a [B, T, E] tensor. */
+const whole = (t: Tensor, d: Dims): Rows => ({ tensor: t, stride: d.heads * d.d4, offset: 0 });
+/** Third `i` (q, k, v) of the last axis of a packed [B, T, 3E] tensor. */
+const third = (t: Tensor, i: number, d: Dims): Rows => ({ tensor: t, stride: 3 * d.heads * d.d4, offset: i * d.heads * d.d4 });
+
 /**
  * softmax(q k^T / sqrt(D) [+ causal mask]) v per head. q: [B, Tq, E], k and v: [B, Tk, E], E = heads * D with
  * head h in columns h*D .. h*D+D-1 (nn.MultiheadAttention's layout after in_proj); out: [B, Tq, E], heads
  * concatenated the same way. The backward reads the probabilities saved by the forward.
  */
 export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions): AttentionOutput {
-  const d = dims(q, k, v, opts);
-  const scale = 1 / Math.sqrt(d.d4 * 4);
-  const probs = dots(q, k, d, scale);
-  run('softmax_rows', [probs.buffer], d, d.tq, d.tk, 1, probs.size / d.tk);
-  const out = mix('mix_rows', probs, v, d, d.tq, d.tk, 1);
-  const weights = attentionWeights(probs, d, opts.weights ?? 'none');
-
+  const d = dims(q.shape, k.shape, v.shape, [q, k, v], opts);
+  const { out, weights, probs } = attend(whole(q, d), whole(k, d), whole(v, d), d, opts);
   record(
     'attention',
     [q, k, v],
     out,
     (gradOut, needs) => {
-      const dScores = needs[0] || needs[1] ? softmaxGrad(probs, gradOut, v, d) : null;
-      const grads = [
-        needs[0] ? mix('mix_rows', dScores!, k, d, d.tq, d.tk, scale) : null,
-        needs[1] ? mix('mix_cols', dScores!, q, d, d.tk, d.tq, scale) : null,
-        needs[2] ? mix('mix_cols', probs, gradOut, d, d.tk, d.tq, 1) : null,
-      ];
-      dScores?.dispose(); // scratch: the dispatches that read it are already recorded
+      const grads = [needs[0] ? new Tensor(q.shape) : null, needs[1] ? new Tensor(k.shape) : null, needs[2] ? new Tensor(v.shape) : null];
+      const rows = (t: Tensor | null) => (t ? whole(t, d) : null);
+      attendBackward(gradOut, probs, [whole(q, d), whole(k, d), whole(v, d)], grads.map(rows), d);
       return grads;
     },
     // Freed by record when nothing will run backward (a per-head weights view keeps its storage).
@@ -75,6 +79,57 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   );
   return { out, weights };
 }
+
+/**
+ * Self-attention on in_proj's packed output: `attention` of the thirds q, k, v of the last axis of qkv
+ * [B, T, 3E], read in place, with their gradients written into one [B, T, 3E] gradient: no slices, no joins.
+ */
+export function packedSelfAttention(qkv: Tensor, opts: AttentionOptions): AttentionOutput {
+  const [batch, tokens, e3] = qkv.shape as [number, number, number];
+  if (qkv.shape.length !== 3 || e3 % 3 !== 0) throw new Error(`packedSelfAttention: qkv ${shapeString(qkv.shape)} is not [batch, tokens, 3 * width]`);
+  const shape = [batch, tokens, e3 / 3];
+  const d = dims(shape, shape, shape, [qkv], opts);
+  const [q, k, v] = [0, 1, 2].map((i) => third(qkv, i, d)) as [Rows, Rows, Rows];
+  const { out, weights, probs } = attend(q, k, v, d, opts);
+  record(
+    'packedSelfAttention',
+    [qkv],
+    out,
+    (gradOut) => {
+      const grad = new Tensor(qkv.shape);
+      attendBackward(
+        gradOut,
+        probs,
+        [q, k, v],
+        [0, 1, 2].map((i) => third(grad, i, d)),
+        d,
+      );
+      return [grad];
+    },
+    [probs],
+  );
+  return { out, weights };
+}
+
+/** The forward kernels; `probs` is scratch the backward reads. */
+function attend(q: Rows, k: Rows, v: Rows, d: Dims, opts: AttentionOptions): AttentionOutput & { probs: Tensor } {
+  const probs = dots(q, k, d, scale(d));
+  run('softmax_rows', [probs.buffer], d, d.tq, d.tk, 1, probs.size / d.tk);
+  const out = new Tensor([d.batch, d.tq, d.heads * d.d4 * 4]);
+  mix('mix_rows', probs, v, whole(out, d), d, d.tq, d.tk, 1);
+  return { out, weights: attentionWeights(probs, d, opts.weights ?? 'none'), probs };
+}
+
+/** Writes dq, dk, dv (those not null) from the output's gradient and the saved probabilities. */
+function attendBackward(gradOut: Tensor, probs: Tensor, [q, k, v]: readonly Rows[], [dq, dk, dv]: readonly (Rows | null)[], d: Dims): void {
+  const dScores = dq || dk ? softmaxGrad(probs, gradOut, v!, d) : null;
+  if (dq) mix('mix_rows', dScores!, k!, dq, d, d.tq, d.tk, scale(d));
+  if (dk) mix('mix_cols', dScores!, q!, dk, d, d.tk, d.tq, scale(d));
+  if (dv) mix('mix_cols', probs, whole(gradOut, d), dv, d, d.tk, d.tq, 1);
+  dScores?.dispose(); // scratch: the dispatches that read it are already recorded
+}
+
+const scale = (d: Dims): number => 1 / Math.sqrt(d.d4 * 4);
 
 function attentionWeights(probs: Tensor, d: Dims, kind: 'none' | 'mean' | 'per-head'): Tensor | null {
   if (kind === 'none') return null;
@@ -85,17 +140,17 @@ function attentionWeights(probs: Tensor, d: Dims, kind: 'none' | 'mean' | 'per-h
 }
 
 /** dS = P * (dP - rowsum(dP * P)) with dP = dO v^T: the gradient of the scaled scores, [B, heads, Tq, Tk]. */
-function softmaxGrad(probs: Tensor, gradOut: Tensor, v: Tensor, d: Dims): Tensor {
-  const dScores = dots(gradOut, v, d, 1);
+function softmaxGrad(probs: Tensor, gradOut: Tensor, v: Rows, d: Dims): Tensor {
+  const dScores = dots(whole(gradOut, d), v, d, 1);
   run('softmax_grad', [probs.buffer, dScores.buffer], d, d.tq, d.tk, 1, probs.size / d.tk);
   return dScores;
 }
 
 /** scale * <a row i, b row j> per head, [B, heads, Tq, Tk]; entries under the causal mask are left unwritten. */
-function dots(a: Tensor, b: Tensor, d: Dims, scale: number): Tensor {
+function dots(a: Rows, b: Rows, d: Dims, scale: number): Tensor {
   const out = new Tensor([d.batch, d.heads, d.tq, d.tk]);
   const tiles = d.batch * d.heads * Math.ceil(d.tq / DOT_TILE.rows) * Math.ceil(d.tk / DOT_TILE.cols);
-  run('dots', [a.buffer, b.buffer, out.buffer], d, d.tq, d.tk, scale, tiles);
+  run('dots', [a.tensor.buffer, b.tensor.buffer, out.buffer], d, d.tq, d.tk, scale, tiles, [a, b]);
   addFlops(2 * d.batch * d.heads * d.tq * d.tk * d.d4 * 4);
   return out;
 }
@@ -104,32 +159,32 @@ function dots(a: Tensor, b: Tensor, d: Dims, scale: number): Tensor {
  * y[b, r, head h] = scale * sum over c of w[b, h, r, c] x[b, c, head h] ('mix_rows'), or of w[b, h, c, r]
  * ('mix_cols'); x: [B, cols, E], y: [B, rows, E].
  */
-function mix(entry: 'mix_rows' | 'mix_cols', w: Tensor, x: Tensor, d: Dims, rows: number, cols: number, scale: number): Tensor {
-  const y = new Tensor([d.batch, rows, d.heads * d.d4 * 4]);
+function mix(entry: 'mix_rows' | 'mix_cols', w: Tensor, x: Rows, y: Rows, d: Dims, rows: number, cols: number, scale: number): void {
   const tiles = d.batch * d.heads * Math.ceil(rows / MIX_TILE.rows) * Math.ceil(d.d4 / MIX_TILE.vec4s);
-  run(entry, [w.buffer, x.buffer, y.buffer], d, rows, cols, scale, tiles);
+  run(entry, [w.buffer, x.tensor.buffer, y.tensor.buffer], d, rows, cols, scale, tiles, [x, y]);
   addFlops(2 * d.batch * d.heads * rows * cols * d.d4 * 4);
-  return y;
 }
 
-function run(entry: Entry, buffers: GPUBuffer[], d: Dims, rows: number, cols: number, scale: number, invocations: number): void {
+/** `operands`: the layouts of lhs and rhs (dots) or x and y (mixes); the other kernels read none. */
+function run(entry: Entry, buffers: GPUBuffer[], d: Dims, rows: number, cols: number, scale: number, invocations: number, operands: Rows[] = []): void {
+  const layout = operands.flatMap((o) => [o.stride, o.offset]);
   gpu().dispatch({
     kernel: { shader: ATTENTION, entry, constants: entry === 'head_mean' ? undefined : { D4: d.d4 } },
     buffers,
-    params: params(d.batch, d.heads, rows, cols, d.causal ? 1 : 0, f32(scale)),
+    params: params(d.batch, d.heads, rows, cols, d.causal ? 1 : 0, f32(scale), ...layout, ...new Array<number>(4 - layout.length).fill(0)),
     workgroups: grid1d(Math.ceil(invocations / WG)),
   });
 }
 
-function dims(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions): Dims {
+function dims(qShape: Shape, kShape: Shape, vShape: Shape, tensors: readonly Tensor[], opts: AttentionOptions): Dims {
   const fail = (why: string): never => {
-    throw new Error(`attention: ${why} (q ${shapeString(q.shape)}, k ${shapeString(k.shape)}, v ${shapeString(v.shape)}, ${opts.heads} heads)`);
+    throw new Error(`attention: ${why} (q ${shapeString(qShape)}, k ${shapeString(kShape)}, v ${shapeString(vShape)}, ${opts.heads} heads)`);
   };
-  if (q.shape.length !== 3 || k.shape.length !== 3 || v.shape.length !== 3) fail('q, k and v must be [batch, tokens, width]');
-  if ([q, k, v].some((t) => t.dtype !== 'f32')) fail('q, k and v must be f32');
-  const [batch, tq, e] = q.shape as [number, number, number];
-  const tk = k.shape[1]!;
-  if (k.shape[0] !== batch || k.shape[2] !== e || v.shape.some((n, i) => n !== k.shape[i])) {
+  if (qShape.length !== 3 || kShape.length !== 3 || vShape.length !== 3) fail('q, k and v must be [batch, tokens, width]');
+  if (tensors.some((t) => t.dtype !== 'f32')) fail('q, k and v must be f32');
+  const [batch, tq, e] = qShape as [number, number, number];
+  const tk = kShape[1]!;
+  if (kShape[0] !== batch || kShape[2] !== e || vShape.some((n, i) => n !== kShape[i])) {
     fail('k and v must be [batch, keys, width] with the batch and width of q');
   }
   if (batch === 0 || tq === 0 || tk === 0) fail('empty batch or sequence');
