@@ -157,25 +157,27 @@ fn product(t: Tile, start: Sums) -> Sums {
   return s;
 }
 
-// Rows m .. m + 3 of C from column n on, as far as M and N. One row store is written out per element:
-// CPU drivers turn dynamic vector indexing into scratch memory, and unrolling all four rows of every block
-// makes a kernel so long that it ran 10-20% slower on SwiftShader.
-fn store_block(z: u32, m: u32, n: u32, block: mat4x4f) {
-  for (var r = 0u; r < 4u; r++) {
-    if (m + r >= p.M) { return; }
-    let v = block[r];
-    let i = (z * p.M + m + r) * p.N + n;
-    if (n + 3u < p.N) {
-      c[i] = v.x;
-      c[i + 1u] = v.y;
-      c[i + 2u] = v.z;
-      c[i + 3u] = v.w;
-    } else {
-      if (n < p.N) { c[i] = v.x; }
-      if (n + 1u < p.N) { c[i + 1u] = v.y; }
-      if (n + 2u < p.N) { c[i + 2u] = v.z; }
-    }
+// Row m of C from column n on, as far as M and N. Each element is written with a constant index: CPU
+// drivers turn a dynamic index into a vector into scratch memory.
+fn store_row(z: u32, m: u32, n: u32, v: vec4f) {
+  if (m >= p.M) { return; }
+  let i = (z * p.M + m) * p.N + n;
+  if (n + 3u < p.N) {
+    c[i] = v.x;
+    c[i + 1u] = v.y;
+    c[i + 2u] = v.z;
+    c[i + 3u] = v.w;
+  } else {
+    if (n < p.N) { c[i] = v.x; }
+    if (n + 1u < p.N) { c[i + 1u] = v.y; }
+    if (n + 2u < p.N) { c[i + 2u] = v.z; }
   }
+}
+
+// A loop, not four calls: unrolled stores in every block made the kernels so long that they ran 10-20%
+// slower on SwiftShader.
+fn store_block(z: u32, m: u32, n: u32, block: mat4x4f) {
+  for (var r = 0u; r < 4u; r++) { store_row(z, m + r, n, block[r]); }
 }
 
 fn store(t: Tile, s: Sums) {

@@ -51,13 +51,6 @@ fn add_k_step(t: Tile, s: Quad, m: u32, n: u32, k: u32) -> Quad {
   return Quad(s.q0 + k_step(t, m, n, k), s.q1 + k_step(t, m, n + 4u, k), s.q2 + k_step(t, m, n + 8u, k), s.q3 + k_step(t, m, n + 12u, k));
 }
 
-fn store_quad(t: Tile, m: u32, n: u32, s: Quad) {
-  store_block(t.z, m, n, s.q0);
-  store_block(t.z, m, n + 4u, s.q1);
-  store_block(t.z, m, n + 8u, s.q2);
-  store_block(t.z, m, n + 12u, s.q3);
-}
-
 // The lane's columns n .. n + 15 of the tile; s[i], the sums of rows 4i .. 4i + 3, start from `start`.
 fn shared_product(t: Tile, lane: u32, start: Quad) {
   let n = t.n0 + 16u * lane;
@@ -80,7 +73,15 @@ fn shared_product(t: Tile, lane: u32, start: Quad) {
   for (var k = k_full; K_TAIL && k < t.k_end; k++) {
     for (var i = 0u; i < 8u; i++) { s[i] = add_k_step(t, s[i], t.m0 + 4u * i, n, k); }
   }
-  for (var i = 0u; i < 8u; i++) { store_quad(t, t.m0 + 4u * i, n, s[i]); }
+  // Row by row: each row's sums are read back with dynamic indices (a gather per element), each written once.
+  for (var r = 0u; r < SG_TM; r++) {
+    let i = r >> 2u;
+    let j = r & 3u;
+    store_row(t.z, t.m0 + r, n, s[i].q0[j]);
+    store_row(t.z, t.m0 + r, n + 4u, s[i].q1[j]);
+    store_row(t.z, t.m0 + r, n + 8u, s[i].q2[j]);
+    store_row(t.z, t.m0 + r, n + 12u, s[i].q3[j]);
+  }
 }
 
 @compute @workgroup_size(4)
