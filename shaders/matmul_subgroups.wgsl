@@ -3,21 +3,21 @@
 // A CPU driver runs four invocations as the four lanes of one SIMD register and cannot tell that lanes read
 // neighbouring or equal addresses: every storage read is a gather, four scalar loads each behind its own
 // branch, while arithmetic runs on all four lanes at once. So here a workgroup is one subgroup of 4 lanes
-// computing a 32 x 64 tile of C: the 32 rows of op(A) are read once, a quarter by each lane, and handed to
+// computing a 64 x 64 tile of C: the 64 rows of op(A) are read once, a quarter by each lane, and handed to
 // all four with subgroupBroadcast (a few register shuffles); each lane reads its own 16 columns of op(B) and
-// keeps their 32 x 16 sums, 32 blocks. A step of 4 along K is 6 block reads for 32 block products (the 8 x 16
-// kernel: 6 for 8). Timed on SwiftShader with parts taken out, reads are still about half of the time, the
-// arithmetic most of the rest and the broadcasts under a tenth. It takes 1.4-1.5x less CPU time than 8 x 16
-// at 512^3 and 1024^3 there (2 cores, loaded machine); a 32 x 32 tile ran about 1.3x slower, 48 x 64 and
-// 64 x 64 no faster.
+// keeps their 64 x 16 sums, 64 blocks. A step of 4 along K is 8 block reads for 64 block products (the 8 x 16
+// kernel: 6 for 8). Timed on SwiftShader with parts taken out (at 32 x 32), reads were still about half of
+// the time, the arithmetic most of the rest and the broadcasts under a tenth. Against 8 x 16 there (2 cores,
+// loaded machine, CPU time) it is 1.6-1.7x faster at 512^3 and 1024^3 and 1.5-2.1x on the training step's
+// shapes; a 32 x 64 tile was 1.2x slower at 1024^3 (level at K = 64), 32 x 32 1.3x slower than that.
 //
-// The sums live in an array, indexed by constants except in the store loop: as 32 named blocks with every
+// The sums live in an array, indexed by constants except in the store loop: as named blocks with every
 // store written out, the pipeline took 4x longer to compile (seconds on SwiftShader) and ran no faster.
 //
 // Assumes the 4 invocations of a workgroup form one subgroup, as they do wherever subgroups have 4 or more
 // lanes (WebGPU's minimum) and are filled in invocation order.
 
-const SG_TM = 32u;
+const SG_TM = 64u;
 const SG_TN = 64u;
 
 // A lane's op(B) blocks for 4 steps of K by its 16 columns, or its sums for 4 rows by those columns.
@@ -54,24 +54,34 @@ fn add_k_step(t: Tile, s: Quad, m: u32, n: u32, k: u32) -> Quad {
 // The lane's columns n .. n + 15 of the tile; s[i], the sums of rows 4i .. 4i + 3, start from `start`.
 fn shared_product(t: Tile, lane: u32, start: Quad) {
   let n = t.n0 + 16u * lane;
-  var s = array<Quad, 8>(start, start, start, start, start, start, start, start);
+  var s = array<Quad, 16>(start, start, start, start, start, start, start, start, start, start, start, start, start, start, start, start);
   let k_full = t.k_begin + ((t.k_end - t.k_begin) & ~3u);
   for (var k0 = t.k_begin; k0 < k_full; k0 += 4u) {
     let b = Quad(b_block(t, n, k0), b_block(t, n + 4u, k0), b_block(t, n + 8u, k0), b_block(t, n + 12u, k0));
-    // Lane l reads rows 8l .. 8l + 7 of the 32; each block then reaches every lane, one lane's at a time.
-    let x = a_block(t, t.m0 + 8u * lane, k0);
-    let y = a_block(t, t.m0 + 8u * lane + 4u, k0);
-    s[0] = add_products(s[0], from_lane0(x), b);
-    s[1] = add_products(s[1], from_lane0(y), b);
-    s[2] = add_products(s[2], from_lane1(x), b);
-    s[3] = add_products(s[3], from_lane1(y), b);
-    s[4] = add_products(s[4], from_lane2(x), b);
-    s[5] = add_products(s[5], from_lane2(y), b);
-    s[6] = add_products(s[6], from_lane3(x), b);
-    s[7] = add_products(s[7], from_lane3(y), b);
+    // Lane l reads rows 16l .. 16l + 15 of the 64; each block then reaches every lane, one lane's at a time.
+    let w = a_block(t, t.m0 + 16u * lane, k0);
+    let x = a_block(t, t.m0 + 16u * lane + 4u, k0);
+    let y = a_block(t, t.m0 + 16u * lane + 8u, k0);
+    let z = a_block(t, t.m0 + 16u * lane + 12u, k0);
+    s[0] = add_products(s[0], from_lane0(w), b);
+    s[1] = add_products(s[1], from_lane0(x), b);
+    s[2] = add_products(s[2], from_lane0(y), b);
+    s[3] = add_products(s[3], from_lane0(z), b);
+    s[4] = add_products(s[4], from_lane1(w), b);
+    s[5] = add_products(s[5], from_lane1(x), b);
+    s[6] = add_products(s[6], from_lane1(y), b);
+    s[7] = add_products(s[7], from_lane1(z), b);
+    s[8] = add_products(s[8], from_lane2(w), b);
+    s[9] = add_products(s[9], from_lane2(x), b);
+    s[10] = add_products(s[10], from_lane2(y), b);
+    s[11] = add_products(s[11], from_lane2(z), b);
+    s[12] = add_products(s[12], from_lane3(w), b);
+    s[13] = add_products(s[13], from_lane3(x), b);
+    s[14] = add_products(s[14], from_lane3(y), b);
+    s[15] = add_products(s[15], from_lane3(z), b);
   }
   for (var k = k_full; K_TAIL && k < t.k_end; k++) {
-    for (var i = 0u; i < 8u; i++) { s[i] = add_k_step(t, s[i], t.m0 + 4u * i, n, k); }
+    for (var i = 0u; i < 16u; i++) { s[i] = add_k_step(t, s[i], t.m0 + 4u * i, n, k); }
   }
   // Row by row: each row's sums are read back with dynamic indices (a gather per element), each written once.
   for (var r = 0u; r < SG_TM; r++) {

@@ -46,7 +46,7 @@ const KERNELS = {
     shader: shader('matmul.wgsl + matmul_subgroups.wgsl', `enable subgroups;\n${source}\n${subgroupSource}`),
     entry: 'matmul_sg',
     biasEntry: 'matmul_sg_bias',
-    tileM: 32,
+    tileM: 64,
     tileN: 64,
     fill: 16,
   },
