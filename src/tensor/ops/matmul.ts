@@ -46,6 +46,7 @@ const KERNELS = {
     shader: shader('matmul.wgsl + matmul_subgroups.wgsl', `enable subgroups;\n${source}\n${subgroupSource}`),
     entry: 'matmul_sg',
     biasEntry: 'matmul_sg_bias',
+    // SG_TM x SG_TN in shaders/matmul_subgroups.wgsl
     tileM: 64,
     tileN: 64,
     fill: 16,
