@@ -7,7 +7,7 @@ const START = '/?batch=4&steps=40';
 const stepOf = async (page: Page): Promise<number> => Number(await page.getByTestId('train-progress').getAttribute('data-step'));
 
 test('one click trains the tiny model: the charts move, pause saves, a reload resumes, the views show', async ({ page }, testInfo) => {
-  test.setTimeout(180_000);
+  test.setTimeout(300_000);
   const errors = collectErrors(page);
   await page.goto(START);
   await expectAdapter(page);
