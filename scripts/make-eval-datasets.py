@@ -8,6 +8,7 @@ score a model's embeddings against the truth without going through our readers.
   imagenet/         <wnid>/*.JPEG for four ImageNet-1k classes
   folders/          one folder per class (.png), classnames.json, templates.json (CLIP_benchmark's {c})
   segmentation/     images/*.jpg, labels/*.png (palette and grayscale PNGs of class indices, 255 on borders), classes.txt
+  tar-formats/      GNU and PAX tars with long names, a directory and a symlink (the tar reader's test)
   shards/           webdataset tars written by Python's tarfile: jpg+txt, png+json (DreamLIP's fields), webp+json
                     (PixelProse's), a sample without an image, one with broken JSON, a member without extension;
                     cls-0000.tar with cls labels, classnames.json
@@ -232,11 +233,32 @@ def shards():
     return {"samples": truth, "cls": cls_truth}
 
 
+def tar_formats():
+    """The same two members in GNU, PAX and ustar tars, with what else archives hold: long names (GNU's ././@LongLink,
+    pax's path record), a directory, a symlink, a pax global header."""
+    folder = os.path.join(OUT, "tar-formats")
+    os.makedirs(folder, exist_ok=True)
+    long_name = "deep/" + "x" * 120 + "/000001.txt"
+    members = {"000000.txt": b"a short caption", long_name: "a caption with a long path, and non-ASCII: caf\u00e9 \u00fcber".encode()}
+    for fmt, name in [(tarfile.GNU_FORMAT, "gnu.tar"), (tarfile.PAX_FORMAT, "pax.tar")]:
+        with tarfile.open(os.path.join(folder, name), "w", format=fmt) as tar:
+            d = tarfile.TarInfo("deep")
+            d.type = tarfile.DIRTYPE
+            tar.addfile(d)
+            for member, data in members.items():
+                add(tar, member, data)
+            link = tarfile.TarInfo("link.txt")
+            link.type = tarfile.SYMTYPE
+            link.linkname = "000000.txt"
+            tar.addfile(link)
+    return {name.decode() if isinstance(name, bytes) else name: data.decode() for name, data in members.items()}
+
+
 if __name__ == "__main__":
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
     truth = {"generator": "scripts/make-eval-datasets.py", "coco": coco(), "flickr": flickr(), "imagenet": imagenet(), "folders": folders(),
-             "segmentation": segmentation(), "shards": shards()}
+             "segmentation": segmentation(), "shards": shards(), "tar_formats": tar_formats()}
     with open(os.path.join(OUT, "truth.json"), "w") as f:
         json.dump(truth, f)
     total = sum(len(files) for _, _, files in os.walk(OUT))

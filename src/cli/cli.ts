@@ -17,6 +17,7 @@ import { lossCommand } from './loss.ts';
 import { retrieveCommand } from './retrieve.ts';
 import { scenesCommand } from './scenes.ts';
 import { segmentCommand } from './segment.ts';
+import { shardsCommand } from './shards.ts';
 import { tokenizeCommand } from './tokenize.ts';
 import { trainCommand } from './train.ts';
 
@@ -32,6 +33,7 @@ export const COMMANDS: readonly Command[] = [
   trainCommand,
   evaluateCommand,
   evalCommand,
+  shardsCommand,
   scenesCommand,
 ];
 

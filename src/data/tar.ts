@@ -5,6 +5,8 @@
  * an error naming the byte where it happened: past a damaged header no member boundary can be trusted.
  */
 
+import { formatBytes } from '../format.ts';
+
 const BLOCK = 512;
 
 export interface TarMember {
@@ -188,7 +190,7 @@ export async function* readTar(stream: ReadableStream<Uint8Array>, source: strin
         continue;
       }
       if (!(await bytes.skip(padded(size)))) throw new Error(`${source} is truncated: it ends inside ${name || 'a member'} (byte ${at})`);
-      if (regular) yield { name, reason: `holds ${size} bytes, more than the ${Math.round(limit / 2 ** 20)} MiB a member may have here` };
+      if (regular) yield { name, reason: `holds ${formatBytes(size)}, more than the ${formatBytes(limit)} a member may have here` };
       else if (!isMeta && type !== '5') yield { name, reason: 'not a regular file (a link or a device)' };
     }
   } finally {

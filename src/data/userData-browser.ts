@@ -88,6 +88,14 @@ export function nameOfFiles(files: readonly PathedBlob[]): string {
 
 export async function userDataFromZip(zip: Blob, options: BrowserUserDataOptions): Promise<UserData> {
   const name = options.name ?? (zip instanceof File ? zip.name : 'the zip archive');
+  return withZipFiles(zip, name, options.maxEntryBytes, (files) => loadUserData(files, { ...options, decode: options.decode ?? decodeInBrowser, name }));
+}
+
+/**
+ * Runs `use` on the files of a zip (`name` names it in errors), each entry inflated only when read, at most
+ * `maxEntryBytes` (MAX_ZIP_ENTRY_BYTES) each; the archive is closed when `use` is done.
+ */
+export async function withZipFiles<T>(zip: Blob, name: string, maxEntryBytes: number | undefined, use: (files: UserFile[]) => Promise<T>): Promise<T> {
   // Loaded on first use: zip.js is most of this module's weight, and most users drop folders.
   const { BlobReader, ZipReader } = await import('@zip.js/zip.js/index-native.js');
   // Paths are only keys here, never written to a disk: any entry name is acceptable. No zip.js workers: the
@@ -104,9 +112,9 @@ export async function userDataFromZip(zip: Blob, options: BrowserUserDataOptions
       .filter((entry): entry is FileEntry => !entry.directory)
       .map((entry) => ({
         path: entry.filename,
-        read: () => inflate(entry, options.maxEntryBytes ?? MAX_ZIP_ENTRY_BYTES),
+        read: () => inflate(entry, maxEntryBytes ?? MAX_ZIP_ENTRY_BYTES),
       }));
-    return await loadUserData(files, { ...options, decode: options.decode ?? decodeInBrowser, name });
+    return await use(files);
   } finally {
     await reader.close();
   }

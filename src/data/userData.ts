@@ -90,7 +90,18 @@ export function isIgnoredPath(path: string): boolean {
     .some((part) => part === '__MACOSX' || part.startsWith('.'));
 }
 
-export async function loadUserData(files: readonly UserFile[], options: UserDataOptions): Promise<UserData> {
+/** The user's images with their captions, before any is decoded. */
+export interface CaptionedFiles {
+  /** Image files by path, each with its caption (several joined by newlines). */
+  captioned: [UserFile, string][];
+  /** Image files found, captioned or not. */
+  imageCount: number;
+  captionSource: string;
+  skipped: SkippedFile[];
+}
+
+/** Which image files have captions, and what was passed over and why: what the data set is made of. */
+export async function captionedFiles(files: readonly UserFile[]): Promise<CaptionedFiles> {
   const skipped: SkippedFile[] = [];
   const byKind = classify(files, skipped);
   const { captions, source } = await collectCaptions(byKind, skipped);
@@ -100,6 +111,11 @@ export async function loadUserData(files: readonly UserFile[], options: UserData
     if (texts) captioned.push([image, texts.join('\n')]);
     else skipped.push({ path: image.path, reason: source.missing(image.path) });
   }
+  return { captioned, imageCount: byKind.image.length, captionSource: source.label, skipped };
+}
+
+export async function loadUserData(files: readonly UserFile[], options: UserDataOptions): Promise<UserData> {
+  const { captioned, imageCount, captionSource, skipped } = await captionedFiles(files);
   const images = await decodeAll(
     captioned.map(([file]) => file),
     options,
@@ -110,7 +126,7 @@ export async function loadUserData(files: readonly UserFile[], options: UserData
     const working = images[i];
     if (working) pairs.push({ working, caption });
   });
-  return splitPairs(pairs, { ...options, imageCount: byKind.image.length, captionSource: source.label, skipped });
+  return splitPairs(pairs, { ...options, imageCount, captionSource, skipped });
 }
 
 /**
