@@ -75,3 +75,23 @@ export function shardPattern(shards: readonly WrittenShard[], prefix = 'shard'):
   const last = shards.at(-1)!.name.slice(prefix.length + 1, -'.tar'.length);
   return `${prefix}-{${first}..${last}}.tar`;
 }
+
+/** GPUs in the command shown (the reference's CC3M nodes have 4). */
+const GPUS = 4;
+
+/**
+ * The reference's training command on the shards (its CC3M recipe, COSMOS-SPEC section 6). Its loader wants at least
+ * as many shards as data-loading workers on all GPUs together, so the workers per GPU are at most shards / GPUs.
+ */
+export function torchrunCommand(pattern: string, samples: number, shards: number): string {
+  const workers = Math.max(1, Math.min(8, Math.floor(shards / GPUS)));
+  return [
+    `torchrun --nproc_per_node ${GPUS} -m main`,
+    '--model ViT-B-16 --dataset-type webdataset',
+    `--train-data '${pattern}' --train-num-samples ${samples}`,
+    '--caption-sampling-mode textcrop --num-sampled-captions 8',
+    '--use-imagecrop-aug --global-crops-number 2 --local-crops-number 6 --crop-scale 0.4',
+    '--momentum-teacher 0.999 --fix-momentum --output-all --attentional-pool --cosmos',
+    `--lr 5e-4 --warmup 2000 --epochs 32 --batch-size 64 --wd 0.5 --beta1 0.9 --beta2 0.98 --eps 1e-8 --precision amp --workers ${workers}`,
+  ].join(' \\\n    ');
+}
