@@ -170,7 +170,7 @@ function ModelChoices({ busy }: { busy: boolean }) {
         WiSE-FT mix of the loaded checkpoint and this run fine-tuned from it
       </label>
       <label className="field field-range">
-        <span>
+        <span className="evaluate-alpha-label">
           α = <strong data-testid="evaluate-alpha-value">{alpha.toFixed(2)}</strong> (0: as loaded, 1: as fine-tuned)
         </span>
         <input
@@ -203,7 +203,7 @@ function Settings({ busy }: { busy: boolean }) {
     <section className="figure-block" data-testid="evaluate-settings">
       <h3>Task</h3>
       <label className="field">
-        <span>Task</span>
+        <span>Measure</span>
         <select value={task} disabled={busy} data-testid="evaluate-task" onChange={(e) => set({ task: e.target.value as EvalTask })}>
           {(Object.keys(TASKS) as EvalTask[]).map((t) => (
             <option key={t} value={t}>
