@@ -15,10 +15,25 @@ const fail = (error: unknown) => {
 process.on('uncaughtException', fail);
 process.on('unhandledRejection', fail);
 
+// Ctrl-C ends the process, unless the command asked for the cancellation signal (eval): then the first one asks
+// it to stop after its current batch, and a second one ends the process at once.
+const stop = new AbortController();
+let graceful = false;
+process.on('SIGINT', () => {
+  if (!graceful || stop.signal.aborted) process.exit(130);
+  process.stderr.write('\nstopping after the current batch (Ctrl-C again to quit at once)\n');
+  stop.abort();
+});
+
 const code = await runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   runtime: () => (gpu.started ??= createNodeRuntime()),
+  interactive: process.stderr.isTTY === true,
+  cancellation: () => {
+    graceful = true;
+    return stop.signal;
+  },
 });
 (await gpu.started?.catch(() => null))?.destroy();
 process.exitCode = code;
