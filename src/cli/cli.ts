@@ -9,6 +9,7 @@ import { classifyCommand } from './classify.ts';
 import { type CliContext, type CliIo, type Command, JSON_FLAG, usageLine } from './command.ts';
 import { embedCommand } from './embed.ts';
 import { evaluateCommand } from './evaluate.ts';
+import { explainCommand } from './explain.ts';
 import { exportCommand } from './export.ts';
 import { inspectCommand } from './inspect.ts';
 import { lossCommand } from './loss.ts';
@@ -21,6 +22,7 @@ import { trainCommand } from './train.ts';
 export const COMMANDS: readonly Command[] = [
   tokenizeCommand,
   embedCommand,
+  explainCommand,
   inspectCommand,
   exportCommand,
   classifyCommand,
