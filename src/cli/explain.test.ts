@@ -26,6 +26,7 @@ interface Expected {
       checkpoint: string;
       config: string;
       texts: string[];
+      logits: number[][];
       start_layers: Record<'0' | 'last', { vision: number; text: number }>;
       relevance: Record<'0' | 'last', Maps>;
     }
@@ -62,8 +63,9 @@ describe.each(Object.keys(expected.models))('explain on the %s fixture model', (
     ['block 0', ['--start-layer', '0'], '0'],
     ['the last block (the default)', [], 'last'],
   ] as const)('from %s: image_relevance and text_relevance of every pair as PyTorch computes them', async (_, flags, key) => {
-    const out = await cliJson<Maps & { grid: number[]; start_layer: unknown }>(runtime, ...(await args()), ...flags);
+    const out = await cliJson<Maps & { grid: number[]; start_layer: unknown; logits: number[][] }>(runtime, ...(await args()), ...flags);
     expect(out.grid).toEqual([4, 4]);
+    expectClose(out.logits.flat(), want.logits.flat(), { rtol: 1e-5, atol: 1e-5 }, 'the scores explained');
     expect(out.start_layer).toEqual(want.start_layers[key]);
     for (const map of ['image_relevance', 'text_relevance'] as const) {
       const shape = [expected.images.length, want.texts.length, map === 'image_relevance' ? 16 : 77];

@@ -3,12 +3,13 @@
  * --json`: gradient-weighted attention relevance (Chefer, Gur & Wolf's CLIP recipe, src/eval/relevance.ts) of every
  * (image, text) pair for its score exp(logit_scale) * cos(image, text), on COSMOS and plain CLIP models alike:
  * image_relevance [images][texts][patches] over the patch grid `grid`, text_relevance [images][texts][77] over the
- * context positions. The relevance starts at block K of both towers, by default at each tower's last block.
+ * context positions, and the scores explained (`logits`, images by texts). The relevance starts at block K of both
+ * towers, by default at each tower's last block.
  */
 import { loadClipTokenizer } from '../data/tokenizer-node.ts';
 import { explainPairs, lastBlocks, type StartLayers } from '../eval/relevance.ts';
 import { defineCommand } from './command.ts';
-import { formatMatrix } from './format.ts';
+import { formatMatrix, rows } from './format.ts';
 import { MODEL_FLAGS, decodeImages, loadModel, preprocessImages } from './inputs.ts';
 
 export const explainCommand = defineCommand({
@@ -33,17 +34,17 @@ export const explainCommand = defineCommand({
       // Each pair's maps for the start layers asked for: the first computed.
       const image = out.image.map((perImage) => perImage.map((layers) => [...layers[0]!]));
       const text = out.text.map((perImage) => perImage.map((layers) => [...layers[0]!]));
-      const json = { image_relevance: image, text_relevance: text, grid: out.grid, start_layer: from };
+      const json = { image_relevance: image, text_relevance: text, grid: out.grid, start_layer: from, logits: rows(out.logits) };
       ctx.result(json, () =>
         flags.image
           .flatMap((imageName, i) =>
             flags.text.map((caption, t) => {
-              const [rows, cols] = out.grid;
-              const grid = Array.from({ length: rows }, (_, r) => image[i]![t]!.slice(r * cols, (r + 1) * cols));
+              const [gridRows, cols] = out.grid;
+              const grid = Array.from({ length: gridRows }, (_, r) => image[i]![t]!.slice(r * cols, (r + 1) * cols));
               const numbers = (n: number) => Array.from({ length: n }, (_, index) => String(index));
               const eot = ids[t]!.indexOf(tokenizer.eotId);
               const tokens = Array.from(ids[t]!.subarray(0, eot + 1), (id, p) => `${tokenizer.decode([id]).trim() || '·'} ${text[i]![t]![p]!.toFixed(3)}`);
-              return [`${imageName} x "${caption}":`, formatMatrix(grid, numbers(rows), numbers(cols)), `tokens: ${tokens.join('  ')}`].join('\n');
+              return [`${imageName} x "${caption}":`, formatMatrix(grid, numbers(gridRows), numbers(cols)), `tokens: ${tokens.join('  ')}`].join('\n');
             }),
           )
           .join('\n\n'),

@@ -37,6 +37,8 @@ export interface PairRelevance {
   text: Float32Array[][][];
   /** The patch grid of the image maps (rows, columns). */
   grid: [number, number];
+  /** [image][text]: the scores explained, exp(logit_scale) * cos(image, text). */
+  logits: Float32Array[];
 }
 
 /** Each tower's last block: the recipe's start layer. */
@@ -79,14 +81,14 @@ export function relevanceRows(terms: readonly Float32Array[], tokens: number, ro
  * One tower explained for several scores: `forward` runs the tower on one input, collecting `explained`, and returns
  * its global feature [1, E] and the row of R the map is read from (CLS, or EOT); the scores are exp(logit_scale) times
  * the cosines of that feature with each of `targets` [T, E] (normalized embeddings of the other tower, constants).
- * Returns [target][start layer - from], R's row over the tower's tokens.
+ * Returns the scores, and per target [start layer - from] R's row over the tower's tokens.
  */
 async function towerRelevance(
   model: ClipModel,
   forward: (explained: Explained) => { global: Tensor; row: number },
   targets: Tensor,
   from: number,
-): Promise<Float64Array[][]> {
+): Promise<{ scores: Float32Array; rows: Float64Array[][] }> {
   if (!engine.gradEnabled) throw new Error('relevance differentiates the model: it cannot run under noGrad');
   return scopeAsync(async () => {
     const explained: Explained = { from, probabilities: [] };
@@ -94,7 +96,7 @@ async function towerRelevance(
     const scores = scaleBy(matmul(l2Normalize(global), targets, { transB: true }), exp(model.logitScale));
     const tokens = explained.probabilities[0]!.shape[2]!;
     const count = targets.shape[0]!;
-    const out: Float64Array[][] = [];
+    const rows: Float64Array[][] = [];
     for (let t = 0; t < count; t++) {
       const terms = await scopeAsync(() => {
         const pick = new Float32Array(count);
@@ -103,23 +105,31 @@ async function towerRelevance(
         const blockTerms = grads.map((g, l) => positiveHeadMean(g, explained.probabilities[l]!));
         return Promise.all(blockTerms.map((term) => term.readFloat()));
       });
-      out.push(relevanceRows(terms, tokens, row));
+      rows.push(relevanceRows(terms, tokens, row));
     }
-    return out;
+    return { scores: await scores.readFloat(), rows };
   });
 }
 
-/** The relevance of each image's patches for its own score with each text: [text][start layer - from][patch]. */
-export async function imageRelevance(model: ClipModel, pixels: Float32Array, texts: Tensor, from: number): Promise<Float32Array[][]> {
+/**
+ * The relevance of an image's patches for its score with each text: maps [text][start layer - from][patch], and the
+ * scores [text].
+ */
+export async function imageRelevance(
+  model: ClipModel,
+  pixels: Float32Array,
+  texts: Tensor,
+  from: number,
+): Promise<{ maps: Float32Array[][]; scores: Float32Array }> {
   const s = model.config.vision.imageSize;
-  const rows = await towerRelevance(
+  const { rows, scores } = await towerRelevance(
     model,
     (explained) => ({ global: model.encodeImage(fromArray(pixels, [1, 3, s, s]), undefined, explained).global, row: 0 }),
     texts,
     from,
   );
   // Column 0 is CLS itself.
-  return rows.map((layers) => layers.map((r) => Float32Array.from(r.subarray(1))));
+  return { maps: rows.map((layers) => layers.map((r) => Float32Array.from(r.subarray(1)))), scores };
 }
 
 /** The relevance of a text's positions for its score with each image: [image][start layer - from][position]. */
@@ -127,7 +137,7 @@ export async function textRelevance(model: ClipModel, ids: Int32Array, images: T
   const context = model.config.text.contextLength;
   // Under the causal mask nothing after EOT reaches it: the tower runs up to EOT, and the later positions are 0.
   const eot = eotPositions(ids, context)[0]!;
-  const rows = await towerRelevance(model, (explained) => ({ global: model.encodeText([ids], 'global', explained).global, row: eot }), images, from);
+  const { rows } = await towerRelevance(model, (explained) => ({ global: model.encodeText([ids], 'global', explained).global, row: eot }), images, from);
   return rows.map((layers) =>
     layers.map((r) => {
       const full = new Float32Array(context);
@@ -149,10 +159,15 @@ export async function explainPairs(model: ClipModel, images: readonly Float32Arr
     const imageTargets = imageEmbeddings(model, images);
     const textTargets = textEmbeddings(model, ids);
     const image: Float32Array[][][] = [];
-    for (const pixels of images) image.push(await imageRelevance(model, pixels, textTargets, from.vision));
+    const logits: Float32Array[] = [];
+    for (const pixels of images) {
+      const { maps, scores } = await imageRelevance(model, pixels, textTargets, from.vision);
+      image.push(maps);
+      logits.push(scores);
+    }
     const byText: Float32Array[][][] = [];
     for (const row of ids) byText.push(await textRelevance(model, row, imageTargets, from.text));
     const text = images.map((_, i) => byText.map((perImage) => perImage[i]!));
-    return { image, text, grid: [imageSize / patchSize, imageSize / patchSize] as [number, number] };
+    return { image, text, grid: [imageSize / patchSize, imageSize / patchSize] as [number, number], logits };
   });
 }
