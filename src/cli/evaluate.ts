@@ -1,8 +1,8 @@
 /**
  * `cosmos evaluate --checkpoint F [--weights student|teacher] [--count N] --json`: a model on the built-in held-out
  * scenes (object combinations never seen in training): retrieval Recall@1/5 both ways, the pointing game with the
- * cross-attention maps, the dense maps, attention rollout and relevance (from the last block and from block 0), and
- * the segmentation mIoU, each beside its chance level.
+ * cross-attention maps, the dense maps, attention rollout and relevance (from the last block and from block 0, named in
+ * relevance_start_layer), and the segmentation mIoU, each beside its chance level.
  */
 import { HELD_OUT_COUNT, sceneData } from '../data/dataset.ts';
 import { loadSceneAtlasFromDisk } from '../data/scenes-node.ts';
@@ -31,7 +31,10 @@ export const evaluateCommand = defineCommand({
       ctx.progress(`${flags.checkpoint}: evaluating the ${weights} weights on ${count} held-out scenes`);
       const report = await heldOutReport(model, sceneData(atlas, 0, (flags.scenes ?? 'all') as SceneKinds), tokenizer, count);
       const { chance, ...metrics } = report;
-      ctx.result({ checkpoint: flags.checkpoint, weights, ...metrics, chance }, () =>
+      // The vision block each relevance map starts at, counted from 0 as `explain --start-layer` counts them.
+      const last = model.config.vision.layers - 1;
+      const relevanceStart = { pointing_relevance: last, pointing_relevance_block0: 0 };
+      ctx.result({ checkpoint: flags.checkpoint, weights, ...metrics, chance, relevance_start_layer: relevanceStart }, () =>
         [
           `${flags.checkpoint} (${weights}), ${report.pairs} held-out scenes, ${report.objects} objects:`,
           ...(
@@ -50,6 +53,7 @@ export const evaluateCommand = defineCommand({
           ).map(
             (key) => `  ${key.padEnd(25)} ${report[key] === null ? '-' : percent(report[key])}  (chance ${chance[key] === null ? '-' : percent(chance[key])})`,
           ),
+          `  relevance from vision block ${last} (the last; pointing_relevance) and block 0 (pointing_relevance_block0), as explain --start-layer counts`,
         ].join('\n'),
       );
     } finally {

@@ -1,7 +1,12 @@
+import { useState } from 'react';
+import { errorMessage } from '../../format.ts';
 import type { RelevanceResult, RelevanceText } from '../../worker/protocol.ts';
 import { ColourLegend } from '../heatmap/ColourLegend.tsx';
 import { HeatmapCanvas } from '../heatmap/HeatmapCanvas.tsx';
 import { TokenStrip } from '../heatmap/TokenStrip.tsx';
+import { downloadBlob } from '../heatmap/draw.ts';
+import { figurePng } from '../heatmap/figure.ts';
+import { shownTokens } from '../heatmap/tokens.ts';
 
 export const RELEVANCE_NOTE =
   'Gradient × attention relevance (Chefer, Gur & Wolf, ICCV 2021), min-max normalized per map to [0, 1]: 0 is the least relevant patch or token of that map, 1 the most.';
@@ -25,13 +30,18 @@ interface RelevanceBlockProps {
   onStart(start: number | null): void;
   opacity: number;
   showSpecial: boolean;
+  /** The figure's title names it: "student" or "teacher". */
+  weights: string;
+  /** The exported file's name. */
+  fileName: string;
 }
 
 /**
  * Which patches and which words make this image and this caption (or sentence) match: Chefer et al.'s relevance of
  * both towers for the score exp(logit_scale) * cos(image, text), from a start block chosen on a slider.
  */
-export function RelevanceBlock({ result, busy, sentence, start, onStart, opacity, showSpecial }: RelevanceBlockProps) {
+export function RelevanceBlock({ result, busy, sentence, start, onStart, opacity, showSpecial, weights, fileName }: RelevanceBlockProps) {
+  const [exportError, setExportError] = useState<string | null>(null);
   if (!result) {
     return (
       <section className="figure-block figure-block-full" data-testid="relevance-block">
@@ -46,6 +56,26 @@ export function RelevanceBlock({ result, busy, sentence, start, onStart, opacity
   const visionStart = startIndex(start, blocks.vision);
   const textStart = startIndex(start, blocks.text);
   const what = sentence === null ? 'caption' : `sentence "${shown.text}"`;
+  const imageLabel = `Relevance of the image patches for the ${what}, from block ${visionStart + 1}`;
+
+  const exportFigure = async () => {
+    try {
+      const blob = await figurePng({
+        title: `Relevance (gradient × attention), ${weights}, score ${shown.logit.toFixed(2)}: "${shown.text}"`,
+        maps: [{ label: imageLabel, image: result.image, values: shown.patches[visionStart]!, grid: result.grid }],
+        tokens: {
+          title: `Relevance of the tokens of the ${what}, from block ${textStart + 1}`,
+          tokens: shownTokens(shown.tokens, shown.positions[textStart]!, showSpecial),
+        },
+        legend: RELEVANCE_NOTE,
+        opacity,
+      });
+      downloadBlob(blob, fileName);
+      setExportError(null);
+    } catch (failure) {
+      setExportError(errorMessage(failure));
+    }
+  };
   return (
     <section className="figure-block figure-block-full" data-testid="relevance-block" data-busy={busy}>
       <div className="figure-block-header">
@@ -69,7 +99,15 @@ export function RelevanceBlock({ result, busy, sentence, start, onStart, opacity
             }}
           />
         </label>
+        <button type="button" data-testid="relevance-export" onClick={() => void exportFigure()}>
+          Export PNG
+        </button>
       </div>
+      {exportError && (
+        <p className="error-text" role="alert">
+          {exportError}
+        </p>
+      )}
       <div className="attention-figure">
         <div className="figure-block">
           <HeatmapCanvas
@@ -79,7 +117,7 @@ export function RelevanceBlock({ result, busy, sentence, start, onStart, opacity
             size={300}
             opacity={opacity}
             testId="relevance-map"
-            label={`Relevance of the image patches for the ${what}, from block ${visionStart + 1}`}
+            label={imageLabel}
           />
           <p className="muted small">
             The patches that raise the score of image and {what} ({shown.logit.toFixed(2)}): the CLS row of R, from block {visionStart + 1}.
