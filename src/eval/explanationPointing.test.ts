@@ -20,7 +20,7 @@ import { explanationMaps, explanationPointing } from './explanationPointing.ts';
 import { textEmbeddings } from './batched.ts';
 import { imageRelevance } from './relevance.ts';
 import { attentionRollout } from './rollout.ts';
-import { pointingChance, pointsInside } from './sceneMetrics.ts';
+import { pointingChance, pointsInside } from './pointing.ts';
 
 setupTestGpu();
 

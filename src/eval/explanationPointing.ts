@@ -1,9 +1,9 @@
 /**
- * The pointing game (sceneMetrics.ts) for the maps that explain a model without its poolers, on the same held-out
- * scenes and objects: the vision tower's attention rollout (Abnar & Zuidema, the CLS row through every block; one map
- * per image, whatever the sentence), and gradient-weighted relevance (relevance.ts) of each object's sentence with its
- * image, R_vision's CLS row from block 0 and from the last block (the recipe's default). `cosmos evaluate` reports
- * them beside the cross-attention and dense maps.
+ * The pointing game (pointing.ts, as sceneMetrics.ts plays it) for the maps that explain a model without its
+ * poolers, on the same held-out scenes and objects: the vision tower's attention rollout (Abnar & Zuidema, the CLS
+ * row through every block; one map per image, whatever the sentence), and gradient-weighted relevance (relevance.ts)
+ * of each object's sentence with its image, R_vision's CLS row from block 0 and from the last block (the recipe's
+ * default). `cosmos evaluate` reports them beside the cross-attention and dense maps.
  */
 import type { ClipModel } from '../cosmos/model.ts';
 import type { HeldOutScene } from '../data/dataset.ts';
@@ -16,7 +16,8 @@ import type { Tensor } from '../tensor/tensor.ts';
 import { batches, stackRows, textEmbeddings } from './batched.ts';
 import { imageRelevance } from './relevance.ts';
 import { attentionRollout } from './rollout.ts';
-import { pointingChance, pointsInside, type Score } from './sceneMetrics.ts';
+import { pointingChance, pointsInside } from './pointing.ts';
+import type { Score } from './sceneMetrics.ts';
 
 export interface ExplanationPointing {
   rollout: Score;

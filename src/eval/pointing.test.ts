@@ -1,7 +1,15 @@
 // The pointing game's geometry on hand-worked grids: which patch a map peaks at, whether its centre lies in a box
 // (x1 and y1 exclusive), and the chance of a map that peaks anywhere. No GPU needed.
 import { describe, expect, it } from 'vitest';
-import { pointingChance, pointsInside } from './sceneMetrics.ts';
+import { peakIndex, pointingChance, pointsInside } from './pointing.ts';
+
+describe('peakIndex', () => {
+  it('is the index of the highest value, the first of equal highs, as numpy.argmax', () => {
+    expect(peakIndex([0.1, 0.7, 0.2])).toBe(1);
+    expect(peakIndex([-3, -1, -1, -2])).toBe(1);
+    expect(peakIndex(new Float32Array(5))).toBe(0);
+  });
+});
 
 describe('pointsInside', () => {
   // A 4 x 4 grid over a 64 px image: patch centres at 8, 24, 40 and 56 px on each axis.
