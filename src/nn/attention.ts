@@ -3,7 +3,7 @@
  * q, k and v, then `out_proj`. Heads stay interleaved in the last axis ([B, T, H*D]), the layout our attention
  * kernel reads directly, so no transposes are needed.
  */
-import { attention, type AttentionOutput } from '../tensor/ops/attention.ts';
+import { attendWith, attention, attentionProbabilities, type AttentionOutput } from '../tensor/ops/attention.ts';
 import { gatherRows } from '../tensor/ops/embedding.ts';
 import { linear } from '../tensor/ops/matmul.ts';
 import { slice } from '../tensor/ops/shape.ts';
@@ -16,6 +16,11 @@ import { Module } from './module.ts';
 export interface MhaOptions {
   causal?: boolean;
   weights?: 'none' | 'mean' | 'per-head';
+  /**
+   * The probabilities as a tape tensor of their own, returned as `weights` per head and differentiable (relevance
+   * reads their gradient): softmax(q k^T) then its product with v, instead of the fused kernel.
+   */
+  explicit?: boolean;
 }
 
 export interface AttentionInit {
@@ -78,7 +83,12 @@ export class MultiheadAttention extends Module {
   }
 
   private attend(q: Tensor, k: Tensor, v: Tensor, opts: MhaOptions): AttentionOutput {
-    const { out, weights } = attention(q, k, v, { heads: this.heads, causal: opts.causal, weights: opts.weights ?? 'none' });
+    const shape = { heads: this.heads, causal: opts.causal };
+    if (opts.explicit) {
+      const probs = attentionProbabilities(q, k, shape);
+      return { out: this.outProj.forward(attendWith(probs, v, shape)), weights: probs };
+    }
+    const { out, weights } = attention(q, k, v, { ...shape, weights: opts.weights ?? 'none' });
     return { out: this.outProj.forward(out), weights };
   }
 }

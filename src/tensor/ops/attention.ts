@@ -75,6 +75,43 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   return { out, weights };
 }
 
+/**
+ * The fused attention in two tape steps, for a caller that differentiates the probabilities themselves (relevance,
+ * which reads their gradient): P = softmax(q k^T / sqrt(D) [+ causal mask]) per head, [B, heads, Tq, Tk], masked
+ * entries exactly 0. Then attendWith(P, v) is attention's output.
+ */
+export function attentionProbabilities(q: Tensor, k: Tensor, opts: Omit<AttentionOptions, 'weights'>): Tensor {
+  const d = dims(q, k, k, opts);
+  const scale = 1 / Math.sqrt(d.d4 * 4);
+  const probs = dots(q, k, d, scale);
+  run('softmax_rows', [probs.buffer], d, d.tq, d.tk, 1, probs.size / d.tk);
+  return record('attentionProbabilities', [q, k], probs, (gradProbs, needs) => {
+    // softmax_grad works in place: on a copy, since the probabilities' gradient is itself what a caller reads.
+    const dScores = new Tensor(probs.shape);
+    gpu().copy(gradProbs.buffer, 0, dScores.buffer, 0, dScores.byteSize);
+    run('softmax_grad', [probs.buffer, dScores.buffer], d, d.tq, d.tk, 1, probs.size / d.tk);
+    const grads = [needs[0] ? mix('mix_rows', dScores, k, d, d.tq, d.tk, scale) : null, needs[1] ? mix('mix_cols', dScores, q, d, d.tk, d.tq, scale) : null];
+    dScores.dispose(); // scratch: the dispatches that read it are already recorded
+    return grads;
+  });
+}
+
+/** probs v per head: probs [B, heads, Tq, Tk] (attentionProbabilities'), v [B, Tk, E]; out [B, Tq, E]. */
+export function attendWith(probs: Tensor, v: Tensor, opts: Omit<AttentionOptions, 'weights'>): Tensor {
+  const [batch, heads, tq, tk] = probs.shape as [number, number, number, number];
+  if (probs.shape.length !== 4 || heads !== opts.heads) {
+    throw new Error(`attendWith: probabilities ${shapeString(probs.shape)} are not [batch, ${opts.heads} heads, queries, keys]`);
+  }
+  const d = dims({ shape: [batch, tq, v.shape[2] ?? 0], dtype: 'f32' }, v, v, opts);
+  if (d.tk !== tk) throw new Error(`attendWith: ${tk} keys in the probabilities, ${d.tk} in v ${shapeString(v.shape)}`);
+  const out = mix('mix_rows', probs, v, d, d.tq, d.tk, 1);
+  return record('attendWith', [probs, v], out, (gradOut, needs) => [
+    // Every entry of dP = dO v^T, masked ones too (where P is 0), as PyTorch's gradient has them.
+    needs[0] ? dots(gradOut, v, { ...d, causal: false }, 1) : null,
+    needs[1] ? mix('mix_cols', probs, gradOut, d, d.tk, d.tq, 1) : null,
+  ]);
+}
+
 function attentionWeights(probs: Tensor, d: Dims, kind: 'none' | 'mean' | 'per-head'): Tensor | null {
   if (kind === 'none') return null;
   if (kind === 'per-head') return new Tensor(probs.shape, 'f32', probs);
@@ -118,7 +155,10 @@ function run(entry: Entry, buffers: GPUBuffer[], d: Dims, rows: number, cols: nu
   });
 }
 
-function dims(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions): Dims {
+/** Only the shapes and dtypes are read: attendWith passes the shape of the queries it never sees. */
+type Shaped = Pick<Tensor, 'shape' | 'dtype'>;
+
+function dims(q: Shaped, k: Shaped, v: Shaped, opts: AttentionOptions): Dims {
   const fail = (why: string): never => {
     throw new Error(`attention: ${why} (q ${shapeString(q.shape)}, k ${shapeString(k.shape)}, v ${shapeString(v.shape)}, ${opts.heads} heads)`);
   };
