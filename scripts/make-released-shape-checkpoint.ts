@@ -1,10 +1,10 @@
 /**
- * Writes a checkpoint shaped exactly like the released ViT-B/32 COSMOS one: {"epoch", "name", "student"
+ * Writes a checkpoint shaped exactly like a released COSMOS one (ViT-B/32 unless ViT-B-16 is asked for): {"epoch", "name", "student"
  * ("module."-prefixed state_dict), "teacher" (state_dict), "optimizer" (AdamW state_dict)}, about 2.4 GB of random
  * float32. Each tensor's values are drawn only when the writer asks for them (no GPU), so memory holds one tensor.
  * The end-to-end test makes it at test time to check that the app loads a file of that size without holding it.
  *
- *   node --import tsx --import ./scripts/wgsl-hooks.mjs scripts/make-released-shape-checkpoint.ts OUT.pt
+ *   node --import tsx --import ./scripts/wgsl-hooks.mjs scripts/make-released-shape-checkpoint.ts OUT.pt [ViT-B-32|ViT-B-16]
  */
 import { readFileSync } from 'node:fs';
 import { fileSink } from '../src/checkpoint/nodeFiles.ts';
@@ -74,19 +74,20 @@ function adamWState(shapes: Shapes, seed: number): Map<string, WritableValue> {
 }
 
 async function main(): Promise<void> {
-  const [out] = process.argv.slice(2);
-  if (!out?.endsWith('.pt')) throw new Error('usage: make-released-shape-checkpoint.ts OUT.pt');
+  const [out, architecture = 'ViT-B-32'] = process.argv.slice(2);
+  if (!out?.endsWith('.pt')) throw new Error('usage: make-released-shape-checkpoint.ts OUT.pt [ViT-B-32|ViT-B-16]');
   const released = JSON.parse(readFileSync(new URL('../fixtures/cosmos/released-shapes.json', import.meta.url), 'utf8')) as Record<string, { shapes: Shapes }>;
-  const shapes = released['ViT-B-32']!.shapes;
+  const shapes = released[architecture]?.shapes;
+  if (!shapes) throw new Error(`${architecture}: fixtures/cosmos/released-shapes.json has the shapes of ${Object.keys(released).join(' and ')}`);
   const tree = {
     epoch: 32,
-    name: 'ViT-B-32 (released shapes, random weights)',
+    name: `${architecture} (released shapes, random weights)`,
     student: stateDict(shapes, 'module.', 1),
     teacher: stateDict(shapes, '', 100_001),
     optimizer: adamWState(shapes, 200_001),
   };
   await writeTorchCheckpoint(tree, await fileSink(out));
-  console.log(`wrote ${out}: ViT-B/32 shapes, student, teacher and AdamW state`);
+  console.log(`wrote ${out}: ${architecture} shapes, student, teacher and AdamW state`);
 }
 
 main().catch((error: unknown) => {

@@ -11,6 +11,7 @@ import { type CliContext, type CliIo, type Command, JSON_FLAG, usageLine } from 
 import { embedCommand } from './embed.ts';
 import { evalCommand } from './eval.ts';
 import { evaluateCommand } from './evaluate.ts';
+import { explainCommand } from './explain.ts';
 import { exportCommand } from './export.ts';
 import { inspectCommand } from './inspect.ts';
 import { lossCommand } from './loss.ts';
@@ -24,6 +25,7 @@ import { trainCommand } from './train.ts';
 export const COMMANDS: readonly Command[] = [
   tokenizeCommand,
   embedCommand,
+  explainCommand,
   inspectCommand,
   exportCommand,
   classifyCommand,

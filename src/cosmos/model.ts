@@ -16,7 +16,7 @@ import { Embedding, LayerNorm, Linear } from '../nn/layers.ts';
 import { Module } from '../nn/module.ts';
 import { AttentionalCrossPooler } from '../nn/pooler.ts';
 import { type TextFeatures, type TextOutputs, encodeTextTower } from '../nn/text.ts';
-import { Transformer } from '../nn/transformer.ts';
+import { type Explained, Transformer } from '../nn/transformer.ts';
 import { type VisionFeatures, VisionTransformer } from '../nn/vision.ts';
 import { gpu } from '../tensor/engine.ts';
 import type { AttentionOutput } from '../tensor/ops/attention.ts';
@@ -124,17 +124,21 @@ export class ClipModel extends Module {
     }
   }
 
-  /** images [B, 3, H, W], CLIP-normalized; `attentionMaps` collects each layer's self-attention weights. */
-  encodeImage(images: Tensor, attentionMaps?: Tensor[]): VisionFeatures {
-    return this.visual.forward(images, attentionMaps);
+  /**
+   * images [B, 3, H, W], CLIP-normalized; `attentionMaps` collects each layer's self-attention weights, `explained`
+   * the probabilities relevance differentiates (Transformer.forward).
+   */
+  encodeImage(images: Tensor, attentionMaps?: Tensor[], explained?: Explained): VisionFeatures {
+    return this.visual.forward(images, attentionMaps, explained);
   }
 
   /**
    * Token id rows of the context length, on the host (the tokenizer's rowsFor); arrays of several rows are read in
-   * order. With 'global' only the global features are wanted: the tower stops at the batch's last EOT.
+   * order. With 'global' only the global features are wanted: the tower stops at the batch's last EOT. `explained`:
+   * see Transformer.forward.
    */
-  encodeText(rows: readonly Int32Array[], outputs: TextOutputs = 'tokens'): TextFeatures {
-    return encodeTextTower(this, this.config.text, rows, outputs);
+  encodeText(rows: readonly Int32Array[], outputs: TextOutputs = 'tokens', explained?: Explained): TextFeatures {
+    return encodeTextTower(this, this.config.text, rows, outputs, explained);
   }
 
   /** An exact copy, parameter for parameter on the GPU: how the EMA teacher starts (the reference deep-copies). */

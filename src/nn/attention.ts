@@ -3,7 +3,7 @@
  * q, k and v, then `out_proj`. Heads stay interleaved in the last axis ([B, T, H*D]), the layout our attention
  * kernel reads directly, so no transposes are needed.
  */
-import { type AttentionOptions, type AttentionOutput, attention, packedSelfAttention } from '../tensor/ops/attention.ts';
+import { attendWith, attention, attentionProbabilities, type AttentionOutput, packedSelfAttention } from '../tensor/ops/attention.ts';
 import { gatherRows } from '../tensor/ops/embedding.ts';
 import { linear } from '../tensor/ops/matmul.ts';
 import { slice } from '../tensor/ops/shape.ts';
@@ -16,6 +16,11 @@ import { Module } from './module.ts';
 export interface MhaOptions {
   causal?: boolean;
   weights?: 'none' | 'mean' | 'per-head';
+  /**
+   * The probabilities as a tape tensor of their own, returned as `weights` per head and differentiable (relevance
+   * reads their gradient): softmax(q k^T) then its product with v, instead of the fused kernel.
+   */
+  explicit?: boolean;
 }
 
 export interface AttentionInit {
@@ -45,10 +50,19 @@ export class MultiheadAttention extends Module {
     this.outProj = this.module('out_proj', new Linear(e, e, random, { weight: init.outProj ?? fanInUniform(e), bias: zerosInit }));
   }
 
-  /** Self-attention: q, k and v all come from x [B, T, E], in one packed projection the kernels read in place. */
+  /**
+   * Self-attention: q, k and v all come from x [B, T, E], in one packed projection the kernels read in place
+   * (with `explicit`, sliced out for attentionProbabilities and attendWith).
+   */
   selfAttention(x: Tensor, opts: MhaOptions = {}): AttentionOutput {
     const qkv = linear(x, this.inProjWeight, this.inProjBias);
-    return this.project(packedSelfAttention(qkv, this.attentionOptions(opts)));
+    if (opts.explicit) {
+      // Explaining only: the probabilities are a tape tensor of their own, computed from q and k sliced out.
+      const [e, last] = [this.embedDim, qkv.shape.length - 1];
+      return this.attend(slice(qkv, last, 0, e), slice(qkv, last, e, 2 * e), slice(qkv, last, 2 * e, 3 * e), opts);
+    }
+    const { out, weights } = packedSelfAttention(qkv, { heads: this.heads, causal: opts.causal, weights: opts.weights ?? 'none' });
+    return { out: this.outProj.forward(out), weights };
   }
 
   /**
@@ -72,14 +86,16 @@ export class MultiheadAttention extends Module {
     const q = linear(query, slice(w, 0, 0, e), slice(b, 0, 0, e));
     const k = repeated(linear(kv, slice(w, 0, e, 2 * e), slice(b, 0, e, 2 * e)));
     const v = repeated(linear(kv, slice(w, 0, 2 * e, 3 * e), slice(b, 0, 2 * e, 3 * e)));
-    return this.project(attention(q, k, v, this.attentionOptions(opts)));
+    return this.attend(q, k, v, opts);
   }
 
-  private attentionOptions(opts: MhaOptions): AttentionOptions {
-    return { heads: this.heads, causal: opts.causal, weights: opts.weights ?? 'none' };
-  }
-
-  private project({ out, weights }: AttentionOutput): AttentionOutput {
+  private attend(q: Tensor, k: Tensor, v: Tensor, opts: MhaOptions): AttentionOutput {
+    const shape = { heads: this.heads, causal: opts.causal };
+    if (opts.explicit) {
+      const probs = attentionProbabilities(q, k, shape);
+      return { out: this.outProj.forward(attendWith(probs, v, shape)), weights: probs };
+    }
+    const { out, weights } = attention(q, k, v, { ...shape, weights: opts.weights ?? 'none' });
     return { out: this.outProj.forward(out), weights };
   }
 }

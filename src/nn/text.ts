@@ -10,7 +10,7 @@ import { reshape, slice } from '../tensor/ops/shape.ts';
 import { type Tensor, fromArray } from '../tensor/tensor.ts';
 import type { TextConfig } from './config.ts';
 import type { LayerNorm } from './layers.ts';
-import type { Transformer } from './transformer.ts';
+import type { Explained, Transformer } from './transformer.ts';
 
 export interface TextFeatures {
   /** [B, embed]: the EOT token after ln_final, times text_projection (not normalized). */
@@ -65,8 +65,17 @@ function truncateRows(ids: Int32Array, contextLength: number, used: number): Int
   return out;
 }
 
-/** rows: host token ids of `contextLength` each (the tokenizer's output); an array may hold several rows. */
-export function encodeTextTower(parts: TextTowerParts, config: TextConfig, rows: readonly Int32Array[], outputs: TextOutputs = 'tokens'): TextFeatures {
+/**
+ * rows: host token ids of `contextLength` each (the tokenizer's output); an array may hold several rows.
+ * `explained`: see Transformer.forward.
+ */
+export function encodeTextTower(
+  parts: TextTowerParts,
+  config: TextConfig,
+  rows: readonly Int32Array[],
+  outputs: TextOutputs = 'tokens',
+  explained?: Explained,
+): TextFeatures {
   const { contextLength, width } = config;
   const all = rows.length === 1 ? rows[0]! : concatRows(rows);
   const b = all.length / contextLength;
@@ -78,7 +87,7 @@ export function encodeTextTower(parts: TextTowerParts, config: TextConfig, rows:
   const x0 = embedding(idTensor, parts.tokenEmbedding, ids);
   const positions = t === contextLength ? parts.positionalEmbedding : slice(parts.positionalEmbedding, 0, 0, t);
   const x1 = reshape(addRows(reshape(x0, [b, t * width]), reshape(positions, [t * width])), [b, t, width]);
-  const tokens = parts.lnFinal.forward(parts.transformer.forward(x1, true));
+  const tokens = parts.lnFinal.forward(parts.transformer.forward(x1, true, undefined, explained));
   const eot = eotPositions(ids, t);
   // Gathering rows is an embedding lookup into the token features: its backward scatters into them.
   const eotFeatures = gatherRows(reshape(tokens, [b * t, width]), eot);

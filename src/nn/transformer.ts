@@ -3,6 +3,7 @@
  * (GELU, or QuickGELU for OpenAI's weights).
  */
 import { gelu, quickGelu } from '../tensor/ops/activation.ts';
+import { noGrad } from '../tensor/engine.ts';
 import { add } from '../tensor/ops/elementwise.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { MultiheadAttention } from './attention.ts';
@@ -34,6 +35,15 @@ function openClipTextWeights(width: number, layers: number): BlockWeights {
     fc: normalInit((2 * width) ** -0.5),
     proj: normalInit(attnStd * (2 * layers) ** -0.5),
   };
+}
+
+/**
+ * What a forward that is to be explained (src/eval/relevance.ts) collects: the attention probabilities [B, heads, T,
+ * T] of the blocks from `from` on, first block first, as tape tensors whose gradient can be read.
+ */
+export interface Explained {
+  from: number;
+  probabilities: Tensor[];
 }
 
 const ACTIVATIONS: Record<Activation, (x: Tensor) => Tensor> = { gelu, quick_gelu: quickGelu };
@@ -75,10 +85,21 @@ export class ResidualAttentionBlock extends Module {
     this.mlp = this.module('mlp', new Mlp(width, mlpWidth, random, weights, activation));
   }
 
-  /** With `attentionMaps`, the block's per-head attention weights [B, heads, T, T] are pushed onto it. */
-  forward(x: Tensor, causal = false, attentionMaps?: Tensor[]): Tensor {
-    const { out, weights } = this.attn.selfAttention(this.ln1.forward(x), { causal, weights: attentionMaps ? 'per-head' : 'none' });
-    if (weights) attentionMaps!.push(weights);
+  /**
+   * With `attentionMaps`, the block's per-head attention weights [B, heads, T, T] are pushed onto it; with
+   * `explained`, its attention probabilities as a tape tensor requiring grad, pushed onto `explained.probabilities`.
+   */
+  forward(x: Tensor, causal = false, attentionMaps?: Tensor[], explained?: Explained): Tensor {
+    const { out, weights } = this.attn.selfAttention(this.ln1.forward(x), {
+      causal,
+      weights: attentionMaps ? 'per-head' : 'none',
+      explicit: explained !== undefined,
+    });
+    if (explained) {
+      // A leaf when nothing before it needs a gradient: requiring one is what makes the rest of the tower record.
+      weights!.requiresGrad = true;
+      explained.probabilities.push(weights!);
+    } else if (weights) attentionMaps!.push(weights);
     const attended = add(x, out);
     return add(attended, this.mlp.forward(this.ln2.forward(attended)));
   }
@@ -104,9 +125,15 @@ export class Transformer extends Module {
     this.module('resblocks', blocks);
   }
 
-  /** With `attentionMaps`, every block's per-head attention weights are collected there, first layer first. */
-  forward(x: Tensor, causal = false, attentionMaps?: Tensor[]): Tensor {
-    return this.resblocks.reduce((h, block) => block.forward(h, causal, attentionMaps), x);
+  /**
+   * With `attentionMaps`, every block's per-head attention weights are collected there, first layer first. With
+   * `explained`, the blocks before `explained.from` run without the tape and the others push their probabilities.
+   */
+  forward(x: Tensor, causal = false, attentionMaps?: Tensor[], explained?: Explained): Tensor {
+    return this.resblocks.reduce((h, block, i) => {
+      if (!explained) return block.forward(h, causal, attentionMaps);
+      return i < explained.from ? noGrad(() => block.forward(h, causal)) : block.forward(h, causal, undefined, explained);
+    }, x);
   }
 }
 

@@ -15,7 +15,7 @@ import type { Random } from '../data/random.ts';
 import { LayerNorm } from './layers.ts';
 import { Module } from './module.ts';
 import { AttentionalCrossPooler } from './pooler.ts';
-import { Transformer } from './transformer.ts';
+import { type Explained, Transformer } from './transformer.ts';
 
 export interface VisionFeatures {
   /** [B, embed]: CLS after ln_post, times proj (not normalized). */
@@ -67,9 +67,10 @@ export class VisionTransformer extends Module {
 
   /**
    * images [B, 3, H, W], already normalized; H and W multiples of the patch size. With `attentionMaps`, each
-   * layer's self-attention weights [B, heads, T, T] (token 0 is CLS) are collected there.
+   * layer's self-attention weights [B, heads, T, T] (token 0 is CLS) are collected there; `explained`: see
+   * Transformer.forward.
    */
-  forward(images: Tensor, attentionMaps?: Tensor[]): VisionFeatures {
+  forward(images: Tensor, attentionMaps?: Tensor[], explained?: Explained): VisionFeatures {
     const [b, , h, w] = images.shape as [number, number, number, number];
     const { width, patchSize: p } = this.config;
     if (h % p || w % p) throw new Error(`Image ${h}x${w} is not a multiple of the patch size ${p}`);
@@ -80,7 +81,7 @@ export class VisionTransformer extends Module {
     const x0 = concat([cls, patchEmbeddings], 1);
     const pos = this.positionalEmbeddingFor(grid);
     const x1 = reshape(addRows(reshape(x0, [b, tokens * width]), reshape(pos, [tokens * width])), [b, tokens, width]);
-    const x = this.lnPost.forward(this.transformer.forward(this.lnPre.forward(x1), false, attentionMaps));
+    const x = this.lnPost.forward(this.transformer.forward(this.lnPre.forward(x1), false, attentionMaps, explained));
     const clsOut = reshape(slice(x, 1, 0, 1), [b, width]);
     return { global: matmul(clsOut, this.proj), patches: slice(x, 1, 1, tokens), grid };
   }

@@ -9,7 +9,7 @@ import { l2Normalize } from './ops/normalize.ts';
 import { sumAll } from './ops/reduce.ts';
 import { reshape } from './ops/shape.ts';
 import { scope, scopeAsync } from './scope.ts';
-import { backward } from './tape.ts';
+import { backward, gradients } from './tape.ts';
 import { fromArray, parameter, type Tensor } from './tensor.ts';
 
 const gpu = setupTestGpu();
@@ -62,6 +62,26 @@ describe('autograd tape', () => {
     // Only the outputs are left: the row statistics, norms, logsumexps and probabilities are gone.
     expect(live() - before).toBe(outputs.length);
     for (const t of [...outputs, x, ones, zeros, targets]) t.dispose();
+  });
+
+  it('gradients(): the gradient of an intermediate, again with the tape kept, without touching any .grad', async () => {
+    const x = parameter([1, -2, 3], [3]);
+    const w = parameter([0.5, 2, -1], [3]);
+    await scopeAsync(async () => {
+      // y = sum(h * w) with h = x * x: dy/dh = w, and dy/dx = 2 x w once backward runs.
+      const h = mul(x, x);
+      const y = sumAll(mul(h, w));
+      for (const scale of [1, 3]) {
+        const [dh, unused] = gradients(y, [h, fromArray([7], [1])], fromArray([scale], [1]));
+        expect(await values(dh!)).toEqual([0.5 * scale, 2 * scale, -scale]);
+        expect(await values(unused!)).toEqual([0]);
+      }
+      expect([x.grad, w.grad]).toEqual([null, null]);
+      backward(y);
+    });
+    expect(await values(x.grad!)).toEqual([1, -8, -6]);
+    x.dispose();
+    w.dispose();
   });
 
   it('records nothing under noGrad', () => {

@@ -4,8 +4,8 @@
  * tape from the end (the tape is in creation order, hence topologically sorted) and accumulates gradients:
  * into `.grad` for leaves that require it (parameters), in a map for intermediates.
  */
-import { engine, gpu } from './engine.ts';
-import { type Shape, Tensor, fromArray, shapeString } from './tensor.ts';
+import { engine, gpu, noGrad } from './engine.ts';
+import { type Shape, Tensor, fromArray, shapeString, zeros } from './tensor.ts';
 import { accumulateInto, add } from './ops/elementwise.ts';
 
 export interface TapeNode {
@@ -41,6 +41,44 @@ export function record(op: string, inputs: readonly Tensor[], output: Tensor, ba
  * gradients of every leaf that requires one into its `.grad`, and clears the tape.
  */
 export function backward(loss: Tensor, gradLoss?: Tensor): void {
+  propagate(loss, gradLoss, needsGrad, accumulateLeafGrad);
+  clearTape(0);
+}
+
+/**
+ * The gradients of `output` with respect to `inputs` (intermediates or leaves), as torch.autograd.grad computes
+ * them with retain_graph: only the branches that lead to `inputs` are differentiated, no leaf's `.grad` changes, and
+ * the tape stays (call again with another `gradOutput`; the scope that recorded it drops it). An input that
+ * `output` does not depend on gets zeros.
+ */
+export function gradients(output: Tensor, inputs: readonly Tensor[], gradOutput?: Tensor): Tensor[] {
+  // What depends on an input, in tape order (creation order, hence topological): the tensors a gradient passes through.
+  const downstream = new Set(inputs);
+  for (const node of engine.tape) if (node.inputs.some((t) => downstream.has(t))) downstream.add(node.output);
+  const wanted = new Set(inputs);
+  const found = new Map<Tensor, Tensor>();
+  const keep = (t: Tensor, g: Tensor) => {
+    if (!wanted.has(t)) return;
+    const previous = found.get(t);
+    found.set(t, previous ? add(previous, g) : g);
+  };
+  // The backward rules' own ops are not recorded (create_graph false): the tape is kept for the next call as it was.
+  noGrad(() => propagate(output, gradOutput, (t) => downstream.has(t), keep, keep));
+  return inputs.map((t) => found.get(t) ?? zeros(t.shape));
+}
+
+/**
+ * The reverse walk of the tape from `loss`: each node's output gradient, once complete, goes to `atNode`, then to
+ * the node's backward rule for the inputs `needs` accepts; a leaf's share goes to `atLeaf`, with `owned` true where
+ * nothing but that leaf can read it after this node (see ownedOnlyHere).
+ */
+function propagate(
+  loss: Tensor,
+  gradLoss: Tensor | undefined,
+  needs: (t: Tensor) => boolean,
+  atLeaf: (leaf: Tensor, g: Tensor, owned: boolean) => void,
+  atNode?: (output: Tensor, g: Tensor) => void,
+): void {
   if (!loss.node) throw new Error('backward: the loss was not computed from anything that requires a gradient');
   if (!gradLoss && loss.size !== 1) {
     throw new Error(`backward: a loss of shape ${shapeString(loss.shape)} needs an explicit output gradient`);
@@ -52,26 +90,33 @@ export function backward(loss: Tensor, gradLoss?: Tensor): void {
     const gradOutput = grads.get(node.output);
     if (!gradOutput) continue;
     grads.delete(node.output);
-    const needs = node.inputs.map(needsGrad);
-    const inputGrads = node.backward(gradOutput, needs);
+    atNode?.(node.output, gradOutput);
+    const needed = node.inputs.map(needs);
+    if (!needed.some(Boolean)) continue;
+    const inputGrads = node.backward(gradOutput, needed);
     node.inputs.forEach((input, k) => {
       const g = inputGrads[k];
-      if (!needs[k] || !g) return;
+      if (!needed[k] || !g) return;
       if (g.size !== input.size) {
         throw new Error(`${node.op} backward: gradient ${shapeString(g.shape)} for input ${shapeString(input.shape)}`);
       }
       if (input.node) {
         const previous = grads.get(input);
         grads.set(input, previous ? add(previous, g) : g);
-      } else if (input.grad) {
-        accumulateInto(input.grad, g);
       } else {
-        // The leaf's first gradient: taken as it is, or copied where something else may read it.
-        input.grad = ownedOnlyHere(g, k, inputGrads, node, gradOutput) && sameShape(g, input) ? g.keep() : copied(g, input.shape);
+        atLeaf(input, g, ownedOnlyHere(g, k, inputGrads, node, gradOutput));
       }
     });
   }
-  clearTape(0);
+}
+
+/**
+ * backward()'s share for a leaf: added into its `.grad`, or, the first, taken as it is (when owned and of the leaf's
+ * shape) or copied where something else may read it, instead of added into zeros. gradients() never comes here.
+ */
+function accumulateLeafGrad(leaf: Tensor, g: Tensor, owned: boolean): void {
+  if (leaf.grad) accumulateInto(leaf.grad, g);
+  else leaf.grad = owned && sameShape(g, leaf) ? g.keep() : copied(g, leaf.shape);
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * The analysis requests of the app's panels (AnalysisRequest in protocol.ts), answered in the worker with the
- * engine: cross-attention heatmaps, the vision tower's self-attention, the training views of a sample,
+ * engine: cross-attention heatmaps, the vision tower's self-attention, gradient x attention relevance, the training views of a sample,
  * retrieval, zero-shot classification and segmentation. Errors a user can cause throw sentences for the page.
  */
 import { type ClipModel, isCosmosModel, NO_CROSS_ATTENTION } from '../cosmos/model.ts';
@@ -10,6 +10,7 @@ import type { SceneAtlas } from '../data/scenes.ts';
 import type { ClipTokenizer } from '../data/tokenizer.ts';
 import { crossAttention } from './analysis/crossAttention.ts';
 import { DISPLAY_SIZE, heldOutPair, pickModel } from './analysis/inputs.ts';
+import { relevance } from './analysis/relevance.ts';
 import { retrieval } from './analysis/retrieval.ts';
 import { selfAttention } from './analysis/selfAttention.ts';
 import { trainingViews } from './analysis/views.ts';
@@ -42,6 +43,8 @@ export async function handleAnalysis(request: Exclude<AnalysisRequest, { kind: '
     }
     case 'selfAttention':
       return selfAttention(pickModel(ctx, request.weights), scenes, request.image);
+    case 'relevance':
+      return relevance(pickModel(ctx, request.weights), scenes, tokenizer, request.image, request.caption);
     case 'heldOutPair':
       return heldOutPair(dataOf(ctx), request.index, Math.max(DISPLAY_SIZE, ctx.student.config.vision.imageSize));
     case 'views':

@@ -79,6 +79,8 @@ export type AnalysisRequest =
   | { kind: 'attention'; image: ImageInput; caption: string; weights: Weights }
   /** The vision tower's self-attention: CLS to patches per layer and head, and attention rollout. */
   | { kind: 'selfAttention'; image: ImageInput; weights: Weights }
+  /** Gradient x attention relevance (Chefer et al.) of one image with a caption and with each of its sentences. */
+  | { kind: 'relevance'; image: ImageInput; caption: string; weights: Weights }
   /** Held-out pair `index` of the run's data set, to explain: its picture (square, for display) and caption. */
   | { kind: 'heldOutPair'; index: number }
   /** The views of one sample of one training step (exactly what it trained on, for the last step trained). */
@@ -114,6 +116,30 @@ export interface SelfAttentionResult {
   clsToPatches: Float32Array[][];
   /** Attention rollout (Abnar & Zuidema): CLS to patches through all layers, residual included. */
   rollout: Float32Array;
+}
+
+/**
+ * Chefer, Gur & Wolf's relevance of one image and one text for their score, for every start block: the recipe's
+ * R = I, then R = R + mean over heads of max(G_l * A_l, 0) R from the start block on (src/eval/relevance.ts).
+ */
+export interface RelevanceText {
+  text: string;
+  /** Display strings of the 77 positions (tokenStrings). */
+  tokens: string[];
+  /** [start block][patch]: R_vision's CLS row over the patches, start blocks 0 to the vision tower's last. */
+  patches: Float32Array[];
+  /** [start block][position]: R_text's EOT row over the 77 positions, start blocks 0 to the text tower's last. */
+  positions: Float32Array[];
+  /** The score explained: exp(logit_scale) * cos(image, text). */
+  logit: number;
+}
+
+export interface RelevanceResult {
+  kind: 'relevance';
+  image: RgbImage;
+  grid: [number, number];
+  /** The whole caption, then each of its sentences (when it has more than one). */
+  texts: RelevanceText[];
 }
 
 export interface HeldOutPairResult {
@@ -226,6 +252,7 @@ export type AnalysisResult =
   | AttentionResult
   | NoCrossAttentionResult
   | SelfAttentionResult
+  | RelevanceResult
   | HeldOutPairResult
   | ViewsResult
   | RetrievalResult

@@ -131,6 +131,49 @@ function attendBackward(gradOut: Tensor, probs: Tensor, [q, k, v]: readonly Rows
 
 const scale = (d: Dims): number => 1 / Math.sqrt(d.d4 * 4);
 
+/**
+ * The fused attention in two tape steps, for a caller that differentiates the probabilities themselves (relevance,
+ * which reads their gradient): P = softmax(q k^T / sqrt(D) [+ causal mask]) per head, [B, heads, Tq, Tk], masked
+ * entries exactly 0. Then attendWith(P, v) is attention's output.
+ */
+export function attentionProbabilities(q: Tensor, k: Tensor, opts: Omit<AttentionOptions, 'weights'>): Tensor {
+  const d = dims(q.shape, k.shape, k.shape, [q, k], opts);
+  const probs = dots(whole(q, d), whole(k, d), d, scale(d));
+  run('softmax_rows', [probs.buffer], d, d.tq, d.tk, 1, probs.size / d.tk);
+  return record('attentionProbabilities', [q, k], probs, (gradProbs, needs) => {
+    // softmax_grad works in place: on a copy, since the probabilities' gradient is itself what a caller reads.
+    const dScores = new Tensor(probs.shape);
+    gpu().copy(gradProbs.buffer, 0, dScores.buffer, 0, dScores.byteSize);
+    run('softmax_grad', [probs.buffer, dScores.buffer], d, d.tq, d.tk, 1, probs.size / d.tk);
+    const dq = needs[0] ? new Tensor(q.shape) : null;
+    const dk = needs[1] ? new Tensor(k.shape) : null;
+    if (dq) mix('mix_rows', dScores, whole(k, d), whole(dq, d), d, d.tq, d.tk, scale(d));
+    if (dk) mix('mix_cols', dScores, whole(q, d), whole(dk, d), d, d.tk, d.tq, scale(d));
+    dScores.dispose(); // scratch: the dispatches that read it are already recorded
+    return [dq, dk];
+  });
+}
+
+/** probs v per head: probs [B, heads, Tq, Tk] (attentionProbabilities'), v [B, Tk, E]; out [B, Tq, E]. */
+export function attendWith(probs: Tensor, v: Tensor, opts: Omit<AttentionOptions, 'weights'>): Tensor {
+  const [batch, heads, tq, tk] = probs.shape as [number, number, number, number];
+  if (probs.shape.length !== 4 || heads !== opts.heads) {
+    throw new Error(`attendWith: probabilities ${shapeString(probs.shape)} are not [batch, ${opts.heads} heads, queries, keys]`);
+  }
+  // Only the queries' shape is read: attendWith never sees them.
+  const d = dims([batch, tq, v.shape[2] ?? 0], v.shape, v.shape, [v], opts);
+  if (d.tk !== tk) throw new Error(`attendWith: ${tk} keys in the probabilities, ${d.tk} in v ${shapeString(v.shape)}`);
+  const out = new Tensor([d.batch, d.tq, d.heads * d.d4 * 4]);
+  mix('mix_rows', probs, whole(v, d), whole(out, d), d, d.tq, d.tk, 1);
+  return record('attendWith', [probs, v], out, (gradOut, needs) => {
+    // Every entry of dP = dO v^T, masked ones too (where P is 0), as PyTorch's gradient has them.
+    const dProbs = needs[0] ? dots(whole(gradOut, d), whole(v, d), { ...d, causal: false }, 1) : null;
+    const dv = needs[1] ? new Tensor(v.shape) : null;
+    if (dv) mix('mix_cols', probs, whole(gradOut, d), whole(dv, d), d, d.tk, d.tq, 1);
+    return [dProbs, dv];
+  });
+}
+
 function attentionWeights(probs: Tensor, d: Dims, kind: 'none' | 'mean' | 'per-head'): Tensor | null {
   if (kind === 'none') return null;
   if (kind === 'per-head') return new Tensor(probs.shape, 'f32', probs);

@@ -10,6 +10,7 @@ import { shownTokens } from '../heatmap/tokens.ts';
 import { useAppStore } from '../store.ts';
 import { AnalysisImagePicker } from './AnalysisImagePicker.tsx';
 import { Panel } from './Panel.tsx';
+import { RelevanceBlock } from './RelevanceBlock.tsx';
 import { SelfAttentionGrid } from './SelfAttentionGrid.tsx';
 import { effectiveCaption, imageInput, useAnalysisState } from './analysisState.ts';
 import { useAnalysis } from './useAnalysis.ts';
@@ -30,24 +31,29 @@ function patchMap(result: AttentionResult, head: number | null, sentence: number
 
 /**
  * The COSMOS heatmaps of one image and one caption, and the vision tower's self-attention beside them: what the
- * model looks at for each word, and what each word gets from the image.
+ * model looks at for each word, and what each word gets from the image; on request, the gradient x attention
+ * relevance of both towers for the pair's score (RelevanceBlock), for COSMOS and plain CLIP models alike.
  */
 export function AttentionPanel() {
   const state = useAnalysisState();
-  const { source, weights, head, scenes } = state;
+  const { source, weights, head, scenes, relevance: withRelevance } = state;
   const caption = effectiveCaption(state);
   const hasTeacher = useAppStore((s) => s.run?.options.mode === 'cosmos');
   const runState = useAppStore((s) => s.runState);
   const step = useAppStore((s) => s.step);
   const cross = useAnalysis('attention');
   const self = useAnalysis('selfAttention');
+  const relevance = useAnalysis('relevance');
   const [draft, setDraft] = useState(caption);
   const [opacity, setOpacity] = useState(0.6);
   const [showSpecial, setShowSpecial] = useState(false);
   const [sentence, setSentence] = useState<number | null>(null);
+  /** The relevance's start block, 1-based; null for the last (the recipe's default). */
+  const [start, setStart] = useState<number | null>(null);
   const [live, setLive] = useState(true);
   const [exportError, setExportError] = useState<string | null>(null);
   const computedAt = useRef({ step: -1, time: 0 });
+  const busy = cross.busy || self.busy || relevance.busy;
 
   useEffect(() => setDraft(caption), [caption]);
 
@@ -58,17 +64,25 @@ export function AttentionPanel() {
     setSentence(null);
     void cross.run({ kind: 'attention', image: imageInput(source), caption, weights });
     void self.run({ kind: 'selfAttention', image: imageInput(source), weights });
+    computeRelevance();
   };
+  function computeRelevance() {
+    if (withRelevance && relevance.ready && sceneReady && caption.trim())
+      void relevance.run({ kind: 'relevance', image: imageInput(source), caption, weights });
+  }
   // New inputs, or a new model (a checkpoint loaded, a run built): compute again.
   const model = useAppStore((s) => s.run);
   // biome-ignore lint/correctness/useExhaustiveDependencies: the list names what triggers a recomputation (a new model included), not what compute reads
   useEffect(compute, [cross.ready, sceneReady, source, caption, weights, model]);
+  // Relevance asked for on the maps shown: only it is computed.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: turning it on triggers it; the inputs are read as they are then
+  useEffect(computeRelevance, [withRelevance]);
   // While it trains, the maps follow the model.
   // biome-ignore lint/correctness/useExhaustiveDependencies: a new step triggers it; compute and the calls are read as they are then
   useEffect(() => {
     const last = computedAt.current;
-    if (live && runState === 'running' && step > last.step && performance.now() - last.time >= LIVE_INTERVAL && !cross.busy && !self.busy) compute();
-  }, [live, runState, step, cross.busy, self.busy]);
+    if (live && runState === 'running' && step > last.step && performance.now() - last.time >= LIVE_INTERVAL && !busy) compute();
+  }, [live, runState, step, busy]);
 
   const submitCaption = () => {
     // The same caption again: the inputs do not change, so compute here (after training, say).
@@ -81,7 +95,23 @@ export function AttentionPanel() {
   const unavailable = answer && 'unavailable' in answer ? answer.unavailable : null;
   const heads = result?.patchHeads.length ?? 0;
   const shownHead = headOf(head, heads);
-  const error = cross.error ?? self.error ?? exportError;
+  const error = cross.error ?? self.error ?? (withRelevance ? relevance.error : null) ?? exportError;
+  // The caption's sentences: from the poolers' answer, or from the relevance's where the model has no poolers.
+  const sentences = result ? result.sentences.map((s) => s.text) : withRelevance && relevance.result ? relevance.result.texts.slice(1).map((t) => t.text) : [];
+  const relevanceBlock = withRelevance && (
+    <RelevanceBlock
+      result={relevance.result}
+      busy={relevance.busy}
+      sentence={sentence}
+      start={start}
+      onStart={setStart}
+      opacity={opacity}
+      showSpecial={showSpecial}
+      weights={weights}
+      fileName={`cosmos-relevance-${source.kind === 'scene' ? `scene${source.index}` : 'image'}.png`}
+    />
+  );
+  const sentenceChoice = sentences.length > 0 && <SentenceChoice sentences={sentences} sentence={sentence} onChange={setSentence} />;
 
   const exportFigure = async () => {
     if (!result) return;
@@ -115,8 +145,8 @@ export function AttentionPanel() {
       testId="attention-panel"
       wide
       aside={
-        <span className="badge" data-testid="attention-status" data-busy={cross.busy || self.busy}>
-          {cross.busy || self.busy ? 'computing…' : result ? `${weights}` : unavailable ? 'no poolers' : 'no maps yet'}
+        <span className="badge" data-testid="attention-status" data-busy={busy}>
+          {busy ? 'computing…' : result ? `${weights}` : unavailable ? 'no poolers' : 'no maps yet'}
         </span>
       }
     >
@@ -150,6 +180,15 @@ export function AttentionPanel() {
             onChange={(event) => setOpacity(Number(event.target.value))}
             aria-label="Overlay opacity"
           />
+        </label>
+        <label className="check" title="Chefer, Gur & Wolf (ICCV 2021): each block's attention weighed by the score's gradient; a backward pass per text">
+          <input
+            type="checkbox"
+            data-testid="attention-relevance"
+            checked={withRelevance}
+            onChange={(event) => state.set({ relevance: event.target.checked })}
+          />{' '}
+          Relevance (gradient × attention)
         </label>
       </div>
 
@@ -208,6 +247,8 @@ export function AttentionPanel() {
             <p>{unavailable}</p>
           </section>
           <SelfAttentionBlock result={self.result} busy={self.busy} opacity={opacity} />
+          {sentenceChoice}
+          {relevanceBlock}
         </div>
       )}
       {result && (
@@ -253,34 +294,35 @@ export function AttentionPanel() {
               model attends to it); {shownHead === null ? 'mean over heads' : `head ${shownHead + 1}`}, normalized over the tokens shown.
             </p>
           </section>
-          {result.sentences.length > 0 && (
-            <section className="figure-block figure-block-full">
-              <h3>Sentences</h3>
-              <p className="muted small">Each sentence of the caption, embedded alone: click one to see its own patch map.</p>
-              <ul className="sentence-list" data-testid="attention-sentences">
-                <li>
-                  <button type="button" className={sentence === null ? 'chip chip-on' : 'chip'} onClick={() => setSentence(null)}>
-                    Whole caption
-                  </button>
-                </li>
-                {result.sentences.map((s, i) => (
-                  <li key={i}>
-                    <button
-                      type="button"
-                      className={sentence === i ? 'chip chip-on' : 'chip'}
-                      onClick={() => setSentence(i)}
-                      data-testid={`attention-sentence-${i}`}
-                    >
-                      {s.text}
-                    </button>
-                  </li>
-                ))}
-              </ul>
-            </section>
-          )}
+          {sentenceChoice}
+          {relevanceBlock}
         </div>
       )}
     </Panel>
+  );
+}
+
+/** The whole caption, or one of its sentences embedded alone: the patch and relevance maps follow the choice. */
+function SentenceChoice({ sentences, sentence, onChange }: { sentences: string[]; sentence: number | null; onChange(sentence: number | null): void }) {
+  return (
+    <section className="figure-block figure-block-full">
+      <h3>Sentences</h3>
+      <p className="muted small">Each sentence of the caption, embedded alone: click one to see its own maps.</p>
+      <ul className="sentence-list" data-testid="attention-sentences">
+        <li>
+          <button type="button" className={sentence === null ? 'chip chip-on' : 'chip'} onClick={() => onChange(null)}>
+            Whole caption
+          </button>
+        </li>
+        {sentences.map((text, i) => (
+          <li key={i}>
+            <button type="button" className={sentence === i ? 'chip chip-on' : 'chip'} onClick={() => onChange(i)} data-testid={`attention-sentence-${i}`}>
+              {text}
+            </button>
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }
 

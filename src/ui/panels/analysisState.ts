@@ -1,8 +1,8 @@
 /**
  * What the analysis panels share: the picture being explained (a held-out scene or the user's image), the
- * caption, student or teacher, the class names, CSA, the head shown. Picking a scene in one panel picks it in
- * all. These settings live in the URL beside the app's own (`scene`, `weights`, `caption`, `classes`, `csa`,
- * `head`), so a view can be shared.
+ * caption, student or teacher, the class names, CSA, the head shown, whether relevance is shown. Picking a scene in
+ * one panel picks it in all. These settings live in the URL beside the app's own (`scene`, `weights`, `caption`,
+ * `classes`, `csa`, `head`, `relevance`), so a view can be shared.
  */
 import { HELD_OUT_COUNT } from '../../data/dataset.ts';
 import { errorMessage } from '../../format.ts';
@@ -17,6 +17,9 @@ export interface HeldOutScene {
   names: string[];
 }
 
+/** The settings the panels share, in the URL. */
+type Shared = 'source' | 'caption' | 'weights' | 'classes' | 'csa' | 'head' | 'relevance';
+
 export type ImageSource = { kind: 'scene'; index: number } | { kind: 'image'; image: RgbImage; name: string };
 
 export interface AnalysisState {
@@ -29,11 +32,13 @@ export interface AnalysisState {
   csa: boolean;
   /** The pooler head shown, or null for the mean over heads. */
   head: number | null;
+  /** The Attention panel computes gradient x attention relevance too (a backward pass per text: off by default). */
+  relevance: boolean;
   /** The held-out scenes of the run's data (`scenesKinds`): every emoji, or the teaching set. */
   scenes: HeldOutScene[] | null;
   scenesKinds: SceneKinds | null;
   scenesError: string | null;
-  set(patch: Partial<Pick<AnalysisState, 'source' | 'caption' | 'weights' | 'classes' | 'csa' | 'head'>>): void;
+  set(patch: Partial<Pick<AnalysisState, Shared>>): void;
   loadScenes(kinds: SceneKinds): Promise<void>;
 }
 
@@ -62,7 +67,7 @@ async function fetchHeldOutScenes(kinds: SceneKinds): Promise<HeldOutScene[]> {
 
 const WEIGHTS: readonly Weights[] = ['student', 'teacher'];
 
-function fromUrl(search: string): Pick<AnalysisState, 'source' | 'caption' | 'weights' | 'classes' | 'csa' | 'head'> {
+function fromUrl(search: string): Pick<AnalysisState, Shared> {
   const params = new URLSearchParams(search);
   const index = Number(params.get('scene'));
   const head = params.get('head');
@@ -74,6 +79,7 @@ function fromUrl(search: string): Pick<AnalysisState, 'source' | 'caption' | 'we
     classes: params.get('classes'),
     csa: params.get('csa') === '1',
     head: head !== null && /^\d{1,3}$/.test(head) ? Number(head) : null,
+    relevance: params.get('relevance') === '1',
   };
 }
 
@@ -88,6 +94,7 @@ function toUrl(state: AnalysisState): void {
   put('classes', state.classes);
   put('csa', state.csa ? '1' : null);
   put('head', state.head === null ? null : String(state.head));
+  put('relevance', state.relevance ? '1' : null);
   window.history.replaceState(window.history.state, '', url);
 }
 

@@ -1,6 +1,6 @@
 /**
  * The vision tower's own attention: for each layer and head, how the CLS token attends over the patches, and
- * the attention rollout through all layers (rollout.ts). One forward pass collects every layer's weights.
+ * the attention rollout through all layers (src/eval/rollout.ts). One forward pass collects every layer's weights.
  */
 import type { ClipModel } from '../../cosmos/model.ts';
 import { noGradAsync } from '../../tensor/engine.ts';
@@ -8,7 +8,7 @@ import { scopeAsync } from '../../tensor/scope.ts';
 import { type Tensor, fromArray } from '../../tensor/tensor.ts';
 import type { ImageInput, SelfAttentionResult } from '../protocol.ts';
 import { prepareImage, type SceneSource } from './inputs.ts';
-import { type LayerAttention, attentionRollout } from './rollout.ts';
+import { type LayerAttention, attentionRollout } from '../../eval/rollout.ts';
 
 /** Row 0 (CLS) of each head's [T, T] map, without its first column (CLS itself): [head][patch]. */
 function clsRows({ heads, tokens, weights }: LayerAttention): Float32Array[] {

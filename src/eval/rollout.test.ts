@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectClose, loadFixture } from '../../testing/fixtures.ts';
+import { expectClose, loadFixture } from '../testing/fixtures.ts';
 import { attentionRollout, residualAttention } from './rollout.ts';
 
 describe('attention rollout', () => {
