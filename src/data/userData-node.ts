@@ -4,6 +4,7 @@
  * so captions files and summaries read the same in both.
  */
 import { openAsBlob } from 'node:fs';
+import { FileError } from '../fileError.ts';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { decodeImageBlobInNode } from './image-node.ts';
@@ -15,11 +16,11 @@ export type NodeUserDataOptions = Omit<UserDataOptions, 'decode' | 'name'>;
 export async function userDataFromPath(path: string, options: NodeUserDataOptions): Promise<UserData> {
   const full = resolve(path);
   const info = await stat(full).catch((e: NodeJS.ErrnoException) => {
-    throw new Error(`${path}: cannot read it (${e.code ?? e.message})`);
+    throw new FileError(path, `${path}: cannot read it (${e.code ?? e.message})`);
   });
   const name = basename(full);
   if (info.isFile()) {
-    if (!name.toLowerCase().endsWith('.zip')) throw new Error(`${path} is neither a folder nor a .zip archive of images with captions`);
+    if (!name.toLowerCase().endsWith('.zip')) throw new FileError(path, `${path} is neither a folder nor a .zip archive of images with captions`);
     return userDataFromZip(await openAsBlob(full), { ...options, decode: decodeImageBlobInNode, name });
   }
   const parent = dirname(full);
