@@ -7,7 +7,7 @@ import { HELD_OUT_COUNT } from '../data/dataset.ts';
 import { errorMessage } from '../format.ts';
 import { memorySink } from '../checkpoint/byteSink.ts';
 import { chosenFiles, openModelFiles } from '../checkpoint/modelFiles.ts';
-import { cosmosModelFromCheckpoint, hasCosmosParts } from '../cosmos/load.ts';
+import { cosmosModelFromCheckpoint, hasCosmosParts, type LoadOptions, nonFiniteWarning } from '../cosmos/load.ts';
 import type { ResolvedConfig } from '../cosmos/modelSource.ts';
 import type { CosmosModel } from '../cosmos/model.ts';
 import { describeSource, noCrossAttentionReason, resolveConfig } from '../cosmos/modelSource.ts';
@@ -201,13 +201,19 @@ async function loadAsRun(
   const { config } = resolved;
   const source = { ...describeSource(chosen, modelFiles.name, resolved), addedCosmosParts: !hasCosmosParts(chosen), weights: chosen.meta.weights };
   const seed = trainingOptions.seed;
-  const student = await cosmosModelFromCheckpoint(chosen, seed, { config, onProgress: progress(`${weights} weights`) });
+  // A warning among the engine's notices: the weights load as they are, and the steps they spoil are skipped.
+  const onNonFinite: LoadOptions['onNonFinite'] = (tensors) => post({ type: 'error', message: nonFiniteWarning(modelFiles.name, tensors) });
+  const student = await cosmosModelFromCheckpoint(chosen, seed, { config, onProgress: progress(`${weights} weights`), onNonFinite });
   let teacher: CosmosModel | null = null;
   try {
     if (trainingOptions.mode === 'cosmos') {
       // The file's own teacher when it has one; else self-distillation starts from a copy of the student.
       teacher = chosen.meta.topLevelKeys.includes('teacher')
-        ? await cosmosModelFromCheckpoint(await openModelFiles(modelFiles, { weights: 'teacher' }), seed, { config, onProgress: progress('teacher weights') })
+        ? await cosmosModelFromCheckpoint(await openModelFiles(modelFiles, { weights: 'teacher' }), seed, {
+            config,
+            onProgress: progress('teacher weights'),
+            onNonFinite,
+          })
         : student.copy();
     }
     const options = optionsFor(trainingOptions, config.vision.imageSize);
