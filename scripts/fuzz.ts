@@ -16,7 +16,7 @@ import { CASE_SHARES, fuzzTargets } from '../src/testing/fuzz/targets.ts';
 const SLOW_MS = 10_000;
 const HANG_MS = 60_000;
 const HEAP_MB = 2048;
-const CHUNK = 500;
+const CHUNK = 200;
 const NAMES = ['model.pt', 'ViT-B-32.pt', 'model.safetensors', 'photo.png', 'photo.jpg', 'data.zip', 'data'];
 
 interface Chunk {
@@ -69,15 +69,22 @@ async function mainThread(): Promise<void> {
   const workers = Number(flag('workers') ?? availableParallelism());
   const targets = await fuzzTargets();
   const shares = Object.values(CASE_SHARES).reduce((a, b) => a + b, 0);
-  const queue: Chunk[] = [];
+  const chunks: (Chunk & { progress: number })[] = [];
   for (const t of targets) {
     const count = Math.round((total * CASE_SHARES[t.name]!) / shares);
-    for (let from = 0; from < count; from += CHUNK) queue.push({ target: t.name, from, to: Math.min(count, from + CHUNK), seed });
+    for (let from = 0; from < count; from += CHUNK) chunks.push({ target: t.name, from, to: Math.min(count, from + CHUNK), seed, progress: from / count });
   }
+  // Every target advances at its share's pace, so that a run stopped early has met each reader alike.
+  const queue: Chunk[] = chunks.sort((a, b) => a.progress - b.progress).map(({ progress: _, ...chunk }) => chunk);
   const stats = new Map(targets.map((t) => [t.name, emptyStats(t)]));
   const started = performance.now();
   let done = 0;
   let lastReport = started;
+  // SIGTERM ends the run early: the chunks in flight finish, and the report covers the cases run.
+  process.on('SIGTERM', () => {
+    process.stderr.write(`stopping early: the ${queue.length} chunks not started are dropped\n`);
+    queue.length = 0;
+  });
 
   const runWorker = (): Promise<void> =>
     new Promise((resolve) => {
@@ -133,7 +140,7 @@ async function mainThread(): Promise<void> {
     });
 
   await Promise.all(Array.from({ length: workers }, runWorker));
-  report(stats, (performance.now() - started) / 1000, total, seed, workers);
+  report(stats, (performance.now() - started) / 1000, done, seed, workers);
 }
 
 function report(stats: Map<string, TargetStats>, seconds: number, total: number, seed: number, workers: number): void {

@@ -84,16 +84,18 @@ const duplicateEntry: Mutation = (random, bytes) => {
   const length = CENTRAL_HEADER_SIZE + u16(bytes, at + 28) + u16(bytes, at + 30) + u16(bytes, at + 32);
   const copy = bytes.slice(at, at + length);
   const out = concatBytes(bytes.subarray(0, at + length), copy, bytes.subarray(at + length));
+  // Only records that the earlier mutations left whole (their last field inside the file) are updated.
+  const whole = (r: { at: number }, end: number) => r.at + end <= out.length;
   for (const r of records(out)) {
     if (r.at <= at + length) continue;
-    if (r.sig === END_SIG) {
+    if (r.sig === END_SIG && whole(r, 16)) {
       for (const count of [8, 10]) if (u16(out, r.at + count) !== 0xffff) putInt(out, r.at + count, 2, BigInt(u16(out, r.at + count) + 1), true);
       if (u32(out, r.at + 12) !== 0xffffffff) putInt(out, r.at + 12, 4, BigInt(u32(out, r.at + 12) + copy.length), true);
-    } else if (r.sig === ZIP64_END_SIG) {
+    } else if (r.sig === ZIP64_END_SIG && whole(r, 48)) {
       const view = new DataView(out.buffer, out.byteOffset);
       for (const count of [24, 32]) view.setBigUint64(r.at + count, view.getBigUint64(r.at + count, true) + 1n, true);
       view.setBigUint64(r.at + 40, view.getBigUint64(r.at + 40, true) + BigInt(copy.length), true);
-    } else if (r.sig === ZIP64_LOCATOR_SIG) {
+    } else if (r.sig === ZIP64_LOCATOR_SIG && whole(r, 16)) {
       const view = new DataView(out.buffer, out.byteOffset);
       view.setBigUint64(r.at + 8, view.getBigUint64(r.at + 8, true) + BigInt(copy.length), true);
     }
@@ -110,7 +112,9 @@ const renameEntry: Mutation = (random, bytes) => {
   if (!sameLength.length) return duplicateEntry(random, bytes);
   const b = pick(random, sameLength).at;
   const out = bytes.slice();
-  out.set(bytes.subarray(b + CENTRAL_HEADER_SIZE, b + CENTRAL_HEADER_SIZE + u16(bytes, b + 28)), a + CENTRAL_HEADER_SIZE);
+  // A damaged file's names may run past its end: as much of the name as both have room for.
+  const length = Math.min(u16(bytes, b + 28), bytes.length - a - CENTRAL_HEADER_SIZE, bytes.length - b - CENTRAL_HEADER_SIZE);
+  out.set(bytes.subarray(b + CENTRAL_HEADER_SIZE, b + CENTRAL_HEADER_SIZE + Math.max(0, length)), a + CENTRAL_HEADER_SIZE);
   return out;
 };
 
