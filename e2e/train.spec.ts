@@ -7,7 +7,7 @@ const START = '/?batch=4&steps=40';
 const stepOf = async (page: Page): Promise<number> => Number(await page.getByTestId('train-progress').getAttribute('data-step'));
 
 test('one click trains the tiny model: the charts move, pause saves, a reload resumes, the views show', async ({ page }, testInfo) => {
-  test.setTimeout(180_000);
+  test.setTimeout(300_000);
   const errors = collectErrors(page);
   await page.goto(START);
   await expectAdapter(page);
@@ -26,18 +26,28 @@ test('one click trains the tiny model: the charts move, pause saves, a reload re
 
   const loss = page.getByTestId('chart-loss');
   const total = page.getByTestId('chart-loss-total');
-  await expect.poll(() => pointsOf(loss), { timeout: 90_000 }).toBeGreaterThanOrEqual(1);
+  // The total loss of each step as it lands (a step takes seconds here, the poll a tenth of one).
+  const totals = new Map<number, number>();
+  await expect
+    .poll(
+      async () => {
+        const step = await stepOf(page);
+        const value = await total.getAttribute('data-value');
+        if (step > 0 && value && !totals.has(step)) totals.set(step, Number(value));
+        return totals.size;
+      },
+      { timeout: 150_000, intervals: [100] },
+    )
+    .toBeGreaterThanOrEqual(10);
   await expectNoEngineError(page);
-  const firstLoss = Number(await total.getAttribute('data-value'));
-  expect(Number.isFinite(firstLoss)).toBe(true);
-  await expect.poll(() => pointsOf(loss), { timeout: 60_000 }).toBeGreaterThanOrEqual(3);
-  const laterLoss = Number(await total.getAttribute('data-value'));
-  expect(Number.isFinite(laterLoss)).toBe(true);
-  expect(laterLoss).not.toBe(firstLoss);
-  // And it falls, though not at every step. The run is seeded: on SwiftShader the totals of steps 1 to 10 are
-  // 3.33 2.97 3.34 3.10 3.02 2.87 2.73 2.32 2.84 2.70, below the first two from step 6 on.
-  await expect.poll(() => pointsOf(loss), { timeout: 60_000 }).toBeGreaterThanOrEqual(7);
-  expect(Number(await total.getAttribute('data-value'))).toBeLessThan(firstLoss);
+  const seen = [...totals.values()];
+  expect(seen.every(Number.isFinite)).toBe(true);
+  expect(new Set(seen).size).toBeGreaterThan(1);
+  // And it falls, though not at every step (a batch of 4 is noisy): the run is seeded, and on SwiftShader the totals
+  // of steps 1 to 10 are 3.02 2.66 3.20 2.86 2.57 2.80 2.85 2.53 2.81 2.68, so the last three average 0.27 below
+  // the first three.
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+  expect(mean(seen.slice(-3))).toBeLessThan(mean(seen.slice(0, 3)));
   // Every chart that follows the steps has drawn them, and GPU memory is reported.
   for (const chart of ['chart-temperature', 'chart-lr', 'chart-throughput', 'chart-step-time', 'chart-memory']) {
     expect(await pointsOf(page.getByTestId(chart)), chart).toBeGreaterThanOrEqual(3);

@@ -6,12 +6,16 @@
 // stepping K four at a time, so a step is 6 block loads for 8 block products. There is no shared-memory
 // tiling: on CPU adapters barriers cost more than they save, and load count per product is what pays.
 // Measured on SwiftShader (2 CPU cores), 8 x 16 runs about 1.3x faster than 8 x 8 and 15x faster than one
-// output per invocation; 16 x 16 gains another 1.2x there, but its 256 accumulators would spill on a GPU.
+// output per invocation. CPU adapters with subgroups run matmul_subgroups.wgsl instead, on the same helpers.
 //
 // A and B are bound as arrays of vec4. Where an operand's contiguous axis is a multiple of 4 (A_VEC4,
 // B_VEC4) a block row is one vec4 load; otherwise the same memory is read one float at a time. Rows and
 // columns past the edge of C are clamped onto the last one (in-bounds reads whose sums are never stored),
 // so the main K loop has no branches; a K that is not a multiple of 4 ends with up to three scalar steps.
+//
+// Split K: workgroup z also numbers `slices` ranges of K, k_split long (a multiple of 4), for products whose
+// M x N alone gives too few workgroups to fill the device (weight gradients: small M x N, K = batch rows).
+// Each range writes its own [M, N] partial sums, which matmul.ts adds up; only the first adds the bias.
 
 struct Params {
   M: u32,
@@ -19,6 +23,8 @@ struct Params {
   K: u32,
   a_batch: u32, // elements between consecutive batch items of A: 0 when one A serves the whole batch
   b_batch: u32, // the same for B
+  slices: u32, // ranges of K per batch item: C is [batch * slices, M, N]
+  k_split: u32, // length of each range but the last
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -31,6 +37,7 @@ override TRANS_A = false;
 override TRANS_B = false;
 override A_VEC4 = false; // TRANS_A ? M % 4 == 0 : K % 4 == 0
 override B_VEC4 = false; // TRANS_B ? K % 4 == 0 : N % 4 == 0
+override K_TAIL = true; // K % 4 != 0: the code for the last steps of K is only compiled where there are any
 
 // Mirrored in src/tensor/ops/matmul.ts.
 const TM = 8u;
@@ -43,6 +50,9 @@ struct Tile {
   n0: u32,
   a_off: u32,
   b_off: u32,
+  k_begin: u32,
+  k_end: u32,
+  z: u32, // batch item * slices + slice: which [M, N] of C
 }
 
 // cIJ is the block at rows m0 + 4I, columns n0 + 4J. WGSL matrices are column-major: column r of a block
@@ -117,8 +127,8 @@ fn k_step(t: Tile, m: u32, n: u32, k: u32) -> mat4x4f {
 // The tile's sums over K, added to `start`.
 fn product(t: Tile, start: Sums) -> Sums {
   var s = start;
-  let k_full = p.K & ~3u;
-  for (var k0 = 0u; k0 < k_full; k0 += 4u) {
+  let k_full = t.k_begin + ((t.k_end - t.k_begin) & ~3u);
+  for (var k0 = t.k_begin; k0 < k_full; k0 += 4u) {
     let a0 = a_block(t, t.m0, k0);
     let a1 = a_block(t, t.m0 + 4u, k0);
     let b0 = b_block(t, t.n0, k0);
@@ -134,7 +144,7 @@ fn product(t: Tile, start: Sums) -> Sums {
     s.c12 += b2 * a1;
     s.c13 += b3 * a1;
   }
-  for (var k = k_full; k < p.K; k++) {
+  for (var k = k_full; K_TAIL && k < t.k_end; k++) {
     s.c00 += k_step(t, t.m0, t.n0, k);
     s.c01 += k_step(t, t.m0, t.n0 + 4u, k);
     s.c02 += k_step(t, t.m0, t.n0 + 8u, k);
@@ -147,52 +157,69 @@ fn product(t: Tile, start: Sums) -> Sums {
   return s;
 }
 
-fn store_block(z: u32, m: u32, n: u32, block: mat4x4f) {
-  let c_off = z * p.M * p.N;
-  for (var r = 0u; r < 4u; r++) {
-    if (m + r >= p.M) { return; }
-    for (var j = 0u; j < 4u; j++) {
-      if (n + j < p.N) { c[c_off + (m + r) * p.N + n + j] = block[r][j]; }
-    }
+// Row m of C from column n on, as far as M and N. Each element is written with a constant index: CPU
+// drivers turn a dynamic index into a vector into scratch memory.
+fn store_row(z: u32, m: u32, n: u32, v: vec4f) {
+  if (m >= p.M) { return; }
+  let i = (z * p.M + m) * p.N + n;
+  if (n + 3u < p.N) {
+    c[i] = v.x;
+    c[i + 1u] = v.y;
+    c[i + 2u] = v.z;
+    c[i + 3u] = v.w;
+  } else {
+    if (n < p.N) { c[i] = v.x; }
+    if (n + 1u < p.N) { c[i + 1u] = v.y; }
+    if (n + 2u < p.N) { c[i + 2u] = v.z; }
   }
 }
 
-fn store(t: Tile, z: u32, s: Sums) {
-  store_block(z, t.m0, t.n0, s.c00);
-  store_block(z, t.m0, t.n0 + 4u, s.c01);
-  store_block(z, t.m0, t.n0 + 8u, s.c02);
-  store_block(z, t.m0, t.n0 + 12u, s.c03);
-  store_block(z, t.m0 + 4u, t.n0, s.c10);
-  store_block(z, t.m0 + 4u, t.n0 + 4u, s.c11);
-  store_block(z, t.m0 + 4u, t.n0 + 8u, s.c12);
-  store_block(z, t.m0 + 4u, t.n0 + 12u, s.c13);
+// A loop, not four calls: unrolled stores in every block made the kernels so long that they ran 10-20%
+// slower on SwiftShader.
+fn store_block(z: u32, m: u32, n: u32, block: mat4x4f) {
+  for (var r = 0u; r < 4u; r++) { store_row(z, m + r, n, block[r]); }
 }
 
-fn tile(gid: vec3u, wid: vec3u) -> Tile {
-  return Tile(gid.y * TM, gid.x * TN, wid.z * p.a_batch, wid.z * p.b_batch);
+fn store(t: Tile, s: Sums) {
+  store_block(t.z, t.m0, t.n0, s.c00);
+  store_block(t.z, t.m0, t.n0 + 4u, s.c01);
+  store_block(t.z, t.m0, t.n0 + 8u, s.c02);
+  store_block(t.z, t.m0, t.n0 + 12u, s.c03);
+  store_block(t.z, t.m0 + 4u, t.n0, s.c10);
+  store_block(t.z, t.m0 + 4u, t.n0 + 4u, s.c11);
+  store_block(t.z, t.m0 + 4u, t.n0 + 8u, s.c12);
+  store_block(t.z, t.m0 + 4u, t.n0 + 12u, s.c13);
+}
+
+// The tile at rows m0, columns n0 of slice wid.z.
+fn tile(m0: u32, n0: u32, wid: vec3u) -> Tile {
+  let item = wid.z / p.slices;
+  let k_begin = (wid.z % p.slices) * p.k_split;
+  return Tile(m0, n0, item * p.a_batch, item * p.b_batch, k_begin, min(k_begin + p.k_split, p.K), wid.z);
+}
+
+// bias[n .. n + 3] in every row of a block, in the first slice only (the others' sums are added to it).
+fn bias_block(t: Tile, n: u32) -> mat4x4f {
+  if (t.k_begin > 0u) { return mat4x4f(); }
+  let v = vec4f(bias[col(n)], bias[col(n + 1u)], bias[col(n + 2u)], bias[col(n + 3u)]);
+  return mat4x4f(v, v, v, v);
 }
 
 @compute @workgroup_size(WG_X, WG_Y)
 fn matmul(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
-  let t = tile(gid, wid);
+  let t = tile(gid.y * TM, gid.x * TN, wid);
   if (t.m0 >= p.M || t.n0 >= p.N) { return; }
-  store(t, wid.z, product(t, Sums()));
-}
-
-// bias[n .. n + 3] in every row of a block.
-fn bias_block(n: u32) -> mat4x4f {
-  let v = vec4f(bias[col(n)], bias[col(n + 1u)], bias[col(n + 2u)], bias[col(n + 3u)]);
-  return mat4x4f(v, v, v, v);
+  store(t, product(t, Sums()));
 }
 
 // The sums start from the bias, which is so added once per output.
 @compute @workgroup_size(WG_X, WG_Y)
 fn matmul_bias(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
-  let t = tile(gid, wid);
+  let t = tile(gid.y * TM, gid.x * TN, wid);
   if (t.m0 >= p.M || t.n0 >= p.N) { return; }
-  let b0 = bias_block(t.n0);
-  let b1 = bias_block(t.n0 + 4u);
-  let b2 = bias_block(t.n0 + 8u);
-  let b3 = bias_block(t.n0 + 12u);
-  store(t, wid.z, product(t, Sums(b0, b1, b2, b3, b0, b1, b2, b3)));
+  let b0 = bias_block(t, t.n0);
+  let b1 = bias_block(t, t.n0 + 4u);
+  let b2 = bias_block(t, t.n0 + 8u);
+  let b3 = bias_block(t, t.n0 + 12u);
+  store(t, product(t, Sums(b0, b1, b2, b3, b0, b1, b2, b3)));
 }

@@ -1,6 +1,9 @@
-// Sum over one axis of a tensor viewed as [outer, axis, inner] -> [outer, inner], times a scale
-// (1 for a sum, 1/axis for a mean). One invocation per output element; the loop over the axis reads
-// with stride `inner`, so neighbouring invocations read neighbouring addresses.
+// Sum over one axis of a tensor viewed as [outer, axis, inner], times a scale (1 for a sum, 1/axis for a mean),
+// in chunks of `chunk` along the axis: y[o, k, i] = scale * sum of x[o, a, i] over chunk k's a. One invocation per
+// output element (sum_axis) or per four outputs along inner (sum_axis4, when inner % 4 == 0); the loop over the
+// chunk reads with stride `inner`, so neighbouring invocations read neighbouring addresses. On a GPU the host sums
+// a long axis in passes (chunk < axis, then the partial sums), so that no thread walks thousands of elements alone;
+// a single pass has chunk = axis.
 //
 // Backward of the same reduction: broadcast the [outer, inner] gradient back over the axis, times the scale.
 
@@ -9,11 +12,14 @@ struct Params {
   axis: u32,
   inner: u32,
   scale: f32,
+  chunk: u32,  // sum_axis: elements of the axis per output
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(1) var<storage, read> x4: array<vec4f>;
+@group(0) @binding(2) var<storage, read_write> y4: array<vec4f>;
 
 const WG: u32 = 64u;
 
@@ -21,14 +27,41 @@ fn flat(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
 }
 
+// Chunks along the axis; an empty axis still has one, whose sums are zero.
+fn chunk_count() -> u32 {
+  return max((p.axis + p.chunk - 1u) / p.chunk, 1u);
+}
+
+// Output o of a pass over `inner` units (elements, or vec4s of them): (its first input, its term count).
+fn chunk_of(o: u32, chunks: u32, inner: u32) -> vec2u {
+  let first = ((o / inner) % chunks) * p.chunk;
+  let base = ((o / (chunks * inner)) * p.axis + first) * inner + o % inner;
+  return vec2u(base, min(p.chunk, p.axis - first));
+}
+
+// x: [outer, axis, inner]; y: [outer, chunks, inner]
 @compute @workgroup_size(WG)
 fn sum_axis(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let o = flat(gid, nwg);
-  if (o >= p.outer * p.inner) { return; }
-  let base = (o / p.inner) * p.axis * p.inner + o % p.inner;
+  let chunks = chunk_count();
+  if (o >= p.outer * chunks * p.inner) { return; }
+  let at = chunk_of(o, chunks, p.inner);
   var acc = 0.0;
-  for (var k = 0u; k < p.axis; k++) { acc += x[base + k * p.inner]; }
+  for (var a = 0u; a < at.y; a++) { acc += x[at.x + a * p.inner]; }
   y[o] = acc * p.scale;
+}
+
+// sum_axis in vec4s along inner.
+@compute @workgroup_size(WG)
+fn sum_axis4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let o = flat(gid, nwg);
+  let chunks = chunk_count();
+  let inner = p.inner / 4u;
+  if (o >= p.outer * chunks * inner) { return; }
+  let at = chunk_of(o, chunks, inner);
+  var acc = vec4f(0.0);
+  for (var a = 0u; a < at.y; a++) { acc += x4[at.x + a * inner]; }
+  y4[o] = acc * p.scale;
 }
 
 // x: gradient [outer, inner]; y: [outer, axis, inner]

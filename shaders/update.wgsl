@@ -1,12 +1,15 @@
 // In-place optimizer-side updates, outside the tape: AdamW (torch.optim.AdamW), the teacher EMA, clamp.
-// Each invocation handles 4 consecutive elements (see elementwise.wgsl); workgroups are laid out over x and y
-// (see grid1d) and the flat index is rebuilt from both.
+// Flat kernels over vec4s, split into blocks as elementwise.wgsl describes: every tensor's buffer holds whole vec4s,
+// so the last vec4 is updated whole, its lanes past the end being padding that nothing reads; each workgroup walks
+// its block four vec4s a round per invocation.
 // Every entry writes x (the parameter, the EMA target, the clamped tensor) at @binding(1); AdamW and EMA
-// read src (the gradient, the EMA source) at @binding(2). The uniform block differs per entry.
+// read src (the gradient, the EMA source) at @binding(2). The uniform block differs per entry; each starts
+// with the vec4 count and the block size.
 
 // What stays fixed over a run; the uniform block is cached, so a step allocates nothing.
 struct AdamwParams {
-  n: u32,
+  count: u32,
+  block: u32,
   row: u32,        // this parameter's row of `hyper`
   beta1: f32,
   one_minus_beta1: f32,
@@ -16,13 +19,15 @@ struct AdamwParams {
 }
 
 struct EmaParams {
-  n: u32,
+  count: u32,
+  block: u32,
   momentum: f32,
   one_minus_momentum: f32,
 }
 
 struct ClampParams {
-  n: u32,
+  count: u32,
+  block: u32,
   lo: f32,
   hi: f32,
 }
@@ -30,19 +35,20 @@ struct ClampParams {
 @group(0) @binding(0) var<uniform> adamw_p: AdamwParams;
 @group(0) @binding(0) var<uniform> ema_p: EmaParams;
 @group(0) @binding(0) var<uniform> clamp_p: ClampParams;
-@group(0) @binding(1) var<storage, read_write> x: array<f32>;
-@group(0) @binding(2) var<storage, read> src: array<f32>;
-@group(0) @binding(3) var<storage, read_write> exp_avg: array<f32>;
-@group(0) @binding(4) var<storage, read_write> exp_avg_sq: array<f32>;
+@group(0) @binding(1) var<storage, read_write> x: array<vec4f>;
+@group(0) @binding(2) var<storage, read> src: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> exp_avg: array<vec4f>;
+@group(0) @binding(4) var<storage, read_write> exp_avg_sq: array<vec4f>;
 // What changes every step, one row of 4 per parameter, written by the host once per step for all parameters:
 // (1 - lr * weight_decay, sqrt(1 - beta2^step), -lr / (1 - beta1^step), unused), from float64 on the host.
 @group(0) @binding(5) var<storage, read> hyper: array<vec4f>;
 
 const WG: u32 = 64u;
-const PER_THREAD: u32 = 4u;
 
-fn first(gid: vec3u, nwg: vec3u) -> u32 {
-  return (gid.x + gid.y * nwg.x * WG) * PER_THREAD;
+// This invocation's first vec4 and the end of its workgroup's block.
+fn span(count: u32, block: u32, lid: u32, wid: vec3u, nwg: vec3u) -> vec2u {
+  let start = (wid.x + wid.y * nwg.x) * block;
+  return vec2u(start + lid, min(start + block, count));
 }
 
 // torch 1.13 _single_tensor_adamw, operation for operation and rounding for rounding. Its vectorized CPU kernels
@@ -50,37 +56,54 @@ fn first(gid: vec3u, nwg: vec3u) -> u32 {
 // does not), so the moments agree with torch to an ulp of their terms either way.
 //   param.mul_(1 - lr*wd); exp_avg.mul_(b1).add_(g, alpha=1-b1); exp_avg_sq.mul_(b2).addcmul_(g, g, value=1-b2)
 //   denom = exp_avg_sq.sqrt() / sqrt(bc2) + eps; param.addcdiv_(exp_avg, denom, value=-lr/bc1)
-@compute @workgroup_size(WG)
-fn adamw(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i0 = first(gid, nwg);
-  let h = hyper[adamw_p.row];
+fn adamw_at(i: u32, h: vec4f) {
   let decay = h.x;
   let sqrt_bc2 = h.y;
   let neg_step = h.z;
-  for (var i = i0; i < min(i0 + PER_THREAD, adamw_p.n); i++) {
-    let g = src[i];
-    let m = fma(g, adamw_p.one_minus_beta1, exp_avg[i] * adamw_p.beta1);
-    let v = fma(adamw_p.one_minus_beta2 * g, g, exp_avg_sq[i] * adamw_p.beta2);
-    exp_avg[i] = m;
-    exp_avg_sq[i] = v;
-    let denom = sqrt(v) / sqrt_bc2 + adamw_p.eps;
-    x[i] = x[i] * decay + (neg_step * m) / denom;
+  let g = src[i];
+  let m = fma(g, vec4f(adamw_p.one_minus_beta1), exp_avg[i] * adamw_p.beta1);
+  let v = fma(adamw_p.one_minus_beta2 * g, g, exp_avg_sq[i] * adamw_p.beta2);
+  exp_avg[i] = m;
+  exp_avg_sq[i] = v;
+  let denom = sqrt(v) / sqrt_bc2 + adamw_p.eps;
+  x[i] = x[i] * decay + (neg_step * m) / denom;
+}
+
+@compute @workgroup_size(WG)
+fn adamw(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let h = hyper[adamw_p.row];
+  let r = span(adamw_p.count, adamw_p.block, lid, wid, nwg);
+  var i = r.x;
+  for (; i + 3u * WG < r.y; i += 4u * WG) {
+    adamw_at(i, h);
+    adamw_at(i + WG, h);
+    adamw_at(i + 2u * WG, h);
+    adamw_at(i + 3u * WG, h);
   }
+  for (; i < r.y; i += WG) { adamw_at(i, h); }
 }
 
 // target.mul_(m).add_((1 - m) * source), as the COSMOS training loop updates the teacher.
-@compute @workgroup_size(WG)
-fn ema(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i0 = first(gid, nwg);
-  for (var i = i0; i < min(i0 + PER_THREAD, ema_p.n); i++) {
-    x[i] = x[i] * ema_p.momentum + ema_p.one_minus_momentum * src[i];
-  }
+fn ema_at(i: u32) {
+  x[i] = x[i] * ema_p.momentum + ema_p.one_minus_momentum * src[i];
 }
 
 @compute @workgroup_size(WG)
-fn clamp_in_place(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i0 = first(gid, nwg);
-  for (var i = i0; i < min(i0 + PER_THREAD, clamp_p.n); i++) {
-    x[i] = clamp(x[i], clamp_p.lo, clamp_p.hi);
+fn ema(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let r = span(ema_p.count, ema_p.block, lid, wid, nwg);
+  var i = r.x;
+  for (; i + 3u * WG < r.y; i += 4u * WG) {
+    ema_at(i);
+    ema_at(i + WG);
+    ema_at(i + 2u * WG);
+    ema_at(i + 3u * WG);
   }
+  for (; i < r.y; i += WG) { ema_at(i); }
+}
+
+// Only ever given a few elements (the logit scales after each step): its loop is not unrolled.
+@compute @workgroup_size(WG)
+fn clamp_in_place(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let r = span(clamp_p.count, clamp_p.block, lid, wid, nwg);
+  for (var i = r.x; i < r.y; i += WG) { x[i] = clamp(x[i], vec4f(clamp_p.lo), vec4f(clamp_p.hi)); }
 }

@@ -1,14 +1,14 @@
 import { describe, it } from 'vitest';
-import { type Tolerance, expectTensorClose, fixtureTensor, loadFixture } from '../../testing/fixtures.ts';
-import { setupTestGpu } from '../../testing/gpu.ts';
+import { type Tolerance, expectClose, expectTensorClose, fixtureTensor, loadFixture } from '../../testing/fixtures.ts';
+import { asFallbackAdapter, setupTestGpu } from '../../testing/gpu.ts';
 import { scopeAsync } from '../scope.ts';
 import { backward } from '../tape.ts';
-import type { Tensor } from '../tensor.ts';
+import { type Tensor, fromArray } from '../tensor.ts';
 import { exp, gelu, quickGelu } from './activation.ts';
 import { mul } from './elementwise.ts';
 import { sumAll } from './reduce.ts';
 
-setupTestGpu();
+const testGpu = setupTestGpu();
 
 // References are exact (float64). Our erf fits are good to ~4e-7 relative where GELU is not tiny (worst measured
 // 1.6e-6 where |y| > 1e-3). In the far negative tail the rounding of exp's argument -x^2/2 grows the relative
@@ -62,3 +62,30 @@ describe("quickGelu against OpenCLIP's QuickGELU", () => {
     });
   }
 });
+
+// The kernels split their vec4s into blocks by adapter kind: a few large blocks on a CPU adapter, one round per
+// workgroup on a GPU. Each fixture tiled 50 times (tens of thousands of elements, a partial last vec4 where the
+// count is odd) must come out as the fixture does, element for element, under both.
+const TILES = 50;
+const tiled = (values: readonly number[]): number[] => Array.from({ length: TILES }, () => values).flat();
+
+for (const fallback of [true, false]) {
+  describe(`gelu and exp over many blocks, ${fallback ? 'CPU' : 'GPU'} blocks`, () => {
+    asFallbackAdapter(testGpu, fallback);
+    for (const c of loadFixture('activation').filter((f) => f.tensors.x!.shape.length === 1)) {
+      it(c.name, async () => {
+        const op = OPS[c.attrs.op as string]!;
+        await scopeAsync(async () => {
+          const n = c.tensors.x!.data.length * TILES;
+          const x = fromArray(tiled(c.tensors.x!.data), [n]);
+          x.requiresGrad = true;
+          const out = op.fn(x);
+          expectClose(await out.read(), tiled(c.tensors.out!.data), op.tol, 'forward');
+          backward(sumAll(mul(out, fromArray(tiled(c.tensors.grad_out!.data), [n]))));
+          expectClose(await x.grad!.read(), tiled(c.tensors.grad_x!.data), op.gradTol, 'grad x');
+          x.dispose();
+        });
+      });
+    }
+  });
+}

@@ -4,45 +4,44 @@
  */
 import source from '../../../shaders/activation.wgsl';
 import { shader } from '../../gpu/kernel.ts';
-import { grid1d } from '../../gpu/runtime.ts';
 import { gpu } from '../engine.ts';
 import { params } from '../params.ts';
 import { record } from '../tape.ts';
 import { Tensor } from '../tensor.ts';
 import { mul } from './elementwise.ts';
+import { flatSpans } from './workgroups.ts';
 
 const ACTIVATION = shader('activation.wgsl', source);
-const PER_WORKGROUP = 64 * 4;
 
-type Entry = 'gelu_forward' | 'gelu_backward' | 'exp_forward' | QuickGeluEntry;
-type QuickGeluEntry = 'quick_gelu_forward' | 'quick_gelu_backward';
+type Entry = 'gelu_forward' | 'gelu_backward' | 'exp_forward' | 'quick_gelu_forward' | 'quick_gelu_backward';
 
-/** Runs an elementwise kernel over `inputs` (all of one size) into a new tensor shaped like the first. */
-function elementwise(entry: Entry, inputs: Tensor[]): Tensor {
-  const out = new Tensor(inputs[0]!.shape);
+/** Runs an elementwise kernel over x (and the gradient g, for a backward) into a new tensor shaped like x. */
+function elementwise(entry: Entry, x: Tensor, g = x): Tensor {
+  const out = new Tensor(x.shape);
+  const { count, block, workgroups } = flatSpans(out.size, [x, g, out]);
   gpu().dispatch({
     kernel: { shader: ACTIVATION, entry },
-    buffers: [...inputs, out].map((t) => t.buffer),
-    params: params(out.size),
-    workgroups: grid1d(Math.ceil(out.size / PER_WORKGROUP)),
+    buffers: [x.buffer, g.buffer, out.buffer],
+    params: params(count, block),
+    workgroups,
   });
   return out;
 }
 
 /** x * Phi(x); backward g * (Phi(x) + x * phi(x)) in its own kernel. */
 export function gelu(x: Tensor): Tensor {
-  const y = elementwise('gelu_forward', [x]);
-  return record('gelu', [x], y, (g) => [elementwise('gelu_backward', [x, g])]);
+  const y = elementwise('gelu_forward', x);
+  return record('gelu', [x], y, (g) => [elementwise('gelu_backward', x, g)]);
 }
 
 /** e^x; backward g * e^x, written with mul so that it is differentiable again. */
 export function exp(x: Tensor): Tensor {
-  const y = elementwise('exp_forward', [x]);
+  const y = elementwise('exp_forward', x);
   return record('exp', [x], y, (g) => [mul(g, y)]);
 }
 
 /** QuickGELU, x * sigmoid(1.702 x) (OpenAI's CLIP); backward g * (s + 1.702 x s (1 - s)) in its own kernel. */
 export function quickGelu(x: Tensor): Tensor {
-  const y = elementwise('quick_gelu_forward', [x]);
-  return record('quickGelu', [x], y, (g) => [elementwise('quick_gelu_backward', [x, g])]);
+  const y = elementwise('quick_gelu_forward', x);
+  return record('quickGelu', [x], y, (g) => [elementwise('quick_gelu_backward', x, g)]);
 }

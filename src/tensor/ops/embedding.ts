@@ -42,7 +42,8 @@ export function embedding(ids: Tensor, table: Tensor, hostIds?: Int32Array): Ten
   }
   const out = new Tensor([...ids.shape, dim]);
   const chunks = Math.ceil(dim / 4);
-  run('embedding_forward', [ids.buffer, table.buffer, out.buffer], params(ids.size, dim, rows), ids.size * chunks);
+  const entry = dim % 4 === 0 ? 'embedding_forward4' : 'embedding_forward';
+  run(entry, [ids.buffer, table.buffer, out.buffer], params(ids.size, dim, rows), ids.size * chunks);
   // A copy: the caller may reuse its array before backward runs.
   const positions = wantsGrad ? Int32Array.from(hostIds!) : null;
   return record('embedding', [ids, table], out, (g, needs) => [null, needs[1] ? scatterRows(g, positions!, rows, dim) : null]);
@@ -134,7 +135,11 @@ export function patchify(images: Tensor, patch: number): Tensor {
 
 function patchifyWith(images: Tensor, g: PatchGeometry): Tensor {
   const out = new Tensor([g.batch, g.gridH * g.gridW, g.channels * g.patch * g.patch]);
-  run('patchify', [images.buffer, out.buffer], patchParams(out.size, g), Math.ceil(out.size / 4));
+  if (g.patch % 4 === 0 && g.width % 4 === 0) {
+    run('patchify4', [images.buffer, out.buffer], patchParams(out.size / 4, g), out.size / 4);
+  } else {
+    run('patchify', [images.buffer, out.buffer], patchParams(out.size, g), Math.ceil(out.size / 4));
+  }
   return record('patchify', [images], out, (grad) => [unpatchify(grad, g)]);
 }
 

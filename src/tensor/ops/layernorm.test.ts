@@ -18,7 +18,8 @@ const FORWARD_TOL = { rtol: 1e-5, atol: 1e-5 };
 // largest terms (worst measured 3.8e-6 on a gradient of 33), so absolute where cancellation leaves small values.
 const GRAD_TOL = { rtol: 1e-5, atol: 1e-5 };
 
-// rowGroup() gives each row 4 invocations on this CPU adapter and 64 on a GPU: the fixtures run under both.
+// On this CPU adapter rows of whole vec4s (512, 768, 3072 columns) go one per invocation and the others get 4
+// invocations each (rowGroup()); on a GPU every row gets 64: the fixtures run under both.
 for (const fallback of [true, false]) {
   describe(`layerNorm against PyTorch, ${fallback ? 'CPU' : 'GPU'} row workgroups`, () => {
     asFallbackAdapter(testGpu, fallback);
@@ -34,6 +35,55 @@ for (const fallback of [true, false]) {
           await expectTensorClose(x.grad!, c.tensors.grad_x!, GRAD_TOL, 'grad x');
           await expectTensorClose(weight.grad!, c.tensors.grad_weight!, GRAD_TOL, 'grad weight');
           await expectTensorClose(bias.grad!, c.tensors.grad_bias!, GRAD_TOL, 'grad bias');
+          for (const t of [x, weight, bias]) t.dispose();
+        });
+      });
+    }
+  });
+}
+
+/** y, dx, dweight, dbias of LayerNorm in float64, for rows x [rows, cols] and upstream gradient g. */
+function layerNormReference(x: Float32Array, w: Float32Array, b: Float32Array, g: Float32Array, cols: number, eps: number) {
+  const rows = x.length / cols;
+  const [y, dx, dw, db] = [new Float64Array(x.length), new Float64Array(x.length), new Float64Array(cols), new Float64Array(cols)];
+  for (let r = 0; r < rows; r++) {
+    const row = Array.from(x.subarray(r * cols, (r + 1) * cols));
+    const mean = row.reduce((s, v) => s + v, 0) / cols;
+    const rstd = 1 / Math.sqrt(row.reduce((s, v) => s + (v - mean) ** 2, 0) / cols + eps);
+    const xhat = row.map((v) => (v - mean) * rstd);
+    const gw = xhat.map((_, c) => g[r * cols + c]! * w[c]!);
+    const meanGw = gw.reduce((s, v) => s + v, 0) / cols;
+    const meanGwX = gw.reduce((s, v, c) => s + v * xhat[c]!, 0) / cols;
+    for (let c = 0; c < cols; c++) {
+      y[r * cols + c] = xhat[c]! * w[c]! + b[c]!;
+      dx[r * cols + c] = rstd * (gw[c]! - meanGw - xhat[c]! * meanGwX);
+      dw[c] += g[r * cols + c]! * xhat[c]!;
+      db[c] += g[r * cols + c]!;
+    }
+  }
+  return { y, dx, dw, db };
+}
+
+// Many rows: several workgroups of one-row invocations on this CPU adapter (and several chunks of backward_params),
+// one workgroup per row on a GPU. Against float64 with the fixtures' tolerances.
+for (const fallback of [true, false]) {
+  describe(`layerNorm over many rows, ${fallback ? 'CPU' : 'GPU'} row workgroups`, () => {
+    asFallbackAdapter(testGpu, fallback);
+    for (const cols of [64, 13]) {
+      it(`300 rows of ${cols}`, async () => {
+        const rows = 300;
+        const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * seed) * 3 + (i % 5));
+        const [xv, wv, bv, gv] = [values(rows * cols, 0.37), values(cols, 1.3), values(cols, 2.1), values(rows * cols, 0.91)];
+        const want = layerNormReference(xv, wv, bv, gv, cols, 1e-5);
+        await scopeAsync(async () => {
+          const [x, weight, bias] = [fromArray(xv, [rows, cols]), fromArray(wv, [cols]), fromArray(bv, [cols])];
+          for (const t of [x, weight, bias]) t.requiresGrad = true;
+          const out = layerNorm(x, weight, bias);
+          expectClose(await out.read(), want.y, FORWARD_TOL, 'forward');
+          backward(sumAll(mul(out, fromArray(gv, [rows, cols]))));
+          expectClose(await x.grad!.read(), want.dx, GRAD_TOL, 'grad x');
+          expectClose(await weight.grad!.read(), want.dw, GRAD_TOL, 'grad weight');
+          expectClose(await bias.grad!.read(), want.db, GRAD_TOL, 'grad bias');
           for (const t of [x, weight, bias]) t.dispose();
         });
       });

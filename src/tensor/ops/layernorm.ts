@@ -11,16 +11,20 @@ import { f32, params } from '../params.ts';
 import { record } from '../tape.ts';
 import { Tensor, assertShape } from '../tensor.ts';
 import { sumRows } from './reduce.ts';
-import { lastAxisRows, rowGroup } from './shape.ts';
+import { lastAxisRows } from './shape.ts';
+import { onCpuAdapter, rowGroup } from './workgroups.ts';
 
 const LAYERNORM = shader('layernorm.wgsl', source);
 /** Columns per workgroup of backward_params. */
 const COLUMN_WG = 64;
+/** Rows per workgroup of the one-row-per-invocation entries. */
+const ROWS_WG = 64;
 /** Rows one backward_params invocation sums; more when the chunk count would pass the grid limit. */
 const ROWS_PER_CHUNK = 64;
 const MAX_WORKGROUPS_PER_DIMENSION = 65535;
 
-type Entry = 'forward' | 'backward_input' | 'backward_params';
+type Entry = 'forward' | 'backward_input' | 'backward_params' | 'forward_rows' | 'backward_input_rows' | 'backward_params4';
+type RowEntry = 'forward' | 'backward_input';
 
 interface RowShape {
   rows: number;
@@ -36,6 +40,18 @@ function run(entry: Entry, tensors: Tensor[], { rows, cols }: RowShape, workgrou
   });
 }
 
+/**
+ * A row kernel: on a CPU adapter, rows of whole vec4s go one per invocation (the *_rows entries); otherwise each
+ * row gets a workgroup.
+ */
+function runRows(entry: RowEntry, tensors: Tensor[], shape: RowShape, eps = 0): void {
+  if (onCpuAdapter() && shape.cols % 4 === 0) {
+    run(`${entry}_rows`, tensors, shape, grid1d(Math.ceil(shape.rows / ROWS_WG)), eps);
+  } else {
+    run(entry, tensors, shape, grid1d(shape.rows), eps);
+  }
+}
+
 export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): Tensor {
   const shape = lastAxisRows(x, 'layerNorm');
   assertShape(weight, [shape.cols], 'layerNorm weight');
@@ -43,7 +59,7 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): 
   const y = new Tensor(x.shape);
   const mean = new Tensor([shape.rows, 2]); // (m0, m1) per row, mean = m0 + m1: see layernorm.wgsl
   const rstd = new Tensor([shape.rows]);
-  run('forward', [x, mean, rstd, bias, weight, y], shape, grid1d(shape.rows), eps);
+  runRows('forward', [x, mean, rstd, bias, weight, y], shape, eps);
   return record(
     'layerNorm',
     [x, weight, bias],
@@ -59,17 +75,25 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): 
 
 function inputGrad(x: Tensor, mean: Tensor, rstd: Tensor, g: Tensor, weight: Tensor, shape: RowShape): Tensor {
   const dx = new Tensor(x.shape);
-  run('backward_input', [x, mean, rstd, g, weight, dx], shape, grid1d(shape.rows));
+  runRows('backward_input', [x, mean, rstd, g, weight, dx], shape);
   return dx;
 }
 
-/** Weight and bias gradients: per-chunk column sums on the GPU, then the chunks added with sumRows. */
+/**
+ * Weight and bias gradients: per-chunk column sums on the GPU (four columns per invocation for rows of whole
+ * vec4s), then the chunks added with sumRows.
+ */
 function paramGrads(x: Tensor, mean: Tensor, rstd: Tensor, g: Tensor, shape: RowShape, needWeight: boolean, needBias: boolean): [Tensor | null, Tensor | null] {
   const rowsPerChunk = Math.max(ROWS_PER_CHUNK, Math.ceil(shape.rows / MAX_WORKGROUPS_PER_DIMENSION));
   const chunks = Math.ceil(shape.rows / rowsPerChunk);
   const dweightPart = new Tensor([chunks, shape.cols]);
   const dbiasPart = new Tensor([chunks, shape.cols]);
-  run('backward_params', [x, mean, rstd, g, dweightPart, dbiasPart], shape, [Math.ceil(shape.cols / COLUMN_WG), chunks], 0, rowsPerChunk);
+  const tensors = [x, mean, rstd, g, dweightPart, dbiasPart];
+  if (shape.cols % 4 === 0) {
+    run('backward_params4', tensors, shape, grid1d(Math.ceil((chunks * shape.cols) / 4 / COLUMN_WG)), 0, rowsPerChunk);
+  } else {
+    run('backward_params', tensors, shape, [Math.ceil(shape.cols / COLUMN_WG), chunks], 0, rowsPerChunk);
+  }
   const dweight = needWeight ? sumRows(dweightPart, shape.cols) : null;
   const dbias = needBias ? sumRows(dbiasPart, shape.cols) : null;
   dweightPart.dispose();

@@ -1,14 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectTensorClose, fixtureTensor, loadFixture } from '../../testing/fixtures.ts';
-import { setupTestGpu } from '../../testing/gpu.ts';
+import { asFallbackAdapter, setupTestGpu } from '../../testing/gpu.ts';
 import { scopeAsync } from '../scope.ts';
 import { backward } from '../tape.ts';
 import { fromArray } from '../tensor.ts';
 import { mul } from './elementwise.ts';
-import { linear, matmul } from './matmul.ts';
+import { linear, matmul, overrideKSplit } from './matmul.ts';
 import { sumAll } from './reduce.ts';
 
-setupTestGpu();
+const testGpu = setupTestGpu();
 
 // Every value is a dot product of up to 300 (K, or the batch rows a gradient sums over) float32 products of
 // N(0, 1) numbers. PyTorch and the kernel add in different orders; each order's rounding error is a random
@@ -17,24 +17,63 @@ setupTestGpu();
 // is absolute. An element read from the wrong place, or a product left out, is off by O(1).
 const TOL = { rtol: 1e-4, atol: 1e-5 };
 
-describe('matmul and linear against PyTorch', () => {
-  for (const c of loadFixture('matmul')) {
-    it(c.name, async () => {
-      await scopeAsync(async () => {
-        const a = fixtureTensor(c, 'a', { requiresGrad: true });
-        const b = fixtureTensor(c, 'b', { requiresGrad: true });
-        const bias = c.tensors.bias ? fixtureTensor(c, 'bias', { requiresGrad: true }) : undefined;
-        const out = c.attrs.op === 'linear' ? linear(a, b, bias) : matmul(a, b, { transA: c.attrs.transA as boolean, transB: c.attrs.transB as boolean, bias });
-        await expectTensorClose(out, c.tensors.out!, TOL, 'forward');
-        // Backpropagate the fixture's upstream gradient through sum(out * grad_out).
-        backward(sumAll(mul(out, fixtureTensor(c, 'grad_out'))));
-        await expectTensorClose(a.grad!, c.tensors.grad_a!, TOL, 'grad a');
-        await expectTensorClose(b.grad!, c.tensors.grad_b!, TOL, 'grad b');
-        if (bias) await expectTensorClose(bias.grad!, c.tensors.grad_bias!, TOL, 'grad bias');
-        for (const t of [a, b, bias]) t?.dispose();
-      });
+// Every fixture runs on both kernels (the tiled one GPUs get, the subgroup one of CPU adapters, where the adapter
+// has subgroups) and with K split into ranges of 8, which no fixture is large enough to get by itself: the
+// ranges' partial sums, a last range with a K tail, and the bias added once.
+for (const fallback of [false, true]) {
+  for (const kSplit of [null, 8]) {
+    describe(`matmul and linear against PyTorch, ${fallback ? 'CPU' : 'GPU'} adapter, ${kSplit ? `K split by ${kSplit}` : 'K whole'}`, () => {
+      asFallbackAdapter(testGpu, fallback);
+      beforeAll(() => overrideKSplit(kSplit));
+      afterAll(() => overrideKSplit(null));
+      for (const c of loadFixture('matmul')) {
+        it(c.name, async () => {
+          await scopeAsync(async () => {
+            const a = fixtureTensor(c, 'a', { requiresGrad: true });
+            const b = fixtureTensor(c, 'b', { requiresGrad: true });
+            const bias = c.tensors.bias ? fixtureTensor(c, 'bias', { requiresGrad: true }) : undefined;
+            const out =
+              c.attrs.op === 'linear' ? linear(a, b, bias) : matmul(a, b, { transA: c.attrs.transA as boolean, transB: c.attrs.transB as boolean, bias });
+            await expectTensorClose(out, c.tensors.out!, TOL, 'forward');
+            // Backpropagate the fixture's upstream gradient through sum(out * grad_out).
+            backward(sumAll(mul(out, fixtureTensor(c, 'grad_out'))));
+            await expectTensorClose(a.grad!, c.tensors.grad_a!, TOL, 'grad a');
+            await expectTensorClose(b.grad!, c.tensors.grad_b!, TOL, 'grad b');
+            if (bias) await expectTensorClose(bias.grad!, c.tensors.grad_bias!, TOL, 'grad bias');
+            for (const t of [a, b, bias]) t?.dispose();
+          });
+        });
+      }
     });
   }
+}
+
+describe('matmul kernel choice', () => {
+  it('runs the subgroup kernel on a CPU adapter with subgroups and the tiled one on a GPU', async () => {
+    const runtime = testGpu();
+    const entries: string[] = [];
+    const dispatch = runtime.dispatch.bind(runtime);
+    runtime.dispatch = (args) => {
+      entries.push(args.kernel.entry);
+      dispatch(args);
+    };
+    const fallback = runtime.adapter.isFallbackAdapter;
+    try {
+      await scopeAsync(async () => {
+        const a = fromArray(new Float32Array(6), [2, 3]);
+        const b = fromArray(new Float32Array(12), [3, 4]);
+        for (const f of [false, true]) {
+          runtime.adapter.isFallbackAdapter = f;
+          matmul(a, b);
+        }
+        await runtime.sync();
+      });
+    } finally {
+      runtime.dispatch = dispatch;
+      runtime.adapter.isFallbackAdapter = fallback;
+    }
+    expect(entries).toEqual(['matmul', runtime.adapter.features.includes('subgroups') ? 'matmul_sg' : 'matmul']);
+  });
 });
 
 describe('matmul shapes', () => {

@@ -1,10 +1,12 @@
 /**
  * Matrix products (shaders/matmul.wgsl): batched matmul with either operand transposed and a fused bias, and
  * `linear` (PyTorch's F.linear) on top of it. The backward products run on the same kernel with other
- * transpose flags.
+ * transpose flags. CPU adapters with subgroups run shaders/matmul_subgroups.wgsl instead, and products with
+ * too few tiles to fill the device split K over workgroups.
  */
 import source from '../../../shaders/matmul.wgsl';
-import { shader } from '../../gpu/kernel.ts';
+import subgroupSource from '../../../shaders/matmul_subgroups.wgsl';
+import { type ShaderSource, shader } from '../../gpu/kernel.ts';
 import { gpu } from '../engine.ts';
 import { params } from '../params.ts';
 import { record } from '../tape.ts';
@@ -12,12 +14,68 @@ import { type Shape, Tensor, assertShape, numel, shapeString } from '../tensor.t
 import { sum, sumRows } from './reduce.ts';
 import { reshape } from './shape.ts';
 
-const MATMUL = shader('matmul.wgsl', source);
 /** Outputs per invocation (TM x TN) and invocations per workgroup (WG_X x WG_Y), as in shaders/matmul.wgsl. */
 const TILE_M = 8;
 const TILE_N = 16;
 const WG_X = 8;
 const WG_Y = 8;
+
+/** One way to run a product: its entry points and the tile of C each workgroup computes. */
+interface Kernel {
+  readonly shader: ShaderSource;
+  readonly entry: string;
+  readonly biasEntry: string;
+  readonly tileM: number;
+  readonly tileN: number;
+  /** Below this many workgroups, K is split to make more. */
+  readonly fill: number;
+}
+
+const KERNELS = {
+  tiled: {
+    shader: shader('matmul.wgsl', source),
+    entry: 'matmul',
+    biasEntry: 'matmul_bias',
+    tileM: TILE_M * WG_Y,
+    tileN: TILE_N * WG_X,
+    fill: 64,
+  },
+  // `enable` must open the module, so the subgroup kernel is a module of its own with the shared helpers.
+  // SwiftShader runs a dispatch as at most 16 tasks, whatever the core count: 16 workgroups fill it.
+  subgroups: {
+    shader: shader('matmul.wgsl + matmul_subgroups.wgsl', `enable subgroups;\n${source}\n${subgroupSource}`),
+    entry: 'matmul_sg',
+    biasEntry: 'matmul_sg_bias',
+    // SG_TM x SG_TN in shaders/matmul_subgroups.wgsl
+    tileM: 64,
+    tileN: 64,
+    fill: 16,
+  },
+} satisfies Record<string, Kernel>;
+
+/** Each range of a split K is at least this long, so its partial sums are worth writing and adding. */
+const MIN_K_SPLIT = 256;
+
+/** A K range length that tests pin to split every product; null: split only where the tiles are too few. */
+let kSplitOverride: number | null = null;
+
+export function overrideKSplit(kSplit: number | null): void {
+  kSplitOverride = kSplit;
+}
+
+/** CPU adapters (SwiftShader reports a fallback adapter) read memory lane by lane: the subgroup kernel reads less. */
+function kernelFor(): Kernel {
+  const { adapter } = gpu();
+  return adapter.isFallbackAdapter && adapter.features.includes('subgroups') ? KERNELS.subgroups : KERNELS.tiled;
+}
+
+/** Ranges of K per batch item and their length (a multiple of 4): one range unless the tiles are too few. */
+function splitK(d: Dims, k: Kernel, batch: number): { slices: number; kSplit: number } {
+  const workgroups = Math.ceil(d.M / k.tileM) * Math.ceil(d.N / k.tileN) * batch;
+  const wanted = Math.max(1, Math.min(Math.ceil(k.fill / workgroups), Math.floor(d.K / MIN_K_SPLIT)));
+  const kSplit = Math.max(4, Math.ceil((kSplitOverride ?? d.K / wanted) / 4) * 4);
+  return { slices: Math.max(1, Math.ceil(d.K / kSplit)), kSplit };
+}
 
 export interface MatmulOptions {
   /** a holds [..., K, M]: the product uses its transpose. */
@@ -66,9 +124,8 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     const rows = reshape(a, [numel(d.batch) * d.M, d.K]);
     return reshape(matmul(rows, b, opts), [...d.batch, d.M, d.N]);
   }
-  const out = new Tensor([...d.batch, d.M, d.N]);
+  const out = product(a, b, d, transA, transB, bias);
   const batched = (t: Tensor) => t.shape.length > 2;
-  run(a, b, out, d, transA, transB, bias);
   return record('matmul', bias ? [a, b, bias] : [a, b], out, (g, needs) => [
     needs[0] ? sharedGrad(gradA(g, b, transA, transB), batched(a)) : null,
     needs[1] ? sharedGrad(gradB(g, a, transA, transB), batched(b)) : null,
@@ -99,26 +156,37 @@ function sharedGrad(g: Tensor, operandBatched: boolean): Tensor {
   return sum(reshape(g, [g.size / (rows * cols), rows, cols]), 0);
 }
 
-function run(a: Tensor, b: Tensor, out: Tensor, d: Dims, transA: boolean, transB: boolean, bias?: Tensor): void {
-  const workgroups: [number, number, number] = [Math.ceil(d.N / (TILE_N * WG_X)), Math.ceil(d.M / (TILE_M * WG_Y)), numel(d.batch)];
+/** [...batch, M, N] = op(a) op(b) (+ bias), recorded on no tape. */
+function product(a: Tensor, b: Tensor, d: Dims, transA: boolean, transB: boolean, bias?: Tensor): Tensor {
+  const k = kernelFor();
+  const batch = numel(d.batch);
+  const { slices, kSplit } = splitK(d, k, batch);
+  const workgroups: [number, number, number] = [Math.ceil(d.N / k.tileN), Math.ceil(d.M / k.tileM), batch * slices];
   const limit = gpu().limits.maxComputeWorkgroupsPerDimension;
   if (workgroups.some((n) => n > limit)) {
-    throw new Error(`matmul: [${workgroups}] workgroups for ${shapeString(out.shape)} pass this adapter's limit of ${limit} per dimension`);
+    throw new Error(`matmul: [${workgroups}] workgroups for ${shapeString([...d.batch, d.M, d.N])} pass this adapter's limit of ${limit} per dimension`);
   }
+  // A split K writes each range's partial sums, [...batch, slices, M, N], then adds them up.
+  const out = new Tensor(slices > 1 ? [...d.batch, slices, d.M, d.N] : [...d.batch, d.M, d.N]);
   gpu().dispatch({
     kernel: {
-      shader: MATMUL,
-      entry: bias ? 'matmul_bias' : 'matmul',
+      shader: k.shader,
+      entry: bias ? k.biasEntry : k.entry,
       constants: {
         TRANS_A: Number(transA),
         TRANS_B: Number(transB),
         // Each operand is read with vec4 loads when its contiguous axis is a multiple of 4.
         A_VEC4: Number((transA ? d.M : d.K) % 4 === 0),
         B_VEC4: Number((transB ? d.K : d.N) % 4 === 0),
+        K_TAIL: Number(d.K % 4 !== 0),
       },
     },
     buffers: bias ? [a.buffer, b.buffer, out.buffer, bias.buffer] : [a.buffer, b.buffer, out.buffer],
-    params: params(d.M, d.N, d.K, a.shape.length > 2 ? d.M * d.K : 0, b.shape.length > 2 ? d.K * d.N : 0),
+    params: params(d.M, d.N, d.K, a.shape.length > 2 ? d.M * d.K : 0, b.shape.length > 2 ? d.K * d.N : 0, slices, kSplit),
     workgroups,
   });
+  if (slices === 1) return out;
+  const sums = sum(out, d.batch.length);
+  out.dispose();
+  return sums;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { expectTensorClose, fixtureTensor, loadFixture } from '../../testing/fixtures.ts';
-import { setupTestGpu } from '../../testing/gpu.ts';
+import { expectClose, expectTensorClose, fixtureTensor, loadFixture } from '../../testing/fixtures.ts';
+import { asFallbackAdapter, setupTestGpu } from '../../testing/gpu.ts';
 import { scopeAsync } from '../scope.ts';
 import { backward } from '../tape.ts';
 import { fromArray, type Tensor } from '../tensor.ts';
@@ -8,7 +8,7 @@ import { mul } from './elementwise.ts';
 import { sumAll } from './reduce.ts';
 import { concat, slice, transpose } from './shape.ts';
 
-setupTestGpu();
+const testGpu = setupTestGpu();
 
 // Copies move 32-bit words unchanged, and every gradient element is one copied grad_out value or a zero.
 const EXACT = { rtol: 0, atol: 0 };
@@ -54,3 +54,29 @@ describe('concat, slice and transpose against PyTorch', () => {
     });
   });
 });
+
+// Runs whose lengths, strides and offsets are multiples of 4 words are copied as vec4s (none of the fixtures' are),
+// in blocks that depend on the adapter kind: the attention heads' slices and concats of a [rows, 3 * 64] matrix,
+// f32 and i32, each element where it belongs under both.
+for (const fallback of [true, false]) {
+  describe(`vec4 copies, ${fallback ? 'CPU' : 'GPU'} blocks`, () => {
+    asFallbackAdapter(testGpu, fallback);
+    for (const dtype of ['f32', 'i32'] as const) {
+      it(`slices and concats of [3000, 192], ${dtype}`, async () => {
+        const [rows, cols] = [3000, 192];
+        const values = Array.from({ length: rows * cols }, (_, i) => i - 5000);
+        await scopeAsync(async () => {
+          const x = fromArray(values, [rows, cols], dtype);
+          const columns = (start: number, end: number) => values.filter((_, i) => i % cols >= start && i % cols < end);
+          const middle = slice(x, 1, 64, 128);
+          expectClose(await middle.read(), columns(64, 128), EXACT, 'slice of columns');
+          const tail = slice(x, 0, 1000, 3000);
+          expectClose(await tail.read(), values.slice(1000 * cols), EXACT, 'slice of rows');
+          const parts = [slice(x, 1, 0, 64), middle, slice(x, 1, 128, 192)];
+          expectClose(await concat(parts, 1).read(), values, EXACT, 'concat of columns');
+          expectClose(await concat([slice(x, 0, 0, 1000), tail], 0).read(), values, EXACT, 'concat of rows');
+        });
+      });
+    }
+  });
+}

@@ -10,22 +10,16 @@ import { gpu } from '../engine.ts';
 import { params } from '../params.ts';
 import { record } from '../tape.ts';
 import { type Shape, Tensor, numel, shapeString, zeros } from '../tensor.ts';
+import { blocks } from './workgroups.ts';
 
 const LAYOUT = shader('layout.wgsl', source);
-/** Elements one workgroup of the copy and transpose kernels moves: 64 invocations of 4. */
+/** Elements one workgroup of the transpose kernel moves: 64 invocations of 4. */
 const PER_WORKGROUP = 64 * 4;
 
 export function reshape(x: Tensor, shape: Shape): Tensor {
   const out = new Tensor(shape, x.dtype, x);
   return record('reshape', [x], out, (g) => [reshape(g, x.shape)]);
 }
-
-/**
- * GROUP of the row kernels (layernorm.wgsl, softmax.wgsl), which give each row GROUP^2 invocations: 64 on a GPU;
- * 4, one SIMD group, on a CPU adapter (SwiftShader reports isFallbackAdapter), where each workgroup barrier switches
- * coroutines and costs more than a row's arithmetic: layerNorm and softmax run 3-10x faster there with 4.
- */
-export const rowGroup = (): number => (gpu().adapter.isFallbackAdapter ? 2 : 8);
 
 /** x seen as a [rows, cols] matrix over its last axis, for the ops that work row by row. */
 export function lastAxisRows(x: Tensor, op: string): { rows: number; cols: number } {
@@ -105,13 +99,18 @@ interface Strided {
   offset: number;
 }
 
-/** dst[to.offset + r * to.stride + c] = src[from.offset + r * from.stride + c] for r < rows, c < run. */
+/**
+ * dst[to.offset + r * to.stride + c] = src[from.offset + r * from.stride + c] for r < rows, c < run; in vec4s
+ * when every length, stride and offset is a multiple of 4.
+ */
 function copyRuns(src: Tensor, from: Strided, dst: Tensor, to: Strided, rows: number, run: number): void {
+  const unit = [run, from.stride, from.offset, to.stride, to.offset].every((n) => n % 4 === 0) ? 4 : 1;
+  const { block, workgroups } = blocks((rows * run) / unit);
   gpu().dispatch({
-    kernel: { shader: LAYOUT, entry: 'copy_runs' },
+    kernel: { shader: LAYOUT, entry: unit === 4 ? 'copy_runs4' : 'copy_runs' },
     buffers: [src.buffer, dst.buffer],
-    params: params(rows, run, from.stride, from.offset, to.stride, to.offset),
-    workgroups: grid1d(Math.ceil((rows * run) / PER_WORKGROUP)),
+    params: params(rows, run / unit, from.stride / unit, from.offset / unit, to.stride / unit, to.offset / unit, block),
+    workgroups,
   });
 }
 

@@ -11,7 +11,8 @@ import { gpu } from '../engine.ts';
 import { params } from '../params.ts';
 import { record } from '../tape.ts';
 import { Tensor } from '../tensor.ts';
-import { lastAxisRows, rowGroup } from './shape.ts';
+import { lastAxisRows } from './shape.ts';
+import { rowGroup } from './workgroups.ts';
 
 const SOFTMAX = shader('softmax.wgsl', source);
 

@@ -4,23 +4,26 @@
  */
 import source from '../../../shaders/update.wgsl';
 import { shader } from '../../gpu/kernel.ts';
-import { grid1d } from '../../gpu/runtime.ts';
 import { gpu } from '../engine.ts';
 import { f32, params } from '../params.ts';
 import { type Tensor, shapeString } from '../tensor.ts';
+import { flatSpans } from './workgroups.ts';
 
 const UPDATE = shader('update.wgsl', source);
-const PER_WORKGROUP = 64 * 4;
 
-type Entry = 'ema' | 'clamp_in_place';
+type Entry = 'adamw' | 'ema' | 'clamp_in_place';
 
-function run(entry: Entry, tensors: Tensor[], uniforms: Uint32Array): void {
-  const n = tensors[0]!.size;
+/**
+ * Runs `entry` over the elements of `tensors` (all of one size; `extra` buffers are bound after them) with the
+ * uniform block (vec4 count, block size, ...fields).
+ */
+function run(entry: Entry, tensors: Tensor[], fields: Parameters<typeof params>, extra: GPUBuffer[] = []): void {
+  const { count, block, workgroups } = flatSpans(tensors[0]!.size, tensors);
   gpu().dispatch({
     kernel: { shader: UPDATE, entry },
-    buffers: tensors.map((t) => t.buffer),
-    params: uniforms,
-    workgroups: grid1d(Math.ceil(n / PER_WORKGROUP)),
+    buffers: [...tensors.map((t) => t.buffer), ...extra],
+    params: params(count, block, ...fields),
+    workgroups,
   });
 }
 
@@ -64,24 +67,19 @@ export function adamwUpdate(param: Tensor, grad: Tensor, expAvg: Tensor, expAvgS
   if (hyper.shape.length !== 2 || hyper.shape[1] !== 4 || row >= hyper.shape[0]!) {
     throw new Error(`adamwUpdate: row ${row} of hyper ${shapeString(hyper.shape)} (expected [rows, 4])`);
   }
-  const uniforms = params(param.size, row, f32(c.beta1), f32(1 - c.beta1), f32(c.beta2), f32(1 - c.beta2), f32(c.eps));
-  gpu().dispatch({
-    kernel: { shader: UPDATE, entry: 'adamw' },
-    buffers: [param.buffer, grad.buffer, expAvg.buffer, expAvgSq.buffer, hyper.buffer],
-    params: uniforms,
-    workgroups: grid1d(Math.ceil(param.size / PER_WORKGROUP)),
-  });
+  const constants = [row, f32(c.beta1), f32(1 - c.beta1), f32(c.beta2), f32(1 - c.beta2), f32(c.eps)];
+  run('adamw', [param, grad, expAvg, expAvgSq], constants, [hyper.buffer]);
 }
 
 /** target = momentum * target + (1 - momentum) * source, in place (the COSMOS teacher update). */
 export function emaUpdate(target: Tensor, source: Tensor, momentum: number): void {
   sameSize('emaUpdate', target, source);
-  run('ema', [target, source], params(target.size, f32(momentum), f32(1 - momentum)));
+  run('ema', [target, source], [f32(momentum), f32(1 - momentum)]);
 }
 
 /** x = min(max(x, min), max), in place (the logit scales after each optimizer step). */
 export function clampInPlace(x: Tensor, min: number, max: number): void {
   sameSize('clampInPlace', x);
   if (!(min <= max)) throw new Error(`clampInPlace: min ${min} is above max ${max}`);
-  run('clamp_in_place', [x], params(x.size, f32(min), f32(max)));
+  run('clamp_in_place', [x], [f32(min), f32(max)]);
 }

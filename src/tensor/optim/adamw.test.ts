@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { type FixtureCase, type FixtureTensor, type Tolerance, expectTensorClose, fixtureTensor, loadFixture } from '../../testing/fixtures.ts';
-import { setupTestGpu } from '../../testing/gpu.ts';
-import { clampInPlace, emaUpdate } from '../ops/update.ts';
+import { type FixtureCase, type FixtureTensor, type Tolerance, expectClose, expectTensorClose, fixtureTensor, loadFixture } from '../../testing/fixtures.ts';
+import { asFallbackAdapter, setupTestGpu } from '../../testing/gpu.ts';
+import { adamwHyperRow, adamwUpdate, clampInPlace, emaUpdate } from '../ops/update.ts';
 import { type Tensor, fromArray, parameter } from '../tensor.ts';
 import { AdamW, decayFor } from './adamw.ts';
 
@@ -161,3 +161,52 @@ describe('teacher EMA and clamp against PyTorch', () => {
     });
   }
 });
+
+// The update kernels split their vec4s into blocks by adapter kind: a few large blocks on a CPU adapter, one round
+// per workgroup on a GPU. Over 100,003 elements (a partial last vec4), each must be updated exactly once under both,
+// with the per-element rounding of the fixtures above: host float64 arithmetic stands in for torch here.
+for (const fallback of [true, false]) {
+  describe(`updates over many blocks, ${fallback ? 'CPU' : 'GPU'} blocks`, () => {
+    asFallbackAdapter(gpu, fallback);
+    const n = 100_003;
+    const values = (seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * seed) * 2);
+    const [xv, gv] = [values(0.37), values(1.9)];
+
+    it('one AdamW step from zero moments', async () => {
+      const c = { beta1: 0.9, beta2: 0.98, eps: 1e-8 };
+      const h = { lr: 1e-3, weightDecay: 0.1, step: 1 };
+      const [p, g] = [fromArray(xv, [n]), fromArray(gv, [n])];
+      const [m, v] = [fromArray(new Float32Array(n), [n]), fromArray(new Float32Array(n), [n])];
+      const row = adamwHyperRow(c, h);
+      const hyper = fromArray(row, [1, 4]);
+      adamwUpdate(p, g, m, v, hyper, 0, c);
+      const mWant = Array.from(gv, (gi) => (1 - c.beta1) * gi);
+      const vWant = Array.from(gv, (gi) => (1 - c.beta2) * gi * gi);
+      const pWant = Array.from(xv, (xi, i) => xi * row[0] + (row[2] * mWant[i]!) / (Math.sqrt(vWant[i]!) / row[1] + c.eps));
+      expectClose(await m.read(), mWant, { rtol: 1e-6, atol: 0 }, 'exp_avg');
+      expectClose(await v.read(), vWant, { rtol: 1e-6, atol: 0 }, 'exp_avg_sq');
+      expectClose(await p.read(), pWant, PARAM_TOL, 'param');
+      for (const t of [p, g, m, v, hyper]) t.dispose();
+    });
+
+    it('teacher EMA and clamp', async () => {
+      const [target, source] = [fromArray(xv, [n]), fromArray(gv, [n])];
+      emaUpdate(target, source, 0.99);
+      expectClose(
+        await target.read(),
+        Array.from(xv, (x, i) => x * 0.99 + 0.01 * gv[i]!),
+        EMA_TOL,
+        'teacher',
+      );
+      clampInPlace(source, -1, 0.5);
+      expectClose(
+        await source.read(),
+        gv.map((x) => Math.min(Math.max(x, -1), 0.5)),
+        EXACT,
+        'clamped',
+      );
+      target.dispose();
+      source.dispose();
+    });
+  });
+}
