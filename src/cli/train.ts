@@ -12,7 +12,7 @@ import type { ViewRecipeName } from '../cosmos/views/augment.ts';
 import { writeTrainingCheckpoint } from '../cosmos/trainingCheckpoint.ts';
 import { fileSink } from '../checkpoint/nodeFiles.ts';
 import { PRESETS, type PresetName } from '../cosmos/presets.ts';
-import { TrainingRun, type StepRecord } from '../cosmos/training.ts';
+import { MAX_SKIPPED_IN_A_ROW, TrainingRun, type StepRecord, skippedStopMessage } from '../cosmos/training.ts';
 import { trainingOptions } from '../cosmos/trainingOptions.ts';
 import { HELD_OUT_COUNT, type TrainingData, sceneData } from '../data/dataset.ts';
 import { userDataFromPath } from '../data/userData-node.ts';
@@ -37,6 +37,8 @@ function stepLine(r: StepRecord) {
     distill_logit_scale: round(Math.log(r.distillTemperature)),
     lr: round(r.lr),
     samples_per_second: round(r.samplesPerSecond, 4),
+    // Only on a skipped step: why it changed nothing.
+    ...(r.skipped ? { skipped: r.skipped } : {}),
   };
 }
 
@@ -110,13 +112,17 @@ export const trainCommand = defineCommand({
       for (let s = 0; s < options.steps; s++) {
         const record = await run.trainStep();
         losses.push(record.total);
-        if (record.step % logEvery === 0 || record.step === options.steps) {
+        // A skipped step is always logged, whatever --log-every says.
+        if (record.step % logEvery === 0 || record.step === options.steps || record.skipped) {
           const line = stepLine(record);
           ctx.result(
             line,
             () =>
-              `step ${line.step}: loss ${line.total} (clip ${line.clip}, cosmos ${line.cosmos ?? '-'}), lr ${line.lr}, ${line.samples_per_second} samples/s`,
+              `step ${line.step}${line.skipped ? ` skipped (${line.skipped})` : ''}: loss ${line.total} (clip ${line.clip}, cosmos ${line.cosmos ?? '-'}), lr ${line.lr}, ${line.samples_per_second} samples/s`,
           );
+        }
+        if (run.skippedInARow >= MAX_SKIPPED_IN_A_ROW) {
+          throw new Error(skippedStopMessage(record, flags.out ? `${flags.out} is not written (a file already there is kept)` : 'nothing is written'));
         }
         if (flags['eval-every'] && record.step % flags['eval-every'] === 0 && record.step < options.steps) {
           const line = { eval: true, ...(await evaluate()) };

@@ -96,6 +96,11 @@ export class AdamW {
     this.steps++;
   }
 
+  /** The gradients the next step() would apply, by parameter name. */
+  gradients(): [string, Tensor][] {
+    return this.slots.flatMap(({ name, param }) => (param.grad ? [[name, param.grad] as [string, Tensor]] : []));
+  }
+
   /** Zeroes the gradients in place: their buffers stay allocated, so memory does not grow from step to step. */
   zeroGrad(): void {
     for (const { param } of this.slots) {
