@@ -26,6 +26,7 @@ import { compareModels } from './analysis/compare.ts';
 import { demoFiles, demoManifest, demoModel } from './demo.ts';
 import { autosave, browserStores, checkpointName, removeSaved, restoreRun, saveRun, writeRun } from './autosave.ts';
 import { DataSets } from './dataSets.ts';
+import { StorageFullError } from './storageFull.ts';
 import { type RunLog, appendThinned, emptyLog } from './runLog.ts';
 import type { Command, LoadedModelSource, Weights, WorkerEvent } from './protocol.ts';
 import { GpuQueue, TrainingLoop } from './run.ts';
@@ -239,7 +240,7 @@ async function exportRun(run: TrainingRun, preset: PresetName | null): Promise<{
       const name = await saveRun(stores.checkpoints, run, preset);
       return { blob: await stores.checkpoints.file(name), name };
     } catch (error) {
-      if (!(error instanceof DOMException && error.name === 'QuotaExceededError')) throw error;
+      if (!(error instanceof StorageFullError)) throw error;
     }
   }
   const sink = memorySink();
