@@ -17,13 +17,13 @@ import { heldOutRecord } from '../eval/heldOut.ts';
 import { TINY_TRAINING, type TrainingOptions } from '../cosmos/trainingOptions.ts';
 import { type SceneAtlas, loadSceneAtlas } from '../data/scenes.ts';
 import { ClipTokenizer } from '../data/tokenizer.ts';
-import { WebGpuUnavailableError } from '../gpu/errors.ts';
+import { type GpuDeviceLostError, WebGpuUnavailableError } from '../gpu/errors.ts';
 import { GpuRuntime } from '../gpu/runtime.ts';
 import { runSelfTest } from '../tensor/selftest.ts';
 import { installRuntime } from '../tensor/engine.ts';
 import { handleAnalysis } from './analysis.ts';
 import { compareModels } from './analysis/compare.ts';
-import { demoFiles, demoManifest, demoModel } from './demo.ts';
+import { demoFiles, demoManifest, demoModel, forgetDemoModels } from './demo.ts';
 import { autosave, browserStores, checkpointName, removeSaved, restoreRun, saveRun, writeRun } from './autosave.ts';
 import { DataSets } from './dataSets.ts';
 import { StorageFullError } from './storageFull.ts';
@@ -49,9 +49,11 @@ interface Session {
   preset: PresetName | null;
   /** What a loaded checkpoint was; null for a preset or a restored run. */
   source: LoadedModelSource | null;
+  /** The step of this run's last autosave (a restored run starts at its save); null before its first. */
+  savedStep: number | null;
 }
 
-const gpuQueue = new GpuQueue();
+let gpuQueue = new GpuQueue();
 let resources: Promise<Resources> | null = null;
 /** The current run; replaced in order, each replacement waiting for the one before. */
 let session: Promise<Session | null> = Promise.resolve(null);
@@ -72,11 +74,7 @@ function acquireDevice(): Promise<GpuRuntime> {
   device ??= GpuRuntime.create(navigator.gpu).then(
     (runtime) => {
       installRuntime(runtime);
-      runtime.onLost((error) => {
-        deviceLost = true;
-        post({ type: 'deviceLost', message: error.message });
-        void session.then((s) => s?.loop.halt());
-      });
+      runtime.onLost((error) => void recover(error));
       post({ type: 'device', status: 'ready', adapter: runtime.adapter });
       return runtime;
     },
@@ -86,6 +84,66 @@ function acquireDevice(): Promise<GpuRuntime> {
     },
   );
   return device;
+}
+
+/**
+ * After the device is lost (a driver reset, the GPU's memory reclaimed, `device.destroy()`): the page hears it, a
+ * new device is acquired, and the run comes back from its last autosave (else as it began: its preset, or its
+ * checkpoint read again), training again if it was. At most the steps since that save are lost. The old run's
+ * tensors lived on the lost device: they are dropped, never disposed into the new device's pool.
+ */
+async function recover(error: GpuDeviceLostError): Promise<void> {
+  deviceLost = true;
+  post({ type: 'deviceLost', message: error.message });
+  const lost = await session;
+  const wasRunning = lost?.loop.state === 'running';
+  lost?.loop.halt();
+  // The step in flight fails on the lost device; its loop then stops. A read that never settles is not waited for.
+  await Promise.race([lost?.loop.idle(), new Promise((resolve) => setTimeout(resolve, 5000))]);
+  device = null;
+  resources = null;
+  // Work queued on the lost device may never settle: the new device's work has a queue of its own.
+  gpuQueue = new GpuQueue();
+  forgetDemoModels();
+  const rebuilt = (async () => {
+    const r = await boot();
+    deviceLost = false;
+    if (!lost) return null;
+    const restored = await gpuQueue.run(() => rebuild(lost, r));
+    const from = lost.savedStep === null ? 'from its start' : `from its autosave at step ${lost.savedStep}`;
+    post({
+      type: 'error',
+      message: `The GPU device was lost (${error.reason}) at step ${lost.run.step}; a new one was acquired and the run restored ${from}${wasRunning ? ', and training goes on' : ''}.`,
+    });
+    if (wasRunning && restored.run.step < restored.run.options.steps) restored.loop.play();
+    return restored;
+  })();
+  session = rebuilt.catch((cause: unknown) => {
+    post({ type: 'error', message: `The GPU device was lost and the run could not be restored: ${errorMessage(cause)}` });
+    return null;
+  });
+}
+
+/** The lost session's run on the new device: from its autosave, else built again as it was first built. */
+async function rebuild(lost: Session, r: Resources): Promise<Session> {
+  const evalEvery = lastEvalEvery;
+  if (lost.savedStep !== null) {
+    const { run, saved } = await restoreRun((options) => r.data.forRun(options), r.tokenizer, await browserStores());
+    return startSession(run, r, {
+      preset: saved.preset,
+      source: lost.source,
+      evalEvery,
+      initial: 'paused',
+      log: saved.log ?? emptyLog(),
+      trainedOn: saved.data ?? null,
+    });
+  }
+  if (lost.preset === null) {
+    if (!lastLoaded) throw new Error('the checkpoint it was loaded from is no longer at hand; load it again');
+    return loadAsRun(lastLoaded.files, lastLoaded.weights, lost.run.options, r, { config: lastLoaded.config });
+  }
+  const run = new TrainingRun(PRESETS[lost.preset], lost.run.options, await r.data.forRun(lost.run.options), r.tokenizer);
+  return startSession(run, r, { preset: lost.preset, evalEvery, initial: 'ready' });
 }
 
 function boot(): Promise<Resources> {
@@ -126,7 +184,10 @@ function startSession(
       },
       memory: () => runtime.memory(),
       evaluate: (count) => heldOutRecord(run.student, run.data, tokenizer, count),
-      save: async () => autosave(run, preset, log, await browserStores()),
+      save: async () => {
+        await autosave(run, preset, log, await browserStores());
+        started.savedStep = run.step;
+      },
       failed: (error) => {
         // A lost device was reported when it happened; the failed step says nothing new.
         if (!deviceLost) post({ type: 'error', message: `Training paused: ${errorMessage(error)}` });
@@ -151,7 +212,9 @@ function startSession(
     log,
     trainedOn,
   });
-  return { run, loop, preset, source };
+  // A run restored from its autosave starts saved.
+  const started: Session = { run, loop, preset, source, savedStep: run.step > 0 ? run.step : null };
+  return started;
 }
 
 /** Stops and saves the current run, frees it, and makes the next one with `build` (inside the GPU queue). */
