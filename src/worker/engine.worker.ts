@@ -101,7 +101,9 @@ async function recover(error: GpuDeviceLostError): Promise<void> {
   // The step in flight fails on the lost device; its loop then stops. A read that never settles is not waited for.
   await Promise.race([lost?.loop.idle(), new Promise((resolve) => setTimeout(resolve, 5000))]);
   device = null;
-  resources = null;
+  // The scenes, the tokenizer and the chosen data set live on the CPU: they stay, on the new device.
+  const kept = resources;
+  resources = kept?.then(async (old) => ({ ...old, runtime: await acquireDevice() })) ?? null;
   // Work queued on the lost device may never settle: the new device's work has a queue of its own.
   gpuQueue = new GpuQueue();
   forgetDemoModels();
