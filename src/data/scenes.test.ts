@@ -12,7 +12,10 @@ import { loadClipTokenizer } from './tokenizer-node.ts';
 import { CONTEXT_LENGTH } from './tokenizer.ts';
 import {
   BACKGROUNDS,
+  backgroundOf,
   captionSentences,
+  PLAIN_BACKDROP,
+  TEACHING_EMOJI,
   heldOutScenes,
   isHeldOutPair,
   objectPixelBox,
@@ -101,7 +104,7 @@ describe('scene generation', () => {
         `${s.objects
           .map((o) => o.name)
           .sort()
-          .join('+')}@${BACKGROUNDS[s.background]!.name}`,
+          .join('+')}@${backgroundOf(s).name}`,
     );
     expect(sha256(summary.join('\n'))).toBe('cde123ccad6703cecec6a9fd7dd12b0062912bcbeee5a851fc9ee9911cee81f1');
   });
@@ -186,7 +189,7 @@ describe('captions', () => {
           .map((s) => s.trim())
           .filter(Boolean),
       ).toEqual(sentences);
-      const background = BACKGROUNDS[scene.background]!.phrase;
+      const background = backgroundOf(scene).phrase;
       expect(sentences.filter((s) => s.endsWith(background)).length).toBe(1);
       const objectSentences = sentences.filter((s) => !s.endsWith(background));
       for (const o of scene.objects) {
@@ -207,6 +210,29 @@ describe('captions', () => {
     expect(new Set(all.flatMap((s) => s.objects.map((o) => o.phrasing))).size).toBe(4);
     expect(new Set(all.map((s) => s.background)).size).toBe(BACKGROUNDS.length);
     expect(new Set(all.flatMap((s) => s.objects.map((o) => o.size))).size).toBe(SIZE_CLASSES.length);
+  });
+
+  it('of teaching scenes say only the objects: one plain backdrop, not mentioned, drawn evenly', () => {
+    const teaching = [...trainScenes(atlas, 200, 5, 'teaching'), ...heldOutScenes(atlas, 64, 'teaching')];
+    for (const scene of teaching) {
+      expect(scene.background).toBeNull();
+      expect(scene.objects.every((o) => TEACHING_EMOJI.includes(o.name))).toBe(true);
+      expect(captionSentences(scene).length).toBe(scene.objects.length);
+      expect(sceneCaption(scene)).not.toContain(PLAIN_BACKDROP.phrase);
+    }
+    // Outside every sprite's square, every pixel is the backdrop's one colour.
+    const size = 64;
+    const scene = teaching[0]!;
+    const { image } = renderScene(atlas, scene, size);
+    const squares = scene.objects.map((o) => objectPixelBox(o, size));
+    const colours = new Set<string>();
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        if (squares.some((b) => x >= b.left && x < b.left + b.side && y >= b.top && y < b.top + b.side)) continue;
+        colours.add(Array.from(image.data.subarray((y * size + x) * 3, (y * size + x) * 3 + 3)).join(','));
+      }
+    }
+    expect([...colours]).toEqual(['214,214,210']);
   });
 
   it('fit in the CLIP context (77 tokens) even for the longest possible sentences', async () => {

@@ -24,6 +24,7 @@ import { concat, reshape } from '../tensor/ops/shape.ts';
 import { scopeAsync } from '../tensor/scope.ts';
 import { batches, stackRows } from './batched.ts';
 import { classEmbeddings } from './classify.ts';
+import { pointingChance, pointsInside } from './pointing.ts';
 import { BACKGROUND, segmentImage } from './segment.ts';
 import { promptsFor } from './templates.ts';
 
@@ -40,26 +41,6 @@ export interface PointingScores {
   dense: Score;
   /** Object sentences the scores are over. */
   objects: number;
-}
-
-/** The patch a [rows * cols] map peaks at (the first of equal highs) and whether its centre lies inside `box`. */
-export function pointsInside(map: ArrayLike<number>, [rows, cols]: [number, number], imageSize: number, box: readonly number[]): boolean {
-  let best = 0;
-  for (let p = 1; p < rows * cols; p++) if (map[p]! > map[best]!) best = p;
-  return centreInside(best, cols, rows, imageSize, box);
-}
-
-function centreInside(patch: number, cols: number, rows: number, imageSize: number, [x0, y0, x1, y1]: readonly number[]): boolean {
-  const x = ((patch % cols) + 0.5) * (imageSize / cols);
-  const y = (Math.floor(patch / cols) + 0.5) * (imageSize / rows);
-  return x >= x0! && x < x1! && y >= y0! && y < y1!;
-}
-
-/** The pointing game's chance: the fraction of the grid's patches whose centre lies in `box`. */
-export function pointingChance([rows, cols]: [number, number], imageSize: number, box: readonly number[]): number {
-  let inside = 0;
-  for (let p = 0; p < rows * cols; p++) if (centreInside(p, cols, rows, imageSize, box)) inside++;
-  return inside / (rows * cols);
 }
 
 /** Sentences per batch of the maps: their pooler keys are [sentences, patches, E] on the GPU. */

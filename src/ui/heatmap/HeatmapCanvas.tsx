@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useRef } from 'react';
 import type { RgbImage } from '../../data/image.ts';
+import { peakIndex } from '../../eval/pointing.ts';
 import { drawHeatmap, drawPicture, prepareCanvas } from './draw.ts';
 import { mapStats, minMaxNormalize } from './normalize.ts';
 
@@ -21,7 +22,8 @@ const signature = (values: Float32Array): string => values.reduce((s, v, i) => s
 
 /**
  * One patch map over its picture, on a canvas. The normalized values' statistics are on the element
- * (data-min, data-max, data-mean, data-std, data-signature; data-raw-min and data-raw-max before normalizing).
+ * (data-min, data-max, data-mean, data-std, data-signature; data-raw-min and data-raw-max before normalizing), and
+ * data-peak, the row-major patch it peaks at: where the pointing game says it points.
  */
 export function HeatmapCanvas({ values, grid, image, size, opacity, testId, label }: HeatmapCanvasProps) {
   const canvas = useRef<HTMLCanvasElement>(null);
@@ -53,6 +55,7 @@ export function HeatmapCanvas({ values, grid, image, size, opacity, testId, labe
       data-raw-min={normalized.rawMin}
       data-raw-max={normalized.rawMax}
       data-signature={signature(normalized.values)}
+      data-peak={peakIndex(values)}
     />
   );
 }

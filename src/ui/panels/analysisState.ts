@@ -8,7 +8,7 @@ import { HELD_OUT_COUNT } from '../../data/dataset.ts';
 import { errorMessage } from '../../format.ts';
 import { create } from 'zustand';
 import type { RgbImage } from '../../data/image.ts';
-import { BACKGROUNDS, type Scene, type SceneIndexFile, type SceneKinds, heldOutScenes, sceneCaption } from '../../data/scenes.ts';
+import { type Scene, type SceneIndexFile, type SceneKinds, backgroundOf, heldOutScenes, sceneCaption } from '../../data/scenes.ts';
 import type { ImageInput, Weights } from '../../worker/protocol.ts';
 
 export interface HeldOutScene {
@@ -38,7 +38,7 @@ export interface AnalysisState {
 }
 
 function sceneInfo(scene: Scene): HeldOutScene {
-  return { caption: sceneCaption(scene), names: [...scene.objects.map((o) => o.name), BACKGROUNDS[scene.background]!.name] };
+  return { caption: sceneCaption(scene), names: [...scene.objects.map((o) => o.name), backgroundOf(scene).name] };
 }
 
 /**
