@@ -1,7 +1,7 @@
 /**
  * Long-run checks of headless training on the tiny preset (the built-in scenes, Dawn in Node):
  *   1. soak: N steps (2,000 by default), sampling GPU buffers and bytes held and the JS heap after a GC every
- *      --every steps; after warm-up (the first tenth) they must stay flat;
+ *      --every steps; after warm-up (the first tenth) the buffers and bytes in use must not move, nor the heap grow;
  *   2. determinism: a second run with the same seed gives the same losses, bit for bit, for its first --check steps;
  *   3. pause and resume: a third run, driven by the worker's TrainingLoop, paused and resumed --pauses times
  *      (50 by default) at steps spread over its --check steps, gives those same losses bit for bit.
@@ -99,9 +99,11 @@ const growth = {
   poolBytes: Math.max(...warm.map((x) => x.poolBytes)) - base.poolBytes,
   heapBytes: Math.max(...warm.map((x) => x.heapBytes)) - base.heapBytes,
 };
-// GPU memory must not move at all; the heap may wobble by what V8 keeps around a collection (a few MB), not grow with steps.
+// The GPU memory in use must not move at all; the pool's free list may gain a size class when a batch's captions run
+// longer than any before (bounded by the context length), so it is reported, not required flat; the heap may wobble
+// by what V8 keeps around a collection (a few MB), not grow with steps.
 const HEAP_SLACK = 8 * 1024 * 1024;
-const flat = growth.liveBuffers === 0 && growth.liveBytes === 0 && growth.poolBytes === 0 && growth.heapBytes <= HEAP_SLACK;
+const flat = growth.liveBuffers === 0 && growth.liveBytes === 0 && growth.heapBytes <= HEAP_SLACK;
 
 // ---- 2. Same seed, same losses ----
 const again = newRun();

@@ -9,6 +9,7 @@ import { ITEM_SIZE } from './dtypes.ts';
 import type { Storage } from './tensorRef.ts';
 import { unpickle, type PickleValue } from './unpickle.ts';
 import { ZipReader, type ZipEntry } from './zipReader.ts';
+import { printable } from '../format.ts';
 
 export interface TorchArchive {
   /** The folder every entry sits in: the file's stem for torch.save to a path, "archive" for a stream. */
@@ -58,7 +59,11 @@ export async function readTorchArchive(source: ByteSource): Promise<TorchArchive
     const entryName = `${archiveName}/data/${key}`;
     const where = `${source.name}: ${entryName}`;
     const entry = zip.entries.get(entryName);
-    if (!entry) throw new FileError(source.name, `${source.name} is incomplete: the pickle uses storage ${key}, but there is no ${entryName} entry`);
+    if (!entry)
+      throw new FileError(
+        source.name,
+        `${source.name} is incomplete: the pickle uses storage ${printable(key, 40)}, but there is no ${printable(entryName, 80)} entry`,
+      );
     zip.checkStored(entry);
     if (entry.size < numel * ITEM_SIZE[dtype]) {
       throw new FileError(

@@ -51,6 +51,20 @@ interface Session {
   source: LoadedModelSource | null;
   /** The step of this run's last autosave (a restored run starts at its save); null before its first. */
   savedStep: number | null;
+  /** The loop paused itself on a failed step (a lost device's step fails before the loss is known). */
+  failedWhileRunning: boolean;
+}
+
+/** Whether the runtime's device is lost, or is found lost within a second: its lost promise may settle after the failure it caused. */
+function lostSoon(runtime: GpuRuntime): Promise<boolean> {
+  if (runtime.isLost) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const stop = runtime.onLost(() => resolve(true));
+    setTimeout(() => {
+      stop();
+      resolve(false);
+    }, 1000);
+  });
 }
 
 let gpuQueue = new GpuQueue();
@@ -96,7 +110,7 @@ async function recover(error: GpuDeviceLostError): Promise<void> {
   deviceLost = true;
   post({ type: 'deviceLost', message: error.message });
   const lost = await session;
-  const wasRunning = lost?.loop.state === 'running';
+  const wasRunning = lost?.loop.state === 'running' || lost?.failedWhileRunning === true;
   lost?.loop.halt();
   // The step in flight fails on the lost device; its loop then stops. A read that never settles is not waited for.
   await Promise.race([lost?.loop.idle(), new Promise((resolve) => setTimeout(resolve, 5000))]);
@@ -182,6 +196,7 @@ function startSession(
         // The charts' log, saved with the run: a resumed run shows its history.
         if (event.type === 'step') log.steps = appendThinned(log.steps, { ...event.record, memory: event.memory });
         if (event.type === 'eval') log.evals = appendThinned(log.evals, { step: event.step, ...event.record });
+        if (event.type === 'state' && event.state === 'running') started.failedWhileRunning = false;
         post(event);
       },
       memory: () => runtime.memory(),
@@ -191,8 +206,11 @@ function startSession(
         started.savedStep = run.step;
       },
       failed: (error) => {
-        // A lost device was reported when it happened; the failed step says nothing new.
-        if (!deviceLost) post({ type: 'error', message: `Training paused: ${errorMessage(error)}` });
+        started.failedWhileRunning = true;
+        // A lost device is reported when it is known, and recovered from: the step it broke says nothing new.
+        void lostSoon(runtime).then((lost) => {
+          if (!lost && !deviceLost) post({ type: 'error', message: `Training paused: ${errorMessage(error)}` });
+        });
       },
       saveFailed: (error) => post({ type: 'error', message: `Could not save the run in this browser (training goes on): ${errorMessage(error)}` }),
     },
@@ -215,7 +233,7 @@ function startSession(
     trainedOn,
   });
   // A run restored from its autosave starts saved.
-  const started: Session = { run, loop, preset, source, savedStep: run.step > 0 ? run.step : null };
+  const started: Session = { run, loop, preset, source, savedStep: run.step > 0 ? run.step : null, failedWhileRunning: false };
   return started;
 }
 
