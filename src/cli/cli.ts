@@ -4,10 +4,12 @@
  */
 import { errorMessage } from '../format.ts';
 import { installRuntime } from '../tensor/engine.ts';
+import { EvaluationCancelled } from '../eval/benchmark/imageBatches.ts';
 import { UsageError, parseFlags } from './args.ts';
 import { classifyCommand } from './classify.ts';
 import { type CliContext, type CliIo, type Command, JSON_FLAG, usageLine } from './command.ts';
 import { embedCommand } from './embed.ts';
+import { evalCommand } from './eval.ts';
 import { evaluateCommand } from './evaluate.ts';
 import { exportCommand } from './export.ts';
 import { inspectCommand } from './inspect.ts';
@@ -15,6 +17,7 @@ import { lossCommand } from './loss.ts';
 import { retrieveCommand } from './retrieve.ts';
 import { scenesCommand } from './scenes.ts';
 import { segmentCommand } from './segment.ts';
+import { shardsCommand } from './shards.ts';
 import { tokenizeCommand } from './tokenize.ts';
 import { trainCommand } from './train.ts';
 
@@ -29,6 +32,8 @@ export const COMMANDS: readonly Command[] = [
   lossCommand,
   trainCommand,
   evaluateCommand,
+  evalCommand,
+  shardsCommand,
   scenesCommand,
 ];
 
@@ -52,6 +57,33 @@ export const oneLine = (error: unknown): string =>
     .replace(/\s*\n\s*/g, ' ')
     .trim();
 
+/** Seconds between status lines where stderr is not a terminal (a log file, a test). */
+const STATUS_EVERY_MS = 5000;
+
+/** CliContext.status on `io`: in place on a terminal, else a line at most every few seconds. */
+function statusWriter(io: CliIo): (line: string | null) => void {
+  let shownAt = -Infinity;
+  let showing = false;
+  return (line) => {
+    if (io.interactive) {
+      if (line === null) {
+        if (showing) io.stderr('\n');
+        showing = false;
+      } else {
+        io.stderr(`\r\u001b[K${line}`);
+        showing = true;
+      }
+      return;
+    }
+    if (line === null || performance.now() - shownAt < STATUS_EVERY_MS) return;
+    shownAt = performance.now();
+    io.stderr(`${line}\n`);
+  };
+}
+
+/** Exit code of a command stopped at the user's request (Ctrl-C), as shells report SIGINT. */
+export const CANCELLED_EXIT_CODE = 130;
+
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -70,10 +102,16 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     const flags = parseFlags(rest, { ...command.flags, ...JSON_FLAG });
     const json = flags.json as boolean;
+    const status = statusWriter(io);
     const ctx: CliContext = {
       json,
       result: (value, text) => io.stdout(`${json ? JSON.stringify(value) : text()}\n`),
-      progress: (line) => io.stderr(`${line}\n`),
+      progress: (line) => {
+        status(null);
+        io.stderr(`${line}\n`);
+      },
+      status,
+      cancellation: () => io.cancellation?.(),
       gpu: async () => {
         const runtime = await io.runtime();
         installRuntime(runtime);
@@ -83,8 +121,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     await command.run(flags, ctx);
     return 0;
   } catch (error) {
+    if (io.interactive) io.stderr('\n');
     io.stderr(`cosmos ${command.name}: ${oneLine(error)}\n`);
     if (error instanceof UsageError) io.stderr(`${usageLine(command)}\n`);
-    return 1;
+    return error instanceof EvaluationCancelled ? CANCELLED_EXIT_CODE : 1;
   }
 }

@@ -8,6 +8,13 @@ export interface CliIo {
   stderr(text: string): void;
   /** The WebGPU runtime, created on first use (commands that only read files never start one). */
   runtime(): Promise<GpuRuntime>;
+  /** stderr is a terminal: a status line is rewritten in place instead of printed again and again. */
+  interactive?: boolean;
+  /**
+   * The signal aborted when the user asks to stop (Ctrl-C). A command that stops cleanly between batches asks for
+   * it; until one does, Ctrl-C ends the process at once.
+   */
+  cancellation?(): AbortSignal;
 }
 
 export interface CliContext {
@@ -17,6 +24,13 @@ export interface CliContext {
   result(json: unknown, text: () => string): void;
   /** A progress or status line, on stderr (never mixed into the result). */
   progress(line: string): void;
+  /**
+   * A line that replaces the previous one (a progress bar): rewritten in place on a terminal, else printed at most
+   * every few seconds; null ends it.
+   */
+  status(line: string | null): void;
+  /** Aborted when the user asks the command to stop; asking for it makes Ctrl-C stop the command cleanly. */
+  cancellation(): AbortSignal | undefined;
   /** Installs the GPU runtime as the engine's runtime. */
   gpu(): Promise<GpuRuntime>;
 }

@@ -15,6 +15,16 @@ const fail = (error: unknown) => {
 process.on('uncaughtException', fail);
 process.on('unhandledRejection', fail);
 
+// Ctrl-C ends the process, unless the command asked for the cancellation signal (eval): then the first one asks
+// it to stop after its current batch, and a second one ends the process at once.
+const stop = new AbortController();
+let graceful = false;
+process.on('SIGINT', () => {
+  if (!graceful || stop.signal.aborted) process.exit(130);
+  process.stderr.write('\nstopping after the current batch (Ctrl-C again to quit at once)\n');
+  stop.abort();
+});
+
 const code = await runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
@@ -23,6 +33,11 @@ const code = await runCli(process.argv.slice(2), {
     const current = await gpu.started?.catch(() => null);
     if (!current || current.isLost) gpu.started = createNodeRuntime();
     return gpu.started!;
+  },
+  interactive: process.stderr.isTTY === true,
+  cancellation: () => {
+    graceful = true;
+    return stop.signal;
   },
 });
 (await gpu.started?.catch(() => null))?.destroy();

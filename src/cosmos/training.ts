@@ -4,7 +4,7 @@
  * learning rate. The same code runs in Node (CLI) and in the browser's worker; eval/heldOut.ts measures it.
  */
 import type { ClipTokenizer } from '../data/tokenizer.ts';
-import type { TrainingData } from '../data/dataset.ts';
+import { type TrainingData, textCropSource } from '../data/dataset.ts';
 import type { RgbImage } from '../data/image.ts';
 import { type Random, rng } from '../data/random.ts';
 import { renderViews, type ViewPlan } from '../tensor/ops/imageViews.ts';
@@ -16,7 +16,7 @@ import { learningRate } from './schedule.ts';
 import type { TrainingOptions } from './trainingOptions.ts';
 import { CosmosTrainer, type StepLosses } from './trainer.ts';
 import { VIEW_RECIPES, planViews } from './views/augment.ts';
-import { textCrops } from './views/textCrops.ts';
+import { type TextCropSource, cropsOf } from './views/textCrops.ts';
 
 export interface StepRecord extends StepLosses {
   step: number;
@@ -43,13 +43,14 @@ export interface StepViews extends DrawnViews {
 }
 
 /**
- * Draws the views of a batch with captions `captions` by the run's recipe (COSMOS-SPEC section 3): what a training
- * step calls, and what the Views panel calls for a fresh draw. Image plans first, then text crops, from `random`.
+ * Draws the views of a batch whose captions are `captions` (each a caption or a caption list, textCropSource) by the
+ * run's recipe (COSMOS-SPEC section 3): what a training step calls, and what the Views panel calls for a fresh draw.
+ * Image plans first, then text crops, from `random`.
  */
-export function drawViews(random: Random, captions: readonly string[], config: CosmosConfig, o: TrainingOptions): DrawnViews {
+export function drawViews(random: Random, captions: readonly TextCropSource[], config: CosmosConfig, o: TrainingOptions): DrawnViews {
   const counts = { globalSize: config.vision.imageSize, localSize: o.localSize, localCount: o.localCount };
   const plans = captions.map(() => planViews(random, o.sourceSize, o.sourceSize, counts, VIEW_RECIPES[o.views]));
-  return { plans, texts: captions.map((caption) => textCrops(random, caption, o.localCount)) };
+  return { plans, texts: captions.map((caption) => cropsOf(random, caption, o.localCount)) };
 }
 
 /** RGB sources of one size as a [B, 3, H, W] tensor of floats in [0, 1], the input of renderViews. */
@@ -130,12 +131,7 @@ export class TrainingRun {
     const lr = learningRate(this.stepIndex, o.lr, o.warmupSteps, o.steps);
     const indices = Array.from({ length: o.batchSize }, (_, b) => this.stepIndex * o.batchSize + b);
     const examples = indices.map((i) => this.data.train(i, o.sourceSize));
-    const drawn = drawViews(
-      this.random,
-      examples.map((e) => e.caption),
-      this.config,
-      o,
-    );
+    const drawn = drawViews(this.random, examples.map(textCropSource), this.config, o);
     const record = await scopeAsync(async () => {
       const views = renderViews(sourceTensor(examples.map((e) => e.image)), drawn.plans);
       const captions = drawn.texts[0]!.map((_, c) =>

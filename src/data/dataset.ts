@@ -2,6 +2,7 @@
  * What training reads: image-caption pairs by index, and a held-out split for retrieval evaluation. The built-in
  * scenes and the user's own images both provide it.
  */
+import type { TextCropSource } from '../cosmos/views/textCrops.ts';
 import type { RgbImage } from './image.ts';
 import { type SceneAtlas, type SceneKinds, type SceneObjectTruth, heldOutScenes, renderScene, sceneCaption, sceneTruth, trainScene } from './scenes.ts';
 
@@ -9,7 +10,12 @@ export interface ImageCaption {
   /** Square, `size` x `size`. */
   image: RgbImage;
   caption: string;
+  /** A webdataset sample's caption list (its .json), which text crops are drawn from instead of the caption's sentences. */
+  captionList?: readonly string[];
 }
+
+/** What the text crops of a pair are drawn from: its caption list where it has one, else its caption. */
+export const textCropSource = (pair: ImageCaption): TextCropSource => pair.captionList ?? pair.caption;
 
 /** A held-out scene with what it shows: where each object is, and the per-pixel mask (0 background, emoji + 1). */
 export interface HeldOutScene extends ImageCaption {

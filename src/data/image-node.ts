@@ -47,6 +47,11 @@ export async function decodeImageBlobInNode(blob: Blob, name: string): Promise<R
 export function decodeImageBytes(bytes: Uint8Array, name: string): RgbImage {
   const startsWith = (signature: number[]) => signature.every((b, i) => bytes[i] === b);
   const format = startsWith(PNG_SIGNATURE) ? 'png' : startsWith(JPEG_SIGNATURE) ? 'jpeg' : null;
+  if (!format && isWebp(bytes)) {
+    throw new Error(
+      `${basename(name)}: a WebP image, which the command line cannot decode (no WebP decoder in Node here; the page decodes WebP, or convert it to JPEG or PNG)`,
+    );
+  }
   if (!format) throw unreadable(name, 'neither a PNG nor a JPEG signature');
   refuseHugeImage(bytes, bytes.byteLength, basename(name));
   try {
@@ -55,6 +60,9 @@ export function decodeImageBytes(bytes: Uint8Array, name: string): RgbImage {
     throw unreadable(name, `${format.toUpperCase()} decoder: ${errorMessage(e)}`);
   }
 }
+
+/** RIFF....WEBP: a WebP file's first twelve bytes. */
+const isWebp = (bytes: Uint8Array) => String.fromCharCode(...bytes.subarray(0, 4)) === 'RIFF' && String.fromCharCode(...bytes.subarray(8, 12)) === 'WEBP';
 
 function unreadable(name: string, why: string): FileError {
   const file = basename(name);

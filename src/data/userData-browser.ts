@@ -9,6 +9,7 @@ import { errorMessage } from '../format.ts';
 import type { Entry, FileEntry } from '@zip.js/zip.js/index-native.js';
 import { decodeImageBlob } from './image.ts';
 import { type ImageDecoder, isIgnoredPath, loadUserData, type UserData, type UserDataOptions, type UserFile } from './userData.ts';
+import { shardTrainingData } from './shardData.ts';
 
 /** A file with its path relative to what was dropped. */
 export interface PathedBlob {
@@ -62,15 +63,21 @@ async function directoryEntries(directory: FileSystemDirectoryEntry): Promise<Fi
 
 /**
  * A dropped or chosen set of files: `File`s named by their `webkitRelativePath` (a directory input) or their
- * name, or the paths `droppedFiles` found. A single .zip is read as a zip.
+ * name, or the paths `droppedFiles` found. A single .zip is read as a zip; .tar files alone as webdataset shards,
+ * in the order of their names.
  */
 export function userDataFromFiles(files: FileList | readonly (File | PathedBlob)[], options: BrowserUserDataOptions): Promise<UserData> {
   const list = Array.from(files, (file): PathedBlob => (file instanceof Blob ? { path: file.webkitRelativePath || file.name, blob: file } : file));
   const only = list.length === 1 ? list[0]! : null;
   if (only?.path.toLowerCase().endsWith('.zip')) return userDataFromZip(only.blob, { ...options, name: options.name ?? only.path });
-  const userFiles: UserFile[] = list.map(({ path, blob }) => ({ path, read: async () => blob }));
   const name = options.name ?? nameOfFiles(list);
-  return loadUserData(userFiles, { ...options, decode: options.decode ?? decodeInBrowser, name });
+  const decode = options.decode ?? decodeInBrowser;
+  if (list.length > 0 && list.every(({ path }) => path.toLowerCase().endsWith('.tar'))) {
+    const shards = list.map(({ path, blob }) => ({ name: path, blob })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return shardTrainingData(shards, { ...options, decode, name });
+  }
+  const userFiles: UserFile[] = list.map(({ path, blob }) => ({ path, read: async () => blob }));
+  return loadUserData(userFiles, { ...options, decode, name });
 }
 
 /** What the user chose, in a few words: the folder every path starts with, the one file, or how many files. */
@@ -82,6 +89,14 @@ export function nameOfFiles(files: readonly PathedBlob[]): string {
 
 export async function userDataFromZip(zip: Blob, options: BrowserUserDataOptions): Promise<UserData> {
   const name = options.name ?? (zip instanceof File ? zip.name : 'the zip archive');
+  return withZipFiles(zip, name, options.maxEntryBytes, (files) => loadUserData(files, { ...options, decode: options.decode ?? decodeInBrowser, name }));
+}
+
+/**
+ * Runs `use` on the files of a zip (`name` names it in errors), each entry inflated only when read, at most
+ * `maxEntryBytes` (MAX_ZIP_ENTRY_BYTES) each; the archive is closed when `use` is done.
+ */
+export async function withZipFiles<T>(zip: Blob, name: string, maxEntryBytes: number | undefined, use: (files: UserFile[]) => Promise<T>): Promise<T> {
   // Loaded on first use: zip.js is most of this module's weight, and most users drop folders.
   const { BlobReader, ZipReader } = await import('@zip.js/zip.js/index-native.js');
   // Paths are only keys here, never written to a disk: any entry name is acceptable. No zip.js workers: the
@@ -98,9 +113,9 @@ export async function userDataFromZip(zip: Blob, options: BrowserUserDataOptions
       .filter((entry): entry is FileEntry => !entry.directory)
       .map((entry) => ({
         path: entry.filename,
-        read: () => inflate(entry, options.maxEntryBytes ?? MAX_ZIP_ENTRY_BYTES),
+        read: () => inflate(entry, maxEntryBytes ?? MAX_ZIP_ENTRY_BYTES),
       }));
-    return await loadUserData(files, { ...options, decode: options.decode ?? decodeInBrowser, name });
+    return await use(files);
   } finally {
     await reader.close();
   }

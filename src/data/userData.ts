@@ -91,7 +91,18 @@ export function isIgnoredPath(path: string): boolean {
     .some((part) => part === '__MACOSX' || part.startsWith('.'));
 }
 
-export async function loadUserData(files: readonly UserFile[], options: UserDataOptions): Promise<UserData> {
+/** The user's images with their captions, before any is decoded. */
+export interface CaptionedFiles {
+  /** Image files by path, each with its caption (several joined by newlines). */
+  captioned: [UserFile, string][];
+  /** Image files found, captioned or not. */
+  imageCount: number;
+  captionSource: string;
+  skipped: SkippedFile[];
+}
+
+/** Which image files have captions, and what was passed over and why: what the data set is made of. */
+export async function captionedFiles(files: readonly UserFile[]): Promise<CaptionedFiles> {
   const skipped: SkippedFile[] = [];
   const byKind = classify(files, skipped);
   const { captions, source } = await collectCaptions(byKind, skipped);
@@ -101,6 +112,11 @@ export async function loadUserData(files: readonly UserFile[], options: UserData
     if (texts) captioned.push([image, texts.join('\n')]);
     else skipped.push({ path: image.path, reason: source.missing(image.path) });
   }
+  return { captioned, imageCount: byKind.image.length, captionSource: source.label, skipped };
+}
+
+export async function loadUserData(files: readonly UserFile[], options: UserDataOptions): Promise<UserData> {
+  const { captioned, imageCount, captionSource, skipped } = await captionedFiles(files);
   const images = await decodeAll(
     captioned.map(([file]) => file),
     options,
@@ -109,12 +125,24 @@ export async function loadUserData(files: readonly UserFile[], options: UserData
   const pairs: Pair[] = [];
   captioned.forEach(([, caption], i) => {
     const working = images[i];
-    if (working) pairs.push({ working, caption, sizes: new Map() });
+    if (working) pairs.push({ working, caption });
   });
+  return splitPairs(pairs, { ...options, imageCount, captionSource, skipped });
+}
+
+/**
+ * The pairs as a data set: every 10th held out, the rest shuffled per pass. Throws a UserDataError when fewer than
+ * two are left; `imageCount` (the images found) and `skipped` make its sentence.
+ */
+export function splitPairs(
+  pairs: Pair[],
+  options: Pick<UserDataOptions, 'name' | 'seed'> & { imageCount: number; captionSource: string; skipped: SkippedFile[] },
+): UserData {
+  const { skipped } = options;
   skipped.sort((a, b) => compare(a.path, b.path) || compare(a.reason, b.reason));
   const heldOut = pairs.filter((_, i) => isHeldOut(i, pairs.length));
-  const summary: UserDataSummary = { used: pairs.length, heldOut: heldOut.length, captionSource: source.label, skipped };
-  if (pairs.length < 2) throw new UserDataError(tooFewPairsMessage(options.name, byKind.image.length, pairs.length, skipped), summary);
+  const summary: UserDataSummary = { used: pairs.length, heldOut: heldOut.length, captionSource: options.captionSource, skipped };
+  if (pairs.length < 2) throw new UserDataError(tooFewPairsMessage(options.name, options.imageCount, pairs.length, skipped), summary);
   const train = pairs.filter((_, i) => !isHeldOut(i, pairs.length));
   return { data: userTrainingData(options.name, train, heldOut, options.seed ?? 0), summary };
 }
@@ -132,23 +160,27 @@ function tooFewPairsMessage(name: string, images: number, pairs: number, skipped
   return `${pairs === 0 ? 'No' : 'Only one'} usable image-caption pair in ${name}; training needs at least 2.${why}`;
 }
 
-interface Pair {
+export interface Pair {
   /** The decoded image at the working resolution. */
   working: RgbImage;
   caption: string;
-  /** `working` preprocessed to each size asked for. */
-  sizes: Map<number, RgbImage>;
+  /** A webdataset sample's caption list, which text crops are drawn from (ImageCaption.captionList). */
+  captionList?: readonly string[];
 }
 
 function userTrainingData(name: string, train: Pair[], heldOut: Pair[], seed: number): TrainingData {
+  /** Each pair's image preprocessed to each size asked for. */
+  const sized = new Map<Pair, Map<number, RgbImage>>();
   const at = (pair: Pair, size: number): ImageCaption => {
-    let image = pair.sizes.get(size);
+    const sizes = sized.get(pair) ?? new Map<number, RgbImage>();
+    sized.set(pair, sizes);
+    let image = sizes.get(size);
     if (!image) {
       const { working } = pair;
       image = working.width === size && working.height === size ? working : preprocessToSize(working, size);
-      pair.sizes.set(size, image);
+      sizes.set(size, image);
     }
-    return { image, caption: pair.caption };
+    return { image, caption: pair.caption, ...(pair.captionList ? { captionList: pair.captionList } : {}) };
   };
   let order = { pass: Number.NaN, indices: [] as number[] };
   return {
@@ -179,11 +211,7 @@ async function decodeAll(files: UserFile[], options: UserDataOptions, skipped: S
   let done = 0;
   const decodeOne = async (file: UserFile): Promise<RgbImage | null> => {
     try {
-      // Twice the working size: what boxReduced keeps for the bicubic resize to start from.
-      const image = await options.decode(await file.read(), file.path, 2 * options.workingSize);
-      if (image.width === 0 || image.height === 0) throw new FileError(file.path, 'the image has no pixels');
-      const side = Math.min(options.workingSize, image.width, image.height);
-      return preprocessToSize(boxReduced(image, side), side);
+      return await decodeWorking(await file.read(), file.path, options);
     } catch (e) {
       if (!isFileProblem(e)) throw e;
       skipped.push({ path: file.path, reason: errorReason(e, file.path) });
@@ -199,6 +227,15 @@ async function decodeAll(files: UserFile[], options: UserDataOptions, skipped: S
   };
   await Promise.all(Array.from({ length: Math.min(DECODE_CONCURRENCY, files.length) }, worker));
   return images;
+}
+
+/** An image file decoded and kept as the centre square of the working size (of its short side when smaller). */
+export async function decodeWorking(blob: Blob, path: string, options: Pick<UserDataOptions, 'decode' | 'workingSize'>): Promise<RgbImage> {
+  // Twice the working size: what boxReduced keeps for the bicubic resize to start from.
+  const image = await options.decode(blob, path, 2 * options.workingSize);
+  if (image.width === 0 || image.height === 0) throw new FileError(path, 'the image has no pixels');
+  const side = Math.min(options.workingSize, image.width, image.height);
+  return preprocessToSize(boxReduced(image, side), side);
 }
 
 /**
@@ -239,7 +276,7 @@ function boxReduced(image: RgbImage, workingSize: number): RgbImage {
 const isFileProblem = (e: unknown): boolean => e instanceof FileError || e instanceof DOMException;
 
 /** The error's message, without the file name the decoders put in front (the listing shows the path). */
-function errorReason(e: unknown, path: string): string {
+export function errorReason(e: unknown, path: string): string {
   const message = errorMessage(e);
   const prefix = `${baseName(path)}: `;
   return message.startsWith(prefix) ? message.slice(prefix.length) : message;

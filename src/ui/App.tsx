@@ -10,6 +10,7 @@ import { RetrievalPanel } from './panels/RetrievalPanel.tsx';
 import { ZeroShotPanel } from './panels/ZeroShotPanel.tsx';
 import { SegmentPanel } from './panels/SegmentPanel.tsx';
 import { CheckpointsPanel } from './panels/CheckpointsPanel.tsx';
+import { EvaluatePanel } from './panels/EvaluatePanel.tsx';
 import { type GpuPhase, useAppStore } from './store.ts';
 import type { Tab } from './url.ts';
 
@@ -30,6 +31,7 @@ const TAB_PANELS: Record<Tab, { label: string; panel: () => ReactNode }> = {
   retrieval: { label: 'Retrieval', panel: () => <RetrievalPanel /> },
   zeroshot: { label: 'Zero-shot', panel: () => <ZeroShotPanel /> },
   segment: { label: 'Segmentation', panel: () => <SegmentPanel /> },
+  evaluate: { label: 'Evaluate', panel: () => <EvaluatePanel /> },
   checkpoints: { label: 'Checkpoints', panel: () => <CheckpointsPanel /> },
 };
 

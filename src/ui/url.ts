@@ -8,7 +8,7 @@ import { TINY_TRAINING } from '../cosmos/trainingOptions.ts';
 import type { SceneKinds } from '../data/scenes.ts';
 import type { ViewRecipeName } from '../cosmos/views/augment.ts';
 
-export const TABS = ['train', 'views', 'attention', 'compare', 'retrieval', 'zeroshot', 'segment', 'checkpoints'] as const;
+export const TABS = ['train', 'views', 'attention', 'compare', 'retrieval', 'zeroshot', 'segment', 'evaluate', 'checkpoints'] as const;
 export type Tab = (typeof TABS)[number];
 
 /** The presets a user picks from (the ViT-B ones come from loading a released checkpoint). */

@@ -2,7 +2,10 @@
  * The page's side of the engine worker: typed commands out, events in. Requests (analysis, checkpoints) carry an
  * id and come back as promises; the rest (ready, state, step, eval, errors without an id) go to listeners.
  */
+import type { ModelSource } from '../cosmos/modelSource.ts';
 import type { PathedBlob } from '../data/userData-browser.ts';
+import type { EvalProgress } from '../eval/benchmark/progress.ts';
+import type { EvaluateRequest, EvaluationResult, WrittenShards } from './evaluateProtocol.ts';
 import type {
   AnalysisRequest,
   AnalysisResult,
@@ -25,7 +28,7 @@ export interface WorkerPort {
 }
 
 /** Commands that are not requests: no id, no answer beyond the events they cause. */
-export type ControlCommand = Extract<Command, { type: 'init' | 'start' | 'pause' | 'resume' | 'stop' }>;
+export type ControlCommand = Extract<Command, { type: 'init' | 'start' | 'pause' | 'resume' | 'stop' | 'cancelEvaluation' }>;
 /** Events that answer no request. */
 export type EngineEvent =
   | Extract<WorkerEvent, { type: 'device' | 'deviceLost' | 'ready' | 'state' | 'step' | 'eval' | 'saved' }>
@@ -35,6 +38,8 @@ export interface Progress {
   what: string;
   done: number;
   total: number;
+  /** An evaluation's rate, fraction and time left. */
+  detail?: EvalProgress;
 }
 
 type RequestCommand = Exclude<Command, ControlCommand>;
@@ -128,6 +133,29 @@ export class EngineClient {
     return (event as Extract<WorkerEvent, { type: 'demos' }>).manifest;
   }
 
+  /** Evaluates a data set with the chosen models side by side; progress with the rate and the time left. */
+  async evaluate(request: EvaluateRequest, onProgress?: (p: Progress) => void): Promise<EvaluationResult> {
+    const event = await this.request({ type: 'evaluate', request }, onProgress);
+    return (event as Extract<WorkerEvent, { type: 'evaluated' }>).result;
+  }
+
+  /** Stops the evaluation under way after its current batch (its request then fails, saying so). */
+  cancelEvaluation(): void {
+    this.send({ type: 'cancelEvaluation' });
+  }
+
+  /** Loads a model to evaluate beside the run's: a checkpoint file, or a folder's files. */
+  async loadSecondModel(files: File[]): Promise<ModelSource> {
+    const event = await this.request({ type: 'loadSecondModel', files });
+    return (event as Extract<WorkerEvent, { type: 'secondModel' }>).source;
+  }
+
+  /** The run's data set (the user's images) as webdataset shards, to save. */
+  async writeShards(perShard: number): Promise<WrittenShards> {
+    const event = await this.request({ type: 'writeShards', perShard });
+    return (event as Extract<WorkerEvent, { type: 'shards' }>).written;
+  }
+
   /** The GPU self-test, run on the engine's device. */
   async selfTest(): Promise<SelfTestResult> {
     const event = await this.request({ type: 'selfTest' });
@@ -157,7 +185,7 @@ export class EngineClient {
     const pending = this.pending.get(event.requestId);
     if (!pending) return; // answered after the client gave up on it (shut down)
     if (event.type === 'progress') {
-      pending.onProgress?.({ what: event.what, done: event.done, total: event.total });
+      pending.onProgress?.({ what: event.what, done: event.done, total: event.total, ...(event.detail ? { detail: event.detail } : {}) });
       return;
     }
     this.pending.delete(event.requestId);

@@ -44,6 +44,11 @@ export class DataSets {
     return this.info;
   }
 
+  /** The user's files as the page handed them over; null for the built-in scenes. */
+  get files(): PathedBlob[] | null {
+    return this.user?.files ?? null;
+  }
+
   selectBuiltIn(): DataSetInfo {
     this.user = null;
     return this.info;

@@ -30,6 +30,7 @@ import { StorageFullError } from './storageFull.ts';
 import { type RunLog, appendThinned, emptyLog } from './runLog.ts';
 import type { Command, LoadedModelSource, Weights, WorkerEvent } from './protocol.ts';
 import { GpuQueue, TrainingLoop } from './run.ts';
+import { EVALUATE_FAILED, handleEvaluation } from './evaluate.ts';
 
 const SAVE_EVERY = 50;
 
@@ -426,6 +427,21 @@ async function handle(command: Command): Promise<void> {
     }
     case 'demos':
       return post({ type: 'demos', requestId: command.requestId, manifest: await demoManifest() });
+    case 'evaluate':
+    case 'cancelEvaluation':
+    case 'loadSecondModel':
+    case 'writeShards':
+      return handleEvaluation(command, {
+        post,
+        gpuQueue,
+        tokenizer: async () => (await boot()).tokenizer,
+        session: async () => {
+          const s = await session;
+          return s && { run: s.run, source: s.source, training: s.loop.state === 'running' };
+        },
+        loadedFrom: () => lastLoaded,
+        trainingFiles: async () => (await boot()).data.files,
+      });
     case 'analysis': {
       const { atlas, tokenizer } = await boot();
       const { request } = command;
@@ -462,6 +478,7 @@ const FAILED: Record<Command['type'], string> = {
   selfTest: 'The GPU self-test could not run',
   loadDemo: 'Could not load the demo model',
   demos: 'Could not read the demo models',
+  ...EVALUATE_FAILED,
 };
 
 scope.onmessage = (event: MessageEvent<Command>) => {

@@ -18,6 +18,8 @@ import type { RgbImage } from '../data/image.ts';
 import type { PathedBlob } from '../data/userData-browser.ts';
 import type { UserDataSummary } from '../data/userData.ts';
 import type { RunLog } from './runLog.ts';
+import type { EvalProgress } from '../eval/benchmark/progress.ts';
+import type { EvaluateCommand, EvaluateEvent } from './evaluateProtocol.ts';
 
 export type RunState = 'empty' | 'ready' | 'running' | 'paused' | 'stopped';
 /** The checkpoint store's name for the run the worker saves as it trains (offered for resuming after a reload). */
@@ -68,7 +70,9 @@ export type Command =
   | { type: 'loadDemo'; requestId: number; which: DemoName }
   /** The demo models' manifest; answered with a `demos` event. */
   | { type: 'demos'; requestId: number }
-  | { type: 'analysis'; requestId: number; request: AnalysisRequest };
+  | { type: 'analysis'; requestId: number; request: AnalysisRequest }
+  /** The Evaluate tab's requests (evaluateProtocol.ts). */
+  | EvaluateCommand;
 
 export type AnalysisRequest =
   /** Cross-attention maps of one image and one caption (and of each of the caption's sentences). */
@@ -277,11 +281,12 @@ export type WorkerEvent =
   | { type: 'eval'; step: number; record: HeldOutRecord }
   /** The run was written to browser storage (AUTOSAVE_CHECKPOINT) at this step: a reload can resume from it. */
   | { type: 'saved'; step: number }
-  | { type: 'progress'; requestId: number; what: string; done: number; total: number }
+  | { type: 'progress'; requestId: number; what: string; done: number; total: number; detail?: EvalProgress }
   | { type: 'analysis'; requestId: number; result: AnalysisResult }
   | { type: 'checkpoints'; requestId: number; saved: SavedCheckpoint[] }
   | { type: 'data'; requestId: number; data: DataSetInfo }
   | { type: 'download'; requestId: number; blob: Blob; name: string }
   | { type: 'done'; requestId: number }
+  | EvaluateEvent
   /** A sentence for the user; `requestId` when it answers a request. */
   | { type: 'error'; message: string; requestId?: number };

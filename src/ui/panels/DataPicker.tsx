@@ -2,7 +2,11 @@ import { type DragEvent, useState } from 'react';
 import { BUILT_IN_SCENES } from '../../data/dataset.ts';
 import { type PathedBlob, droppedFiles } from '../../data/userData-browser.ts';
 import type { SkippedFile } from '../../data/userData.ts';
+import { DEFAULT_SAMPLES_PER_SHARD, torchrunCommand } from '../../data/shardWriter.ts';
+import { errorMessage } from '../../format.ts';
+import { downloadBlob } from '../heatmap/draw.ts';
 import { useAppStore } from '../store.ts';
+import './evaluate.css';
 
 /** What a file input chose: a directory input names files by their path under the chosen folder. */
 const pathed = (files: FileList): PathedBlob[] => Array.from(files, (file) => ({ path: file.webkitRelativePath || file.name, blob: file }));
@@ -22,6 +26,48 @@ function SkippedList({ skipped }: { skipped: SkippedFile[] }) {
         ))}
       </ul>
     </details>
+  );
+}
+
+/**
+ * The user's data set as webdataset shards in the reference's layout, downloaded with sizes.json, and the torchrun
+ * command that trains on them at scale.
+ */
+function SaveAsShards() {
+  const engine = useAppStore((s) => s.engine);
+  const [state, setState] = useState<{ busy: boolean; command: string | null; error: string | null }>({ busy: false, command: null, error: null });
+  const save = async () => {
+    if (!engine) return;
+    setState({ busy: true, command: null, error: null });
+    try {
+      const { shards, sizes, pattern } = await engine.writeShards(DEFAULT_SAMPLES_PER_SHARD);
+      for (const shard of shards) downloadBlob(shard.blob, shard.name);
+      downloadBlob(new Blob([sizes], { type: 'application/json' }), 'sizes.json');
+      const samples = shards.reduce((n, s) => n + s.samples, 0);
+      setState({ busy: false, command: torchrunCommand(pattern, samples, shards.length), error: null });
+    } catch (failure) {
+      setState({ busy: false, command: null, error: errorMessage(failure) });
+    }
+  };
+  return (
+    <div className="small" data-testid="data-shards">
+      <button type="button" disabled={state.busy} data-testid="data-shards-button" onClick={() => void save()}>
+        {state.busy ? 'Writing shards…' : 'Save as webdataset shards'}
+      </button>
+      {state.command && (
+        <>
+          <p className="muted small">Put the shards and sizes.json in one folder; the COSMOS reference trains on them (run in its src/):</p>
+          <pre className="evaluate-command" data-testid="data-shards-command">
+            {state.command}
+          </pre>
+        </>
+      )}
+      {state.error && (
+        <p className="error-text" role="alert">
+          {state.error}
+        </p>
+      )}
+    </div>
   );
 }
 
@@ -111,13 +157,13 @@ export function DataPicker({ locked }: { locked: boolean }) {
         <label className="file-button" aria-disabled={busy}>
           <input
             type="file"
-            accept=".zip,.png,.jpg,.jpeg,.jsonl,.csv,.txt"
+            accept=".zip,.tar,.png,.jpg,.jpeg,.jsonl,.csv,.txt"
             multiple
             disabled={busy}
             data-testid="data-file-input"
             onChange={(event) => event.target.files?.length && void trainOnFiles(pathed(event.target.files))}
           />
-          <span>Choose a zip or files…</span>
+          <span>Choose a zip, shards or files…</span>
         </label>
         {dataSet.summary && (
           <button type="button" disabled={busy} data-testid="data-builtin-button" onClick={() => void trainOnBuiltIn()}>
@@ -127,8 +173,10 @@ export function DataPicker({ locked }: { locked: boolean }) {
       </div>
       <p className="muted small">
         Or drop a folder or a zip here. Images (.png, .jpg) with captions in <code>captions.jsonl</code>, <code>captions.csv</code> or a <code>.txt</code>{' '}
-        beside each image; they stay on this computer.
+        beside each image; or webdataset shards (<code>.tar</code>: an image with its <code>.txt</code> or DreamLIP/PixelProse <code>.json</code> captions, read
+        as streams). They stay on this computer.
       </p>
+      {dataSet.summary && !busy && <SaveAsShards />}
       {dataLoad.status === 'loading' && (
         <div className="progress" data-testid="data-loading">
           <span className="small">

@@ -8,7 +8,7 @@
 import type { CosmosConfig } from '../../cosmos/config.ts';
 import { type DrawnViews, drawViews, sourceTensor, type TrainingRun } from '../../cosmos/training.ts';
 import { TINY_TRAINING } from '../../cosmos/trainingOptions.ts';
-import type { TrainingData } from '../../data/dataset.ts';
+import { type TrainingData, textCropSource } from '../../data/dataset.ts';
 import type { RgbImage } from '../../data/image.ts';
 import { CLIP_MEAN, CLIP_STD } from '../../data/preprocess.ts';
 import { rng } from '../../data/random.ts';
@@ -42,10 +42,11 @@ export async function trainingViews(config: CosmosConfig, data: TrainingData, ru
   const trained = run?.lastStepViews;
   const exact = draw === 0 && trained?.step === step;
   const example = exact ? trained.examples[sample]! : (step - 1) * o.batchSize + sample;
-  const { image, caption } = data.train(example, o.sourceSize);
+  const pair = data.train(example, o.sourceSize);
+  const { image, caption } = pair;
   const views: DrawnViews = exact
     ? { plans: [trained.plans[sample]!], texts: [trained.texts[sample]!] }
-    : drawViews(rng((step * 0x9e37 + sample) * 0x85eb + draw), [caption], config, o);
+    : drawViews(rng((step * 0x9e37 + sample) * 0x85eb + draw), [textCropSource(pair)], config, o);
   const plans = views.plans[0]!;
   const images = await scopeAsync(() =>
     noGradAsync(async () => {
