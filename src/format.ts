@@ -18,3 +18,10 @@ export const formatCount = (n: number): string => n.toLocaleString('en-US');
 
 /** The sentence of anything thrown: an Error's message, else the value as text. */
 export const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** Text from a hostile file (a parser's complaint quoting its bytes) made fit for a one-line sentence: control characters shown as "?", at most `max` characters. */
+export function printable(text: string, max = 120): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is replaced
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?');
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}

@@ -2,6 +2,7 @@
  * Random access to the bytes of a checkpoint without holding the file: a browser `Blob`/`File`, a Node file
  * (nodeFiles.ts) or bytes already in memory all sit behind the same two members.
  */
+import { FileError } from '../fileError.ts';
 
 export interface ByteSource {
   readonly size: number;
@@ -13,10 +14,10 @@ export interface ByteSource {
 
 export function checkRange(source: ByteSource, offset: number, length: number): void {
   if (!(Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length >= 0)) {
-    throw new Error(`${source.name}: cannot read ${length} bytes at offset ${offset}`);
+    throw new FileError(source.name, `${source.name}: cannot read ${length} bytes at offset ${offset}`);
   }
   if (offset + length > source.size) {
-    throw new Error(`${source.name} is truncated: a read needs bytes ${offset}..${offset + length} but the file has ${source.size} bytes`);
+    throw new FileError(source.name, `${source.name} is truncated: a read needs bytes ${offset}..${offset + length} but the file has ${source.size} bytes`);
   }
 }
 
@@ -28,7 +29,7 @@ export function blobSource(blob: Blob, name = (blob as Partial<File>).name ?? 'b
     async read(offset, length) {
       checkRange(source, offset, length);
       const bytes = new Uint8Array(await blob.slice(offset, offset + length).arrayBuffer());
-      if (bytes.byteLength !== length) throw new Error(`${name}: read ${bytes.byteLength} of ${length} bytes at offset ${offset}`);
+      if (bytes.byteLength !== length) throw new FileError(name, `${name}: read ${bytes.byteLength} of ${length} bytes at offset ${offset}`);
       return bytes;
     },
   };

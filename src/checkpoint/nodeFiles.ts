@@ -2,6 +2,7 @@
  * Node's side of ByteSource, ByteSink and ModelFiles: a file read and written through an fs.promises FileHandle, and
  * a model's files as a path names them.
  */
+import { FileError } from '../fileError.ts';
 import { open, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { checkRange, type ByteSource } from './byteSource.ts';
@@ -25,7 +26,7 @@ export async function fileSource(path: string): Promise<FileSource> {
       let done = 0;
       while (done < length) {
         const { bytesRead } = await handle.read(bytes, done, length - done, offset + done);
-        if (bytesRead === 0) throw new Error(`${name} is truncated: it ended at byte ${offset + done} while ${offset + length} were expected`);
+        if (bytesRead === 0) throw new FileError(name, `${name} is truncated: it ended at byte ${offset + done} while ${offset + length} were expected`);
         done += bytesRead;
       }
       return bytes;
@@ -67,7 +68,7 @@ export async function nodeModelFiles(path: string): Promise<NodeModelFiles> {
     folder = isFolder ? path : dirname(path);
     chosen = isFolder ? null : basename(path);
   } catch (error) {
-    throw new Error(`${path}: cannot open the checkpoint (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    throw new FileError(path, `${path}: cannot open the checkpoint (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
   const names = (await readdir(folder, { withFileTypes: true })).filter((e) => e.isFile() || e.isSymbolicLink()).map((e) => e.name);
   const opened: FileSource[] = [];

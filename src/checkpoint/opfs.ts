@@ -16,6 +16,9 @@ export interface StoredCheckpoint {
 export interface StoreSink extends ByteSink {
   /** Gives the write up (after an error): nothing appears under the name, the unfinished file is removed. */
   abort(): Promise<void>;
+  /** Completes the file under its temporary name only; commit() then switches it in. close() does both. */
+  finish(): Promise<void>;
+  commit(): Promise<void>;
 }
 
 export interface CheckpointStore {
@@ -112,6 +115,8 @@ export function directoryStore(dir: StoreDirectory): CheckpointStore {
       return {
         // The stream may keep the chunk until it is consumed, and callers may reuse their arrays: hand it a copy.
         write: (chunk) => writer.write(chunk.slice()),
+        finish: () => writer.close(),
+        commit: () => commit(dir, temp, tempName, name),
         async close() {
           await writer.close();
           await commit(dir, temp, tempName, name);
@@ -143,6 +148,26 @@ export async function saveCheckpoint(store: CheckpointStore, name: string, write
     await sink.abort();
     throw error;
   }
+}
+
+/**
+ * Writes several files that belong together (a checkpoint and its description), each to its temporary name, and
+ * switches them in only once all are complete, one right after the other: a save cut off while writing leaves
+ * every previous file in place. `write` gets a sink whose close() completes the file without switching it in.
+ */
+export async function saveTogether(files: readonly { store: CheckpointStore; name: string; write: (sink: ByteSink) => Promise<void> }[]): Promise<void> {
+  const sinks: StoreSink[] = [];
+  try {
+    for (const { store, name, write } of files) {
+      const sink = await store.sink(name);
+      sinks.push(sink);
+      await write({ write: (chunk) => sink.write(chunk), close: () => sink.finish() });
+    }
+  } catch (error) {
+    for (const sink of sinks) await sink.abort().catch(() => undefined);
+    throw error;
+  }
+  for (const sink of sinks) await sink.commit();
 }
 
 /** The browser's store: the folder `folder` of the origin private file system, created when missing. */

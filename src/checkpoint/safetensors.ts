@@ -2,6 +2,7 @@
  * safetensors: an 8-byte little-endian header length, a JSON header {name: {dtype, shape, data_offsets}} (plus an
  * optional "__metadata__" of strings), then the tensors' bytes, contiguous, row-major. Read lazily, written streaming.
  */
+import { FileError } from '../fileError.ts';
 import type { ByteSink } from './byteSink.ts';
 import type { ByteSource } from './byteSource.ts';
 import { ITEM_SIZE, type DType, fromFloat32, type WritableDType } from './dtypes.ts';
@@ -39,28 +40,29 @@ export function looksLikeSafetensors(head: Uint8Array, fileSize: number): boolea
 
 export async function readSafetensors(source: ByteSource): Promise<SafetensorsFile> {
   const file = source.name;
-  if (source.size < 8) throw new Error(`${file} is truncated: ${source.size} bytes, shorter than a safetensors header length`);
+  if (source.size < 8) throw new FileError(file, `${file} is truncated: ${source.size} bytes, shorter than a safetensors header length`);
   const first = await source.read(0, 8);
   const length = new DataView(first.buffer, first.byteOffset, 8).getBigUint64(0, true);
   if (length > BigInt(Math.min(source.size - 8, MAX_HEADER_BYTES))) {
-    throw new Error(`${file} is not a safetensors file or is truncated: its header would be ${length} bytes, the file has ${source.size}`);
+    throw new FileError(file, `${file} is not a safetensors file or is truncated: its header would be ${length} bytes, the file has ${source.size}`);
   }
   const headerLength = Number(length);
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await source.read(8, headerLength)));
   } catch (error) {
-    throw new Error(`${file}: the safetensors header is not valid JSON (${(error as Error).message})`, { cause: error });
+    throw new FileError(file, `${file}: the safetensors header is not valid JSON (${(error as Error).message})`, { cause: error });
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new Error(`${file}: the safetensors header is not a JSON object`);
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new FileError(file, `${file}: the safetensors header is not a JSON object`);
   const dataStart = 8 + headerLength;
   const dataSize = source.size - dataStart;
   const tensors = new Map<string, TensorRef>();
+  const ranges: { name: string; begin: number; end: number }[] = [];
   let metadata: Record<string, string> = {};
   for (const [name, info] of Object.entries(header)) {
     if (name === METADATA_KEY) {
       if (typeof info !== 'object' || info === null || Object.values(info).some((v) => typeof v !== 'string')) {
-        throw new Error(`${file}: the safetensors ${METADATA_KEY} is not a map of strings`);
+        throw new FileError(file, `${file}: the safetensors ${METADATA_KEY} is not a map of strings`);
       }
       metadata = info as Record<string, string>;
       continue;
@@ -68,21 +70,38 @@ export async function readSafetensors(source: ByteSource): Promise<SafetensorsFi
     const where = `${file}: tensor ${name}`;
     const { dtype: code, shape, data_offsets: offsets } = (info ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const dtype = typeof code === 'string' ? DTYPES[code] : undefined;
-    if (!dtype) throw new Error(`${where} has dtype ${JSON.stringify(code)}; readable are ${Object.keys(DTYPES).join(', ')}`);
-    if (!isShape(shape)) throw new Error(`${where} has a malformed shape ${JSON.stringify(shape)}`);
+    if (!dtype) throw new FileError(file, `${where} has dtype ${JSON.stringify(code)}; readable are ${Object.keys(DTYPES).join(', ')}`);
+    if (!isShape(shape)) throw new FileError(file, `${where} has a malformed shape ${JSON.stringify(shape)}`);
     if (!isShape(offsets) || offsets.length !== 2 || offsets[0]! > offsets[1]!) {
-      throw new Error(`${where} has malformed data_offsets ${JSON.stringify(offsets)}`);
+      throw new FileError(file, `${where} has malformed data_offsets ${JSON.stringify(offsets)}`);
     }
     const [begin, end] = offsets as [number, number];
     const numel = product(shape);
     if (end - begin !== numel * ITEM_SIZE[dtype]) {
-      throw new Error(`${where} spans ${end - begin} bytes but its shape [${shape.join(', ')}] of ${dtype} needs ${numel * ITEM_SIZE[dtype]}`);
+      throw new FileError(file, `${where} spans ${end - begin} bytes but its shape [${shape.join(', ')}] of ${dtype} needs ${numel * ITEM_SIZE[dtype]}`);
     }
-    if (end > dataSize) throw new Error(`${file} is truncated: tensor ${name} ends at data byte ${end}, the data section has ${dataSize}`);
+    if (end > dataSize) throw new FileError(file, `${file} is truncated: tensor ${name} ends at data byte ${end}, the data section has ${dataSize}`);
     const storage = { key: name, dtype, numel, where, read: (at: number, n: number) => source.read(dataStart + begin + at, n) };
     tensors.set(name, new LazyTensor(storage, 0, shape, contiguousStride(shape)));
+    ranges.push({ name, begin, end });
   }
+  refuseOverlaps(file, ranges);
   return { tensors, metadata };
+}
+
+/** Each tensor owns its bytes (the format's rule, which its reference reader enforces): two that share any are refused. */
+function refuseOverlaps(file: string, ranges: { name: string; begin: number; end: number }[]): void {
+  const sorted = ranges.filter((r) => r.end > r.begin).sort((a, b) => a.begin - b.begin);
+  for (let i = 1; i < sorted.length; i++) {
+    const [a, b] = [sorted[i - 1]!, sorted[i]!];
+    if (b.begin < a.end) {
+      throw new FileError(
+        file,
+        `${file} is damaged: tensors ${a.name} (data bytes ${a.begin}..${a.end}) and ${b.name} (data bytes ${b.begin}..${b.end}) overlap, ` +
+          'while each tensor of a safetensors file has bytes of its own',
+      );
+    }
+  }
 }
 
 /**

@@ -7,8 +7,10 @@
  * byte is read here.
  */
 import { Parser } from 'pickleparser';
+import { FileError } from '../fileError.ts';
 import type { DType } from './dtypes.ts';
 import { LazyTensor, type Storage, type TensorRef } from './tensorRef.ts';
+import { printable } from '../format.ts';
 
 export type PickleKey = string | number | bigint | boolean | null;
 /**
@@ -219,9 +221,10 @@ export function unpickle(pickle: Uint8Array, file: string, entry: string, resolv
     checkTree(value, 0, new Set(), new Set());
   } catch (error) {
     const message = (error as Error).message;
-    if (error instanceof CheckpointError && error.complete) throw new Error(message, { cause: error });
-    const problem = error instanceof CheckpointError ? message : `the pickle is malformed (${message})`;
-    throw new Error(`${file}: ${entry} cannot be loaded: ${problem}`, { cause: error });
+    if (error instanceof CheckpointError && error.complete) throw new FileError(file, message, { cause: error });
+    // The parser's complaint may quote the pickle's bytes: shown on one line, cut short.
+    const problem = error instanceof CheckpointError ? message : `the pickle is malformed (${printable(message)})`;
+    throw new FileError(file, `${file}: ${entry} cannot be loaded: ${problem}`, { cause: error });
   }
   return value;
 }

@@ -8,6 +8,7 @@
  * Sizes and offsets come from the central directory (ZIP64 records included): local headers may carry zero sizes
  * and data descriptors, so they are read only to find where an entry's data starts.
  */
+import { FileError } from '../fileError.ts';
 import type { ByteSource } from './byteSource.ts';
 import {
   CENTRAL_HEADER_SIG,
@@ -47,6 +48,15 @@ interface Directory {
   end: number;
 }
 
+/** Runs a field parser that knows no file name; its complaint becomes a sentence about `part` of `file`. */
+function named<T>(file: string, part: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new FileError(file, `${file}: ${part}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
 const view = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 const utf8 = new TextDecoder('utf-8');
 
@@ -64,7 +74,8 @@ async function findDirectory(source: ByteSource): Promise<Directory> {
   }
   if (at < 0) {
     const head = source.size >= 4 ? view(await source.read(0, 4)).getUint32(0, true) : 0;
-    throw new Error(
+    throw new FileError(
+      name,
       head === LOCAL_HEADER_SIG
         ? `${name} is truncated: it starts like a zip archive but has no end-of-central-directory record (${source.size} bytes)`
         : `${name} is not a zip archive (no end-of-central-directory record), so not a PyTorch .pt checkpoint`,
@@ -80,14 +91,15 @@ async function findDirectory(source: ByteSource): Promise<Directory> {
   const locatorAt = endAt - ZIP64_LOCATOR_SIZE;
   const locator = locatorAt >= 0 ? view(await source.read(locatorAt, ZIP64_LOCATOR_SIZE)) : null;
   if (locator && locator.getUint32(0, true) === ZIP64_LOCATOR_SIG) {
-    const zip64At = getU64(locator, 8);
-    if (zip64At + ZIP64_END_SIZE > locatorAt) throw new Error(`${name}: the ZIP64 locator points past the end records (byte ${zip64At})`);
+    const u64 = (record: DataView, at: number) => named(name, 'the ZIP64 end records', () => getU64(record, at));
+    const zip64At = u64(locator, 8);
+    if (zip64At + ZIP64_END_SIZE > locatorAt) throw new FileError(name, `${name}: the ZIP64 locator points past the end records (byte ${zip64At})`);
     const z = view(await source.read(zip64At, ZIP64_END_SIZE));
-    if (z.getUint32(0, true) !== ZIP64_END_SIG) throw new Error(`${name}: no ZIP64 end-of-central-directory record at byte ${zip64At}`);
-    return { count: getU64(z, 32), size: getU64(z, 40), offset: getU64(z, 48), end: zip64At };
+    if (z.getUint32(0, true) !== ZIP64_END_SIG) throw new FileError(name, `${name}: no ZIP64 end-of-central-directory record at byte ${zip64At}`);
+    return { count: u64(z, 32), size: u64(z, 40), offset: u64(z, 48), end: zip64At };
   }
   if (dir.count === U16_MARKER || dir.size === U32_MARKER || dir.offset === U32_MARKER) {
-    throw new Error(`${name}: the end-of-central-directory record defers to ZIP64 records that are missing`);
+    throw new FileError(name, `${name}: the end-of-central-directory record defers to ZIP64 records that are missing`);
   }
   return dir;
 }
@@ -120,25 +132,23 @@ function parseDirectory(name: string, bytes: Uint8Array, count: number): Map<str
   let at = 0;
   for (let i = 0; i < count; i++) {
     if (at + CENTRAL_HEADER_SIZE > bytes.length || v.getUint32(at, true) !== CENTRAL_HEADER_SIG) {
-      throw new Error(`${name}: the central directory is damaged (entry ${i} of ${count} has no central-header signature)`);
+      throw new FileError(name, `${name}: the central directory is damaged (entry ${i} of ${count} has no central-header signature)`);
     }
     const nameLength = v.getUint16(at + 28, true);
     const extraLength = v.getUint16(at + 30, true);
     const commentLength = v.getUint16(at + 32, true);
     const next = at + CENTRAL_HEADER_SIZE + nameLength + extraLength + commentLength;
-    if (next > bytes.length) throw new Error(`${name}: the central directory is damaged (entry ${i} runs past its end)`);
+    if (next > bytes.length) throw new FileError(name, `${name}: the central directory is damaged (entry ${i} runs past its end)`);
     const entryName = utf8.decode(bytes.subarray(at + CENTRAL_HEADER_SIZE, at + CENTRAL_HEADER_SIZE + nameLength));
     const fields = {
       compressedSize: v.getUint32(at + 20, true),
       size: v.getUint32(at + 24, true),
       localHeaderOffset: v.getUint32(at + 42, true),
     };
-    try {
-      applyZip64(new DataView(bytes.buffer, bytes.byteOffset + at + CENTRAL_HEADER_SIZE + nameLength, extraLength), fields);
-    } catch (error) {
-      throw new Error(`${name}: entry ${entryName}: ${(error as Error).message}`);
-    }
-    if (entries.has(entryName)) throw new Error(`${name}: the zip lists entry ${entryName} twice`);
+    named(name, `entry ${entryName}`, () =>
+      applyZip64(new DataView(bytes.buffer, bytes.byteOffset + at + CENTRAL_HEADER_SIZE + nameLength, extraLength), fields),
+    );
+    if (entries.has(entryName)) throw new FileError(name, `${name}: the zip lists entry ${entryName} twice`);
     entries.set(entryName, {
       name: entryName,
       flags: v.getUint16(at + 8, true),
@@ -162,7 +172,8 @@ export class ZipReader {
   static async open(source: ByteSource): Promise<ZipReader> {
     const dir = await findDirectory(source);
     if (dir.offset + dir.size > dir.end) {
-      throw new Error(
+      throw new FileError(
+        source.name,
         `${source.name} is damaged or truncated: its central directory (bytes ${dir.offset}..${dir.offset + dir.size}) overlaps the end records at byte ${dir.end}`,
       );
     }
@@ -172,7 +183,7 @@ export class ZipReader {
   /** Bytes `offset .. offset + length` of an entry's data; the entry must be stored (uncompressed). */
   async read(entry: ZipEntry, offset: number, length: number): Promise<Uint8Array> {
     if (offset < 0 || length < 0 || offset + length > entry.size) {
-      throw new Error(`${this.source.name}: ${entry.name} holds ${entry.size} bytes, cannot read bytes ${offset}..${offset + length}`);
+      throw new FileError(this.source.name, `${this.source.name}: ${entry.name} holds ${entry.size} bytes, cannot read bytes ${offset}..${offset + length}`);
     }
     return this.source.read((await this.dataStart(entry)) + offset, length);
   }
@@ -193,15 +204,16 @@ export class ZipReader {
   /** Throws unless the entry's data can be served as is: stored (not compressed), not encrypted. */
   checkStored(entry: ZipEntry): void {
     const name = this.source.name;
-    if (entry.flags & FLAG_ENCRYPTED) throw new Error(`${name}: entry ${entry.name} is encrypted, which PyTorch never does`);
+    if (entry.flags & FLAG_ENCRYPTED) throw new FileError(name, `${name}: entry ${entry.name} is encrypted, which PyTorch never does`);
     if (entry.method !== METHOD_STORED) {
-      throw new Error(
+      throw new FileError(
+        name,
         `${name}: entry ${entry.name} is compressed (zip method ${entry.method}); PyTorch stores checkpoint entries ` +
           'uncompressed, so this file was re-packed by another tool (re-save it with torch.save, or re-zip it with "zip -0")',
       );
     }
     if (entry.compressedSize !== entry.size) {
-      throw new Error(`${name}: entry ${entry.name} is stored but its sizes differ (${entry.compressedSize} vs ${entry.size})`);
+      throw new FileError(name, `${name}: entry ${entry.name} is stored but its sizes differ (${entry.compressedSize} vs ${entry.size})`);
     }
   }
 
@@ -210,11 +222,11 @@ export class ZipReader {
     const name = this.source.name;
     const header = view(await this.source.read(entry.localHeaderOffset, LOCAL_HEADER_SIZE));
     if (header.getUint32(0, true) !== LOCAL_HEADER_SIG) {
-      throw new Error(`${name}: no local header for ${entry.name} at byte ${entry.localHeaderOffset} (damaged archive)`);
+      throw new FileError(name, `${name}: no local header for ${entry.name} at byte ${entry.localHeaderOffset} (damaged archive)`);
     }
     const start = entry.localHeaderOffset + LOCAL_HEADER_SIZE + header.getUint16(26, true) + header.getUint16(28, true);
     if (start + entry.size > this.source.size) {
-      throw new Error(`${name} is truncated: entry ${entry.name} needs bytes up to ${start + entry.size} but the file has ${this.source.size}`);
+      throw new FileError(name, `${name} is truncated: entry ${entry.name} needs bytes up to ${start + entry.size} but the file has ${this.source.size}`);
     }
     return start;
   }

@@ -7,7 +7,7 @@ import type { WeightsChoice } from '../checkpoint/loadCheckpoint.ts';
 import { openModelFiles, type OpenedModel } from '../checkpoint/modelFiles.ts';
 import { nodeModelFiles } from '../checkpoint/nodeFiles.ts';
 import { type CosmosConfig, fromOpenClipConfig, type OpenClipModelConfig } from '../cosmos/config.ts';
-import { cosmosModelFromCheckpoint, modelFromCheckpoint } from '../cosmos/load.ts';
+import { cosmosModelFromCheckpoint, modelFromCheckpoint, nonFiniteWarning } from '../cosmos/load.ts';
 import { type ClipModel, type CosmosModel, isCosmosModel } from '../cosmos/model.ts';
 import { describeSource, type ModelSource, type ResolvedConfig, resolveConfig } from '../cosmos/modelSource.ts';
 import type { RgbImage } from '../data/image.ts';
@@ -131,6 +131,7 @@ async function upload<M extends ClipModel>(ctx: CliContext, flags: ModelFlags, c
           `${flags.checkpoint}: ${weights} weights, ${p.tensorsDone}/${p.tensorCount} tensors, ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}`,
           p.tensorsDone === p.tensorCount,
         ),
+      onNonFinite: (tensors) => ctx.progress(nonFiniteWarning(flags.checkpoint, tensors)),
     });
     return { model, weights, source: checkpoint.source };
   } finally {

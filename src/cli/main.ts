@@ -28,7 +28,12 @@ process.on('SIGINT', () => {
 const code = await runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
-  runtime: () => (gpu.started ??= createNodeRuntime()),
+  // A lost device is replaced: `train` goes on from its last save on the new one.
+  runtime: async () => {
+    const current = await gpu.started?.catch(() => null);
+    if (!current || current.isLost) gpu.started = createNodeRuntime();
+    return gpu.started!;
+  },
   interactive: process.stderr.isTTY === true,
   cancellation: () => {
     graceful = true;

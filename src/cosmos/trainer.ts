@@ -2,8 +2,11 @@
  * One COSMOS training step (COSMOS-SPEC sections 4-6): objective -> backward -> teacher EMA toward the student
  * (after backward, before the optimizer step, over every parameter) -> AdamW -> both logit scales of both models
  * clamped to [0, ln 100]. Every intermediate lives in the step's scope: memory is the same after every step.
+ * A step whose loss or any gradient holds NaN or infinity, or whose learning rate or momentum is not a finite
+ * number, is skipped after backward: no parameter, optimizer moment, step count or teacher weight changes.
  */
 import { noGrad } from '../tensor/engine.ts';
+import { nonFiniteCounts } from '../tensor/ops/finite.ts';
 import { clampInPlace, emaUpdate } from '../tensor/ops/update.ts';
 import { concat, reshape } from '../tensor/ops/shape.ts';
 import { AdamW, decayFor } from '../tensor/optim/adamw.ts';
@@ -26,6 +29,8 @@ export interface StepLosses {
   /** NaN in CLIP mode. */
   cosmos: number;
   total: number;
+  /** Why the step changed nothing (a sentence naming what was not finite); null for a step taken. */
+  skipped: string | null;
 }
 
 export interface TrainerOptions {
@@ -83,6 +88,10 @@ export class CosmosTrainer {
           0,
         ),
       );
+      const skipped = await this.fault(terms.total, settings);
+      const [clip, cosmos, total] = await losses.readFloat();
+      const read = { clip: clip!, cosmos: terms.cosmos ? cosmos! : Number.NaN, total: total!, skipped };
+      if (skipped) return read;
       // The teacher moves toward the student before the optimizer step: in the step's own dispatch for every
       // parameter the optimizer updates, on its own for the rest (frozen ones).
       const teacher = this.teacherOf ? { targets: this.teacherOf, momentum: settings.momentum } : undefined;
@@ -93,9 +102,21 @@ export class CosmosTrainer {
         clampInPlace(model.logitScale, 0, MAX_LOG_SCALE);
         clampInPlace(model.cosmos.distillLogitScale, 0, MAX_LOG_SCALE);
       }
-      const [clip, cosmos, total] = await losses.readFloat();
-      return { clip: clip!, cosmos: terms.cosmos ? cosmos! : Number.NaN, total: total! };
+      return read;
     });
+  }
+
+  /** What makes this step unusable, as a sentence, or null: checked on the GPU, one read for the loss and all gradients. */
+  private async fault(loss: Tensor, { lr, momentum }: StepSettings): Promise<string | null> {
+    if (!Number.isFinite(lr)) return `the learning rate is ${lr}`;
+    if (!Number.isFinite(momentum)) return `the teacher momentum is ${momentum}`;
+    const named = this.optimizer.gradients();
+    const counts = await nonFiniteCounts([loss, ...named.map(([, g]) => g)]).read();
+    if (counts[0]) return 'the loss is NaN or infinite';
+    const bad = named.flatMap(([name], i) => (counts[i + 1] ? [`${name} (${counts[i + 1]})`] : []));
+    if (!bad.length) return null;
+    const listed = bad.length > 4 ? `${bad.slice(0, 4).join(', ')} and ${bad.length - 4} more` : bad.join(', ');
+    return `the gradients of ${bad.length} parameter${bad.length === 1 ? '' : 's'} hold NaN or infinite values: ${listed}`;
   }
 
   dispose(): void {

@@ -64,11 +64,20 @@ export function sourceTensor(images: readonly RgbImage[]): Tensor {
   return fromArray(pixels, [images.length, 3, height, width]);
 }
 
+/** Steps skipped in a row (NaN or infinity in the loss or a gradient) after which training stops. */
+export const MAX_SKIPPED_IN_A_ROW = 5;
+
+/** Why training stopped after MAX_SKIPPED_IN_A_ROW skipped steps, in one sentence ending in what to do. */
+export function skippedStopMessage(record: StepRecord, saved: string): string {
+  return `Training stopped: ${MAX_SKIPPED_IN_A_ROW} steps in a row (to step ${record.step}) were skipped because ${record.skipped}; ${saved}, and a lower learning rate or other data may train.`;
+}
+
 export class TrainingRun {
   readonly trainer: CosmosTrainer;
   private stepIndex = 0;
   private readonly random: Random;
   private lastViews: StepViews | null = null;
+  private skippedRun = 0;
 
   constructor(
     readonly config: CosmosConfig,
@@ -98,6 +107,11 @@ export class TrainingRun {
 
   get step(): number {
     return this.stepIndex;
+  }
+
+  /** Steps skipped one after another up to the last one (0 when the last step was taken). */
+  get skippedInARow(): number {
+    return this.skippedRun;
   }
 
   /** The views of the last step trained in this session (null before one, and after a restore). */
@@ -131,6 +145,7 @@ export class TrainingRun {
       return { ...losses, step: this.stepIndex + 1, lr, temperature: Math.exp(logScale), distillTemperature: Math.exp(distillLogScale) };
     });
     this.stepIndex++;
+    this.skippedRun = record.skipped ? this.skippedRun + 1 : 0;
     this.lastViews = { step: this.stepIndex, examples: indices, ...drawn };
     const stepMs = performance.now() - started;
     return { ...record, stepMs, samplesPerSecond: (o.batchSize * 1000) / stepMs };

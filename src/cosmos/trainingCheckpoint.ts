@@ -14,6 +14,7 @@
  * the groups (the reference builds them from the parameters that require grad); frozen ones are still in
  * "student" and "teacher".
  */
+import { FileError } from '../fileError.ts';
 import type { CosmosModel } from './model.ts';
 import { gpu } from '../tensor/engine.ts';
 import { type AdamW, decayFor } from '../tensor/optim/adamw.ts';
@@ -140,7 +141,7 @@ async function readOptimizer(
   trainable: ReadonlySet<string> | undefined,
 ): Promise<OptimizerCheckpoint> {
   const fail = (what: string): never => {
-    throw new Error(`${file}: the optimizer state ${what}`);
+    throw new FileError(file, `${file}: the optimizer state ${what}`);
   };
   if (!(value instanceof Map)) return fail('is not a dict');
   const groups = value.get('param_groups');
@@ -219,7 +220,7 @@ export async function readTrainingCheckpoint(source: ByteSource, options: { trai
   const student = await loadCheckpoint(source, { weights: 'student' });
   const { epoch, name, topLevelKeys } = student.meta;
   if (student.meta.weights !== 'student' || epoch === null || name === null) {
-    throw new Error(`${file} is not a COSMOS training checkpoint: it needs "epoch", "name" and "student" (it has ${topLevelKeys.join(', ')})`);
+    throw new FileError(file, `${file} is not a COSMOS training checkpoint: it needs "epoch", "name" and "student" (it has ${topLevelKeys.join(', ')})`);
   }
   const teacher = topLevelKeys.includes('teacher') ? (await loadCheckpoint(source, { weights: 'teacher' })).tensors : null;
   let optimizer: OptimizerCheckpoint | null = null;
@@ -227,7 +228,7 @@ export async function readTrainingCheckpoint(source: ByteSource, options: { trai
     const { tree } = await readTorchArchive(source);
     const trainable = options.trainable ? new Set(options.trainable) : undefined;
     const unknown = [...(trainable ?? [])].filter((n) => !student.tensors.has(n));
-    if (unknown.length) throw new Error(`${file}: trainable names parameters the student does not have: ${unknown.join(', ')}`);
+    if (unknown.length) throw new FileError(file, `${file}: trainable names parameters the student does not have: ${unknown.join(', ')}`);
     optimizer = await readOptimizer(file, (tree as PickleDict).get('optimizer'), student.tensors, trainable);
   }
   return { epoch, name, student: student.tensors, teacher, optimizer };

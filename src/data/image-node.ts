@@ -5,6 +5,7 @@
  * JPEG: jpeg-js's coefficients and IDCT, then libjpeg-turbo's own chroma upsampling and colour conversion; the
  * IDCT's rounding leaves up to 3 levels of difference on some pixels (src/data/image.test.ts measures it).
  */
+import { FileError } from '../fileError.ts';
 import { errorMessage } from '../format.ts';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -32,7 +33,7 @@ export async function decodeImageFile(path: string): Promise<RgbImage> {
   try {
     bytes = await readFile(path);
   } catch (e) {
-    throw new Error(`${path}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    throw new FileError(path, `${path}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
   return decodeImageBytes(bytes, path);
 }
@@ -52,7 +53,7 @@ export function decodeImageBytes(bytes: Uint8Array, name: string): RgbImage {
     );
   }
   if (!format) throw unreadable(name, 'neither a PNG nor a JPEG signature');
-  refuseHugeImage(bytes, basename(name));
+  refuseHugeImage(bytes, bytes.byteLength, basename(name));
   try {
     return format === 'png' ? decodePng(bytes) : decodeJpeg(bytes);
   } catch (e) {
@@ -63,8 +64,9 @@ export function decodeImageBytes(bytes: Uint8Array, name: string): RgbImage {
 /** RIFF....WEBP: a WebP file's first twelve bytes. */
 const isWebp = (bytes: Uint8Array) => String.fromCharCode(...bytes.subarray(0, 4)) === 'RIFF' && String.fromCharCode(...bytes.subarray(8, 12)) === 'WEBP';
 
-function unreadable(name: string, why: string): Error {
-  return new Error(`${basename(name)}: not a readable PNG or JPEG image (${why})`);
+function unreadable(name: string, why: string): FileError {
+  const file = basename(name);
+  return new FileError(file, `${file}: not a readable PNG or JPEG image (${why})`);
 }
 
 /** An RGB image as PNG bytes (8 bits a channel). */

@@ -3,6 +3,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import jpeg from 'jpeg-js';
+import pngjs from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { decodeImageBytes, decodeImageFile } from './image-node.ts';
 import { rgbFromRgba } from './image.ts';
@@ -114,8 +116,27 @@ describe('image size from the header', () => {
       'bomb.png: 20000 x 20000 pixels (400 MP) is more than the 89.5 MP an image may have here; resize it first',
     );
     expect(() => decodeImageBytes(claiming(jpegs[0]!.file, 65000, 65000), 'huge.jpg')).toThrow(/huge\.jpg: 65000 x 65000 pixels \(4225 MP\)/);
-    // Up to the limit, the header is no reason to refuse: the decoder decides.
-    expect(() => decodeImageBytes(claiming(pngs[0]!.file, 9000, 9000), 'big.png')).toThrow(/big\.png: not a readable PNG or JPEG image/);
+  });
+
+  it('refuses a header that announces more pixels than the file can hold, before decoding it', () => {
+    const png = claiming(pngs[0]!.file, 9000, 9000);
+    expect(() => decodeImageBytes(png, 'big.png')).toThrow(
+      `big.png is damaged: its header announces 9000 x 9000 pixels, more than its ${png.length} bytes can hold (PNG compresses at most 1032-fold)`,
+    );
+    const jpeg = claiming(jpegs[0]!.file, 9000, 9000);
+    expect(() => decodeImageBytes(jpeg, 'big.jpg')).toThrow(
+      `big.jpg is damaged: its header announces 9000 x 9000 pixels, more than its ${jpeg.length} bytes can hold (JPEG compresses at most 512 pixels into a byte)`,
+    );
+  });
+
+  it('decodes the most compressible images there are: one colour, as large as their bytes allow', () => {
+    // Deflate's best case (long runs of zeros) and a JPEG of identical blocks sit under the bounds with room.
+    const black = new pngjs.PNG({ width: 1000, height: 1000, colorType: 2, inputHasAlpha: false });
+    black.data = Buffer.alloc(1000 * 1000 * 3);
+    const png = pngjs.PNG.sync.write(black, { colorType: 2, inputHasAlpha: false, deflateLevel: 9 });
+    expect(decodeImageBytes(png, 'black.png')).toMatchObject({ width: 1000, height: 1000 });
+    const gray = jpeg.encode({ width: 1024, height: 1024, data: Buffer.alloc(1024 * 1024 * 4, 128) }, 50).data;
+    expect(decodeImageBytes(gray, 'gray.jpg')).toMatchObject({ width: 1024, height: 1024 });
   });
 });
 

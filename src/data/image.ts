@@ -2,7 +2,7 @@
  * Decoded images as the CLIP preprocessing sees them: 8-bit RGB, alpha dropped (what PIL's `convert('RGB')` gives).
  * Browser decoding lives here; Node decoding (exact PNG, PIL-close JPEG) in image-node.ts.
  */
-
+import { FileError } from '../fileError.ts';
 import { refuseHugeImage } from './imageSize.ts';
 
 /** How much of a file decodeImageBlob reads to find the image's size. */
@@ -38,12 +38,12 @@ export function rgbFromRgba(rgba: ArrayLike<number>, width: number, height: numb
 export async function decodeImageBlob(blob: Blob, shortSide?: number): Promise<RgbImage> {
   const name = blob instanceof File ? blob.name : 'image';
   // The header first: a JPEG's frame header may follow up to 64 KB of EXIF, and more is rare.
-  refuseHugeImage(new Uint8Array(await blob.slice(0, HEADER_BYTES).arrayBuffer()), name);
+  refuseHugeImage(new Uint8Array(await blob.slice(0, HEADER_BYTES).arrayBuffer()), blob.size, name);
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
   } catch {
-    throw new Error(`${name}: not an image this browser can decode`);
+    throw new FileError(name, `${name}: not an image this browser can decode`);
   }
   try {
     // The bitmap's own size: after any EXIF rotation the browser applied.

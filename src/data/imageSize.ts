@@ -3,6 +3,7 @@
  * inflate to gigabytes of pixels) is refused with a sentence instead of exhausting memory. PNG and JPEG only: the
  * formats the data sets take.
  */
+import { FileError } from '../fileError.ts';
 
 /** Pillow's MAX_IMAGE_PIXELS: above it Pillow warns of a decompression bomb; we refuse. */
 export const MAX_IMAGE_PIXELS = 89_478_485;
@@ -36,14 +37,34 @@ export function* jpegSegments(bytes: Uint8Array): Generator<JpegSegment> {
   }
 }
 
-/** Width and height from a PNG's IHDR or a JPEG's start of frame; null when `head` does not reach them. */
-export function imageSize(head: Uint8Array): { width: number; height: number } | null {
+/** What an image's header says about its size and coding. */
+export interface ImageHeader {
+  width: number;
+  height: number;
+  format: 'png' | 'jpeg';
+  /** Whether a JPEG is Huffman-coded (every one jpeg-js reads); arithmetic coding has no per-block minimum. */
+  huffman: boolean;
+  /** PNG: bits per pixel (channels x bit depth). */
+  bitsPerPixel: number;
+}
+
+/** Channels of each PNG colour type: gray, -, RGB, palette, gray+alpha, -, RGBA. */
+const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/** The header's facts from a PNG's IHDR or a JPEG's start of frame; null when `head` does not reach them. */
+export function imageHeader(head: Uint8Array): ImageHeader | null {
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
-  if (PNG_SIGNATURE.every((b, i) => head[i] === b)) return head.length >= 24 ? { width: view.getUint32(16), height: view.getUint32(20) } : null;
+  if (PNG_SIGNATURE.every((b, i) => head[i] === b)) {
+    if (head.length < 26) return null;
+    const bitsPerPixel = (PNG_CHANNELS[head[25]!] ?? 4) * head[24]!;
+    return { width: view.getUint32(16), height: view.getUint32(20), format: 'png', huffman: false, bitsPerPixel };
+  }
   if (head[0] !== 0xff || head[1] !== 0xd8) return null;
   try {
     for (const { marker, body } of jpegSegments(head)) {
-      if (isStartOfFrame(marker) && body + 5 <= head.length) return { width: view.getUint16(body + 3), height: view.getUint16(body + 1) };
+      if (isStartOfFrame(marker) && body + 5 <= head.length) {
+        return { width: view.getUint16(body + 3), height: view.getUint16(body + 1), format: 'jpeg', huffman: marker < 0xc8, bitsPerPixel: 0 };
+      }
     }
   } catch {
     // A broken marker sequence: the decoder will say so.
@@ -51,13 +72,42 @@ export function imageSize(head: Uint8Array): { width: number; height: number } |
   return null;
 }
 
-/** Throws, naming the image, when its header announces more pixels than MAX_IMAGE_PIXELS. */
-export function refuseHugeImage(head: Uint8Array, name: string): void {
-  const size = imageSize(head);
-  if (size && size.width * size.height > MAX_IMAGE_PIXELS) {
-    const megapixels = ((size.width * size.height) / 1e6).toFixed(0);
-    throw new Error(
-      `${name}: ${size.width} x ${size.height} pixels (${megapixels} MP) is more than the ${(MAX_IMAGE_PIXELS / 1e6).toFixed(1)} MP an image may have here; resize it first`,
+/** Width and height from a PNG's IHDR or a JPEG's start of frame; null when `head` does not reach them. */
+export function imageSize(head: Uint8Array): { width: number; height: number } | null {
+  const header = imageHeader(head);
+  return header && { width: header.width, height: header.height };
+}
+
+/**
+ * Deflate expands at most 1032-fold (zlib's documented limit); a Huffman-coded JPEG spends at least one bit on
+ * every 8x8 block, so a byte holds at most 512 pixels. A header that announces more than the file can hold is
+ * damaged, or a bomb: decoding it would cost the time and memory of the announced size for nothing.
+ */
+const DEFLATE_MAX_RATIO = 1032;
+const JPEG_MAX_PIXELS_PER_BYTE = 512;
+
+/**
+ * Throws, naming the image, when its header announces more pixels than MAX_IMAGE_PIXELS, or more than a file of
+ * `fileSize` bytes can hold: what is decoded then stays within a fixed multiple of the file's size.
+ */
+export function refuseHugeImage(head: Uint8Array, fileSize: number, name: string): void {
+  const header = imageHeader(head);
+  if (!header) return;
+  const { width, height } = header;
+  const pixels = width * height;
+  if (pixels > MAX_IMAGE_PIXELS) {
+    throw new FileError(
+      name,
+      `${name}: ${width} x ${height} pixels (${(pixels / 1e6).toFixed(0)} MP) is more than the ${(MAX_IMAGE_PIXELS / 1e6).toFixed(1)} MP an image may have here; resize it first`,
+    );
+  }
+  const rawBytes = height * (1 + Math.ceil((width * header.bitsPerPixel) / 8));
+  const tooShort = header.format === 'png' ? rawBytes > DEFLATE_MAX_RATIO * fileSize : header.huffman && pixels > JPEG_MAX_PIXELS_PER_BYTE * fileSize;
+  if (tooShort) {
+    throw new FileError(
+      name,
+      `${name} is damaged: its header announces ${width} x ${height} pixels, more than its ${fileSize} bytes can hold (${header.format.toUpperCase()} ` +
+        `compresses at most ${header.format === 'png' ? `${DEFLATE_MAX_RATIO}-fold` : `${JPEG_MAX_PIXELS_PER_BYTE} pixels into a byte`})`,
     );
   }
 }

@@ -4,6 +4,7 @@
  * entry at a time through slices of the Blob, so the archive is never inflated whole. Images are decoded with
  * the browser's decoders unless another decoder is given (Node tests pass image-node.ts's).
  */
+import { FileError } from '../fileError.ts';
 import { errorMessage } from '../format.ts';
 import type { Entry, FileEntry } from '@zip.js/zip.js/index-native.js';
 import { decodeImageBlob } from './image.ts';
@@ -105,7 +106,7 @@ export async function withZipFiles<T>(zip: Blob, name: string, maxEntryBytes: nu
   try {
     entries = await reader.getEntries();
   } catch (e) {
-    throw new Error(`${name} is not a readable zip archive (${errorMessage(e)}).`);
+    throw new FileError(name, `${name} is not a readable zip archive (${errorMessage(e)}).`);
   }
   try {
     const files: UserFile[] = entries
@@ -131,10 +132,15 @@ async function inflate(entry: FileEntry, limit: number): Promise<File> {
   const sink = new WritableStream<Uint8Array<ArrayBuffer>>({
     write(chunk) {
       size += chunk.byteLength;
-      if (size > limit) throw new Error(`${name}: inflates to more than the ${Math.round(limit / 2 ** 20)} MiB a file in a zip may have here`);
+      if (size > limit) throw new FileError(name, `${name}: inflates to more than the ${Math.round(limit / 2 ** 20)} MiB a file in a zip may have here`);
       chunks.push(chunk);
     },
   });
-  await entry.getData(sink);
+  try {
+    await entry.getData(sink);
+  } catch (error) {
+    if (error instanceof FileError) throw error;
+    throw new FileError(name, `${name}: cannot be inflated from the zip archive (${errorMessage(error)})`, { cause: error });
+  }
   return new File(chunks, name);
 }

@@ -4,6 +4,7 @@
  * own name, as when the folder is dropped on the page, so captions files and summaries read the same in both.
  */
 import { openAsBlob } from 'node:fs';
+import { FileError } from '../fileError.ts';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { decodeImageBlobInNode } from './image-node.ts';
@@ -47,11 +48,11 @@ export async function userDataFromPath(path: string, options: NodeUserDataOption
 export async function withDataFiles<T>(path: string, use: (files: UserFile[], name: string) => Promise<T>): Promise<T> {
   const full = resolve(path);
   const info = await stat(full).catch((e: NodeJS.ErrnoException) => {
-    throw new Error(`${path}: cannot read it (${e.code ?? e.message})`);
+    throw new FileError(path, `${path}: cannot read it (${e.code ?? e.message})`);
   });
   const name = basename(full);
   if (info.isFile()) {
-    if (!name.toLowerCase().endsWith('.zip')) throw new Error(`${path} is neither a folder nor a .zip archive of images with captions`);
+    if (!name.toLowerCase().endsWith('.zip')) throw new FileError(path, `${path} is neither a folder nor a .zip archive of images with captions`);
     return withZipFiles(await openAsBlob(full), name, undefined, (files) => use(files, name));
   }
   const parent = dirname(full);

@@ -12,6 +12,7 @@
  * Pairs are ordered by path; every 10th is held out. `train(index)` walks the others in a seeded shuffle, a new
  * one each pass, so that batches of consecutive indices mix the folders.
  */
+import { FileError } from '../fileError.ts';
 import { errorMessage } from '../format.ts';
 import { preprocessToSize } from './preprocess.ts';
 import { rng } from './random.ts';
@@ -212,6 +213,7 @@ async function decodeAll(files: UserFile[], options: UserDataOptions, skipped: S
     try {
       return await decodeWorking(await file.read(), file.path, options);
     } catch (e) {
+      if (!isFileProblem(e)) throw e;
       skipped.push({ path: file.path, reason: errorReason(e, file.path) });
       return null;
     }
@@ -231,7 +233,7 @@ async function decodeAll(files: UserFile[], options: UserDataOptions, skipped: S
 export async function decodeWorking(blob: Blob, path: string, options: Pick<UserDataOptions, 'decode' | 'workingSize'>): Promise<RgbImage> {
   // Twice the working size: what boxReduced keeps for the bicubic resize to start from.
   const image = await options.decode(blob, path, 2 * options.workingSize);
-  if (image.width === 0 || image.height === 0) throw new Error('the image has no pixels');
+  if (image.width === 0 || image.height === 0) throw new FileError(path, 'the image has no pixels');
   const side = Math.min(options.workingSize, image.width, image.height);
   return preprocessToSize(boxReduced(image, side), side);
 }
@@ -266,6 +268,12 @@ function boxReduced(image: RgbImage, workingSize: number): RgbImage {
   }
   return { width, height, data };
 }
+
+/**
+ * A problem of one file (it does not decode, it cannot be read): the file is skipped. Anything else is a fault of
+ * ours or of the environment, and fails the whole load with its own sentence.
+ */
+const isFileProblem = (e: unknown): boolean => e instanceof FileError || e instanceof DOMException;
 
 /** The error's message, without the file name the decoders put in front (the listing shows the path). */
 export function errorReason(e: unknown, path: string): string {
@@ -365,6 +373,7 @@ async function readText(file: UserFile, skipped: SkippedFile[]): Promise<string 
   try {
     return await (await file.read()).text();
   } catch (e) {
+    if (!isFileProblem(e)) throw e;
     skipped.push({ path: file.path, reason: `cannot be read (${errorReason(e, file.path)})` });
     return null;
   }

@@ -13,11 +13,26 @@ export interface MemoryDirectory extends StoreDirectory {
 
 const notFound = (name: string) => new DOMException(`${name} does not exist`, 'NotFoundError');
 
-/** `move: false` stands for browsers without FileSystemHandle.move(), where the store copies instead. */
-export function memoryDirectory(options: { move?: boolean; now?: () => number } = {}): MemoryDirectory {
-  const files = new Map<string, File>();
+export interface MemoryDirectoryOptions {
+  /** false stands for browsers without FileSystemHandle.move(), where the store copies instead. */
+  move?: boolean;
+  now?: () => number;
+  /** What the directory holds to begin with (what a crash left, say). */
+  files?: ReadonlyMap<string, File>;
+  /** Called after each change: a chunk written, a file completed, moved or removed. A test snapshots `files` there. */
+  onChange?: () => void;
+  /** Bytes the directory may hold, unfinished writes included; a write past them fails as a browser's does. */
+  quota?: number;
+}
+
+export function memoryDirectory(options: MemoryDirectoryOptions = {}): MemoryDirectory {
+  const files = new Map<string, File>(options.files);
   const now = options.now ?? Date.now;
+  const changed = options.onChange ?? (() => {});
   const put = (name: string, parts: BlobPart[]) => files.set(name, new File(parts, name, { lastModified: now() }));
+  /** Bytes held by complete files and by the chunks of unfinished writes. */
+  let pending = 0;
+  const used = () => [...files.values()].reduce((n, f) => n + f.size, 0) + pending;
 
   function handle(initialName: string): StoreFileHandle {
     let name = initialName;
@@ -30,10 +45,25 @@ export function memoryDirectory(options: { move?: boolean; now?: () => number } 
       async createWritable() {
         if (!files.has(name)) throw notFound(name);
         const chunks: Uint8Array[] = [];
+        const held = () => chunks.reduce((n, c) => n + c.length, 0);
         return new WritableStream<Uint8Array>({
-          write: (chunk) => void chunks.push(chunk.slice()),
-          close: () => void put(name, chunks as BlobPart[]),
-          abort: () => void chunks.splice(0),
+          write: (chunk) => {
+            if (options.quota !== undefined && used() + chunk.length > options.quota) {
+              throw new DOMException(`writing ${chunk.length} bytes would pass the quota of ${options.quota}`, 'QuotaExceededError');
+            }
+            chunks.push(chunk.slice());
+            pending += chunk.length;
+            changed();
+          },
+          close: () => {
+            pending -= held();
+            put(name, chunks as BlobPart[]);
+            changed();
+          },
+          abort: () => {
+            pending -= held();
+            chunks.splice(0);
+          },
         });
       },
     };
@@ -44,6 +74,7 @@ export function memoryDirectory(options: { move?: boolean; now?: () => number } 
         files.delete(name);
         files.set(to, new File([f], to, { lastModified: f.lastModified }));
         name = to;
+        changed();
       };
     }
     return fileHandle;
@@ -60,6 +91,7 @@ export function memoryDirectory(options: { move?: boolean; now?: () => number } 
     },
     async removeEntry(name) {
       if (!files.delete(name)) throw notFound(name);
+      changed();
     },
     async *values() {
       for (const name of [...files.keys()]) yield { kind: 'file' as const, name };

@@ -174,7 +174,8 @@ export const useAppStore = create<AppState>()((set, get) => {
     switch (event.type) {
       case 'device':
         if (event.status === 'ready') {
-          set({ phase: 'ready', adapter: event.adapter });
+          // A new device after a lost one: the notice of the recovery says what happened.
+          set({ phase: 'ready', adapter: event.adapter, lost: null });
           void get().runSelfTest();
         } else {
           set({ phase: event.status, error: event.message });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { memoryStore } from '../testing/memoryStore.ts';
-import { saveCheckpoint } from '../checkpoint/opfs.ts';
+import { memoryDirectory, memoryStore } from '../testing/memoryStore.ts';
+import { directoryStore, saveCheckpoint } from '../checkpoint/opfs.ts';
 import { toOpenClipConfig } from '../cosmos/config.ts';
 import { PRESETS } from '../cosmos/presets.ts';
 import { learningRate } from '../cosmos/schedule.ts';
@@ -11,7 +11,8 @@ import { loadSceneAtlasFromDisk } from '../data/scenes-node.ts';
 import { loadClipTokenizer } from '../data/tokenizer-node.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { setupTestGpu } from '../testing/gpu.ts';
-import { autosave, restoreRun } from './autosave.ts';
+import { autosave, restoreRun, saveRun } from './autosave.ts';
+import { StorageFullError, checkpointBytes } from './storageFull.ts';
 import { AUTOSAVE_CHECKPOINT } from './protocol.ts';
 import { emptyLog } from './runLog.ts';
 
@@ -84,6 +85,74 @@ describe('the run saved in the browser', () => {
     await expectSame(run.student.namedParameters(), restored.student.namedParameters());
     run.dispose();
     restored.dispose();
+  });
+
+  it('a save cut off at any point (the worker terminated) leaves the previous save whole and restorable', async () => {
+    const [atlas, tokenizer] = await Promise.all([loadSceneAtlasFromDisk(), loadClipTokenizer()]);
+    const options = { ...TINY_TRAINING, batchSize: 2, steps: 10 };
+    const run = new TrainingRun(PRESETS.tiny, options, sceneData(atlas, options.seed), tokenizer);
+    // What a crash would leave in both folders, after every chunk written, file completed or switched in.
+    const left: { checkpoints: ReadonlyMap<string, File>; runs: ReadonlyMap<string, File> }[] = [];
+    const snapshot = () => left.push({ checkpoints: new Map(dirs.checkpoints.files), runs: new Map(dirs.runs.files) });
+    const dirs = { checkpoints: memoryDirectory({ onChange: snapshot }), runs: memoryDirectory({ onChange: snapshot }) };
+    const stores = { checkpoints: directoryStore(dirs.checkpoints), runs: directoryStore(dirs.runs) };
+    await run.trainStep();
+    await autosave(run, 'tiny', emptyLog(), stores);
+    const firstWeights = await Promise.all(run.student.parameters().map((p) => p.readFloat()));
+    const from = left.length;
+    await run.trainStep();
+    await autosave(run, 'tiny', emptyLog(), stores);
+    // The last two changes switch the new files in; every state before them is a save cut off mid-write.
+    const cut = left.slice(from, -2);
+    expect(cut.length).toBeGreaterThan(10);
+    const restoreFrom = async (state: (typeof left)[number]) => {
+      const crashed = {
+        checkpoints: directoryStore(memoryDirectory({ files: state.checkpoints })),
+        runs: directoryStore(memoryDirectory({ files: state.runs })),
+      };
+      return restoreRun(async (o) => sceneData(atlas, o.seed), tokenizer, crashed);
+    };
+    // The first chunk, one in the middle, the checkpoint complete, both complete: each restores step 1 exactly.
+    for (const state of [cut[0]!, cut[Math.floor(cut.length / 2)]!, cut.at(-2)!, cut.at(-1)!]) {
+      const { run: restored, saved } = await restoreFrom(state);
+      expect(saved.step).toBe(1);
+      const weights = await Promise.all(restored.student.parameters().map((p) => p.readFloat()));
+      for (const [i, w] of weights.entries()) expect(Buffer.from(w.buffer).equals(Buffer.from(firstWeights[i]!.buffer))).toBe(true);
+      restored.dispose();
+    }
+    const { run: latest, saved } = await restoreFrom(left.at(-1)!);
+    expect(saved.step).toBe(2);
+    await expectSame(run.student.namedParameters(), latest.student.namedParameters());
+    latest.dispose();
+    run.dispose();
+  });
+
+  it('a save the storage quota refuses says how much room it needs and which checkpoints could go; the previous save stays', async () => {
+    const [atlas, tokenizer] = await Promise.all([loadSceneAtlasFromDisk(), loadClipTokenizer()]);
+    const options = { ...TINY_TRAINING, batchSize: 2, steps: 10 };
+    const run = new TrainingRun(PRESETS.tiny, options, sceneData(atlas, options.seed), tokenizer);
+    await run.trainStep();
+    const bytes = checkpointBytes(run);
+    const stores = { checkpoints: directoryStore(memoryDirectory({ quota: Math.round(bytes * 1.5) })), runs: memoryStore() };
+    await autosave(run, 'tiny', emptyLog(), stores);
+    const [autosaved] = await stores.checkpoints.list();
+    // The estimate leaves out only the zip's headers and the pickle.
+    expect(autosaved!.size).toBeGreaterThan(bytes);
+    expect(autosaved!.size).toBeLessThan(bytes * 1.05);
+
+    const refused = saveRun(stores.checkpoints, run, 'tiny');
+    await expect(refused).rejects.toThrow(StorageFullError);
+    const message = await refused.catch((e: Error) => e.message);
+    expect(message).toMatch(
+      /^The browser's storage is full, so the run could not be saved: it needs about [\d.]+ [KM]iB free; delete checkpoints you no longer need in the Checkpoints panel/,
+    );
+    expect(message).toContain(`${AUTOSAVE_CHECKPOINT} (`);
+    expect(message).not.toContain('\n');
+    expect((await stores.checkpoints.list()).map((c) => c.name)).toEqual([AUTOSAVE_CHECKPOINT]);
+    const { run: restored, saved } = await restoreRun(async (o) => sceneData(atlas, o.seed), tokenizer, stores);
+    expect(saved.step).toBe(1);
+    restored.dispose();
+    run.dispose();
   });
 
   it('says so in a sentence when nothing is saved', async () => {

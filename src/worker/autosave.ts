@@ -1,10 +1,10 @@
 /**
  * The run saved in this browser: its training checkpoint (released layout, so it also downloads as a .pt the
  * reference loads) in the checkpoint store under AUTOSAVE_CHECKPOINT, and beside it, in a folder of its own, what the
- * checkpoint cannot hold: the preset, architecture, training options, step and the charts' log. The checkpoint is written first,
- * each file atomically (opfs.ts), so a crash mid-save leaves the previous save whole.
+ * checkpoint cannot hold: the preset, architecture, training options, step and the charts' log. Both are written
+ * before either is switched in (saveTogether), so a crash mid-save leaves the previous save whole.
  */
-import { type CheckpointStore, opfsStore, saveCheckpoint } from '../checkpoint/opfs.ts';
+import { type CheckpointStore, opfsStore, saveCheckpoint, saveTogether } from '../checkpoint/opfs.ts';
 import { readTrainingCheckpoint, restoreTrainingCheckpoint, writeTrainingCheckpoint } from '../cosmos/trainingCheckpoint.ts';
 import type { ByteSink } from '../checkpoint/byteSink.ts';
 import { type CosmosConfig, fromOpenClipConfig, type OpenClipModelConfig, toOpenClipConfig } from '../cosmos/config.ts';
@@ -15,6 +15,7 @@ import { TINY_TRAINING, type TrainingOptions } from '../cosmos/trainingOptions.t
 import type { TrainingData } from '../data/dataset.ts';
 import type { ClipTokenizer } from '../data/tokenizer.ts';
 import { AUTOSAVE_CHECKPOINT } from './protocol.ts';
+import { withRoomCheck } from './storageFull.ts';
 import type { RunLog } from './runLog.ts';
 
 const RUN_FILE = 'autosave.json';
@@ -70,17 +71,30 @@ export function writeRun(sink: ByteSink, run: TrainingRun, preset: PresetName | 
 /** Saves the run in the checkpoint store under checkpointName, the name it returns. Inside the GPU queue. */
 export async function saveRun(checkpoints: CheckpointStore, run: TrainingRun, preset: PresetName | null): Promise<string> {
   const name = checkpointName(run, preset);
-  await saveCheckpoint(checkpoints, name, (sink) => writeRun(sink, run, preset));
+  await withRoomCheck(run, checkpoints, () => saveCheckpoint(checkpoints, name, (sink) => writeRun(sink, run, preset)));
   return name;
 }
 
+/**
+ * Saves the run: its checkpoint and its description are both written in full under temporary names before
+ * either replaces the previous save, so a save cut off (the tab closed, the worker terminated) leaves the
+ * previous one whole. Only between the two switches, two renames apart, would they disagree.
+ */
 export async function autosave(run: TrainingRun, preset: PresetName | null, log: RunLog, { checkpoints, runs }: RunStores): Promise<void> {
-  await saveCheckpoint(checkpoints, AUTOSAVE_CHECKPOINT, (sink) => writeRun(sink, run, preset));
   const saved: SavedRun = { preset, config: toOpenClipConfig(run.config), options: run.options, step: run.step, savedAt: Date.now(), log, data: run.data.name };
-  await saveCheckpoint(runs, RUN_FILE, async (sink) => {
-    await sink.write(new TextEncoder().encode(JSON.stringify(saved)));
-    await sink.close();
-  });
+  await withRoomCheck(run, checkpoints, () =>
+    saveTogether([
+      { store: checkpoints, name: AUTOSAVE_CHECKPOINT, write: (sink) => writeRun(sink, run, preset) },
+      {
+        store: runs,
+        name: RUN_FILE,
+        async write(sink) {
+          await sink.write(new TextEncoder().encode(JSON.stringify(saved)));
+          await sink.close();
+        },
+      },
+    ]),
+  );
 }
 
 /** The config of saves made before the poolers' heads were per tower. */

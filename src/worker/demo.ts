@@ -37,6 +37,11 @@ export async function demoFiles(which: DemoName): Promise<{ file: File; config: 
 
 const built = new Map<DemoName, Promise<ClipModel>>();
 
+/** Forgets the demo models built so far (their device was lost): the next demoModel() builds them on the new one. */
+export function forgetDemoModels(): void {
+  built.clear();
+}
+
 /** The demo model `which` on the GPU, built once and kept (the comparison view asks for both again and again). */
 export function demoModel(which: DemoName): Promise<ClipModel> {
   let model = built.get(which);

@@ -7,7 +7,7 @@ import { HELD_OUT_COUNT } from '../data/dataset.ts';
 import { errorMessage } from '../format.ts';
 import { memorySink } from '../checkpoint/byteSink.ts';
 import { chosenFiles, openModelFiles } from '../checkpoint/modelFiles.ts';
-import { cosmosModelFromCheckpoint, hasCosmosParts } from '../cosmos/load.ts';
+import { cosmosModelFromCheckpoint, hasCosmosParts, type LoadOptions, nonFiniteWarning } from '../cosmos/load.ts';
 import type { ResolvedConfig } from '../cosmos/modelSource.ts';
 import type { CosmosModel } from '../cosmos/model.ts';
 import { describeSource, noCrossAttentionReason, resolveConfig } from '../cosmos/modelSource.ts';
@@ -17,15 +17,16 @@ import { heldOutRecord } from '../eval/heldOut.ts';
 import { TINY_TRAINING, type TrainingOptions } from '../cosmos/trainingOptions.ts';
 import { type SceneAtlas, loadSceneAtlas } from '../data/scenes.ts';
 import { ClipTokenizer } from '../data/tokenizer.ts';
-import { WebGpuUnavailableError } from '../gpu/errors.ts';
+import { type GpuDeviceLostError, WebGpuUnavailableError } from '../gpu/errors.ts';
 import { GpuRuntime } from '../gpu/runtime.ts';
 import { runSelfTest } from '../tensor/selftest.ts';
 import { installRuntime } from '../tensor/engine.ts';
 import { handleAnalysis } from './analysis.ts';
 import { compareModels } from './analysis/compare.ts';
-import { demoFiles, demoManifest, demoModel } from './demo.ts';
+import { demoFiles, demoManifest, demoModel, forgetDemoModels } from './demo.ts';
 import { autosave, browserStores, checkpointName, removeSaved, restoreRun, saveRun, writeRun } from './autosave.ts';
 import { DataSets } from './dataSets.ts';
+import { StorageFullError } from './storageFull.ts';
 import { type RunLog, appendThinned, emptyLog } from './runLog.ts';
 import type { Command, LoadedModelSource, Weights, WorkerEvent } from './protocol.ts';
 import { GpuQueue, TrainingLoop } from './run.ts';
@@ -49,9 +50,25 @@ interface Session {
   preset: PresetName | null;
   /** What a loaded checkpoint was; null for a preset or a restored run. */
   source: LoadedModelSource | null;
+  /** The step of this run's last autosave (a restored run starts at its save); null before its first. */
+  savedStep: number | null;
+  /** The loop paused itself on a failed step (a lost device's step fails before the loss is known). */
+  failedWhileRunning: boolean;
 }
 
-const gpuQueue = new GpuQueue();
+/** Whether the runtime's device is lost, or is found lost within a second: its lost promise may settle after the failure it caused. */
+function lostSoon(runtime: GpuRuntime): Promise<boolean> {
+  if (runtime.isLost) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const stop = runtime.onLost(() => resolve(true));
+    setTimeout(() => {
+      stop();
+      resolve(false);
+    }, 1000);
+  });
+}
+
+let gpuQueue = new GpuQueue();
 let resources: Promise<Resources> | null = null;
 /** The current run; replaced in order, each replacement waiting for the one before. */
 let session: Promise<Session | null> = Promise.resolve(null);
@@ -72,11 +89,7 @@ function acquireDevice(): Promise<GpuRuntime> {
   device ??= GpuRuntime.create(navigator.gpu).then(
     (runtime) => {
       installRuntime(runtime);
-      runtime.onLost((error) => {
-        deviceLost = true;
-        post({ type: 'deviceLost', message: error.message });
-        void session.then((s) => s?.loop.halt());
-      });
+      runtime.onLost((error) => void recover(error));
       post({ type: 'device', status: 'ready', adapter: runtime.adapter });
       return runtime;
     },
@@ -86,6 +99,68 @@ function acquireDevice(): Promise<GpuRuntime> {
     },
   );
   return device;
+}
+
+/**
+ * After the device is lost (a driver reset, the GPU's memory reclaimed, `device.destroy()`): the page hears it, a
+ * new device is acquired, and the run comes back from its last autosave (else as it began: its preset, or its
+ * checkpoint read again), training again if it was. At most the steps since that save are lost. The old run's
+ * tensors lived on the lost device: they are dropped, never disposed into the new device's pool.
+ */
+async function recover(error: GpuDeviceLostError): Promise<void> {
+  deviceLost = true;
+  post({ type: 'deviceLost', message: error.message });
+  const lost = await session;
+  const wasRunning = lost?.loop.state === 'running' || lost?.failedWhileRunning === true;
+  lost?.loop.halt();
+  // The step in flight fails on the lost device; its loop then stops. A read that never settles is not waited for.
+  await Promise.race([lost?.loop.idle(), new Promise((resolve) => setTimeout(resolve, 5000))]);
+  device = null;
+  // The scenes, the tokenizer and the chosen data set live on the CPU: they stay, on the new device.
+  const kept = resources;
+  resources = kept?.then(async (old) => ({ ...old, runtime: await acquireDevice() })) ?? null;
+  // Work queued on the lost device may never settle: the new device's work has a queue of its own.
+  gpuQueue = new GpuQueue();
+  forgetDemoModels();
+  const rebuilt = (async () => {
+    const r = await boot();
+    deviceLost = false;
+    if (!lost) return null;
+    const restored = await gpuQueue.run(() => rebuild(lost, r));
+    const from = lost.savedStep === null ? 'from its start' : `from its autosave at step ${lost.savedStep}`;
+    post({
+      type: 'error',
+      message: `The GPU device was lost (${error.reason}) at step ${lost.run.step}; a new one was acquired and the run restored ${from}${wasRunning ? ', and training goes on' : ''}.`,
+    });
+    if (wasRunning && restored.run.step < restored.run.options.steps) restored.loop.play();
+    return restored;
+  })();
+  session = rebuilt.catch((cause: unknown) => {
+    post({ type: 'error', message: `The GPU device was lost and the run could not be restored: ${errorMessage(cause)}` });
+    return null;
+  });
+}
+
+/** The lost session's run on the new device: from its autosave, else built again as it was first built. */
+async function rebuild(lost: Session, r: Resources): Promise<Session> {
+  const evalEvery = lastEvalEvery;
+  if (lost.savedStep !== null) {
+    const { run, saved } = await restoreRun((options) => r.data.forRun(options), r.tokenizer, await browserStores());
+    return startSession(run, r, {
+      preset: saved.preset,
+      source: lost.source,
+      evalEvery,
+      initial: 'paused',
+      log: saved.log ?? emptyLog(),
+      trainedOn: saved.data ?? null,
+    });
+  }
+  if (lost.preset === null) {
+    if (!lastLoaded) throw new Error('the checkpoint it was loaded from is no longer at hand; load it again');
+    return loadAsRun(lastLoaded.files, lastLoaded.weights, lost.run.options, r, { config: lastLoaded.config });
+  }
+  const run = new TrainingRun(PRESETS[lost.preset], lost.run.options, await r.data.forRun(lost.run.options), r.tokenizer);
+  return startSession(run, r, { preset: lost.preset, evalEvery, initial: 'ready' });
 }
 
 function boot(): Promise<Resources> {
@@ -122,14 +197,21 @@ function startSession(
         // The charts' log, saved with the run: a resumed run shows its history.
         if (event.type === 'step') log.steps = appendThinned(log.steps, { ...event.record, memory: event.memory });
         if (event.type === 'eval') log.evals = appendThinned(log.evals, { step: event.step, ...event.record });
+        if (event.type === 'state' && event.state === 'running') started.failedWhileRunning = false;
         post(event);
       },
       memory: () => runtime.memory(),
       evaluate: (count) => heldOutRecord(run.student, run.data, tokenizer, count),
-      save: async () => autosave(run, preset, log, await browserStores()),
+      save: async () => {
+        await autosave(run, preset, log, await browserStores());
+        started.savedStep = run.step;
+      },
       failed: (error) => {
-        // A lost device was reported when it happened; the failed step says nothing new.
-        if (!deviceLost) post({ type: 'error', message: `Training paused: ${errorMessage(error)}` });
+        started.failedWhileRunning = true;
+        // A lost device is reported when it is known, and recovered from: the step it broke says nothing new.
+        void lostSoon(runtime).then((lost) => {
+          if (!lost && !deviceLost) post({ type: 'error', message: `Training paused: ${errorMessage(error)}` });
+        });
       },
       saveFailed: (error) => post({ type: 'error', message: `Could not save the run in this browser (training goes on): ${errorMessage(error)}` }),
     },
@@ -151,7 +233,9 @@ function startSession(
     log,
     trainedOn,
   });
-  return { run, loop, preset, source };
+  // A run restored from its autosave starts saved.
+  const started: Session = { run, loop, preset, source, savedStep: run.step > 0 ? run.step : null, failedWhileRunning: false };
+  return started;
 }
 
 /** Stops and saves the current run, frees it, and makes the next one with `build` (inside the GPU queue). */
@@ -202,13 +286,19 @@ async function loadAsRun(
   const { config } = resolved;
   const source = { ...describeSource(chosen, modelFiles.name, resolved), addedCosmosParts: !hasCosmosParts(chosen), weights: chosen.meta.weights };
   const seed = trainingOptions.seed;
-  const student = await cosmosModelFromCheckpoint(chosen, seed, { config, onProgress: progress(`${weights} weights`) });
+  // A warning among the engine's notices: the weights load as they are, and the steps they spoil are skipped.
+  const onNonFinite: LoadOptions['onNonFinite'] = (tensors) => post({ type: 'error', message: nonFiniteWarning(modelFiles.name, tensors) });
+  const student = await cosmosModelFromCheckpoint(chosen, seed, { config, onProgress: progress(`${weights} weights`), onNonFinite });
   let teacher: CosmosModel | null = null;
   try {
     if (trainingOptions.mode === 'cosmos') {
       // The file's own teacher when it has one; else self-distillation starts from a copy of the student.
       teacher = chosen.meta.topLevelKeys.includes('teacher')
-        ? await cosmosModelFromCheckpoint(await openModelFiles(modelFiles, { weights: 'teacher' }), seed, { config, onProgress: progress('teacher weights') })
+        ? await cosmosModelFromCheckpoint(await openModelFiles(modelFiles, { weights: 'teacher' }), seed, {
+            config,
+            onProgress: progress('teacher weights'),
+            onNonFinite,
+          })
         : student.copy();
     }
     const options = optionsFor(trainingOptions, config.vision.imageSize);
@@ -234,7 +324,7 @@ async function exportRun(run: TrainingRun, preset: PresetName | null): Promise<{
       const name = await saveRun(stores.checkpoints, run, preset);
       return { blob: await stores.checkpoints.file(name), name };
     } catch (error) {
-      if (!(error instanceof DOMException && error.name === 'QuotaExceededError')) throw error;
+      if (!(error instanceof StorageFullError)) throw error;
     }
   }
   const sink = memorySink();

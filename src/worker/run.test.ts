@@ -11,8 +11,11 @@ const RECALL: HeldOutRecord = { i2t_r1: 0.5, i2t_r5: 1, t2i_r1: 0.5, t2i_r5: 1, 
 /** A run whose steps take a few milliseconds and record what ran, in order, with the GPU work of others. */
 class FakeRun implements SteppableRun {
   step = 0;
+  skippedInARow = 0;
   readonly log: string[];
   failAt = -1;
+  /** Steps from..to (1-based) are skipped, as a poisoned batch's would be. */
+  skip = { from: Infinity, to: Infinity };
   constructor(
     readonly options: { steps: number },
     log: string[],
@@ -25,7 +28,10 @@ class FakeRun implements SteppableRun {
     if (this.step + 1 === this.failAt) throw new Error('the GPU ran out of memory');
     this.step++;
     this.log.push(`step ${this.step} ends`);
+    const skipped = this.step >= this.skip.from && this.step <= this.skip.to ? 'the loss is NaN or infinite' : null;
+    this.skippedInARow = skipped ? this.skippedInARow + 1 : 0;
     return {
+      skipped,
       step: this.step,
       total: 5 - this.step * 0.1,
       clip: 3,
@@ -78,6 +84,33 @@ describe('the training loop', () => {
     expect(t.events.filter((e) => e.type === 'saved').map((e) => (e as { step: number }).step)).toEqual([4, 7]);
     expect(t.errors).toEqual([]);
     expect(() => t.loop.play()).toThrow(/ended/);
+  });
+
+  it('stops after 5 skipped steps in a row with a message, saving nothing after the last good step', async () => {
+    const t = setup(100);
+    t.run.skip = { from: 3, to: 100 };
+    t.loop.play();
+    await t.until(() => t.loop.state === 'stopped');
+    await t.loop.idle();
+    expect(t.steps()).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    // Step 4's autosave falls on a skipped step, and the stop writes nothing: the last good save stays.
+    expect(t.log.filter((l) => l.startsWith('save'))).toEqual([]);
+    expect(t.states()).toEqual(['running', 'stopped']);
+    const errors = t.events.filter((e) => e.type === 'error').map((e) => (e as { message: string }).message);
+    expect(errors).toEqual([
+      'Training stopped: 5 steps in a row (to step 7) were skipped because the loss is NaN or infinite; the last save in this browser is kept, and a lower learning rate or other data may train.',
+    ]);
+  });
+
+  it('goes on after fewer than 5 skipped steps in a row, and saves once a step trains', async () => {
+    const t = setup(10);
+    t.run.skip = { from: 2, to: 5 };
+    t.loop.play();
+    await t.until(() => t.loop.state === 'stopped');
+    await t.loop.idle();
+    expect(t.steps()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(t.log.filter((l) => l.startsWith('save'))).toEqual(['save at 8', 'save at 10']);
+    expect(t.events.filter((e) => e.type === 'error')).toEqual([]);
   });
 
   it('pauses after the step in flight, saves, and resumes where it stopped', async () => {

@@ -4,7 +4,7 @@
  * a command that arrives mid-step is handled as soon as the step ends.
  */
 import type { MemoryStats } from '../gpu/runtime.ts';
-import type { StepRecord } from '../cosmos/training.ts';
+import { MAX_SKIPPED_IN_A_ROW, type StepRecord, skippedStopMessage } from '../cosmos/training.ts';
 import type { HeldOutRecord } from '../eval/heldOut.ts';
 import type { RunState, WorkerEvent } from './protocol.ts';
 
@@ -25,6 +25,7 @@ export class GpuQueue {
 /** What the loop needs of a TrainingRun. */
 export interface SteppableRun {
   readonly step: number;
+  readonly skippedInARow: number;
   readonly options: { readonly steps: number };
   trainStep(): Promise<StepRecord>;
 }
@@ -123,11 +124,18 @@ export class TrainingLoop {
       while (this.current === 'running' && this.run.step < total) {
         const record = await this.gpu.run(() => this.run.trainStep());
         this.hooks.post({ type: 'step', record, memory: this.hooks.memory() });
+        if (this.run.skippedInARow >= MAX_SKIPPED_IN_A_ROW) {
+          // Nothing is saved: the last save holds the last good weights.
+          this.setState('stopped');
+          this.hooks.post({ type: 'error', message: skippedStopMessage(record, 'the last save in this browser is kept') });
+          return;
+        }
         if (record.step % evalEvery === 0 || record.step === total) {
           await this.evaluate(record.step, evalCount);
           lastEval = record.step;
         }
-        if (record.step % saveEvery === 0) {
+        // A skipped step changed nothing: its autosave waits for a step that trained.
+        if (record.step % saveEvery === 0 && !record.skipped) {
           await this.save();
           lastSave = record.step;
         }

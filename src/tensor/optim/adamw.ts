@@ -117,6 +117,11 @@ export class AdamW {
     return updated.map(([, slot]) => slot.param);
   }
 
+  /** The gradients the next step() would apply, by parameter name. */
+  gradients(): [string, Tensor][] {
+    return this.slots.flatMap(({ name, param }) => (param.grad ? [[name, param.grad] as [string, Tensor]] : []));
+  }
+
   /**
    * Zeroes the gradients as torch 1.13's zero_grad() does (set_to_none=False), without writing the zeros: each
    * gradient is dropped, so that the next backward hands its first gradient over instead of adding it to zeros

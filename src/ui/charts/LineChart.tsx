@@ -17,6 +17,8 @@ interface LineChartProps {
   xLabel?: string;
   /** Shown in place of the lines before the first point. */
   emptyText?: string;
+  /** Steps to flag with a vertical line across the chart (the skipped ones), and what the lines mean. */
+  marks?: { xs: readonly number[]; label: string };
   height?: number;
 }
 
@@ -57,6 +59,7 @@ export function LineChart({
   formatY,
   xLabel = 'step',
   emptyText = 'Waits for the first step.',
+  marks,
   height = 150,
 }: LineChartProps) {
   const [ref, width] = useWidth<HTMLDivElement>();
@@ -85,7 +88,7 @@ export function LineChart({
   const valueFormat = formatY ?? legendFormat;
 
   return (
-    <figure className="chart" data-testid={testId} data-points={count}>
+    <figure className="chart" data-testid={testId} data-points={count} data-marks={marks?.xs.length ?? 0}>
       <figcaption className="chart-head">
         <span className="chart-title">{title}</span>
         <span className="chart-legend">
@@ -120,6 +123,11 @@ export function LineChart({
                     {t}
                   </text>
                 </g>
+              ))}
+              {marks?.xs.map((m) => (
+                <line key={`m${m}`} x1={x(m)} x2={x(m)} y1={0} y2={innerHeight} className="chart-mark">
+                  <title>{`${marks.label}: step ${m}`}</title>
+                </line>
               ))}
               <line x1={0} x2={innerWidth} y1={innerHeight} y2={innerHeight} className="axis" />
               <text x={innerWidth} y={innerHeight + 24} textAnchor="end" className="axis-label">

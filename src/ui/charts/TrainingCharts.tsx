@@ -44,13 +44,16 @@ export function TrainingCharts({ history, evals, steps, cosmos, evalEvery }: Tra
       dashed,
     );
   const pointing = evals.some((r) => r.pointing_cross_attention !== null);
+  // Steps that changed nothing (NaN or infinity in the loss or a gradient): red lines on the loss chart.
+  const skipped = history.filter((r) => r.skipped).map((r) => r.step);
 
   return (
     <div className="charts" data-testid="train-charts">
       <LineChart
-        title="Loss"
+        title={skipped.length ? `Loss (${skipped.length} step${skipped.length === 1 ? '' : 's'} skipped)` : 'Loss'}
         testId="chart-loss"
         xDomain={xDomain}
+        marks={{ xs: skipped, label: 'skipped: NaN or infinity in the loss or a gradient' }}
         series={[byStep('total', C[0], 'total'), byStep('clip', C[1], 'clip', true), ...(cosmos ? [byStep('cosmos', C[2], 'cosmos', true)] : [])]}
       />
       <LineChart
