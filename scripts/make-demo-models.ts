@@ -83,7 +83,9 @@ function train(mode: DemoName, steps: number): Omit<DemoModelCard, 'evaluate'> {
   console.log(`training the ${mode} demo: ${steps} steps`);
   const { lines, seconds } = cosmos(args);
   writeFileSync(join(OUT, `demo-${mode}.train.jsonl`), `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
-  cosmos(['export', '--checkpoint', checkpoint, '--dtype', 'float16', '--out', join(OUT, `demo-${mode}.safetensors`), '--json']);
+  // CLIP mode never trains COSMOS's poolers: the CLIP demo is a plain CLIP model, without their initial weights.
+  const clipOnly = mode === 'clip' ? ['--clip-only'] : [];
+  cosmos(['export', '--checkpoint', checkpoint, '--dtype', 'float16', ...clipOnly, '--out', join(OUT, `demo-${mode}.safetensors`), '--json']);
   return {
     weights: `demo-${mode}.safetensors`,
     config: `demo-${mode}.json`,

@@ -179,6 +179,19 @@ describe('export', () => {
     expect(out).toMatchObject({ format: 'huggingface', dropped_cosmos_tensors: cosmosParts });
   });
 
+  it("--clip-only: the CLIP part bit for bit, COSMOS's parts and the poolers' heads left out, read back as plain CLIP", async () => {
+    const out = await cliJson(runtime, 'export', '--checkpoint', CKPT, '--out', at('clip-only.safetensors'), '--clip-only');
+    const clipPart = models.student!.namedParameters().filter(([name]) => !isCosmosPart(name));
+    expect(out).toMatchObject({ format: 'safetensors', dropped_cosmos_tensors: models.student!.namedParameters().length - clipPart.length });
+    expect(JSON.parse(readFileSync(at('clip-only.json'), 'utf8'))).toEqual(toOpenClipConfig(CLI_TEST_CONFIG, { poolers: false }));
+    const source = await fileSource(at('clip-only.safetensors'));
+    const written = await loadCheckpoint(source);
+    expect([...written.tensors.keys()].sort()).toEqual(clipPart.map(([name]) => name).sort());
+    for (const [name, t] of clipPart) expect(bytes(await written.tensors.get(name)!.read()).equals(bytes(await t.readFloat())), name).toBe(true);
+    await source.close();
+    expect(await cliJson(runtime, 'inspect', '--checkpoint', at('clip-only.safetensors'))).toMatchObject({ kind: expect.not.stringMatching(/COSMOS/) });
+  });
+
   it('--dtype float16: every tensor stored as F16, each value the float16 nearest to the float32 one', async () => {
     const out = await cliJson(runtime, 'export', '--checkpoint', CKPT, '--out', at('half.safetensors'), '--dtype', 'float16');
     expect(out).toMatchObject({ format: 'safetensors', dtype: 'float16' });

@@ -72,6 +72,7 @@ export const exportCommand = defineCommand({
     format: { kind: 'string', choices: [...FORMATS] },
     out: { kind: 'string', required: true, value: 'G.pt|G.safetensors|DIR' },
     dtype: { kind: 'string', choices: ['float32', 'float16'] },
+    'clip-only': { kind: 'switch' },
   },
   async run(flags, ctx) {
     const format = (flags.format as Format | undefined) ?? FILE_FORMATS[extname(flags.out).toLowerCase()];
@@ -89,18 +90,21 @@ export const exportCommand = defineCommand({
     let configJson: string | null = null;
     let tensors: ReadonlyMap<string, TensorSource> = opened.tensors;
     let dropped = 0;
+    // A Hugging Face CLIPModel has no place for COSMOS's parts; --clip-only leaves them out of any format (a model
+    // trained in CLIP mode never trained them).
+    const clipOnly = format === 'huggingface' || flags['clip-only'] === true;
     try {
       try {
-        configJson = configText(format, resolveConfig(opened, flags.checkpoint, given).config, [...opened.tensors.keys()].some(isCosmosPart));
+        configJson = configText(format, resolveConfig(opened, flags.checkpoint, given).config, !clipOnly && [...opened.tensors.keys()].some(isCosmosPart));
       } catch (error) {
         // A bare state_dict is still worth writing; a folder format is nothing without its config.
         if (folder) throw error;
         ctx.progress(`${flags.checkpoint}: no model config written beside the weights (${(error as Error).message})`);
       }
-      if (format === 'huggingface') {
-        const clipPart = [...opened.tensors].filter(([name]) => !isCosmosPart(name));
-        dropped = opened.tensors.size - clipPart.length;
-        tensors = toHuggingFaceNames(new Map(clipPart));
+      if (clipOnly) {
+        const clipPart = new Map([...opened.tensors].filter(([name]) => !isCosmosPart(name)));
+        dropped = opened.tensors.size - clipPart.size;
+        tensors = format === 'huggingface' ? toHuggingFaceNames(clipPart) : clipPart;
       }
       if (folder) await mkdir(flags.out, { recursive: true });
       ctx.progress(`${flags.checkpoint}: writing ${tensors.size} tensors to ${weightsPath}`);
@@ -131,7 +135,7 @@ export const exportCommand = defineCommand({
       [
         `wrote ${weightsPath}: ${weights}, ${tensors.size} tensors in ${dtype}, ${formatBytes(bytes)}`,
         configJson ? `wrote ${configPath}: the model's ${format === 'huggingface' ? 'CLIPConfig' : 'OpenCLIP config'}` : '',
-        dropped ? `left out ${dropped} tensors of COSMOS's parts, which a CLIPModel does not have` : '',
+        dropped ? `left out ${dropped} tensors of COSMOS's parts (the poolers and token mappings)` : '',
       ]
         .filter(Boolean)
         .join('\n'),
