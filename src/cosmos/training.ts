@@ -16,7 +16,7 @@ import { learningRate } from './schedule.ts';
 import type { TrainingOptions } from './trainingOptions.ts';
 import { CosmosTrainer, type StepLosses } from './trainer.ts';
 import { VIEW_RECIPES, planViews } from './views/augment.ts';
-import { type TextCropSource, cropsOf } from './views/textCrops.ts';
+import { type TextCropSource, cropsOf } from '../data/textCrops.ts';
 
 export interface StepRecord extends StepLosses {
   step: number;

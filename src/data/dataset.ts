@@ -2,7 +2,7 @@
  * What training reads: image-caption pairs by index, and a held-out split for retrieval evaluation. The built-in
  * scenes and the user's own images both provide it.
  */
-import type { TextCropSource } from '../cosmos/views/textCrops.ts';
+import type { TextCropSource } from './textCrops.ts';
 import type { RgbImage } from './image.ts';
 import { type SceneAtlas, type SceneKinds, type SceneObjectTruth, heldOutScenes, renderScene, sceneCaption, sceneTruth, trainScene } from './scenes.ts';
 

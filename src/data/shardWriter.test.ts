@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../testing/cli.ts';
 import { PYTHON, livePythonScript } from '../testing/python.ts';
-import { sentencesOf } from '../cosmos/views/textCrops.ts';
+import { sentencesOf } from './textCrops.ts';
 import { shardJson, shardName, shardPattern, sizesJson, writeShards } from './shardWriter.ts';
 import type { UserFile } from './userData.ts';
 import { shardSamples } from './webdataset.ts';

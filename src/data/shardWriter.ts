@@ -7,7 +7,7 @@
  * app's text crops draw from. `sizes.json` beside the shards gives their sample counts (what the reference reads
  * instead of --train-num-samples).
  */
-import { sentencesOf } from '../cosmos/views/textCrops.ts';
+import { sentencesOf } from './textCrops.ts';
 import { DREAMLIP_FIELDS } from './shardCaptions.ts';
 import { tarArchive } from './tarWriter.ts';
 import type { UserFile } from './userData.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { textCropsFromList } from '../cosmos/views/textCrops.ts';
+import { textCropsFromList } from './textCrops.ts';
 import { EVAL_DATA, evalFile, evalTruth } from '../testing/evalData.ts';
 import { decodeImageBlobInNode } from './image-node.ts';
 import { rng } from './random.ts';

@@ -5,7 +5,7 @@
  * the image and the caption.
  */
 import { type ClipModel, isCosmosModel } from '../../cosmos/model.ts';
-import { sentencesOf } from '../../cosmos/views/textCrops.ts';
+import { sentencesOf } from '../../data/textCrops.ts';
 import type { ClipTokenizer } from '../../data/tokenizer.ts';
 import { embed } from '../../eval/embed.ts';
 import type { CompareResult, ComparedModel, DemoName, ImageInput } from '../protocol.ts';

@@ -6,7 +6,7 @@
  */
 import type { CosmosModel } from '../../cosmos/model.ts';
 import type { ClipTokenizer } from '../../data/tokenizer.ts';
-import { sentencesOf } from '../../cosmos/views/textCrops.ts';
+import { sentencesOf } from '../../data/textCrops.ts';
 import { embed } from '../../eval/embed.ts';
 import type { AttentionResult, ImageInput } from '../protocol.ts';
 import { prepareImage, tokenStrings, type SceneSource } from './inputs.ts';

@@ -5,7 +5,7 @@
  * plain CLIP, demo, loaded or trained here.
  */
 import type { ClipModel } from '../../cosmos/model.ts';
-import { sentencesOf } from '../../cosmos/views/textCrops.ts';
+import { sentencesOf } from '../../data/textCrops.ts';
 import type { ClipTokenizer } from '../../data/tokenizer.ts';
 import { explainPairs } from '../../eval/relevance.ts';
 import type { ImageInput, RelevanceResult } from '../protocol.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rng } from '../../data/random.ts';
+import { rng } from './random.ts';
 import { sentencesOf, textCrops } from './textCrops.ts';
 
 const CAPTION = 'A large red apple in the top left. A small dog at the bottom centre.\nThe background is a light blue sky. A car on the right';
