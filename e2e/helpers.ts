@@ -36,6 +36,34 @@ export async function engineWorker(page: Page): Promise<Worker> {
   return existing ?? page.waitForEvent('worker', { predicate: (w) => w.url().includes('engine.worker') });
 }
 
+type WithDevices = { __testDevices: GPUDevice[] };
+
+/**
+ * Keeps a handle on each device the engine worker creates, in creation order, so that a test can lose one as a driver
+ * reset would (loseEngineDevice) and count them (engineDeviceCount). Call before the page loads.
+ */
+export async function captureEngineDevices(page: Page): Promise<void> {
+  await prependToEngineWorker(
+    page,
+    `const requestDevice = GPUAdapter.prototype.requestDevice;
+     GPUAdapter.prototype.requestDevice = async function (descriptor) {
+       const device = await requestDevice.call(this, descriptor);
+       self.__testDevices = [...(self.__testDevices ?? []), device];
+       return device;
+     };`,
+  );
+}
+
+/** How many devices the engine worker has created (captureEngineDevices). */
+export const engineDeviceCount = (worker: Worker): Promise<number> => worker.evaluate(() => (self as unknown as WithDevices).__testDevices.length);
+
+/** Destroys the engine worker's `index`th device (captureEngineDevices), as a lost device is lost. */
+export const loseEngineDevice = (worker: Worker, index: number): Promise<void> =>
+  worker.evaluate((i) => (self as unknown as WithDevices).__testDevices[i]!.destroy(), index);
+
+/** The training step the Train panel's progress bar shows. */
+export const stepOf = async (page: Page): Promise<number> => Number(await page.getByTestId('train-progress').getAttribute('data-step'));
+
 /** Waits until the app has either found an adapter or said why not; fails with the page's sentence if not. */
 export async function expectAdapter(page: Page): Promise<void> {
   const name = page.getByTestId('adapter-name');
