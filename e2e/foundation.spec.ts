@@ -79,3 +79,13 @@ test('a lost device is said in the page and replaced: the engine worker owns the
   await expect(page.getByTestId('selftest-status')).toHaveText('passed', { timeout: 120_000 });
   expect(errors, 'console errors during the run').toEqual([]);
 });
+
+test('a lost device that no new one replaces: the badge says so', async ({ page }) => {
+  await captureEngineDevices(page, { replaceable: false });
+  await page.goto('/');
+  await expectAdapter(page);
+  await expect(page.getByTestId('gpu-status')).toHaveText('WebGPU ready');
+  await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
+  await loseEngineDevice(await engineWorker(page), 0);
+  await expect(page.getByTestId('gpu-status')).toHaveText('device lost');
+});

@@ -40,13 +40,15 @@ type WithDevices = { __testDevices: GPUDevice[] };
 
 /**
  * Keeps a handle on each device the engine worker creates, in creation order, so that a test can lose one as a driver
- * reset would (loseEngineDevice) and count them (engineDeviceCount). Call before the page loads.
+ * reset would (loseEngineDevice) and count them (engineDeviceCount). Call before the page loads. With `replaceable`
+ * false, no device comes after the first (a request for another never answers), as when a lost GPU stays lost.
  */
-export async function captureEngineDevices(page: Page): Promise<void> {
+export async function captureEngineDevices(page: Page, { replaceable = true } = {}): Promise<void> {
   await prependToEngineWorker(
     page,
     `const requestDevice = GPUAdapter.prototype.requestDevice;
      GPUAdapter.prototype.requestDevice = async function (descriptor) {
+       if (${!replaceable} && self.__testDevices?.length) return new Promise(() => {});
        const device = await requestDevice.call(this, descriptor);
        self.__testDevices = [...(self.__testDevices ?? []), device];
        return device;
