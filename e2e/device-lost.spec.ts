@@ -37,3 +37,38 @@ test('a device lost while training: the page says so, a new device comes, the ru
   await page.getByTestId('stop-button').click();
   expect(errors, 'console errors during the run').toEqual([]);
 });
+
+test('a device lost while a model loads: it is loaded again on a new device, not reported as a failed load', async ({ page }) => {
+  test.setTimeout(300_000);
+  const errors = collectErrors(page);
+  // Keep a handle on each device; once armed, the next load's first upload (its weights) loses the device first.
+  await captureEngineDevices(page, {
+    andThen: `self.addEventListener('message', (event) => {
+       if (event.data?.type === 'loadDemo') self.__armed = true;
+     });
+     const writeBuffer = GPUQueue.prototype.writeBuffer;
+     GPUQueue.prototype.writeBuffer = function (...args) {
+       if (self.__armed) {
+         self.__armed = false;
+         self.__testDevices.at(-1).destroy();
+       }
+       return writeBuffer.apply(this, args);
+     };`,
+  });
+  await page.goto('/');
+  await expectAdapter(page);
+  await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
+  const worker = await engineWorker(page);
+  // The demo model's weights upload in pieces as the file is read: the device is lost after the first.
+  await page.getByTestId('explore-button').click();
+  await expect(page.getByTestId('engine-error')).toContainText(
+    'The GPU device was lost (destroyed) while the run was being built; a new one was acquired and the run built on it.',
+    { timeout: 120_000 },
+  );
+  expect(await engineDeviceCount(worker)).toBe(2);
+  await expect(page.getByTestId('gpu-status')).not.toHaveText('device lost');
+  // The demo model, built on the new device, is explained (every kernel compiles again for the new device).
+  await expect(page).toHaveURL(/tab=attention/, { timeout: 60_000 });
+  await expect(page.getByTestId('patch-map')).toBeVisible({ timeout: 180_000 });
+  expect(errors, 'console errors during the run').toEqual([]);
+});

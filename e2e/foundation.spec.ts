@@ -66,7 +66,7 @@ test('a lost device is said in the page and replaced: the engine worker owns the
   const worker = await engineWorker(page);
   // One device in the whole page: the worker's.
   expect(await engineDeviceCount(worker)).toBe(1);
-  // Lose it once the run is built (a loss while the model is still being built is reported as a failed build).
+  // Lose it once the run is built: this test is about the notice and the one device (a loss during a build: device-lost.spec.ts).
   await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
   await loseEngineDevice(worker, 0);
   // The worker acquires a new device and builds the run again (nothing was trained or saved yet); the page says so.

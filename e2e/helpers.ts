@@ -41,9 +41,10 @@ type WithDevices = { __testDevices: GPUDevice[] };
 /**
  * Keeps a handle on each device the engine worker creates, in creation order, so that a test can lose one as a driver
  * reset would (loseEngineDevice) and count them (engineDeviceCount). Call before the page loads. With `replaceable`
- * false, no device comes after the first (a request for another never answers), as when a lost GPU stays lost.
+ * false, no device comes after the first (a request for another never answers), as when a lost GPU stays lost;
+ * `andThen` is more code to run in the worker after this (it may use self.__testDevices).
  */
-export async function captureEngineDevices(page: Page, { replaceable = true } = {}): Promise<void> {
+export async function captureEngineDevices(page: Page, { replaceable = true, andThen = '' } = {}): Promise<void> {
   await prependToEngineWorker(
     page,
     `const requestDevice = GPUAdapter.prototype.requestDevice;
@@ -52,7 +53,8 @@ export async function captureEngineDevices(page: Page, { replaceable = true } = 
        const device = await requestDevice.call(this, descriptor);
        self.__testDevices = [...(self.__testDevices ?? []), device];
        return device;
-     };`,
+     };
+     ${andThen}`,
   );
 }
 

@@ -78,6 +78,10 @@ let lastEvalEvery = 25;
 /** The checkpoint last loaded, read again when its run is rebuilt with other options (the Files stay on disk). */
 let lastLoaded: { files: File[]; weights: Weights; config?: ResolvedConfig } | null = null;
 let deviceLost = false;
+/** The last loss of the device, for the notice a build done again gives. */
+let lastLoss: GpuDeviceLostError | null = null;
+/** A run is being built (replaceSession): a loss meanwhile fails that build, which is then done again. */
+let building = false;
 
 let device: Promise<GpuRuntime> | null = null;
 
@@ -109,19 +113,19 @@ function acquireDevice(): Promise<GpuRuntime> {
  */
 async function recover(error: GpuDeviceLostError): Promise<void> {
   deviceLost = true;
+  lastLoss = error;
   post({ type: 'deviceLost', message: error.message });
+  if (building) {
+    // The build in flight fails on the lost device, and buildSurvivingLoss builds it again on the new one.
+    replaceDevice();
+    return;
+  }
   const lost = await session;
   const wasRunning = lost?.loop.state === 'running' || lost?.failedWhileRunning === true;
   lost?.loop.halt();
   // The step in flight fails on the lost device; its loop then stops. A read that never settles is not waited for.
   await Promise.race([lost?.loop.idle(), new Promise((resolve) => setTimeout(resolve, 5000))]);
-  device = null;
-  // The scenes, the tokenizer and the chosen data set live on the CPU: they stay, on the new device.
-  const kept = resources;
-  resources = kept?.then(async (old) => ({ ...old, runtime: await acquireDevice() })) ?? null;
-  // Work queued on the lost device may never settle: the new device's work has a queue of its own.
-  gpuQueue = new GpuQueue();
-  forgetDemoModels();
+  replaceDevice();
   const rebuilt = (async () => {
     const r = await boot();
     deviceLost = false;
@@ -139,6 +143,17 @@ async function recover(error: GpuDeviceLostError): Promise<void> {
     post({ type: 'error', message: `The GPU device was lost and the run could not be restored: ${errorMessage(cause)}` });
     return null;
   });
+}
+
+/** Drops the lost device: the next boot() acquires a new one. */
+function replaceDevice(): void {
+  device = null;
+  // The scenes, the tokenizer and the chosen data set live on the CPU: they stay, on the new device.
+  const kept = resources;
+  resources = kept?.then(async (old) => ({ ...old, runtime: await acquireDevice() })) ?? null;
+  // Work queued on the lost device may never settle: the new device's work has a queue of its own.
+  gpuQueue = new GpuQueue();
+  forgetDemoModels();
 }
 
 /** The lost session's run on the new device: from its autosave, else built again as it was first built. */
@@ -247,10 +262,35 @@ function replaceSession(build: (r: Resources) => Promise<Session>): Promise<void
       await old.loop.idle();
       await gpuQueue.run(async () => old.run.dispose());
     }
-    return gpuQueue.run(() => build(r));
+    return buildSurvivingLoss(build, r);
   });
   session = next.catch(() => null);
   return next.then(() => undefined);
+}
+
+/**
+ * Builds a run in the GPU queue. When the device is lost while it builds, the build fails on it: it is done once
+ * more on the new device recover() acquires, and the page is told so, instead of hearing of a failed build.
+ */
+async function buildSurvivingLoss(build: (r: Resources) => Promise<Session>, r: Resources): Promise<Session> {
+  building = true;
+  try {
+    try {
+      return await gpuQueue.run(() => build(r));
+    } catch (error) {
+      if (!(await lostSoon(r.runtime))) throw error;
+    }
+    const again = await boot();
+    deviceLost = false;
+    const built = await gpuQueue.run(() => build(again));
+    post({
+      type: 'error',
+      message: `The GPU device was lost (${lastLoss?.reason ?? 'unknown'}) while the run was being built; a new one was acquired and the run built on it.`,
+    });
+    return built;
+  } finally {
+    building = false;
+  }
 }
 
 async function currentSession(): Promise<Session> {
