@@ -1,22 +1,11 @@
-import { type Page, expect, test } from '@playwright/test';
-import { collectErrors, engineWorker, expectAdapter, prependToEngineWorker } from './helpers.ts';
-
-const stepOf = async (page: Page): Promise<number> => Number(await page.getByTestId('train-progress').getAttribute('data-step'));
-type WithDevices = { __testDevices: GPUDevice[] };
+import { expect, test } from '@playwright/test';
+import { captureEngineDevices, collectErrors, engineDeviceCount, engineWorker, expectAdapter, loseEngineDevice, stepOf } from './helpers.ts';
 
 test('a device lost while training: the page says so, a new device comes, the run returns from its autosave and trains on', async ({ page }) => {
   test.setTimeout(900_000);
   const errors = collectErrors(page);
   // Keep a handle on each device the engine creates, so the test can lose it as a driver reset would.
-  await prependToEngineWorker(
-    page,
-    `const requestDevice = GPUAdapter.prototype.requestDevice;
-     GPUAdapter.prototype.requestDevice = async function (descriptor) {
-       const device = await requestDevice.call(this, descriptor);
-       self.__testDevices = [...(self.__testDevices ?? []), device];
-       return device;
-     };`,
-  );
+  await captureEngineDevices(page);
   await page.goto('/?batch=4&steps=40');
   await expectAdapter(page);
   await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
@@ -30,7 +19,7 @@ test('a device lost while training: the page says so, a new device comes, the ru
   await page.getByTestId('resume-button').click();
   await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'running');
   const worker = await engineWorker(page);
-  await worker.evaluate(() => (self as unknown as WithDevices).__testDevices[0]!.destroy());
+  await loseEngineDevice(worker, 0);
 
   // The notice says what happened and from where the run came back; at most the steps since the save are lost.
   const notice = page.getByTestId('engine-error');
@@ -40,7 +29,7 @@ test('a device lost while training: the page says so, a new device comes, the ru
     ),
     { timeout: 120_000 },
   );
-  expect(await worker.evaluate(() => (self as unknown as WithDevices).__testDevices.length)).toBe(2);
+  expect(await engineDeviceCount(worker)).toBe(2);
   await expect(page.getByTestId('gpu-status')).not.toHaveText('device lost');
   // Training goes on on the new device, from the saved step on.
   await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'running', { timeout: 120_000 });
@@ -53,15 +42,8 @@ test('a device lost while a model loads: it is loaded again on a new device, not
   test.setTimeout(300_000);
   const errors = collectErrors(page);
   // Keep a handle on each device; once armed, the next load's first upload (its weights) loses the device first.
-  await prependToEngineWorker(
-    page,
-    `const requestDevice = GPUAdapter.prototype.requestDevice;
-     GPUAdapter.prototype.requestDevice = async function (descriptor) {
-       const device = await requestDevice.call(this, descriptor);
-       self.__testDevices = [...(self.__testDevices ?? []), device];
-       return device;
-     };
-     self.addEventListener('message', (event) => {
+  await captureEngineDevices(page, {
+    andThen: `self.addEventListener('message', (event) => {
        if (event.data?.type === 'loadDemo') self.__armed = true;
      });
      const writeBuffer = GPUQueue.prototype.writeBuffer;
@@ -72,7 +54,7 @@ test('a device lost while a model loads: it is loaded again on a new device, not
        }
        return writeBuffer.apply(this, args);
      };`,
-  );
+  });
   await page.goto('/');
   await expectAdapter(page);
   await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
@@ -83,7 +65,7 @@ test('a device lost while a model loads: it is loaded again on a new device, not
     'The GPU device was lost (destroyed) while the run was being built; a new one was acquired and the run built on it.',
     { timeout: 120_000 },
   );
-  expect(await worker.evaluate(() => (self as unknown as WithDevices).__testDevices.length)).toBe(2);
+  expect(await engineDeviceCount(worker)).toBe(2);
   await expect(page.getByTestId('gpu-status')).not.toHaveText('device lost');
   // The demo model, built on the new device, is explained (every kernel compiles again for the new device).
   await expect(page).toHaveURL(/tab=attention/, { timeout: 60_000 });

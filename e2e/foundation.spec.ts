@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { collectErrors, engineWorker, expectAdapter, prependToEngineWorker, snapshot } from './helpers.ts';
+import { captureEngineDevices, collectErrors, engineDeviceCount, engineWorker, expectAdapter, loseEngineDevice, snapshot } from './helpers.ts';
 
 test('finds a WebGPU adapter and passes the GPU self-test', async ({ page }, testInfo) => {
   const errors = collectErrors(page);
@@ -49,15 +49,7 @@ test('a lost device is said in the page and replaced: the engine worker owns the
   test.setTimeout(240_000);
   const errors = collectErrors(page);
   // Keep a handle on the device the engine creates, so the test can lose it.
-  await prependToEngineWorker(
-    page,
-    `const requestDevice = GPUAdapter.prototype.requestDevice;
-     GPUAdapter.prototype.requestDevice = async function (descriptor) {
-       const device = await requestDevice.call(this, descriptor);
-       self.__testDevices = [...(self.__testDevices ?? []), device];
-       return device;
-     };`,
-  );
+  await captureEngineDevices(page);
   // The page itself asks for no adapter at all.
   await page.addInitScript(() => {
     const requestAdapter = GPU.prototype.requestAdapter;
@@ -73,17 +65,27 @@ test('a lost device is said in the page and replaced: the engine worker owns the
   expect(await page.evaluate(() => (window as unknown as { __adapterRequests: number }).__adapterRequests)).toBe(0);
   const worker = await engineWorker(page);
   // One device in the whole page: the worker's.
-  expect(await worker.evaluate(() => (self as unknown as { __testDevices: GPUDevice[] }).__testDevices.length)).toBe(1);
+  expect(await engineDeviceCount(worker)).toBe(1);
   // Lose it once the run is built: this test is about the notice and the one device (a loss during a build: device-lost.spec.ts).
   await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
-  await worker.evaluate(() => (self as unknown as { __testDevices: GPUDevice[] }).__testDevices[0]!.destroy());
+  await loseEngineDevice(worker, 0);
   // The worker acquires a new device and builds the run again (nothing was trained or saved yet); the page says so.
   await expect(page.getByTestId('engine-error')).toContainText(
     'The GPU device was lost (destroyed) at step 0; a new one was acquired and the run restored from its start.',
     { timeout: 60_000 },
   );
-  expect(await worker.evaluate(() => (self as unknown as { __testDevices: GPUDevice[] }).__testDevices.length)).toBe(2);
+  expect(await engineDeviceCount(worker)).toBe(2);
   await expect(page.getByTestId('gpu-status')).not.toHaveText('device lost');
   await expect(page.getByTestId('selftest-status')).toHaveText('passed', { timeout: 120_000 });
   expect(errors, 'console errors during the run').toEqual([]);
+});
+
+test('a lost device that no new one replaces: the badge says so', async ({ page }) => {
+  await captureEngineDevices(page, { replaceable: false });
+  await page.goto('/');
+  await expectAdapter(page);
+  await expect(page.getByTestId('gpu-status')).toHaveText('WebGPU ready');
+  await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
+  await loseEngineDevice(await engineWorker(page), 0);
+  await expect(page.getByTestId('gpu-status')).toHaveText('device lost');
 });

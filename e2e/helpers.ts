@@ -36,6 +36,38 @@ export async function engineWorker(page: Page): Promise<Worker> {
   return existing ?? page.waitForEvent('worker', { predicate: (w) => w.url().includes('engine.worker') });
 }
 
+type WithDevices = { __testDevices: GPUDevice[] };
+
+/**
+ * Keeps a handle on each device the engine worker creates, in creation order, so that a test can lose one as a driver
+ * reset would (loseEngineDevice) and count them (engineDeviceCount). Call before the page loads. With `replaceable`
+ * false, no device comes after the first (a request for another never answers), as when a lost GPU stays lost;
+ * `andThen` is more code to run in the worker after this (it may use self.__testDevices).
+ */
+export async function captureEngineDevices(page: Page, { replaceable = true, andThen = '' } = {}): Promise<void> {
+  await prependToEngineWorker(
+    page,
+    `const requestDevice = GPUAdapter.prototype.requestDevice;
+     GPUAdapter.prototype.requestDevice = async function (descriptor) {
+       if (${!replaceable} && self.__testDevices?.length) return new Promise(() => {});
+       const device = await requestDevice.call(this, descriptor);
+       self.__testDevices = [...(self.__testDevices ?? []), device];
+       return device;
+     };
+     ${andThen}`,
+  );
+}
+
+/** How many devices the engine worker has created (captureEngineDevices). */
+export const engineDeviceCount = (worker: Worker): Promise<number> => worker.evaluate(() => (self as unknown as WithDevices).__testDevices.length);
+
+/** Destroys the engine worker's `index`th device (captureEngineDevices), as a lost device is lost. */
+export const loseEngineDevice = (worker: Worker, index: number): Promise<void> =>
+  worker.evaluate((i) => (self as unknown as WithDevices).__testDevices[i]!.destroy(), index);
+
+/** The training step the Train panel's progress bar shows. */
+export const stepOf = async (page: Page): Promise<number> => Number(await page.getByTestId('train-progress').getAttribute('data-step'));
+
 /** Waits until the app has either found an adapter or said why not; fails with the page's sentence if not. */
 export async function expectAdapter(page: Page): Promise<void> {
   const name = page.getByTestId('adapter-name');

@@ -1,10 +1,8 @@
-import { type Page, expect, test } from '@playwright/test';
-import { collectErrors, expectAdapter, expectNoEngineError, pointsOf, snapshot } from './helpers.ts';
+import { expect, test } from '@playwright/test';
+import { collectErrors, expectAdapter, expectNoEngineError, pointsOf, snapshot, stepOf } from './helpers.ts';
 
 /** A small batch keeps steps short on a CPU adapter (SwiftShader); the settings come from the URL. */
 const START = '/?batch=4&steps=40';
-
-const stepOf = async (page: Page): Promise<number> => Number(await page.getByTestId('train-progress').getAttribute('data-step'));
 
 test('one click trains the tiny model: the charts move, pause saves, a reload resumes, the views show', async ({ page }, testInfo) => {
   test.setTimeout(300_000);

@@ -12,6 +12,7 @@ import { type WritableValue, writeTorchCheckpoint } from '../src/checkpoint/torc
 import { type ClipModel, cosmosModel } from '../src/cosmos/model.ts';
 import { PRESETS, type PresetName } from '../src/cosmos/presets.ts';
 import { createNodeRuntime } from '../src/gpu/node.ts';
+import { errorMessage } from '../src/format.ts';
 import { installRuntime } from '../src/tensor/engine.ts';
 
 function stateDict(model: ClipModel, prefix: string): Map<string, WritableValue> {
@@ -35,6 +36,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : String(error));
+  console.error(errorMessage(error));
   process.exit(1);
 });

@@ -10,22 +10,19 @@ import { readFileSync } from 'node:fs';
 import { fileSink } from '../src/checkpoint/nodeFiles.ts';
 import { product, type TensorSource } from '../src/checkpoint/tensorRef.ts';
 import { type WritableValue, writeTorchCheckpoint } from '../src/checkpoint/torchWriter.ts';
+import { rng } from '../src/data/random.ts';
+import { errorMessage } from '../src/format.ts';
 
 type Shapes = Record<string, number[]>;
 
-/** xorshift32: fast and good enough for weights nobody reads, only shapes and sizes matter here. */
+/** Uniform values of `scale` around `offset`, drawn when read: weights nobody reads, only shapes and sizes matter here. */
 function randomTensor(shape: number[], seed: number, scale: number, offset = 0): TensorSource {
   return {
     shape,
     read: async () => {
       const values = new Float32Array(product(shape));
-      let s = seed >>> 0 || 1;
-      for (let i = 0; i < values.length; i++) {
-        s ^= s << 13;
-        s ^= s >>> 17;
-        s ^= s << 5;
-        values[i] = offset + scale * ((s >>> 0) / 4294967296 - 0.5);
-      }
+      const random = rng(seed);
+      for (let i = 0; i < values.length; i++) values[i] = offset + scale * (random() - 0.5);
       return values;
     },
   };
@@ -91,6 +88,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : String(error));
+  console.error(errorMessage(error));
   process.exit(1);
 });

@@ -149,6 +149,36 @@ describe('what a model is called', () => {
   });
 });
 
+describe("OpenAI's TorchScript layouts, from their shapes alone", () => {
+  // scripts/fixtures/openai_shapes.py: OpenCLIP's CLIP built from its configs for OpenAI's weights.
+  const layouts = JSON.parse(readFileSync(join(DIR, 'openai-shapes.json'), 'utf8')) as Record<
+    string,
+    { config: OpenClipModelConfig; shapes: Record<string, number[]> }
+  >;
+  it.each([
+    ['ViT-B-32-quickgelu', 'ViT-B/32'],
+    ['ViT-B-16-quickgelu', 'ViT-B/16'],
+    ['ViT-L-14-quickgelu', 'ViT-L/14'],
+  ])('%s: read as %s with QuickGELU, as OpenCLIP configures it', (name, architecture) => {
+    const { config, shapes } = layouts[name]!;
+    const archive = {
+      tensors: new Map(Object.entries(shapes).map(([key, shape]) => [key, { shape }])),
+      meta: { format: 'torchscript', scriptClass: '__torch__.multimodal.model.multimodal_transformer.Multimodal', dtypes: { float16: 1 } },
+      names: 'openclip',
+      configFile: null,
+    } as unknown as OpenedModel;
+    const resolved = resolveConfig(archive, `${name}.pt`);
+    expect(resolved.config).toEqual(fromOpenClipConfig(config));
+    expect(describeSource(archive, `${name}.pt`, resolved)).toEqual({
+      name: `${name}.pt`,
+      kind: 'OpenAI',
+      architecture: `${architecture}, QuickGELU`,
+      dtype: 'float16',
+      configFrom: "the shapes, with OpenAI's QuickGELU",
+    });
+  });
+});
+
 describe('what is not a CLIP ViT is refused in one sentence: what was found, what was expected', () => {
   it('a TorchScript archive of another model', async () => {
     const files = await nodeModelFiles(join(DIR, 'resnet-scripted.pt'));

@@ -23,15 +23,25 @@ import {
   renderScene,
   SCENE_INDEX_FILE,
   sceneCaption,
-  sceneObjectSet,
   SIZE_CLASSES,
   SIZE_EXTENT,
   trainScene,
-  trainScenes,
   type Scene,
   type SceneAtlas,
+  type SceneKinds,
   type SceneObject,
 } from './scenes.ts';
+
+/** Training scenes 0 .. count - 1 of a seed. */
+const trainScenes = (atlas: SceneAtlas, count: number, seed: number, kinds: SceneKinds = 'all'): Scene[] =>
+  Array.from({ length: count }, (_, i) => trainScene(atlas, seed, i, kinds));
+
+/** The object set of a scene as one string: what the held-out rule keeps apart. */
+const sceneObjectSet = (scene: Scene): string =>
+  scene.objects
+    .map((o) => o.emoji)
+    .sort((a, b) => a - b)
+    .join(',');
 
 let atlas: SceneAtlas;
 beforeAll(async () => {

@@ -213,10 +213,6 @@ export function trainScene(atlas: SceneAtlas, seed: number, index: number, kinds
   return composeScene(atlas, random, emoji, kinds);
 }
 
-export function trainScenes(atlas: SceneAtlas, count: number, seed: number, kinds: SceneKinds = 'all'): Scene[] {
-  return Array.from({ length: count }, (_, i) => trainScene(atlas, seed, i, kinds));
-}
-
 /** The fixed held-out split, its first `count` scenes; a shorter list is a prefix of a longer one. */
 export function heldOutScenes(atlas: SceneAtlas, count: number, kinds: SceneKinds = 'all'): Scene[] {
   const catalog = sceneCatalog(atlas, kinds);
@@ -237,14 +233,6 @@ export function heldOutScenes(atlas: SceneAtlas, count: number, kinds: SceneKind
     }
     return composeScene(atlas, random, emoji, kinds);
   });
-}
-
-/** The object set of a scene as one string: what the held-out rule keeps apart. */
-export function sceneObjectSet(scene: Scene): string {
-  return scene.objects
-    .map((o) => o.emoji)
-    .sort((a, b) => a - b)
-    .join(',');
 }
 
 interface Box {

@@ -1,15 +1,12 @@
-import { type DragEvent, useState } from 'react';
+import { useState } from 'react';
 import { BUILT_IN_SCENES } from '../../data/dataset.ts';
-import { type PathedBlob, droppedFiles } from '../../data/userData-browser.ts';
 import type { SkippedFile } from '../../data/userData.ts';
 import { DEFAULT_SAMPLES_PER_SHARD, torchrunCommand } from '../../data/shardWriter.ts';
 import { errorMessage } from '../../format.ts';
 import { downloadBlob } from '../heatmap/draw.ts';
 import { useAppStore } from '../store.ts';
+import { FilesPicker } from './FilesPicker.tsx';
 import './evaluate.css';
-
-/** What a file input chose: a directory input names files by their path under the chosen folder. */
-const pathed = (files: FileList): PathedBlob[] => Array.from(files, (file) => ({ path: file.webkitRelativePath || file.name, blob: file }));
 
 function SkippedList({ skipped }: { skipped: SkippedFile[] }) {
   if (skipped.length === 0) return null;
@@ -116,61 +113,32 @@ export function DataPicker({ locked }: { locked: boolean }) {
   const dataLoad = useAppStore((s) => s.dataLoad);
   const engine = useAppStore((s) => s.engine);
   const { trainOnFiles, trainOnBuiltIn } = useAppStore.getState();
-  const [dragging, setDragging] = useState(false);
   const busy = locked || !engine || dataLoad.status === 'loading';
 
-  const drop = (event: DragEvent) => {
-    event.preventDefault();
-    setDragging(false);
-    // The entries must be taken while the event is dispatched; their contents are read later.
-    if (!busy) void trainOnFiles(droppedFiles(event.dataTransfer));
-  };
-  const dragOver = (event: DragEvent) => {
-    event.preventDefault();
-    event.dataTransfer.dropEffect = busy ? 'none' : 'copy';
-    setDragging(!busy);
-  };
-
   return (
-    <section
-      className={dragging ? 'data-picker data-picker-over' : 'data-picker'}
-      data-testid="train-data"
-      aria-label="Training data"
-      onDragOver={dragOver}
-      onDragLeave={() => setDragging(false)}
-      onDrop={drop}
-    >
-      <h3>Data</h3>
-      <ChooseAgain />
-      <Current />
-      <div className="button-row">
-        <label className="file-button" aria-disabled={busy}>
-          <input
-            type="file"
-            ref={(input) => input?.setAttribute('webkitdirectory', '')}
-            disabled={busy}
-            data-testid="data-folder-input"
-            onChange={(event) => event.target.files?.length && void trainOnFiles(pathed(event.target.files))}
-          />
-          <span>Choose a folder…</span>
-        </label>
-        <label className="file-button" aria-disabled={busy}>
-          <input
-            type="file"
-            accept=".zip,.tar,.png,.jpg,.jpeg,.jsonl,.csv,.txt"
-            multiple
-            disabled={busy}
-            data-testid="data-file-input"
-            onChange={(event) => event.target.files?.length && void trainOnFiles(pathed(event.target.files))}
-          />
-          <span>Choose a zip, shards or files…</span>
-        </label>
-        {dataSet.summary && (
+    <FilesPicker
+      testId="train-data"
+      inputsId="data"
+      label="Training data"
+      accept=".zip,.tar,.png,.jpg,.jpeg,.jsonl,.csv,.txt"
+      fileButton="Choose a zip, shards or files…"
+      busy={busy}
+      onFiles={(files) => void trainOnFiles(files)}
+      header={
+        <>
+          <h3>Data</h3>
+          <ChooseAgain />
+          <Current />
+        </>
+      }
+      buttons={
+        dataSet.summary && (
           <button type="button" disabled={busy} data-testid="data-builtin-button" onClick={() => void trainOnBuiltIn()}>
             Use the built-in scenes
           </button>
-        )}
-      </div>
+        )
+      }
+    >
       <p className="muted small">
         Or drop a folder or a zip here. Images (.png, .jpg) with captions in <code>captions.jsonl</code>, <code>captions.csv</code> or a <code>.txt</code>{' '}
         beside each image; or webdataset shards (<code>.tar</code>: an image with its <code>.txt</code> or DreamLIP/PixelProse <code>.json</code> captions, read
@@ -193,6 +161,6 @@ export function DataPicker({ locked }: { locked: boolean }) {
           {dataLoad.message}
         </p>
       )}
-    </section>
+    </FilesPicker>
   );
 }

@@ -1,5 +1,3 @@
-import { type DragEvent, useState } from 'react';
-import { droppedFiles, type PathedBlob } from '../../data/userData-browser.ts';
 import { progressLine } from '../../eval/benchmark/progress.ts';
 import { RECALL_KS } from '../../eval/benchmark/retrievalMetrics.ts';
 import type { EvalTask } from '../../eval/benchmark/detect.ts';
@@ -8,11 +6,11 @@ import { downloadBlob } from '../heatmap/draw.ts';
 import { useEvaluateStore } from '../evaluateStore.ts';
 import { datasetLabel, resultsTable } from '../evaluateResults.ts';
 import { useAppStore } from '../store.ts';
+import { FilesPicker } from './FilesPicker.tsx';
 import { Panel } from './Panel.tsx';
 import './analysis.css';
 import './evaluate.css';
 
-const pathed = (files: FileList): PathedBlob[] => Array.from(files, (file) => ({ path: file.webkitRelativePath || file.name, blob: file }));
 const percent = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? '–' : `${(100 * x).toFixed(1)}`);
 
 const TASKS: Record<EvalTask, { label: string; layouts: string }> = {
@@ -34,58 +32,32 @@ const TASKS: Record<EvalTask, { label: string; layouts: string }> = {
 
 function DatasetChooser({ busy }: { busy: boolean }) {
   const { filesName, files, chooseFiles } = useEvaluateStore();
-  const [over, setOver] = useState(false);
   return (
-    <section
-      className={over ? 'data-picker data-picker-over' : 'data-picker'}
-      data-testid="evaluate-data"
-      aria-label="Evaluation data set"
-      onDragOver={(event: DragEvent) => {
-        event.preventDefault();
-        setOver(!busy);
-      }}
-      onDragLeave={() => setOver(false)}
-      onDrop={(event: DragEvent) => {
-        event.preventDefault();
-        setOver(false);
-        if (!busy) void chooseFiles(droppedFiles(event.dataTransfer));
-      }}
+    <FilesPicker
+      testId="evaluate-data"
+      inputsId="evaluate"
+      label="Evaluation data set"
+      accept=".zip,.tar,.json"
+      fileButton="Choose a zip or shards…"
+      busy={busy}
+      onFiles={(chosen) => void chooseFiles(chosen)}
+      header={
+        <>
+          <h3>Data set</h3>
+          <p className="small" data-testid="evaluate-data-name">
+            {files ? (
+              <>
+                <strong>{filesName}</strong>: {files.length} {files.length === 1 ? 'file' : 'files'}, read from disk as the evaluation needs them.
+              </>
+            ) : (
+              'None chosen yet.'
+            )}
+          </p>
+        </>
+      }
     >
-      <h3>Data set</h3>
-      <p className="small" data-testid="evaluate-data-name">
-        {files ? (
-          <>
-            <strong>{filesName}</strong>: {files.length} {files.length === 1 ? 'file' : 'files'}, read from disk as the evaluation needs them.
-          </>
-        ) : (
-          'None chosen yet.'
-        )}
-      </p>
-      <div className="button-row">
-        <label className="file-button" aria-disabled={busy}>
-          <input
-            type="file"
-            ref={(input) => input?.setAttribute('webkitdirectory', '')}
-            disabled={busy}
-            data-testid="evaluate-folder-input"
-            onChange={(event) => event.target.files?.length && void chooseFiles(pathed(event.target.files))}
-          />
-          <span>Choose a folder…</span>
-        </label>
-        <label className="file-button" aria-disabled={busy}>
-          <input
-            type="file"
-            accept=".zip,.tar,.json"
-            multiple
-            disabled={busy}
-            data-testid="evaluate-file-input"
-            onChange={(event) => event.target.files?.length && void chooseFiles(pathed(event.target.files))}
-          />
-          <span>Choose a zip or shards…</span>
-        </label>
-      </div>
       <p className="muted small">Or drop a folder, a zip or .tar shards here. Nothing leaves this computer.</p>
-    </section>
+    </FilesPicker>
   );
 }
 
