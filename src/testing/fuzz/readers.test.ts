@@ -11,7 +11,7 @@ import { CASE_SHARES as CASES, type FuzzTarget, fuzzTargets } from './targets.ts
 /** Far above any case's time on a loaded 2-core machine (the slowest take about a second there). */
 const SLOW_MS = 10_000;
 const SEED = 14;
-const NAMES = ['model.pt', 'ViT-B-32.pt', 'model.safetensors', 'photo.png', 'photo.jpg', 'data.zip', 'data'];
+const NAMES = ['model.pt', 'ViT-B-32.pt', 'model.safetensors', 'photo.png', 'photo.jpg', 'photo.webp', 'data.zip', 'data'];
 
 const describeFailures = (stats: TargetStats) =>
   stats.failures

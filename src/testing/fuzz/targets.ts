@@ -9,14 +9,13 @@ import { join } from 'node:path';
 import { bytesSource, type ByteSource } from '../../checkpoint/byteSource.ts';
 import { loadCheckpoint } from '../../checkpoint/loadCheckpoint.ts';
 import { readTrainingCheckpoint } from '../../cosmos/trainingCheckpoint.ts';
-import { decodeImageBytes } from '../../data/image-node.ts';
-import { decodeImageBlobInNode } from '../../data/image-node.ts';
+import { decodeImageBlobInNode, decodeImageBytes } from '../../data/image-node.ts';
 import type { Random } from '../../data/random.ts';
 import { userDataFromZip } from '../../data/userData-browser.ts';
 import { loadUserData, type UserData, type UserFile } from '../../data/userData.ts';
 import { mutateCsv, mutateJsonl, mutateTxt } from './captions.ts';
 import { mutateJpeg, mutatePng } from './images.ts';
-import { type Mutation, pick } from './mutate.ts';
+import { type Mutation, mutateBytes, pick } from './mutate.ts';
 import { mutatePickle, packArchive, unpackArchive, type Archive } from './pickle.ts';
 import { mutateSafetensors } from './safetensors.ts';
 import { mutateZip } from './zip.ts';
@@ -29,12 +28,13 @@ const fixture = (path: string): Uint8Array => new Uint8Array(readFileSync(join(F
  * of images (a whole data set per case) fewer.
  */
 export const CASE_SHARES: Record<string, number> = {
-  pt: 1500,
-  pickle: 1500,
+  pt: 1300,
+  pickle: 1300,
   torchscript: 1000,
-  safetensors: 1500,
+  safetensors: 1300,
   png: 1200,
   jpeg: 1000,
+  webp: 600,
   zip: 400,
   jsonl: 700,
   csv: 700,
@@ -108,7 +108,7 @@ function pickleCases(name: string, archives: readonly Archive[]) {
 }
 
 async function decodeImage({ name, bytes }: FuzzCase): Promise<ReadResult> {
-  const image = decodeImageBytes(bytes, name);
+  const image = await decodeImageBytes(bytes, name);
   return { bytesTouched: image.data.length };
 }
 
@@ -150,6 +150,7 @@ export async function fuzzTargets(): Promise<FuzzTarget[]> {
   const scripted = [fixture('clip/resnet-scripted.pt')];
   const pngs = ['rgb-37x23.png', 'palette-40x30.png', 'interlaced-35x26.png', 'gray-alpha16-22x14.png', 'rgba16-25x21.png', 'gray2-19x11.png'];
   const jpegs = ['photo-37x23-420.jpg', 'photo-64x48-progressive.jpg', 'gray-45x37.jpg', 'cmyk-40x30.jpg', 'adobe-ycc-37x23.jpg', 'photo-61x45-422.jpg'];
+  const webps = ['lossy-alpha-37x23.webp', 'lossless-alpha-29x17.webp', 'lossy-40x30.webp'];
   return [
     {
       name: 'pt',
@@ -193,6 +194,17 @@ export async function fuzzTargets(): Promise<FuzzTarget[]> {
         'photo.jpg',
         jpegs.map((f) => fixture(`images/${f}`)),
         [mutateJpeg],
+      ),
+      read: decodeImage,
+    },
+    {
+      // RIFF sizes, chunk sizes and the VP8/VP8L headers are all numbers the byte mutations edit.
+      name: 'webp',
+      reader: 'decodeImageBytes (header check, libwebp in wasm)',
+      draw: mutated(
+        'photo.webp',
+        webps.map((f) => fixture(`images/${f}`)),
+        [mutateBytes],
       ),
       read: decodeImage,
     },
