@@ -29,6 +29,8 @@ test('explains a scene and an uploaded picture with gradient × attention releva
   const fromLast = await signature(map);
   await slider.fill('1');
   await expect(map).toHaveAttribute('aria-label', /from block 1$/);
+  // The start block is shared in the address, as the other analysis settings are.
+  expect(page.url()).toContain('start=1');
   await expect(map).not.toHaveAttribute('data-signature', fromLast!);
   await expect(page.getByTestId('relevance-block')).toHaveAttribute('data-busy', 'false');
 

@@ -11,13 +11,12 @@ import { availableParallelism } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type CaseResult, FAILURES, type Outcome, type TargetStats, caseRandom, emptyStats, record, runCase } from '../src/testing/fuzz/harness.ts';
-import { CASE_SHARES, fuzzTargets } from '../src/testing/fuzz/targets.ts';
+import { CASE_FILE_NAMES, CASE_SHARES, fuzzTargets } from '../src/testing/fuzz/targets.ts';
 
 const SLOW_MS = 10_000;
 const HANG_MS = 60_000;
 const HEAP_MB = 2048;
 const CHUNK = 200;
-const NAMES = ['model.pt', 'ViT-B-32.pt', 'model.safetensors', 'photo.png', 'photo.jpg', 'data.zip', 'data'];
 
 interface Chunk {
   target: string;
@@ -43,7 +42,7 @@ async function workerMain(): Promise<void> {
     const stats = emptyStats(target);
     for (let i = chunk.from; i < chunk.to; i++) {
       send({ type: 'case', index: i });
-      record(stats, await runCase(target, i, chunk.seed, SLOW_MS), NAMES);
+      record(stats, await runCase(target, i, chunk.seed, SLOW_MS), CASE_FILE_NAMES);
     }
     send({ type: 'done', stats: { ...stats, kinds: [...stats.kinds] } });
   });

@@ -8,24 +8,33 @@
  * as many steps as fit in the budget (CLIP mode's step is cheaper: no teacher, no local views, so it takes more).
  *
  *   node --import tsx --import ./scripts/wgsl-hooks.mjs scripts/make-demo-models.ts [--minutes M] [--batch B] [--lr LR]
+ *
+ * With --showcase-only it trains nothing: it chooses the showcase scene of the shipped models again (demo.json).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openCheckpoint } from '../src/cli/inputs.ts';
 import { modelFromCheckpoint } from '../src/cosmos/load.ts';
-import { sceneData } from '../src/data/dataset.ts';
+import { type HeldOutScene, sceneData } from '../src/data/dataset.ts';
 import { loadSceneAtlasFromDisk } from '../src/data/scenes-node.ts';
 import { loadClipTokenizer } from '../src/data/tokenizer-node.ts';
+import { explanationPointing } from '../src/eval/explanationPointing.ts';
 import { pointingGame } from '../src/eval/sceneMetrics.ts';
 import { createNodeRuntime } from '../src/gpu/node.ts';
 import { installRuntime } from '../src/tensor/engine.ts';
+import { bestPointingMap } from '../src/ui/panels/pointingMap.ts';
 import type { DemoManifest, DemoModelCard, DemoName } from '../src/worker/protocol.ts';
 
 const { values } = parseArgs({
-  options: { minutes: { type: 'string', default: '15' }, batch: { type: 'string', default: '16' }, lr: { type: 'string', default: '0.002' } },
+  options: {
+    minutes: { type: 'string', default: '15' },
+    batch: { type: 'string', default: '16' },
+    lr: { type: 'string', default: '0.002' },
+    'showcase-only': { type: 'boolean', default: false },
+  },
 });
 const OUT = 'public/models';
 const WORK = join(tmpdir(), 'cosmos-demo-models');
@@ -101,8 +110,13 @@ function evaluate(mode: DemoName): DemoModelCard['evaluate'] {
   return lines.at(-1) as DemoModelCard['evaluate'];
 }
 
-/** The held-out scene, among the first few, where the COSMOS demo's cross-attention points at the most objects. */
-async function showcase(): Promise<number> {
+/**
+ * The held-out scene, among the first few, where the COSMOS demo's map that points best (by its `evaluate` numbers,
+ * the map "Explore a trained model" opens on) points at the most objects.
+ */
+async function showcase(evaluated: DemoModelCard['evaluate']): Promise<number> {
+  const best = bestPointingMap(evaluated);
+  if (!best) throw new Error('the COSMOS demo has no pointing score to choose its showcase scene by');
   const runtime = await createNodeRuntime();
   installRuntime(runtime);
   const checkpoint = await openCheckpoint({ checkpoint: join(OUT, 'demo-cosmos.safetensors') });
@@ -111,14 +125,29 @@ async function showcase(): Promise<number> {
   await checkpoint.close();
   const scenes = sceneData(await loadSceneAtlasFromDisk(), SEED, 'teaching').heldOutScenes!(SHOWCASE_CANDIDATES, config.vision.imageSize);
   const tokenizer = await loadClipTokenizer();
-  let best = { index: 0, hits: -1 };
+  const pointing = async (scene: HeldOutScene): Promise<number> => {
+    if (best.kind === 'crossAttention') return (await pointingGame(model, tokenizer, [scene])).crossAttention!.value;
+    const explained = await explanationPointing(model, tokenizer, [scene]);
+    return (best.start === null ? explained.relevance : explained.relevanceBlock0).value;
+  };
+  let chosen = { index: 0, hits: -1 };
   for (const [index, scene] of scenes.entries()) {
-    const hits = (await pointingGame(model, tokenizer, [scene])).crossAttention!.value * scene.objects.length;
-    if (hits > best.hits) best = { index, hits };
+    const hits = (await pointing(scene)) * scene.objects.length;
+    if (hits > chosen.hits) chosen = { index, hits };
   }
   model.dispose();
   runtime.destroy();
-  return best.index;
+  return chosen.index;
+}
+
+if (values['showcase-only']) {
+  // The shipped models as they are: only the showcase scene is chosen again.
+  const manifestFile = join(OUT, 'demo.json');
+  const shipped = JSON.parse(readFileSync(manifestFile, 'utf8')) as DemoManifest;
+  const manifest: DemoManifest = { ...shipped, showcase: await showcase(shipped.models.cosmos.evaluate) };
+  writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+  console.log(`showcase: held-out scene ${manifest.showcase}`);
+  process.exit(0);
 }
 
 mkdirSync(OUT, { recursive: true });
@@ -130,9 +159,10 @@ const clipCard = train('clip', steps.clip);
 const manifest: DemoManifest = {
   scenes: 'teaching',
   views: 'teaching',
-  showcase: await showcase(),
+  showcase: 0,
   models: { cosmos: { ...cosmosCard, evaluate: evaluate('cosmos') }, clip: { ...clipCard, evaluate: evaluate('clip') } },
 };
+manifest.showcase = await showcase(manifest.models.cosmos.evaluate);
 writeFileSync(join(OUT, 'demo.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 rmSync(WORK, { recursive: true });
 console.log(JSON.stringify(manifest, null, 2));

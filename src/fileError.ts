@@ -3,6 +3,8 @@
  * what it should be: one sentence that names the file and the problem. Anything else a reader throws is a bug of
  * ours, which is how the fuzz tests (src/testing/fuzz) tell a refusal from a crash.
  */
+import { printable } from './format.ts';
+
 export class FileError extends Error {
   override name = 'FileError';
 
@@ -12,6 +14,7 @@ export class FileError extends Error {
     sentence: string,
     options?: ErrorOptions,
   ) {
-    super(sentence, options);
+    // Names quoted from a hostile file may hold line breaks: the sentence stays one line.
+    super(printable(sentence, Number.POSITIVE_INFINITY), options);
   }
 }

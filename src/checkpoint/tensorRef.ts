@@ -68,6 +68,14 @@ function gather(span: Float32Array, shape: readonly number[], stride: readonly n
   return out;
 }
 
+/** More values than any GPU buffer holds as float32 (2 GiB): no model's tensor is larger. */
+const MAX_TENSOR_VALUES = 2 ** 29;
+/**
+ * A view that repeats its storage's values (stride 0, overlapping strides) is read out in full: a few stored bytes
+ * could otherwise ask for gigabytes. No model's parameter is such a view; small ones are read as torch would.
+ */
+const MAX_REPEATED_VALUES = 2 ** 24;
+
 export class LazyTensor implements TensorRef {
   readonly dtype: DType;
   readonly storageKey: string;
@@ -97,6 +105,12 @@ export class LazyTensor implements TensorRef {
           `of shape [${shape.join(', ')}] (stride [${stride.join(', ')}], offset ${storageOffset}) reaches value ${storageOffset + this.span}`,
       );
     }
+    const layout = `${storage.where}: a tensor of shape [${shape.join(', ')}] (stride [${stride.join(', ')}])`;
+    if (this.numel > this.span && this.numel > MAX_REPEATED_VALUES) {
+      const stored = `${this.span} stored value${this.span === 1 ? '' : 's'}`;
+      throw new Error(`${layout} repeats ${stored} into ${this.numel}; at most ${MAX_REPEATED_VALUES} repeated values are read`);
+    }
+    if (this.numel > MAX_TENSOR_VALUES) throw new Error(`${layout} has ${this.numel} values; at most ${MAX_TENSOR_VALUES} (2 GiB of float32) are read`);
     // A hostile pickle may try to BUILD state into a tensor: frozen, it cannot.
     Object.freeze(this);
   }

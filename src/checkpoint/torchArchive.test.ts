@@ -7,7 +7,7 @@ import { blobSource, bytesSource, type ByteSource } from './byteSource.ts';
 import { CHECKPOINT_FIXTURES, expectMatchesTorch, expectedFixture } from '../testing/torchDescribed.ts';
 import { fileSource, type FileSource } from './nodeFiles.ts';
 import { PickleWriter } from './pickleWriter.ts';
-import { isTensorRef } from './tensorRef.ts';
+import { isTensorRef, type LazyTensor } from './tensorRef.ts';
 import { readTorchArchive } from './torchArchive.ts';
 import type { PickleDict } from './unpickle.ts';
 import { ZipWriter } from './zipWriter.ts';
@@ -222,6 +222,27 @@ describe('refusing what is not a sound checkpoint, with one sentence naming the 
       .finish();
     await expect(readTorchArchive(await crafted(pickle, [['crafted/data/0', new Uint8Array(16)]]))).rejects.toThrow(
       'crafted.pt: crafted/data/0 is shorter than its tensor needs: it holds 4 float32 values, but a tensor of shape [3] (stride [1], offset 2) reaches value 5',
+    );
+  });
+
+  it('views that repeat their stored values: read as torch reads them when small, refused when they would fill memory', async () => {
+    /** One float32 tensor over a storage of `stored` values, with the given size and stride (offset 0). */
+    const view = (stored: number, size: number[], stride: number[]) => {
+      const pickle = new PickleWriter().global('torch._utils', '_rebuild_tensor_v2').mark();
+      pickle.mark().str('storage').global('torch', 'FloatStorage').str('0').str('cpu').int(stored).tuple().persistentId().int(0);
+      pickle.mark();
+      for (const n of size) pickle.int(n);
+      pickle.tuple().mark();
+      for (const n of stride) pickle.int(n);
+      const storage = new Uint8Array(new Float32Array(stored).map((_, i) => i + 1).buffer);
+      return crafted(pickle.tuple().bool(false).none().tuple().reduce().finish(), [['crafted/data/0', storage]]);
+    };
+    // torch.tensor([1., 2.]).expand(3, 2) saved as it is: stride (0, 1).
+    const expanded = (await readTorchArchive(await view(2, [3, 2], [0, 1]))).tree as LazyTensor;
+    expect([...(await expanded.read())]).toEqual([1, 2, 1, 2, 1, 2]);
+    // A few bytes asking for 8 GiB: refused before anything is allocated.
+    await expect(readTorchArchive(await view(1, [2 ** 31], [0]))).rejects.toThrow(
+      'crafted.pt: crafted/data/0: a tensor of shape [2147483648] (stride [0]) repeats 1 stored value into 2147483648; at most 16777216 repeated values are read',
     );
   });
 

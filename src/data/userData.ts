@@ -13,7 +13,7 @@
  * one each pass, so that batches of consecutive indices mix the folders.
  */
 import { FileError } from '../fileError.ts';
-import { errorMessage } from '../format.ts';
+import { errorMessage, printable } from '../format.ts';
 import { preprocessToSize } from './preprocess.ts';
 import { rng } from './random.ts';
 import type { ImageCaption, TrainingData } from './dataset.ts';
@@ -138,7 +138,11 @@ export function splitPairs(
   pairs: Pair[],
   options: Pick<UserDataOptions, 'name' | 'seed'> & { imageCount: number; captionSource: string; skipped: SkippedFile[] },
 ): UserData {
-  const { skipped } = options;
+  // Paths and reasons quote names from the user's files (a tar member's, a zip entry's), which may hold line breaks.
+  const skipped = options.skipped.map(({ path, reason }) => ({
+    path: printable(path, Number.POSITIVE_INFINITY),
+    reason: printable(reason, Number.POSITIVE_INFINITY),
+  }));
   skipped.sort((a, b) => compare(a.path, b.path) || compare(a.reason, b.reason));
   const heldOut = pairs.filter((_, i) => isHeldOut(i, pairs.length));
   const summary: UserDataSummary = { used: pairs.length, heldOut: heldOut.length, captionSource: options.captionSource, skipped };

@@ -1,4 +1,5 @@
 import { useAnalysisState } from './panels/analysisState.ts';
+import { bestPointingMap } from './panels/pointingMap.ts';
 import { errorMessage } from '../format.ts';
 import { create } from 'zustand';
 import type { CosmosConfig } from '../cosmos/config.ts';
@@ -13,6 +14,7 @@ import {
   type AdapterSummary,
   type DataSetInfo,
   type DemoManifest,
+  type DemoName,
   type LoadedModelSource,
   type RunState,
   type SavedCheckpoint,
@@ -100,6 +102,8 @@ export interface AppState {
   /** The trained demo models that ship with the app, once the worker has read their manifest (null without). */
   demos: DemoManifest | null;
   demoLoad: DataLoad;
+  /** The demo model the run was loaded from (fine-tuning keeps it); null for a model built here. */
+  demoModel: DemoName | null;
   /** Loads the COSMOS demo model as the model and opens Attention on a held-out scene it explains well. */
   explore(): Promise<void>;
   dismissEngineError(index: number): void;
@@ -148,6 +152,7 @@ export const useAppStore = create<AppState>()((set, get) => {
     const { engine, settings, run } = get();
     if (!engine) return;
     builtFrom = resume ? null : settings;
+    set({ demoModel: null });
     const reloadCheckpoint = !freshPreset && run !== null && run.preset === null;
     set({ building: true });
     engine.send({ type: 'init', preset: reloadCheckpoint ? null : settings.preset, options: optionsOf(settings), evalEvery: settings.evalEvery, resume });
@@ -325,6 +330,7 @@ export const useAppStore = create<AppState>()((set, get) => {
 
     demos: null,
     demoLoad: { status: 'idle' },
+    demoModel: null,
 
     async explore() {
       const { engine, demos } = get();
@@ -336,9 +342,12 @@ export const useAppStore = create<AppState>()((set, get) => {
         const settings = { ...get().settings, scenes: demos.scenes, views: demos.views, mode: demos.models.cosmos.mode };
         // The run the worker built is the demo model with these settings: Train fine-tunes it as it is.
         builtFrom = settings;
-        set({ demoLoad: { status: 'idle' }, settings });
+        set({ demoLoad: { status: 'idle' }, settings, demoModel: 'cosmos' });
         syncUrl();
-        useAnalysisState.getState().set({ source: { kind: 'scene', index: demos.showcase }, caption: null });
+        // Attention opens on the map that points best on this model: relevance (from its block) or the pooler's.
+        const best = bestPointingMap(demos.models.cosmos.evaluate);
+        const relevance = best?.kind === 'relevance' ? { relevance: true, start: best.start } : { relevance: false };
+        useAnalysisState.getState().set({ source: { kind: 'scene', index: demos.showcase }, caption: null, ...relevance });
         get().setTab('attention');
       } catch (error) {
         set({ demoLoad: { status: 'failed', message: errorMessage(error) } });

@@ -208,7 +208,10 @@ export interface DemoModelCard {
   seconds: number;
   steps: number;
   /** `cosmos evaluate --json` on the held-out scenes it was not trained on. */
-  evaluate: Record<'i2t_r1' | 'i2t_r5' | 't2i_r1' | 't2i_r5' | 'pointing_cross_attention' | 'pointing_dense' | 'miou', number | null> & {
+  evaluate: Record<
+    'i2t_r1' | 'i2t_r5' | 't2i_r1' | 't2i_r5' | 'pointing_cross_attention' | 'pointing_dense' | 'pointing_relevance' | 'pointing_relevance_block0' | 'miou',
+    number | null
+  > & {
     chance: Record<string, number | null>;
   };
 }

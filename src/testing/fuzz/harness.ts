@@ -1,7 +1,8 @@
 /**
  * Runs fuzz cases and says what each came to: read (the reader accepted the mutated file), refused (a FileError
  * or UserDataError in one line that names the file), or a failure: a crash (anything else thrown), too slow, or
- * unbounded (the reader read or decoded more than READ_BUDGET allows for the file's size). Case `i` of a target is
+ * unbounded (the reader read or decoded more than its budget allows for the file's size: READ_BUDGET, or the
+ * target's own where the format expands further). Case `i` of a target is
  * the same file on every run for one seed, so that a failure can be replayed (scripts/fuzz.ts --replay).
  */
 import { FileError } from '../../fileError.ts';
@@ -46,7 +47,7 @@ export async function runCase(target: FuzzTarget, index: number, seed: number, s
   let result: Omit<CaseResult, 'ms'>;
   try {
     const { bytesTouched, skipped } = await target.read(c, random);
-    const budget = READ_BUDGET.perByte * c.bytes.length + READ_BUDGET.slack;
+    const budget = (target.bytesPerByte ?? READ_BUDGET.perByte) * c.bytes.length + READ_BUDGET.slack;
     result =
       bytesTouched > budget
         ? { target: target.name, index, outcome: 'unbounded', message: `read or decoded ${bytesTouched} bytes of a ${c.bytes.length}-byte file` }

@@ -6,12 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAILURES, type TargetStats, emptyStats, record, runCase } from './harness.ts';
-import { CASE_SHARES as CASES, type FuzzTarget, fuzzTargets } from './targets.ts';
+import { CASE_FILE_NAMES, CASE_SHARES as CASES, type FuzzTarget, fuzzTargets } from './targets.ts';
 
 /** Far above any case's time on a loaded 2-core machine (the slowest take about a second there). */
 const SLOW_MS = 10_000;
 const SEED = 14;
-const NAMES = ['model.pt', 'ViT-B-32.pt', 'model.safetensors', 'photo.png', 'photo.jpg', 'photo.webp', 'data.zip', 'data'];
 
 const describeFailures = (stats: TargetStats) =>
   stats.failures
@@ -38,7 +37,7 @@ describe('fuzzing every reader with mutated real files', () => {
     it(`${name}: ${count} cases, no crash, no hang, every refusal a typed sentence naming the file`, { timeout: 600_000 }, async () => {
       const target = targets.find((t) => t.name === name)!;
       const stats = emptyStats(target);
-      for (let i = 0; i < count; i++) record(stats, await runCase(target, i, SEED, SLOW_MS), NAMES);
+      for (let i = 0; i < count; i++) record(stats, await runCase(target, i, SEED, SLOW_MS), CASE_FILE_NAMES);
       expect(stats.cases).toBe(count);
       expect(
         FAILURES.map((f) => stats.outcomes[f]).reduce((a, b) => a + b),

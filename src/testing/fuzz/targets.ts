@@ -2,7 +2,6 @@
  * What the fuzz suite mutates and which reader reads the result: every reader of files people bring that exists
  * here. Each target names its seeds (real files: made by torch, Pillow, Python's zipfile, safetensors' writer),
  * how a case mutates one, and how the reader is run to the end (every tensor read, every image decoded).
- * Not here because no such reader exists yet: tar archives and WebDataset shards (their per-sample .json).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { bytesSource, type ByteSource } from '../../checkpoint/byteSource.ts';
 import { loadCheckpoint } from '../../checkpoint/loadCheckpoint.ts';
 import { readTrainingCheckpoint } from '../../cosmos/trainingCheckpoint.ts';
 import { decodeImageBlobInNode, decodeImageBytes } from '../../data/image-node.ts';
+import { shardTrainingData } from '../../data/shardData.ts';
 import type { Random } from '../../data/random.ts';
 import { userDataFromZip } from '../../data/userData-browser.ts';
 import { loadUserData, type UserData, type UserFile } from '../../data/userData.ts';
@@ -18,6 +18,7 @@ import { mutateJpeg, mutatePng } from './images.ts';
 import { type Mutation, mutateBytes, pick } from './mutate.ts';
 import { mutatePickle, packArchive, unpackArchive, type Archive } from './pickle.ts';
 import { mutateSafetensors } from './safetensors.ts';
+import { mutateTar } from './tar.ts';
 import { mutateZip } from './zip.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', '..', 'fixtures');
@@ -28,14 +29,15 @@ const fixture = (path: string): Uint8Array => new Uint8Array(readFileSync(join(F
  * of images (a whole data set per case) fewer.
  */
 export const CASE_SHARES: Record<string, number> = {
-  pt: 1300,
-  pickle: 1300,
+  pt: 1150,
+  pickle: 1150,
   torchscript: 1000,
-  safetensors: 1300,
+  safetensors: 1200,
   png: 1200,
   jpeg: 1000,
   webp: 600,
   zip: 400,
+  tar: 400,
   jsonl: 700,
   csv: 700,
   txt: 500,
@@ -43,6 +45,15 @@ export const CASE_SHARES: Record<string, number> = {
 
 /** How much a reader may read or decode per case, as a multiple of the file's size (plus a little). */
 export const READ_BUDGET = { perByte: 64, slack: 64 * 1024 };
+
+/**
+ * A PNG's pixels may legitimately come to far more than 64 bytes per byte of file: deflate expands at most 1032
+ * to 1, and a 1-bit pixel becomes 4 bytes of RGBA (32 to 1). Past that product a decoder made up pixels.
+ */
+const PNG_BYTES_PER_BYTE = 1032 * 32;
+
+/** The names the cases' files go by, taken out of refusals to group them by kind. */
+export const CASE_FILE_NAMES = ['model.pt', 'ViT-B-32.pt', 'model.safetensors', 'photo.png', 'photo.jpg', 'photo.webp', 'data.zip', 'shard-0000.tar', 'data'];
 
 /** What a case gives the reader: the file's name (every refusal must name it) and its bytes. */
 export interface FuzzCase {
@@ -66,6 +77,8 @@ export interface FuzzTarget {
   draw(random: Random): Promise<FuzzCase>;
   /** Runs the reader; throws what the reader throws. */
   read(c: FuzzCase, random: Random): Promise<ReadResult>;
+  /** What it may read or decode per byte of file, where READ_BUDGET.perByte is too little for the format. */
+  bytesPerByte?: number;
 }
 
 /** A ByteSource that counts what is read from it. */
@@ -121,6 +134,15 @@ function checkSummary({ summary }: UserData): ReadResult {
   }
   return { bytesTouched: 0, skipped: summary.skipped.map((s) => s.reason) };
 }
+
+/** Shards in the reference's layout (jpg, png and webp images; txt, DreamLIP json and cls) and GNU and pax archives. */
+const SHARDS = [
+  'eval-data/shards/shard-0000.tar',
+  'eval-data/shards/shard-0001.tar',
+  'eval-data/shards/cls-0000.tar',
+  'eval-data/tar-formats/gnu.tar',
+  'eval-data/tar-formats/pax.tar',
+];
 
 const IMAGES = ['rgb-37x23.png', 'photo-37x23-420.jpg', 'palette-40x30.png'];
 
@@ -186,6 +208,7 @@ export async function fuzzTargets(): Promise<FuzzTarget[]> {
         [mutatePng],
       ),
       read: decodeImage,
+      bytesPerByte: PNG_BYTES_PER_BYTE,
     },
     {
       name: 'jpeg',
@@ -215,6 +238,18 @@ export async function fuzzTargets(): Promise<FuzzTarget[]> {
       async read({ name, bytes }) {
         const zip = new File([bytes as Uint8Array<ArrayBuffer>], name);
         return checkSummary(await userDataFromZip(zip, { ...userDataOptions, maxEntryBytes: 2 ** 20 }));
+      },
+    },
+    {
+      name: 'tar',
+      reader: 'shardTrainingData (webdataset shard: tar stream, keys, txt/json/cls, images decoded)',
+      draw: async (random) => ({
+        ...(await mutated('shard-0000.tar', SHARDS.map(fixture), [mutateTar])(random)),
+        setName: 'data',
+      }),
+      async read({ name, bytes }) {
+        const shard = { name, blob: new Blob([bytes as Uint8Array<ArrayBuffer>]) };
+        return checkSummary(await shardTrainingData([shard], { ...userDataOptions, name: 'data' }));
       },
     },
     captionsTarget('captions.jsonl', 'captions.jsonl', mutateJsonl),

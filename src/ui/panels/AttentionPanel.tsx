@@ -11,6 +11,7 @@ import { useAppStore } from '../store.ts';
 import { AnalysisImagePicker } from './AnalysisImagePicker.tsx';
 import { Panel } from './Panel.tsx';
 import { RelevanceBlock } from './RelevanceBlock.tsx';
+import { bestPointingMap, pointingMapName } from './pointingMap.ts';
 import { SelfAttentionGrid } from './SelfAttentionGrid.tsx';
 import { effectiveCaption, imageInput, useAnalysisState } from './analysisState.ts';
 import { useAnalysis } from './useAnalysis.ts';
@@ -36,7 +37,7 @@ function patchMap(result: AttentionResult, head: number | null, sentence: number
  */
 export function AttentionPanel() {
   const state = useAnalysisState();
-  const { source, weights, head, scenes, relevance: withRelevance } = state;
+  const { source, weights, head, scenes, relevance: withRelevance, start } = state;
   const caption = effectiveCaption(state);
   const hasTeacher = useAppStore((s) => s.run?.options.mode === 'cosmos');
   const runState = useAppStore((s) => s.runState);
@@ -48,8 +49,6 @@ export function AttentionPanel() {
   const [opacity, setOpacity] = useState(0.6);
   const [showSpecial, setShowSpecial] = useState(false);
   const [sentence, setSentence] = useState<number | null>(null);
-  /** The relevance's start block, 1-based; null for the last (the recipe's default). */
-  const [start, setStart] = useState<number | null>(null);
   const [live, setLive] = useState(true);
   const [exportError, setExportError] = useState<string | null>(null);
   const computedAt = useRef({ step: -1, time: 0 });
@@ -104,7 +103,7 @@ export function AttentionPanel() {
       busy={relevance.busy}
       sentence={sentence}
       start={start}
-      onStart={setStart}
+      onStart={(block) => state.set({ start: block })}
       opacity={opacity}
       showSpecial={showSpecial}
       weights={weights}
@@ -253,7 +252,10 @@ export function AttentionPanel() {
       )}
       {result && (
         <div className="attention-figure" data-testid="attention-figure">
-          <section className="figure-block">
+          {/* Relevance asked for: it leads, with the sentences to pick from; the pooler's map follows. */}
+          {withRelevance && sentenceChoice}
+          {relevanceBlock}
+          <section className="figure-block" data-testid="pooler-block">
             <h3>Caption → image patches</h3>
             <HeatmapCanvas
               values={patchMap(result, shownHead, sentence)}
@@ -272,6 +274,7 @@ export function AttentionPanel() {
               <code>visual.attn_cross_pool</code>: the {sentence === null ? 'caption' : 'sentence'}’s embedding queries the {result.grid[0]}×{result.grid[1]}{' '}
               patches; {sentence !== null || shownHead === null ? 'mean over heads' : `head ${shownHead + 1}`}.
             </p>
+            {withRelevance && <PoolerNote />}
             <ColourLegend title="Attention weight" note={NORMALIZATION_NOTE} />
           </section>
           <SelfAttentionBlock result={self.result} busy={self.busy} opacity={opacity} />
@@ -294,13 +297,41 @@ export function AttentionPanel() {
               model attends to it); {shownHead === null ? 'mean over heads' : `head ${shownHead + 1}`}, normalized over the tokens shown.
             </p>
           </section>
-          {sentenceChoice}
-          {relevanceBlock}
+          {!withRelevance && sentenceChoice}
         </div>
       )}
     </Panel>
   );
 }
+
+/**
+ * Why the pooler's map follows the relevance: trained to make a sentence's embedding match the whole scene's, the
+ * pooler fetches what the sentence does not say. On the demo model as shipped, with the numbers that show it.
+ */
+function PoolerNote() {
+  const demos = useAppStore((s) => s.demos);
+  const demoModel = useAppStore((s) => s.demoModel);
+  const fetches =
+    'trained to make a sentence’s embedding match the whole scene’s, the pooler fetches what the sentence does not say (mostly the other objects) and peaks there';
+  const card = demoModel === 'cosmos' ? demos?.models.cosmos : undefined;
+  const best = card ? bestPointingMap(card.evaluate) : null;
+  const pooler = card?.evaluate.pointing_cross_attention;
+  if (!card || !best || best.kind !== 'relevance' || pooler === null || pooler === undefined) {
+    return (
+      <p className="small" data-testid="pooler-note">
+        Shown second: {fetches}, so it need not peak on the sentence’s own object; relevance shows the patches that raise the sentence’s score.
+      </p>
+    );
+  }
+  return (
+    <p className="small" data-testid="pooler-note">
+      Shown second: on the demo model as shipped it peaks on the sentence’s own object for {percent(pooler)} of held-out objects (chance{' '}
+      {percent(card.evaluate.chance.pointing_cross_attention ?? null)}), {pointingMapName(best)} for {percent(best.value)}: {fetches}.
+    </p>
+  );
+}
+
+const percent = (x: number | null): string => (x === null ? '–' : `${(x * 100).toFixed(1)}%`);
 
 /** The whole caption, or one of its sentences embedded alone: the patch and relevance maps follow the choice. */
 function SentenceChoice({ sentences, sentence, onChange }: { sentences: string[]; sentence: number | null; onChange(sentence: number | null): void }) {

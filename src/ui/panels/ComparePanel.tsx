@@ -21,6 +21,7 @@ function Scorecard({ card, name }: { card: DemoModelCard; name: DemoName }) {
     ['text → image R@1', e.t2i_r1, e.chance.t2i_r1],
     ['pointing, cross-attention', e.pointing_cross_attention, e.chance.pointing_cross_attention],
     ['pointing, dense features', e.pointing_dense, e.chance.pointing_dense],
+    ['pointing, relevance from block 1', e.pointing_relevance_block0, e.chance.pointing_relevance_block0],
     ['segmentation mIoU', e.miou, e.chance.miou],
   ];
   return (
@@ -141,7 +142,8 @@ export function ComparePanel() {
     <Panel title="CLIP vs COSMOS" testId="compare-panel" wide aside={<span className="badge">{call.busy ? 'computing…' : 'demo models'}</span>}>
       <p className="muted">
         The same tiny architecture trained the same wall clock on the {demos.scenes === 'teaching' ? 'teaching scenes' : 'built-in scenes'}, once with CLIP’s
-        objective and once with COSMOS’s. Both rank images and captions; only COSMOS learns where in the image a caption is.
+        objective and once with COSMOS’s. Both rank images and captions; only COSMOS has a pooler that maps a caption over the image. The scorecards say how
+        often each map peaks on a sentence’s own object.
       </p>
       {runKinds !== null && runKinds !== demos.scenes && source.kind === 'scene' && (
         <p className="notice notice-info" data-testid="compare-other-scenes">

@@ -9,6 +9,7 @@ import { type AppState, useAppStore } from '../store.ts';
 import { MODES, NUMBER_FIELDS, SCENE_KINDS, TRAIN_PRESETS, type TrainSettings, VIEW_RECIPE_NAMES, validNumber } from '../url.ts';
 import { DataPicker } from './DataPicker.tsx';
 import { Panel } from './Panel.tsx';
+import { bestPointingMap, pointingMapName } from './pointingMap.ts';
 
 type NumberKey = keyof typeof NUMBER_FIELDS;
 
@@ -212,6 +213,8 @@ function ExploreButton() {
   if (!demos) return null;
   const card = demos.models.cosmos;
   const percent = (x: number | null) => (x === null ? '–' : `${Math.round(x * 100)}%`);
+  const best = bestPointingMap(card.evaluate);
+  const pointing = best ? `, pointing game ${percent(best.value)} with ${pointingMapName(best)}` : '';
   return (
     <button
       type="button"
@@ -219,7 +222,7 @@ function ExploreButton() {
       data-testid="explore-button"
       disabled={demoLoad.status === 'loading'}
       onClick={() => void explore()}
-      title={`The COSMOS demo model: trained ${Math.round(card.seconds / 60)} min on this page's engine (${card.steps} steps); held-out image-to-text R@1 ${percent(card.evaluate.i2t_r1)}, pointing game ${percent(card.evaluate.pointing_cross_attention)}.`}
+      title={`The COSMOS demo model: trained ${Math.round(card.seconds / 60)} min on this page's engine (${card.steps} steps); held-out image-to-text R@1 ${percent(card.evaluate.i2t_r1)}${pointing}.`}
     >
       {demoLoad.status === 'loading' ? 'Loading the demo model…' : 'Explore a trained model'}
     </button>

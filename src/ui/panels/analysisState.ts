@@ -1,8 +1,8 @@
 /**
  * What the analysis panels share: the picture being explained (a held-out scene or the user's image), the
- * caption, student or teacher, the class names, CSA, the head shown, whether relevance is shown. Picking a scene in
+ * caption, student or teacher, the class names, CSA, the head shown, whether relevance is shown and from which block. Picking a scene in
  * one panel picks it in all. These settings live in the URL beside the app's own (`scene`, `weights`, `caption`,
- * `classes`, `csa`, `head`, `relevance`), so a view can be shared.
+ * `classes`, `csa`, `head`, `relevance`, `start`), so a view can be shared.
  */
 import { HELD_OUT_COUNT } from '../../data/dataset.ts';
 import { errorMessage } from '../../format.ts';
@@ -18,7 +18,7 @@ export interface HeldOutScene {
 }
 
 /** The settings the panels share, in the URL. */
-type Shared = 'source' | 'caption' | 'weights' | 'classes' | 'csa' | 'head' | 'relevance';
+type Shared = 'source' | 'caption' | 'weights' | 'classes' | 'csa' | 'head' | 'relevance' | 'start';
 
 export type ImageSource = { kind: 'scene'; index: number } | { kind: 'image'; image: RgbImage; name: string };
 
@@ -34,6 +34,8 @@ export interface AnalysisState {
   head: number | null;
   /** The Attention panel computes gradient x attention relevance too (a backward pass per text: off by default). */
   relevance: boolean;
+  /** The relevance's start block, 1-based as the page counts blocks; null for the last (the recipe's default). */
+  start: number | null;
   /** The held-out scenes of the run's data (`scenesKinds`): every emoji, or the teaching set. */
   scenes: HeldOutScene[] | null;
   scenesKinds: SceneKinds | null;
@@ -71,6 +73,7 @@ function fromUrl(search: string): Pick<AnalysisState, Shared> {
   const params = new URLSearchParams(search);
   const index = Number(params.get('scene'));
   const head = params.get('head');
+  const start = params.get('start');
   const weights = params.get('weights') as Weights | null;
   return {
     source: { kind: 'scene', index: Number.isInteger(index) && index >= 0 && index < HELD_OUT_COUNT ? index : 0 },
@@ -80,6 +83,7 @@ function fromUrl(search: string): Pick<AnalysisState, Shared> {
     csa: params.get('csa') === '1',
     head: head !== null && /^\d{1,3}$/.test(head) ? Number(head) : null,
     relevance: params.get('relevance') === '1',
+    start: start !== null && /^[1-9]\d{0,2}$/.test(start) ? Number(start) : null,
   };
 }
 
@@ -95,6 +99,7 @@ function toUrl(state: AnalysisState): void {
   put('csa', state.csa ? '1' : null);
   put('head', state.head === null ? null : String(state.head));
   put('relevance', state.relevance ? '1' : null);
+  put('start', state.start === null ? null : String(state.start));
   window.history.replaceState(window.history.state, '', url);
 }
 
