@@ -79,7 +79,7 @@ describe('errors: one line on stderr, exit code 1, stdout empty', () => {
     [
       'not an image',
       ['embed', '--checkpoint', 'CKPT', '--image', 'package.json', '--text', 'x'],
-      /^cosmos embed: package\.json: not a readable PNG or JPEG image/,
+      /^cosmos embed: package\.json: not a readable PNG, JPEG or WebP image/,
     ],
     [
       'bad config',

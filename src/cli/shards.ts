@@ -7,7 +7,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { DEFAULT_SAMPLES_PER_SHARD, shardPattern, sizesJson, torchrunCommand, writeShards } from '../data/shardWriter.ts';
+import { DEFAULT_SAMPLES_PER_SHARD, shardPattern, sizesJson, torchrunCommand, torchrunNote, writeShards } from '../data/shardWriter.ts';
 import { withDataFiles } from '../data/userData-node.ts';
 import { captionedFiles } from '../data/userData.ts';
 import { defineCommand } from './command.ts';
@@ -44,6 +44,7 @@ export const shardsCommand = defineCommand({
     const samples = written.shards.reduce((n, s) => n + s.samples, 0);
     const pattern = join(flags.out, shardPattern(written.shards, prefix));
     const command = torchrunCommand(pattern, samples, written.shards.length);
+    const note = torchrunNote(written.shards.length);
     ctx.result(
       {
         out: flags.out,
@@ -52,9 +53,10 @@ export const shardsCommand = defineCommand({
         pattern,
         skipped: written.skipped,
         torchrun: command,
+        torchrun_note: note,
       },
       () =>
-        `wrote ${written.shards.length} shards, ${samples} samples, to ${flags.out} (${pattern}, sizes.json)\ntrain on them with the COSMOS reference (in its src/):\n  ${command}`,
+        `wrote ${written.shards.length} shards, ${samples} samples, to ${flags.out} (${pattern}, sizes.json)\ntrain on them with the COSMOS reference (in its src/):\n  ${command}${note ? `\n(${note})` : ''}`,
     );
   },
 });

@@ -14,6 +14,7 @@ import { openModelFiles } from '../checkpoint/modelFiles.ts';
 import { fileSource, nodeModelFiles } from '../checkpoint/nodeFiles.ts';
 import { isCosmosPart } from '../cosmos/model.ts';
 import { readTrainingCheckpoint } from '../cosmos/trainingCheckpoint.ts';
+import { EVAL_DATA, evalTruth } from '../testing/evalData.ts';
 import { setupTestGpu } from '../testing/gpu.ts';
 import { cli, tempDir, writeTestCheckpoint, writeTestPng } from '../testing/cli.ts';
 
@@ -139,6 +140,17 @@ describe('cosmos train', () => {
     const { optimizer } = await readTrainingCheckpoint(source, { trainable });
     await source.close();
     expect(optimizer!.params.sort()).toEqual(trainable.sort());
+  });
+
+  it('trains on webdataset shards, their WebP members decoded like the jpg and png ones', async () => {
+    const samples = evalTruth().shards.samples;
+    expect(samples.some((s) => s.webp)).toBe(true);
+    const shards = `${EVAL_DATA}/shards/shard-{0000..0001}.tar`;
+    const { lines, stderr } = await trainLines('--preset', 'tiny', '--data', shards, '--steps', '1', '--batch', '4', '--eval-count', '4');
+    expect(lines.map((l) => (l.final ? 'final' : l.step))).toEqual([1, 'final']);
+    expect(Number.isFinite(lines[0]!.total)).toBe(true);
+    expect(stderr).toContain(`shard-0000.tar and 1 more shards: ${samples.length} image-caption pairs (1 held out)`);
+    expect(stderr).not.toMatch(/WebP|\.webp/);
   });
 
   it('says why a data path cannot be used', async () => {

@@ -1,9 +1,10 @@
 /**
- * PNG and JPEG decoding for Node (CLI, tests, benchmarks), giving what PIL's `Image.open(path).convert('RGB')` gives.
+ * PNG, JPEG and WebP decoding for Node (CLI, tests, benchmarks), giving what PIL's `Image.open(path).convert('RGB')` gives.
  * PNG is exact (8 and 16-bit, gray, gray+alpha, palette, RGB, RGBA, tRNS, interlaced), except 16-bit grayscale:
  * PIL clips those samples to 255, we keep their high byte as PIL does for every other 16-bit type.
  * JPEG: jpeg-js's coefficients and IDCT, then libjpeg-turbo's own chroma upsampling and colour conversion; the
  * IDCT's rounding leaves up to 3 levels of difference on some pixels (src/data/image.test.ts measures it).
+ * WebP is exact: libwebp itself (src/data/webp-node.ts), as in Pillow; a still image only, not an animation.
  */
 import { FileError } from '../fileError.ts';
 import { errorMessage } from '../format.ts';
@@ -12,7 +13,8 @@ import { basename } from 'node:path';
 import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
 import { rgbFromRgba, type RgbImage } from './image.ts';
-import { isStartOfFrame, jpegSegments, refuseHugeImage } from './imageSize.ts';
+import { isStartOfFrame, isWebp, jpegSegments, refuseHugeImage, WEBP_ANIMATION_FLAG } from './imageSize.ts';
+import { decodeWebpRgba } from './webp-node.ts';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const JPEG_SIGNATURE = [0xff, 0xd8, 0xff];
@@ -44,16 +46,12 @@ export async function decodeImageBlobInNode(blob: Blob, name: string): Promise<R
 }
 
 /** `name` only labels errors. */
-export function decodeImageBytes(bytes: Uint8Array, name: string): RgbImage {
+export async function decodeImageBytes(bytes: Uint8Array, name: string): Promise<RgbImage> {
   const startsWith = (signature: number[]) => signature.every((b, i) => bytes[i] === b);
-  const format = startsWith(PNG_SIGNATURE) ? 'png' : startsWith(JPEG_SIGNATURE) ? 'jpeg' : null;
-  if (!format && isWebp(bytes)) {
-    throw new Error(
-      `${basename(name)}: a WebP image, which the command line cannot decode (no WebP decoder in Node here; the page decodes WebP, or convert it to JPEG or PNG)`,
-    );
-  }
-  if (!format) throw unreadable(name, 'neither a PNG nor a JPEG signature');
+  const format = startsWith(PNG_SIGNATURE) ? 'png' : startsWith(JPEG_SIGNATURE) ? 'jpeg' : isWebp(bytes) ? 'webp' : null;
+  if (!format) throw unreadable(name, 'no PNG, JPEG or WebP signature');
   refuseHugeImage(bytes, bytes.byteLength, basename(name));
+  if (format === 'webp') return decodeWebp(bytes, name);
   try {
     return format === 'png' ? decodePng(bytes) : decodeJpeg(bytes);
   } catch (e) {
@@ -61,12 +59,21 @@ export function decodeImageBytes(bytes: Uint8Array, name: string): RgbImage {
   }
 }
 
-/** RIFF....WEBP: a WebP file's first twelve bytes. */
-const isWebp = (bytes: Uint8Array) => String.fromCharCode(...bytes.subarray(0, 4)) === 'RIFF' && String.fromCharCode(...bytes.subarray(8, 12)) === 'WEBP';
-
 function unreadable(name: string, why: string): FileError {
   const file = basename(name);
-  return new FileError(file, `${file}: not a readable PNG or JPEG image (${why})`);
+  return new FileError(file, `${file}: not a readable PNG, JPEG or WebP image (${why})`);
+}
+
+/** PIL's `convert('RGB')` of a WebP drops its alpha and keeps the colour under it, as rgbFromRgba does. */
+async function decodeWebp(bytes: Uint8Array, name: string): Promise<RgbImage> {
+  // An animation's frames are chunks libwebp's still-image decoder refuses; say so rather than "damaged".
+  const extended = String.fromCharCode(...bytes.subarray(12, 16)) === 'VP8X';
+  if (extended && (bytes[20]! & WEBP_ANIMATION_FLAG) !== 0) {
+    throw unreadable(name, 'an animated WebP, which is not read here; save one frame as an image');
+  }
+  const rgba = await decodeWebpRgba(bytes);
+  if (!rgba) throw unreadable(name, 'libwebp cannot decode it: the file is damaged or truncated');
+  return rgbFromRgba(rgba.data, rgba.width, rgba.height);
 }
 
 /** An RGB image as PNG bytes (8 bits a channel). */

@@ -1,6 +1,6 @@
 /**
  * An image's size from its header, before anything is decoded: a decompression bomb (a few kilobytes of PNG that
- * inflate to gigabytes of pixels) is refused with a sentence instead of exhausting memory. PNG and JPEG only: the
+ * inflate to gigabytes of pixels) is refused with a sentence instead of exhausting memory. PNG, JPEG and WebP: the
  * formats the data sets take.
  */
 import { FileError } from '../fileError.ts';
@@ -41,7 +41,7 @@ export function* jpegSegments(bytes: Uint8Array): Generator<JpegSegment> {
 export interface ImageHeader {
   width: number;
   height: number;
-  format: 'png' | 'jpeg';
+  format: 'png' | 'jpeg' | 'webp';
   /** Whether a JPEG is Huffman-coded (every one jpeg-js reads); arithmetic coding has no per-block minimum. */
   huffman: boolean;
   /** PNG: bits per pixel (channels x bit depth). */
@@ -51,9 +51,35 @@ export interface ImageHeader {
 /** Channels of each PNG colour type: gray, -, RGB, palette, gray+alpha, -, RGBA. */
 const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 
-/** The header's facts from a PNG's IHDR or a JPEG's start of frame; null when `head` does not reach them. */
+/** RIFF....WEBP: a WebP file's first twelve bytes. */
+export const isWebp = (head: Uint8Array): boolean => fourcc(head, 0) === 'RIFF' && fourcc(head, 8) === 'WEBP';
+
+const fourcc = (bytes: Uint8Array, at: number) => String.fromCharCode(...bytes.subarray(at, at + 4));
+
+/** VP8X's flag for an animation (then the canvas holds frames, not one image). */
+export const WEBP_ANIMATION_FLAG = 0x02;
+
+/**
+ * A WebP's size from its first chunk (the WebP container spec): a lossy 'VP8 ' key frame's 14-bit sizes, a
+ * lossless 'VP8L' header's 14-bit sizes minus one, or the extended 'VP8X' canvas's 24-bit sizes minus one.
+ */
+function webpHeader(head: Uint8Array, view: DataView): ImageHeader | null {
+  const chunk = fourcc(head, 12);
+  const size = (width: number, height: number): ImageHeader => ({ width, height, format: 'webp', huffman: false, bitsPerPixel: 0 });
+  const u24 = (at: number) => view.getUint16(at, true) | (head[at + 2]! << 16);
+  if (chunk === 'VP8 ' && head.length >= 30) return size(view.getUint16(26, true) & 0x3fff, view.getUint16(28, true) & 0x3fff);
+  if (chunk === 'VP8L' && head.length >= 25) {
+    const bits = view.getUint32(21, true);
+    return size((bits & 0x3fff) + 1, ((bits >>> 14) & 0x3fff) + 1);
+  }
+  if (chunk === 'VP8X' && head.length >= 30) return size(u24(24) + 1, u24(27) + 1);
+  return null;
+}
+
+/** The header's facts from a PNG's IHDR, a JPEG's start of frame or a WebP's first chunk; null when `head` does not reach them. */
 export function imageHeader(head: Uint8Array): ImageHeader | null {
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  if (isWebp(head)) return webpHeader(head, view);
   if (PNG_SIGNATURE.every((b, i) => head[i] === b)) {
     if (head.length < 26) return null;
     const bitsPerPixel = (PNG_CHANNELS[head[25]!] ?? 4) * head[24]!;
@@ -72,7 +98,7 @@ export function imageHeader(head: Uint8Array): ImageHeader | null {
   return null;
 }
 
-/** Width and height from a PNG's IHDR or a JPEG's start of frame; null when `head` does not reach them. */
+/** Width and height from an image's header (imageHeader); null when `head` does not reach them. */
 export function imageSize(head: Uint8Array): { width: number; height: number } | null {
   const header = imageHeader(head);
   return header && { width: header.width, height: header.height };
@@ -81,7 +107,8 @@ export function imageSize(head: Uint8Array): { width: number; height: number } |
 /**
  * Deflate expands at most 1032-fold (zlib's documented limit); a Huffman-coded JPEG spends at least one bit on
  * every 8x8 block, so a byte holds at most 512 pixels. A header that announces more than the file can hold is
- * damaged, or a bomb: decoding it would cost the time and memory of the announced size for nothing.
+ * damaged, or a bomb: decoding it would cost the time and memory of the announced size for nothing. WebP has no
+ * such bound (a lossless Huffman code with one symbol costs no bits at all), so only the pixel limit applies to it.
  */
 const DEFLATE_MAX_RATIO = 1032;
 const JPEG_MAX_PIXELS_PER_BYTE = 512;
@@ -102,7 +129,10 @@ export function refuseHugeImage(head: Uint8Array, fileSize: number, name: string
     );
   }
   const rawBytes = height * (1 + Math.ceil((width * header.bitsPerPixel) / 8));
-  const tooShort = header.format === 'png' ? rawBytes > DEFLATE_MAX_RATIO * fileSize : header.huffman && pixels > JPEG_MAX_PIXELS_PER_BYTE * fileSize;
+  const tooShort =
+    header.format === 'png'
+      ? rawBytes > DEFLATE_MAX_RATIO * fileSize
+      : header.format === 'jpeg' && header.huffman && pixels > JPEG_MAX_PIXELS_PER_BYTE * fileSize;
   if (tooShort) {
     throw new FileError(
       name,

@@ -80,13 +80,21 @@ export function shardPattern(shards: readonly WrittenShard[], prefix = 'shard'):
 const GPUS = 4;
 
 /**
- * The reference's training command on the shards (its CC3M recipe, COSMOS-SPEC section 6). Its loader wants at least
- * as many shards as data-loading workers on all GPUs together, so the workers per GPU are at most shards / GPUs.
+ * Processes in the command: the 4 GPUs, or fewer when there are fewer shards. The reference's loader hands each
+ * process whole shards (wds.split_by_node) and asserts shards >= workers x processes (src/training/data.py), so a
+ * process without a shard would have nothing to train on.
+ */
+export const torchrunProcesses = (shards: number): number => Math.max(1, Math.min(GPUS, shards));
+
+/**
+ * The reference's training command on the shards (its CC3M recipe, COSMOS-SPEC section 6), with as many processes
+ * as torchrunProcesses allows and at most shards / processes data-loading workers per process.
  */
 export function torchrunCommand(pattern: string, samples: number, shards: number): string {
-  const workers = Math.max(1, Math.min(8, Math.floor(shards / GPUS)));
+  const processes = torchrunProcesses(shards);
+  const workers = Math.max(1, Math.min(8, Math.floor(shards / processes)));
   return [
-    `torchrun --nproc_per_node ${GPUS} -m main`,
+    `torchrun --nproc_per_node ${processes} -m main`,
     '--model ViT-B-16 --dataset-type webdataset',
     `--train-data '${pattern}' --train-num-samples ${samples}`,
     '--caption-sampling-mode textcrop --num-sampled-captions 8',
@@ -94,4 +102,15 @@ export function torchrunCommand(pattern: string, samples: number, shards: number
     '--momentum-teacher 0.999 --fix-momentum --output-all --attentional-pool --cosmos',
     `--lr 5e-4 --warmup 2000 --epochs 32 --batch-size 64 --wd 0.5 --beta1 0.9 --beta2 0.98 --eps 1e-8 --precision amp --workers ${workers}`,
   ].join(' \\\n    ');
+}
+
+/** Why the command runs on fewer GPUs than the recipe's 4, when it does; null when it uses all 4. */
+export function torchrunNote(shards: number): string | null {
+  const processes = torchrunProcesses(shards);
+  if (processes === GPUS) return null;
+  const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+  return (
+    `${count(shards, 'shard')}, so ${count(processes, 'GPU')}: under torchrun each GPU's process reads whole shards, and one ` +
+    `without a shard would have nothing to train on; write smaller shards to train on ${GPUS}`
+  );
 }

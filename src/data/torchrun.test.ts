@@ -2,7 +2,7 @@
 // (src/training/params.py) read each of these commands (fixtures/data/torchrun.json, scripts/fixtures/torchrun_args.py).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { torchrunCommand } from './shardWriter.ts';
+import { torchrunCommand, torchrunNote } from './shardWriter.ts';
 
 interface ParsedCommand {
   pattern: string;
@@ -27,6 +27,19 @@ describe('torchrunCommand', () => {
         cosmos: true,
         attentional_pool: true,
       });
+      // Every process gets shards: the reference's loader asserts shards >= workers x processes (src/training/data.py).
+      expect(c.nproc_per_node).toBe(Math.min(4, c.shards));
+      expect((c.parsed.workers as number) * c.nproc_per_node).toBeLessThanOrEqual(c.shards);
     });
   }
+
+  it('says why it runs on fewer than 4 GPUs when there are fewer shards, and nothing otherwise', () => {
+    expect(cases.map((c) => c.shards)).toEqual(expect.arrayContaining([1, 3]));
+    expect(torchrunNote(1)).toBe(
+      "1 shard, so 1 GPU: under torchrun each GPU's process reads whole shards, and one without a shard would have nothing to train on; write smaller shards to train on 4",
+    );
+    expect(torchrunNote(3)).toMatch(/^3 shards, so 3 GPUs: /);
+    expect(torchrunNote(4)).toBeNull();
+    expect(torchrunNote(128)).toBeNull();
+  });
 });

@@ -208,8 +208,8 @@ describe('images that do not decode', () => {
     });
     expect(summary.used).toBe(2);
     expect(summary.skipped.map((s) => s.path)).toEqual(['broken.png', 'text.jpeg', 'truncated.jpg']);
-    expect(summary.skipped[1]!.reason).toBe('not a readable PNG or JPEG image (neither a PNG nor a JPEG signature)');
-    for (const { reason } of summary.skipped) expect(reason).toMatch(/^not a readable PNG or JPEG image \(.+\)$/);
+    expect(summary.skipped[1]!.reason).toBe('not a readable PNG, JPEG or WebP image (no PNG, JPEG or WebP signature)');
+    for (const { reason } of summary.skipped) expect(reason).toMatch(/^not a readable PNG, JPEG or WebP image \(.+\)$/);
     expect(data.train(0, 8).image.width).toBe(8);
   });
 });
@@ -350,7 +350,7 @@ describe('the split and the images', () => {
     const one = fromFolder({ 'a.png': png(solid(1)), 'a.txt': 'one', 'b.png': 'garbage', 'b.txt': 'two' });
     await expect(one).rejects.toThrow(
       'Only one usable image-caption pair in 4 files; training needs at least 2. ' +
-        '1 file was skipped, for example b.png: not a readable PNG or JPEG image (neither a PNG nor a JPEG signature).',
+        '1 file was skipped, for example b.png: not a readable PNG, JPEG or WebP image (no PNG, JPEG or WebP signature).',
     );
     await expect(one).rejects.toBeInstanceOf(UserDataError);
     await expect(fromFolder({ 'top/notes.txt': 'hello' })).rejects.toThrow('No .png, .jpg or .jpeg images in top, so there is nothing to train on.');

@@ -51,7 +51,7 @@ export function listedImages(images: readonly EvalImage[]): Pick<EvalSource, 'to
   };
 }
 
-/** The extensions of images the evaluation decodes (webp in the page only: Node has no WebP decoder here). */
+/** The extensions of images the evaluation decodes. */
 export const EVAL_IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'];
 
 export const isImagePath = (path: string): boolean => EVAL_IMAGE_EXTENSIONS.some((ext) => path.toLowerCase().endsWith(ext));

@@ -8,15 +8,14 @@ import { join } from 'node:path';
 import { bytesSource, type ByteSource } from '../../checkpoint/byteSource.ts';
 import { loadCheckpoint } from '../../checkpoint/loadCheckpoint.ts';
 import { readTrainingCheckpoint } from '../../cosmos/trainingCheckpoint.ts';
-import { decodeImageBytes } from '../../data/image-node.ts';
-import { decodeImageBlobInNode } from '../../data/image-node.ts';
+import { decodeImageBlobInNode, decodeImageBytes } from '../../data/image-node.ts';
 import { shardTrainingData } from '../../data/shardData.ts';
 import type { Random } from '../../data/random.ts';
 import { userDataFromZip } from '../../data/userData-browser.ts';
 import { loadUserData, type UserData, type UserFile } from '../../data/userData.ts';
 import { mutateCsv, mutateJsonl, mutateTxt } from './captions.ts';
 import { mutateJpeg, mutatePng } from './images.ts';
-import { type Mutation, pick } from './mutate.ts';
+import { type Mutation, mutateBytes, pick } from './mutate.ts';
 import { mutatePickle, packArchive, unpackArchive, type Archive } from './pickle.ts';
 import { mutateSafetensors } from './safetensors.ts';
 import { mutateTar } from './tar.ts';
@@ -30,12 +29,13 @@ const fixture = (path: string): Uint8Array => new Uint8Array(readFileSync(join(F
  * of images (a whole data set per case) fewer.
  */
 export const CASE_SHARES: Record<string, number> = {
-  pt: 1350,
-  pickle: 1350,
+  pt: 1150,
+  pickle: 1150,
   torchscript: 1000,
-  safetensors: 1400,
+  safetensors: 1200,
   png: 1200,
   jpeg: 1000,
+  webp: 600,
   zip: 400,
   tar: 400,
   jsonl: 700,
@@ -53,7 +53,7 @@ export const READ_BUDGET = { perByte: 64, slack: 64 * 1024 };
 const PNG_BYTES_PER_BYTE = 1032 * 32;
 
 /** The names the cases' files go by, taken out of refusals to group them by kind. */
-export const CASE_FILE_NAMES = ['model.pt', 'ViT-B-32.pt', 'model.safetensors', 'photo.png', 'photo.jpg', 'data.zip', 'shard-0000.tar', 'data'];
+export const CASE_FILE_NAMES = ['model.pt', 'ViT-B-32.pt', 'model.safetensors', 'photo.png', 'photo.jpg', 'photo.webp', 'data.zip', 'shard-0000.tar', 'data'];
 
 /** What a case gives the reader: the file's name (every refusal must name it) and its bytes. */
 export interface FuzzCase {
@@ -121,7 +121,7 @@ function pickleCases(name: string, archives: readonly Archive[]) {
 }
 
 async function decodeImage({ name, bytes }: FuzzCase): Promise<ReadResult> {
-  const image = decodeImageBytes(bytes, name);
+  const image = await decodeImageBytes(bytes, name);
   return { bytesTouched: image.data.length };
 }
 
@@ -172,6 +172,7 @@ export async function fuzzTargets(): Promise<FuzzTarget[]> {
   const scripted = [fixture('clip/resnet-scripted.pt')];
   const pngs = ['rgb-37x23.png', 'palette-40x30.png', 'interlaced-35x26.png', 'gray-alpha16-22x14.png', 'rgba16-25x21.png', 'gray2-19x11.png'];
   const jpegs = ['photo-37x23-420.jpg', 'photo-64x48-progressive.jpg', 'gray-45x37.jpg', 'cmyk-40x30.jpg', 'adobe-ycc-37x23.jpg', 'photo-61x45-422.jpg'];
+  const webps = ['lossy-alpha-37x23.webp', 'lossless-alpha-29x17.webp', 'lossy-40x30.webp'];
   return [
     {
       name: 'pt',
@@ -216,6 +217,17 @@ export async function fuzzTargets(): Promise<FuzzTarget[]> {
         'photo.jpg',
         jpegs.map((f) => fixture(`images/${f}`)),
         [mutateJpeg],
+      ),
+      read: decodeImage,
+    },
+    {
+      // RIFF sizes, chunk sizes and the VP8/VP8L headers are all numbers the byte mutations edit.
+      name: 'webp',
+      reader: 'decodeImageBytes (header check, libwebp in wasm)',
+      draw: mutated(
+        'photo.webp',
+        webps.map((f) => fixture(`images/${f}`)),
+        [mutateBytes],
       ),
       read: decodeImage,
     },

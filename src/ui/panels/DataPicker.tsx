@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { BUILT_IN_SCENES } from '../../data/dataset.ts';
 import type { SkippedFile } from '../../data/userData.ts';
-import { DEFAULT_SAMPLES_PER_SHARD, torchrunCommand } from '../../data/shardWriter.ts';
+import { DEFAULT_SAMPLES_PER_SHARD, torchrunCommand, torchrunNote } from '../../data/shardWriter.ts';
 import { errorMessage } from '../../format.ts';
 import { downloadBlob } from '../heatmap/draw.ts';
 import { useAppStore } from '../store.ts';
@@ -32,18 +32,23 @@ function SkippedList({ skipped }: { skipped: SkippedFile[] }) {
  */
 function SaveAsShards() {
   const engine = useAppStore((s) => s.engine);
-  const [state, setState] = useState<{ busy: boolean; command: string | null; error: string | null }>({ busy: false, command: null, error: null });
+  const [state, setState] = useState<{ busy: boolean; command: string | null; note: string | null; error: string | null }>({
+    busy: false,
+    command: null,
+    note: null,
+    error: null,
+  });
   const save = async () => {
     if (!engine) return;
-    setState({ busy: true, command: null, error: null });
+    setState({ busy: true, command: null, note: null, error: null });
     try {
       const { shards, sizes, pattern } = await engine.writeShards(DEFAULT_SAMPLES_PER_SHARD);
       for (const shard of shards) downloadBlob(shard.blob, shard.name);
       downloadBlob(new Blob([sizes], { type: 'application/json' }), 'sizes.json');
       const samples = shards.reduce((n, s) => n + s.samples, 0);
-      setState({ busy: false, command: torchrunCommand(pattern, samples, shards.length), error: null });
+      setState({ busy: false, command: torchrunCommand(pattern, samples, shards.length), note: torchrunNote(shards.length), error: null });
     } catch (failure) {
-      setState({ busy: false, command: null, error: errorMessage(failure) });
+      setState({ busy: false, command: null, note: null, error: errorMessage(failure) });
     }
   };
   return (
@@ -57,6 +62,11 @@ function SaveAsShards() {
           <pre className="evaluate-command" data-testid="data-shards-command">
             {state.command}
           </pre>
+          {state.note && (
+            <p className="muted small" data-testid="data-shards-note">
+              {state.note}.
+            </p>
+          )}
         </>
       )}
       {state.error && (
