@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { expectTensorClose, fixtureTensor, loadFixture } from '../../testing/fixtures.ts';
 import { asFallbackAdapter, setupTestGpu } from '../../testing/gpu.ts';
 import { scopeAsync } from '../scope.ts';
 import { backward } from '../tape.ts';
 import { fromArray } from '../tensor.ts';
 import { mul } from './elementwise.ts';
-import { linear, matmul, overrideKSplit } from './matmul.ts';
+import { linear, matmul } from './matmul.ts';
 import { sumAll } from './reduce.ts';
 
 const testGpu = setupTestGpu();
@@ -24,16 +24,20 @@ for (const fallback of [false, true]) {
   for (const kSplit of [null, 8]) {
     describe(`matmul and linear against PyTorch, ${fallback ? 'CPU' : 'GPU'} adapter, ${kSplit ? `K split by ${kSplit}` : 'K whole'}`, () => {
       asFallbackAdapter(testGpu, fallback);
-      beforeAll(() => overrideKSplit(kSplit));
-      afterAll(() => overrideKSplit(null));
       for (const c of loadFixture('matmul')) {
         it(c.name, async () => {
           await scopeAsync(async () => {
             const a = fixtureTensor(c, 'a', { requiresGrad: true });
             const b = fixtureTensor(c, 'b', { requiresGrad: true });
             const bias = c.tensors.bias ? fixtureTensor(c, 'bias', { requiresGrad: true }) : undefined;
+            // A split K is asked of matmul: linear is matmul with transB (a 1-D input, reshaped first, stays whole).
+            const split = kSplit ?? undefined;
             const out =
-              c.attrs.op === 'linear' ? linear(a, b, bias) : matmul(a, b, { transA: c.attrs.transA as boolean, transB: c.attrs.transB as boolean, bias });
+              c.attrs.op === 'linear'
+                ? split && a.shape.length > 1
+                  ? matmul(a, b, { transB: true, bias, kSplit: split })
+                  : linear(a, b, bias)
+                : matmul(a, b, { transA: c.attrs.transA as boolean, transB: c.attrs.transB as boolean, bias, kSplit: split });
             await expectTensorClose(out, c.tensors.out!, TOL, 'forward');
             // Backpropagate the fixture's upstream gradient through sum(out * grad_out).
             backward(sumAll(mul(out, fixtureTensor(c, 'grad_out'))));

@@ -57,13 +57,6 @@ const KERNELS = {
 /** Each range of a split K is at least this long, so its partial sums are worth writing and adding. */
 const MIN_K_SPLIT = 256;
 
-/** A K range length that tests pin to split every product; null: split only where the tiles are too few. */
-let kSplitOverride: number | null = null;
-
-export function overrideKSplit(kSplit: number | null): void {
-  kSplitOverride = kSplit;
-}
-
 /** CPU adapters (SwiftShader reports a fallback adapter) read memory lane by lane: the subgroup kernel reads less. */
 function kernelFor(): Kernel {
   const { adapter } = gpu();
@@ -71,10 +64,10 @@ function kernelFor(): Kernel {
 }
 
 /** Ranges of K per batch item and their length (a multiple of 4): one range unless the tiles are too few. */
-function splitK(d: Dims, k: Kernel, batch: number): { slices: number; kSplit: number } {
+function splitK(d: Dims, k: Kernel, batch: number, given?: number): { slices: number; kSplit: number } {
   const workgroups = Math.ceil(d.M / k.tileM) * Math.ceil(d.N / k.tileN) * batch;
   const wanted = Math.max(1, Math.min(Math.ceil(k.fill / workgroups), Math.floor(d.K / MIN_K_SPLIT)));
-  const kSplit = Math.max(4, Math.ceil((kSplitOverride ?? d.K / wanted) / 4) * 4);
+  const kSplit = Math.max(4, Math.ceil((given ?? d.K / wanted) / 4) * 4);
   return { slices: Math.max(1, Math.ceil(d.K / kSplit)), kSplit };
 }
 
@@ -85,6 +78,11 @@ export interface MatmulOptions {
   transB?: boolean;
   /** [N], added to every row of the output. */
   bias?: Tensor;
+  /**
+   * The length of the K ranges whose partial sums are added up (rounded up to a multiple of 4), for this product and
+   * its gradients'; by default K is split only where the output's tiles are too few to fill the adapter.
+   */
+  kSplit?: number;
 }
 
 /** Sizes of op(a) [...batch, M, K] times op(b) [...batch, K, N]. */
@@ -117,7 +115,7 @@ function dims(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Dims {
  * ([...batch, N, K] with transB); either may instead be 2-D and shared by the whole batch. Returns [...batch, M, N].
  */
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
-  const { transA = false, transB = false, bias } = opts;
+  const { transA = false, transB = false, bias, kSplit } = opts;
   const d = dims(a, b, transA, transB);
   if (bias) assertShape(bias, [d.N], 'matmul bias');
   if (d.batch.length > 0 && b.shape.length === 2 && !transA) {
@@ -125,11 +123,11 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     const rows = reshape(a, [numel(d.batch) * d.M, d.K]);
     return reshape(matmul(rows, b, opts), [...d.batch, d.M, d.N]);
   }
-  const out = product(a, b, d, transA, transB, bias);
+  const out = product(a, b, d, { transA, transB, bias, kSplit });
   const batched = (t: Tensor) => t.shape.length > 2;
   return record('matmul', bias ? [a, b, bias] : [a, b], out, (g, needs) => [
-    needs[0] ? sharedGrad(gradA(g, b, transA, transB), batched(a)) : null,
-    needs[1] ? sharedGrad(gradB(g, a, transA, transB), batched(b)) : null,
+    needs[0] ? sharedGrad(gradA(g, b, transA, transB, kSplit), batched(a)) : null,
+    needs[1] ? sharedGrad(gradB(g, a, transA, transB, kSplit), batched(b)) : null,
     needs[2] ? sumRows(g, d.N) : null,
   ]);
 }
@@ -142,12 +140,12 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
 
 // With C = op(A) op(B): d op(A) = dC op(B)ᵀ and d op(B) = op(A)ᵀ dC; a transposed operand's gradient is the
 // transpose of that, which the flags express without moving any data.
-function gradA(g: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
-  return transA ? matmul(b, g, { transA: transB, transB: true }) : matmul(g, b, { transB: !transB });
+function gradA(g: Tensor, b: Tensor, transA: boolean, transB: boolean, kSplit?: number): Tensor {
+  return transA ? matmul(b, g, { transA: transB, transB: true, kSplit }) : matmul(g, b, { transB: !transB, kSplit });
 }
 
-function gradB(g: Tensor, a: Tensor, transA: boolean, transB: boolean): Tensor {
-  return transB ? matmul(g, a, { transA: true, transB: transA }) : matmul(a, g, { transA: !transA });
+function gradB(g: Tensor, a: Tensor, transA: boolean, transB: boolean, kSplit?: number): Tensor {
+  return transB ? matmul(g, a, { transA: true, transB: transA, kSplit }) : matmul(a, g, { transA: !transA, kSplit });
 }
 
 /** The gradient of a 2-D operand shared by a batch is the sum of its per-item gradients. */
@@ -158,10 +156,10 @@ function sharedGrad(g: Tensor, operandBatched: boolean): Tensor {
 }
 
 /** [...batch, M, N] = op(a) op(b) (+ bias), recorded on no tape. */
-function product(a: Tensor, b: Tensor, d: Dims, transA: boolean, transB: boolean, bias?: Tensor): Tensor {
+function product(a: Tensor, b: Tensor, d: Dims, { transA, transB, bias, kSplit: given }: MatmulOptions & { transA: boolean; transB: boolean }): Tensor {
   const k = kernelFor();
   const batch = numel(d.batch);
-  const { slices, kSplit } = splitK(d, k, batch);
+  const { slices, kSplit } = splitK(d, k, batch, given);
   const workgroups: [number, number, number] = [Math.ceil(d.N / k.tileN), Math.ceil(d.M / k.tileM), batch * slices];
   const limit = gpu().limits.maxComputeWorkgroupsPerDimension;
   if (workgroups.some((n) => n > limit)) {
