@@ -90,6 +90,19 @@ export async function expectNoEngineError(page: Page): Promise<void> {
   if (await error.count()) throw new Error(`The engine reported: ${await error.first().innerText()}`);
 }
 
+/** Waits until the loss chart holds `count` points, failing at once if the engine reports an error meanwhile. */
+export async function expectLossPoints(page: Page, count: number): Promise<void> {
+  await expect
+    .poll(
+      async () => {
+        await expectNoEngineError(page);
+        return pointsOf(page.getByTestId('chart-loss'));
+      },
+      { timeout: 120_000 },
+    )
+    .toBeGreaterThanOrEqual(count);
+}
+
 /**
  * A tiny COSMOS checkpoint with the full CLIP vocabulary in the released layout, written by our own writer
  * (random weights) into the test's output folder; returns its path.

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
-import { collectErrors, expectAdapter, expectNoEngineError, makePlainClipFolder, pointsOf } from './helpers.ts';
+import { collectErrors, expectLossPoints, expectAdapter, makePlainClipFolder } from './helpers.ts';
 
 /** Element counts of a safetensors file's tensors, by name, from its JSON header. */
 function safetensorsSizes(path: string): Map<string, number> {
@@ -64,15 +64,7 @@ test('loads a plain CLIP model, names it, and explains why it has no cross-atten
   const heads = ['visual_projection.weight', 'text_projection.weight', 'logit_scale'].reduce((n, name) => n + file.get(name)!, 0);
   expect(parameters! - plain).toBeGreaterThan(0);
   expect(trained).toBe(parameters! - plain + heads);
-  await expect
-    .poll(
-      async () => {
-        await expectNoEngineError(page);
-        return pointsOf(page.getByTestId('chart-loss'));
-      },
-      { timeout: 120_000 },
-    )
-    .toBeGreaterThanOrEqual(2);
+  await expectLossPoints(page, 2);
   await page.getByTestId('pause-button').click();
   expect(errors).toEqual([]);
 });

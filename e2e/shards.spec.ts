@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { type Download, expect, test } from '@playwright/test';
 import { PNG } from 'pngjs';
 import { type ShardSample, shardSamples } from '../src/data/webdataset.ts';
-import { collectErrors, expectAdapter, expectNoEngineError, pointsOf } from './helpers.ts';
+import { collectErrors, expectLossPoints, expectAdapter } from './helpers.ts';
 
 /** A 48 x 40 PNG of colour gradients, different for each `seed`. */
 function gradientPng(seed: number): Uint8Array {
@@ -83,16 +83,7 @@ test('saves the user’s images as shards that read back in Node, then trains on
   await expect(summary).toHaveAttribute('data-used', String(PICTURES.length));
   await expect(page.getByTestId('data-skipped')).toHaveCount(0);
   await page.getByTestId('train-button').click();
-  const loss = page.getByTestId('chart-loss');
-  await expect
-    .poll(
-      async () => {
-        await expectNoEngineError(page);
-        return pointsOf(loss);
-      },
-      { timeout: 120_000 },
-    )
-    .toBeGreaterThanOrEqual(2);
+  await expectLossPoints(page, 2);
   expect(Number.isFinite(Number(await page.getByTestId('chart-loss-total').getAttribute('data-value')))).toBe(true);
   await expect(page.getByTestId('train-status')).toHaveText('Finished: 2 steps.', { timeout: 60_000 });
   expect(errors).toEqual([]);

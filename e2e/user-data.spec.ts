@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { TextReader, Uint8ArrayReader, Uint8ArrayWriter, ZipWriter, configure } from '@zip.js/zip.js';
 import { PNG } from 'pngjs';
-import { collectErrors, expectAdapter, expectNoEngineError, makeAppCheckpoint, pointsOf, snapshot } from './helpers.ts';
+import { collectErrors, expectLossPoints, expectAdapter, makeAppCheckpoint, snapshot } from './helpers.ts';
 
 const COLORS: Record<string, [number, number, number]> = {
   red: [220, 40, 40],
@@ -125,16 +125,7 @@ test('fine-tunes a loaded checkpoint on a zip of the user’s images with frozen
   await page.getByTestId('train-button').click();
   await expect(page.getByTestId('model-facts')).toContainText('towers frozen', { timeout: 60_000 });
   await expect(page.getByTestId('model-facts')).toContainText('loaded');
-  const loss = page.getByTestId('chart-loss');
-  await expect
-    .poll(
-      async () => {
-        await expectNoEngineError(page);
-        return pointsOf(loss);
-      },
-      { timeout: 120_000 },
-    )
-    .toBeGreaterThanOrEqual(2);
+  await expectLossPoints(page, 2);
   expect(Number.isFinite(Number(await page.getByTestId('chart-loss-total').getAttribute('data-value')))).toBe(true);
   await page.getByTestId('pause-button').click();
   await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'paused');
