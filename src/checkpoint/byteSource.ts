@@ -1,6 +1,6 @@
 /**
- * Random access to the bytes of a checkpoint without holding the file: a browser `Blob`/`File`, a Node file
- * (nodeFiles.ts) or bytes already in memory all sit behind the same two members.
+ * Random access to the bytes of a checkpoint without holding the file: a browser `Blob`/`File` or a Node file
+ * (nodeFiles.ts) sit behind the same two members (tests also read bytes in memory: src/testing/bytesSource.ts).
  */
 import { FileError } from '../fileError.ts';
 
@@ -31,19 +31,6 @@ export function blobSource(blob: Blob, name = (blob as Partial<File>).name ?? 'b
       const bytes = new Uint8Array(await blob.slice(offset, offset + length).arrayBuffer());
       if (bytes.byteLength !== length) throw new FileError(name, `${name}: read ${bytes.byteLength} of ${length} bytes at offset ${offset}`);
       return bytes;
-    },
-  };
-  return source;
-}
-
-/** Bytes already in memory (tests, a file written to a memory sink). Reads return copies: callers own what they get. */
-export function bytesSource(bytes: Uint8Array, name = 'bytes'): ByteSource {
-  const source: ByteSource = {
-    size: bytes.byteLength,
-    name,
-    async read(offset, length) {
-      checkRange(source, offset, length);
-      return bytes.slice(offset, offset + length);
     },
   };
   return source;

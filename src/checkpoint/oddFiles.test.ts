@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileError } from '../fileError.ts';
-import { bytesSource } from './byteSource.ts';
+import { bytesSource } from '../testing/bytesSource.ts';
 import { loadCheckpoint } from './loadCheckpoint.ts';
 
 const ODD = join(import.meta.dirname, '..', '..', 'fixtures', 'odd');

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { memorySink, type ByteSink } from './byteSink.ts';
-import { bytesSource } from './byteSource.ts';
+import { bytesSource } from '../testing/bytesSource.ts';
 import { expectMatchesTorch, expectedFixture, type Described } from '../testing/torchDescribed.ts';
 import { fileSink } from './nodeFiles.ts';
 import { readSafetensors, writeSafetensors } from './safetensors.ts';

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { memorySink } from '../checkpoint/byteSink.ts';
-import { bytesSource } from '../checkpoint/byteSource.ts';
+import { bytesSource } from '../testing/bytesSource.ts';
 import { loadCheckpoint } from '../checkpoint/loadCheckpoint.ts';
 import { type ModelFiles, type OpenedModel, openModelFiles } from '../checkpoint/modelFiles.ts';
 import { nodeModelFiles } from '../checkpoint/nodeFiles.ts';

@@ -12,7 +12,7 @@ import { expectClose, type Tolerance } from '../testing/fixtures.ts';
 import { setupTestGpu } from '../testing/gpu.ts';
 import { livePythonScript, PYTHON } from '../testing/python.ts';
 import { memorySink } from '../checkpoint/byteSink.ts';
-import { bytesSource } from '../checkpoint/byteSource.ts';
+import { bytesSource } from '../testing/bytesSource.ts';
 import { memoryStore } from '../testing/memoryStore.ts';
 import { type FileSource, fileSink, fileSource } from '../checkpoint/nodeFiles.ts';
 import { saveCheckpoint } from '../checkpoint/opfs.ts';

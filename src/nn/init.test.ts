@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fromOpenClipConfig, type OpenClipModelConfig } from '../cosmos/config.ts';
 import { memorySink } from '../checkpoint/byteSink.ts';
-import { bytesSource } from '../checkpoint/byteSource.ts';
+import { bytesSource } from '../testing/bytesSource.ts';
 import { loadCheckpoint } from '../checkpoint/loadCheckpoint.ts';
 import { writeSafetensors } from '../checkpoint/safetensors.ts';
 import { cosmosModelFromCheckpoint } from '../cosmos/load.ts';

@@ -7,7 +7,7 @@
  * past the file, globals that are not allowed, BUILDs on what must not change.
  */
 import { memorySink } from '../../checkpoint/byteSink.ts';
-import { bytesSource } from '../../checkpoint/byteSource.ts';
+import { bytesSource } from '../bytesSource.ts';
 import { ZipReader } from '../../checkpoint/zipReader.ts';
 import { ZipWriter } from '../../checkpoint/zipWriter.ts';
 import type { Random } from '../../data/random.ts';

@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bytesSource, type ByteSource } from '../../checkpoint/byteSource.ts';
+import type { ByteSource } from '../../checkpoint/byteSource.ts';
+import { bytesSource } from '../bytesSource.ts';
 import { loadCheckpoint } from '../../checkpoint/loadCheckpoint.ts';
 import { readTrainingCheckpoint } from '../../cosmos/trainingCheckpoint.ts';
 import { decodeImageBlobInNode, decodeImageBytes } from '../../data/image-node.ts';
