@@ -1,32 +1,67 @@
-// Counts the NaN and infinite values of a float32 tensor into one slot of `counts`: the training step's check of
-// its loss and gradients before anything is updated. Both have an exponent of all ones, so the test is on the
-// bits. Each workgroup walks its block of elements (see workgroups.ts); an invocation that found any adds its
-// count once.
+// Counts the NaN and infinite values of up to seven float32 tensors at once, each into its own slot of `counts`:
+// the training step's check of its loss and gradients before anything is updated, in a seventh of the dispatches
+// that one tensor a dispatch took. Both have an exponent of all ones, so the test is on the bits.
+// Each tensor has its own run of workgroups; a workgroup walks its block of the tensor's vec4s (see workgroups.ts)
+// and each invocation that found any adds its count once. Buffers hold whole vec4s (the pool's size classes are
+// multiples of 32 bytes): the lanes of the last vec4 past the tensor's end are not counted.
+// WGSL cannot index bindings, so which tensor a workgroup reads is a switch on a value uniform across it.
+
+struct Span {
+  elements: u32,
+  block: u32,        // vec4s per workgroup
+  first_group: u32,  // the first workgroup of this tensor's run
+  slot: u32,         // its entry of `counts`
+}
 
 struct Params {
-  n: u32,
-  block: u32,
-  slot: u32,
+  tensors: u32,
+  @align(16) spans: array<Span, 7>,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<u32>;
-@group(0) @binding(2) var<storage, read_write> counts: array<atomic<u32>>;
+@group(0) @binding(1) var<storage, read> x0: array<vec4u>;
+@group(0) @binding(2) var<storage, read> x1: array<vec4u>;
+@group(0) @binding(3) var<storage, read> x2: array<vec4u>;
+@group(0) @binding(4) var<storage, read> x3: array<vec4u>;
+@group(0) @binding(5) var<storage, read> x4: array<vec4u>;
+@group(0) @binding(6) var<storage, read> x5: array<vec4u>;
+@group(0) @binding(7) var<storage, read> x6: array<vec4u>;
+@group(0) @binding(8) var<storage, read_write> counts: array<atomic<u32>>;
 
 const WG: u32 = 64u;
 const EXPONENT: u32 = 0x7f800000u;
 
+fn words(tensor: u32, i: u32) -> vec4u {
+  switch tensor {
+    case 0u: { return x0[i]; }
+    case 1u: { return x1[i]; }
+    case 2u: { return x2[i]; }
+    case 3u: { return x3[i]; }
+    case 4u: { return x4[i]; }
+    case 5u: { return x5[i]; }
+    default: { return x6[i]; }
+  }
+}
+
 @compute @workgroup_size(WG)
 fn count_non_finite(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let start = (wid.x + wid.y * nwg.x) * p.block;
-  let end = min(start + p.block, p.n);
+  let group = wid.x + wid.y * nwg.x;
+  var tensor = 0u;
+  for (var t = 1u; t < p.tensors; t++) {
+    if (group >= p.spans[t].first_group) { tensor = t; }
+  }
+  let span = p.spans[tensor];
+  let vec4s = (span.elements + 3u) / 4u;
+  let start = (group - span.first_group) * span.block;
+  let end = min(start + span.block, vec4s);
   var found = 0u;
   for (var i = start + lid; i < end; i += WG) {
-    if ((x[i] & EXPONENT) == EXPONENT) {
-      found++;
-    }
+    let bad = (words(tensor, i) & vec4u(EXPONENT)) == vec4u(EXPONENT);
+    // Lanes past the last element are padding.
+    let inside = 4u * i + vec4u(0u, 1u, 2u, 3u) < vec4u(span.elements);
+    found += dot(vec4u(bad & inside), vec4u(1u));
   }
   if (found > 0u) {
-    atomicAdd(&counts[p.slot], found);
+    atomicAdd(&counts[span.slot], found);
   }
 }
