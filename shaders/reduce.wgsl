@@ -5,6 +5,9 @@
 // a long axis in passes (chunk < axis, then the partial sums), so that no thread walks thousands of elements alone;
 // a single pass has chunk = axis.
 //
+// The *_add entries also add `z`, a tensor of y's shape, as they store (single pass or last pass only): a gradient
+// summed here adds the one its parameter already holds without a dispatch of its own.
+//
 // Backward of the same reduction: broadcast the [outer, inner] gradient back over the axis, times the scale.
 
 struct Params {
@@ -20,6 +23,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(1) var<storage, read> x4: array<vec4f>;
 @group(0) @binding(2) var<storage, read_write> y4: array<vec4f>;
+@group(0) @binding(3) var<storage, read> z: array<f32>;
+@group(0) @binding(3) var<storage, read> z4: array<vec4f>;
 
 const WG: u32 = 64u;
 
@@ -39,29 +44,49 @@ fn chunk_of(o: u32, chunks: u32, inner: u32) -> vec2u {
   return vec2u(base, min(p.chunk, p.axis - first));
 }
 
-// x: [outer, axis, inner]; y: [outer, chunks, inner]
+// The scaled sum of output o (x: [outer, axis, inner]; y: [outer, chunks, inner]).
+fn sum_at(o: u32, chunks: u32) -> f32 {
+  let at = chunk_of(o, chunks, p.inner);
+  var acc = 0.0;
+  for (var a = 0u; a < at.y; a++) { acc += x[at.x + a * p.inner]; }
+  return acc * p.scale;
+}
+
+// The same in vec4s along inner.
+fn sum4_at(o: u32, chunks: u32) -> vec4f {
+  let inner = p.inner / 4u;
+  let at = chunk_of(o, chunks, inner);
+  var acc = vec4f(0.0);
+  for (var a = 0u; a < at.y; a++) { acc += x4[at.x + a * inner]; }
+  return acc * p.scale;
+}
+
 @compute @workgroup_size(WG)
 fn sum_axis(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let o = flat(gid, nwg);
   let chunks = chunk_count();
-  if (o >= p.outer * chunks * p.inner) { return; }
-  let at = chunk_of(o, chunks, p.inner);
-  var acc = 0.0;
-  for (var a = 0u; a < at.y; a++) { acc += x[at.x + a * p.inner]; }
-  y[o] = acc * p.scale;
+  if (o < p.outer * chunks * p.inner) { y[o] = sum_at(o, chunks); }
 }
 
-// sum_axis in vec4s along inner.
+@compute @workgroup_size(WG)
+fn sum_axis_add(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let o = flat(gid, nwg);
+  let chunks = chunk_count();
+  if (o < p.outer * chunks * p.inner) { y[o] = sum_at(o, chunks) + z[o]; }
+}
+
 @compute @workgroup_size(WG)
 fn sum_axis4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let o = flat(gid, nwg);
   let chunks = chunk_count();
-  let inner = p.inner / 4u;
-  if (o >= p.outer * chunks * inner) { return; }
-  let at = chunk_of(o, chunks, inner);
-  var acc = vec4f(0.0);
-  for (var a = 0u; a < at.y; a++) { acc += x4[at.x + a * inner]; }
-  y4[o] = acc * p.scale;
+  if (o < p.outer * chunks * p.inner / 4u) { y4[o] = sum4_at(o, chunks); }
+}
+
+@compute @workgroup_size(WG)
+fn sum_axis4_add(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let o = flat(gid, nwg);
+  let chunks = chunk_count();
+  if (o < p.outer * chunks * p.inner / 4u) { y4[o] = sum4_at(o, chunks) + z4[o]; }
 }
 
 // x: gradient [outer, inner]; y: [outer, axis, inner]

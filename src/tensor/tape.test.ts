@@ -5,6 +5,7 @@ import { attention } from './ops/attention.ts';
 import { crossEntropy } from './ops/crossEntropy.ts';
 import { add, mul, affine } from './ops/elementwise.ts';
 import { layerNorm } from './ops/layernorm.ts';
+import { matmul } from './ops/matmul.ts';
 import { l2Normalize } from './ops/normalize.ts';
 import { sumAll } from './ops/reduce.ts';
 import { reshape } from './ops/shape.ts';
@@ -115,5 +116,42 @@ describe('autograd tape', () => {
     expect(await values(x.grad!)).toEqual([4, 8, 12]);
     expect(gpu().memory().liveBuffers).toBe(before + 1); // only x.grad is new
     x.dispose();
+  });
+  it('adds the gradient an input already holds where the backward rule takes it: split-K sums, plain products, biases, norms, intermediates', async () => {
+    // Small integers: every sum is exact, so the order of the additions cannot show.
+    const ints = (n: number, seed: number) => Array.from({ length: n }, (_, i) => ((i * 7 + seed * 3) % 9) - 4);
+    const [x1, x2, c1, c2, v] = [ints(24, 1), ints(20, 2), ints(48, 3), ints(40, 4), ints(64, 5)];
+    const w = parameter(ints(32, 6), [4, 8]);
+    const bias = parameter(ints(8, 7), [8]);
+    const [gain, shift] = [parameter(ints(8, 8), [8]), parameter(ints(8, 9), [8])];
+    const step = () =>
+      scope(() => {
+        // W twice with a bias: the first product's weight gradient has K = 6 rows split in two (its sum adds the
+        // held gradient), the second's is one range (an add); h, an intermediate, feeds two products.
+        const h = matmul(fromArray(x1, [6, 4]), w, { bias, kSplit: 4 });
+        const y2 = matmul(fromArray(x2, [5, 4]), w, { bias });
+        const z = add(matmul(h, fromArray(v, [8, 8])), matmul(h, fromArray(v, [8, 8]), { transB: true }));
+        const n = layerNorm(fromArray(c2, [5, 8]), gain, shift, 1e-5);
+        backward(add(add(sumAll(mul(z, fromArray(c1, [6, 8]))), sumAll(mul(y2, fromArray(c2, [5, 8])))), sumAll(mul(n, n))));
+      });
+    step();
+    const norms = [Array.from(await gain.grad!.read()), Array.from(await shift.grad!.read())];
+    step();
+    // Host products: a [m, k] x b [k, n], and the transpose of a [rows, cols].
+    const mm = (a: number[], b: number[], m: number, k: number, n: number) =>
+      Array.from({ length: m * n }, (_, i) => Array.from({ length: k }, (_, j) => a[Math.floor(i / n) * k + j]! * b[j * n + (i % n)]!).reduce((p, q) => p + q, 0));
+    const tr = (a: number[], rows: number, cols: number) => Array.from({ length: rows * cols }, (_, i) => a[(i % rows) * cols + Math.floor(i / rows)]!);
+    const colSums = (a: number[], cols: number) => Array.from({ length: cols }, (_, j) => a.filter((_, i) => i % cols === j).reduce((p, q) => p + q, 0));
+    const plus = (a: number[], b: number[]) => a.map((x, i) => x + b[i]!);
+    // dz = c1, so dh = c1 vᵀ + c1 v; dy2 = c2. dW = x1ᵀ dh + x2ᵀ c2 and db = colsums(dh) + colsums(c2), twice.
+    const dh = plus(mm(c1, tr(v, 8, 8), 6, 8, 8), mm(c1, v, 6, 8, 8));
+    const twice = (a: number[]) => a.map((g) => 2 * g);
+    expect(await values(w.grad!)).toEqual(twice(plus(mm(tr(x1, 6, 4), dh, 4, 6, 8), mm(tr(x2, 5, 4), c2, 4, 5, 8))));
+    expect(await values(bias.grad!)).toEqual(twice(plus(colSums(dh, 8), colSums(c2, 8))));
+    // The norm's parameter gradients, summed with the ones held from the first step: exactly double.
+    expect(await values(gain.grad!)).toEqual(twice(norms[0]!));
+    expect(await values(shift.grad!)).toEqual(twice(norms[1]!));
+    expect(norms[0]!.some((g) => g !== 0) && norms[1]!.some((g) => g !== 0)).toBe(true);
+    for (const p of [w, bias, gain, shift]) p.dispose();
   });
 });

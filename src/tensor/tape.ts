@@ -14,8 +14,22 @@ export interface TapeNode {
   readonly output: Tensor;
   /** Scratch the backward rule reads besides inputs and output (softmax weights, row statistics), owned by the node. */
   readonly saved?: readonly Tensor[];
-  /** Input gradients given the output gradient; `null` where `needs[i]` is false or an input has none. */
-  readonly backward: (gradOutput: Tensor, needs: readonly boolean[]) => readonly (Tensor | null)[];
+  /**
+   * Input gradients given the output gradient; `null` where `needs[i]` is false or an input has none. A rule whose
+   * kernels can add as they store may call `held.take(i)` and return input i's share plus what it took.
+   */
+  readonly backward: (gradOutput: Tensor, needs: readonly boolean[], held: HeldGradients) => readonly (Tensor | null)[];
+}
+
+/**
+ * The gradients the inputs of a node already hold (a leaf's `.grad`, an intermediate's sum so far), offered to its
+ * backward rule: a rule that takes input i's returns a new tensor, its own share plus the one taken, which then
+ * replaces it. This saves the separate add (one dispatch, one pass over the gradient) for every input used twice:
+ * weights shared by views and crops, the residual stream.
+ */
+export interface HeldGradients {
+  /** Input i's gradient so far, or null if it has none yet; once taken, the rule must add it into what it returns. */
+  take(i: number): Tensor | null;
 }
 
 export const needsGrad = (t: Tensor): boolean => t.requiresGrad || t.node !== null;
@@ -41,7 +55,7 @@ export function record(op: string, inputs: readonly Tensor[], output: Tensor, ba
  * gradients of every leaf that requires one into its `.grad`, and clears the tape.
  */
 export function backward(loss: Tensor, gradLoss?: Tensor): void {
-  propagate(loss, gradLoss, needsGrad, accumulateLeafGrad);
+  propagate(loss, gradLoss, needsGrad, (leaf) => leaf.grad, accumulateLeafGrad);
   clearTape(0);
 }
 
@@ -57,13 +71,13 @@ export function gradients(output: Tensor, inputs: readonly Tensor[], gradOutput?
   for (const node of engine.tape) if (node.inputs.some((t) => downstream.has(t))) downstream.add(node.output);
   const wanted = new Set(inputs);
   const found = new Map<Tensor, Tensor>();
-  const keep = (t: Tensor, g: Tensor) => {
+  const keep = (t: Tensor, g: Tensor, _owned = false, summed = false) => {
     if (!wanted.has(t)) return;
     const previous = found.get(t);
-    found.set(t, previous ? add(previous, g) : g);
+    found.set(t, previous && !summed ? add(previous, g) : g);
   };
   // The backward rules' own ops are not recorded (create_graph false): the tape is kept for the next call as it was.
-  noGrad(() => propagate(output, gradOutput, (t) => downstream.has(t), keep, keep));
+  noGrad(() => propagate(output, gradOutput, (t) => downstream.has(t), (t) => found.get(t) ?? null, keep, keep));
   return inputs.map((t) => found.get(t) ?? zeros(t.shape));
 }
 
@@ -76,7 +90,8 @@ function propagate(
   loss: Tensor,
   gradLoss: Tensor | undefined,
   needs: (t: Tensor) => boolean,
-  atLeaf: (leaf: Tensor, g: Tensor, owned: boolean) => void,
+  leafHeld: (leaf: Tensor) => Tensor | null,
+  atLeaf: (leaf: Tensor, g: Tensor, owned: boolean, summed: boolean) => void,
   atNode?: (output: Tensor, g: Tensor) => void,
 ): void {
   if (!loss.node) throw new Error('backward: the loss was not computed from anything that requires a gradient');
@@ -93,30 +108,45 @@ function propagate(
     atNode?.(node.output, gradOutput);
     const needed = node.inputs.map(needs);
     if (!needed.some(Boolean)) continue;
-    const inputGrads = node.backward(gradOutput, needed);
+    const taken = new Set<number>();
+    const held: HeldGradients = {
+      take: (k) => {
+        const input = node.inputs[k]!;
+        // An input listed twice gets two shares: only the first may take what it holds.
+        if (!needed[k] || node.inputs.indexOf(input) !== k) return null;
+        const g = input.node ? (grads.get(input) ?? null) : leafHeld(input);
+        if (g) taken.add(k);
+        return g;
+      },
+    };
+    const inputGrads = node.backward(gradOutput, needed, held);
     node.inputs.forEach((input, k) => {
       const g = inputGrads[k];
       if (!needed[k] || !g) return;
       if (g.size !== input.size) {
         throw new Error(`${node.op} backward: gradient ${shapeString(g.shape)} for input ${shapeString(input.shape)}`);
       }
+      const summed = taken.has(k);
       if (input.node) {
         const previous = grads.get(input);
-        grads.set(input, previous ? add(previous, g) : g);
+        grads.set(input, previous && !summed ? add(previous, g) : g);
       } else {
-        atLeaf(input, g, ownedOnlyHere(g, k, inputGrads, node, gradOutput));
+        atLeaf(input, g, ownedOnlyHere(g, k, inputGrads, node, gradOutput), summed);
       }
     });
   }
 }
 
 /**
- * backward()'s share for a leaf: added into its `.grad`, or, the first, taken as it is (when owned and of the leaf's
- * shape) or copied where something else may read it, instead of added into zeros. gradients() never comes here.
+ * backward()'s share for a leaf: added into its `.grad`, or, the first or one that summed in the `.grad` held, taken
+ * as it is (when owned and of the leaf's shape) or copied where something else may read it, instead of added into
+ * zeros. gradients() never comes here.
  */
-function accumulateLeafGrad(leaf: Tensor, g: Tensor, owned: boolean): void {
-  if (leaf.grad) accumulateInto(leaf.grad, g);
-  else leaf.grad = owned && sameShape(g, leaf) ? g.keep() : copied(g, leaf.shape);
+function accumulateLeafGrad(leaf: Tensor, g: Tensor, owned: boolean, summed: boolean): void {
+  if (leaf.grad && !summed) return accumulateInto(leaf.grad, g);
+  // A share that summed in the held gradient replaces it.
+  if (summed) leaf.grad?.dispose();
+  leaf.grad = owned && sameShape(g, leaf) ? g.keep() : copied(g, leaf.shape);
 }
 
 /**

@@ -8,7 +8,7 @@ import { shader } from '../../gpu/kernel.ts';
 import { grid1d } from '../../gpu/runtime.ts';
 import { gpu } from '../engine.ts';
 import { f32, params } from '../params.ts';
-import { record } from '../tape.ts';
+import { type HeldGradients, record } from '../tape.ts';
 import { Tensor, assertShape } from '../tensor.ts';
 import { sumRows } from './reduce.ts';
 import { lastAxisRows } from './shape.ts';
@@ -31,9 +31,18 @@ interface RowShape {
   cols: number;
 }
 
-function run(entry: Entry, tensors: Tensor[], { rows, cols }: RowShape, workgroups: [number, number], eps = 0, rowsPerChunk = 0): void {
+function run(
+  entry: Entry,
+  tensors: Tensor[],
+  { rows, cols }: RowShape,
+  workgroups: [number, number],
+  eps = 0,
+  rowsPerChunk = 0,
+  addHeld?: boolean,
+): void {
+  const constants = { GROUP: rowGroup(), ...(addHeld === undefined ? {} : { ADD_HELD: Number(addHeld) }) };
   gpu().dispatch({
-    kernel: { shader: LAYERNORM, entry, constants: { GROUP: rowGroup() } },
+    kernel: { shader: LAYERNORM, entry, constants },
     buffers: tensors.map((t) => t.buffer),
     params: params(rows, cols, f32(eps), rowsPerChunk),
     workgroups,
@@ -44,11 +53,11 @@ function run(entry: Entry, tensors: Tensor[], { rows, cols }: RowShape, workgrou
  * A row kernel: on a CPU adapter, rows of whole vec4s go one per invocation (the *_rows entries); otherwise each
  * row gets a workgroup.
  */
-function runRows(entry: RowEntry, tensors: Tensor[], shape: RowShape, eps = 0): void {
+function runRows(entry: RowEntry, tensors: Tensor[], shape: RowShape, eps = 0, addHeld?: boolean): void {
   if (onCpuAdapter() && shape.cols % 4 === 0) {
-    run(`${entry}_rows`, tensors, shape, grid1d(Math.ceil(shape.rows / ROWS_WG)), eps);
+    run(`${entry}_rows`, tensors, shape, grid1d(Math.ceil(shape.rows / ROWS_WG)), eps, 0, addHeld);
   } else {
-    run(entry, tensors, shape, grid1d(shape.rows), eps);
+    run(entry, tensors, shape, grid1d(shape.rows), eps, 0, addHeld);
   }
 }
 
@@ -64,26 +73,36 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): 
     'layerNorm',
     [x, weight, bias],
     y,
-    (g, needs) => {
-      const dx = needs[0] ? inputGrad(x, mean, rstd, g, weight, shape) : null;
-      const [dweight, dbias] = needs[1] || needs[2] ? paramGrads(x, mean, rstd, g, shape, needs[1]!, needs[2]!) : [null, null];
+    (g, needs, held) => {
+      const dx = needs[0] ? inputGrad(x, mean, rstd, g, weight, shape, held.take(0)) : null;
+      const [dweight, dbias] = needs[1] || needs[2] ? paramGrads(x, mean, rstd, g, shape, needs[1]!, needs[2]!, held) : [null, null];
       return [dx, dweight, dbias];
     },
     [mean, rstd],
   );
 }
 
-function inputGrad(x: Tensor, mean: Tensor, rstd: Tensor, g: Tensor, weight: Tensor, shape: RowShape): Tensor {
+/** The input's gradient, plus `held` (the one it already holds) when given. */
+function inputGrad(x: Tensor, mean: Tensor, rstd: Tensor, g: Tensor, weight: Tensor, shape: RowShape, held: Tensor | null): Tensor {
   const dx = new Tensor(x.shape);
-  runRows('backward_input', [x, mean, rstd, g, weight, dx], shape);
+  runRows('backward_input', [x, mean, rstd, g, weight, dx, held ?? g], shape, 0, held !== null);
   return dx;
 }
 
 /**
  * Weight and bias gradients: per-chunk column sums on the GPU (four columns per invocation for rows of whole
- * vec4s), then the chunks added with sumRows.
+ * vec4s), then the chunks added with sumRows, which adds the gradients the weight and bias already hold.
  */
-function paramGrads(x: Tensor, mean: Tensor, rstd: Tensor, g: Tensor, shape: RowShape, needWeight: boolean, needBias: boolean): [Tensor | null, Tensor | null] {
+function paramGrads(
+  x: Tensor,
+  mean: Tensor,
+  rstd: Tensor,
+  g: Tensor,
+  shape: RowShape,
+  needWeight: boolean,
+  needBias: boolean,
+  held: HeldGradients,
+): [Tensor | null, Tensor | null] {
   const rowsPerChunk = Math.max(ROWS_PER_CHUNK, Math.ceil(shape.rows / MAX_WORKGROUPS_PER_DIMENSION));
   const chunks = Math.ceil(shape.rows / rowsPerChunk);
   const dweightPart = new Tensor([chunks, shape.cols]);
@@ -94,8 +113,8 @@ function paramGrads(x: Tensor, mean: Tensor, rstd: Tensor, g: Tensor, shape: Row
   } else {
     run('backward_params', tensors, shape, [Math.ceil(shape.cols / COLUMN_WG), chunks], 0, rowsPerChunk);
   }
-  const dweight = needWeight ? sumRows(dweightPart, shape.cols) : null;
-  const dbias = needBias ? sumRows(dbiasPart, shape.cols) : null;
+  const dweight = needWeight ? sumRows(dweightPart, shape.cols, held.take(1)) : null;
+  const dbias = needBias ? sumRows(dbiasPart, shape.cols, held.take(2)) : null;
   dweightPart.dispose();
   dbiasPart.dispose();
   return [dweight, dbias];

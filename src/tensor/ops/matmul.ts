@@ -7,11 +7,12 @@
 import source from '../../../shaders/matmul.wgsl';
 import subgroupSource from '../../../shaders/matmul_subgroups.wgsl';
 import { type ShaderSource, shader } from '../../gpu/kernel.ts';
-import { gpu } from '../engine.ts';
+import { gpu, noGrad } from '../engine.ts';
 import { addFlops } from '../flops.ts';
 import { params } from '../params.ts';
 import { record } from '../tape.ts';
 import { type Shape, Tensor, assertShape, numel, shapeString } from '../tensor.ts';
+import { add } from './elementwise.ts';
 import { sum, sumRows } from './reduce.ts';
 import { reshape } from './shape.ts';
 
@@ -79,6 +80,11 @@ export interface MatmulOptions {
   /** [N], added to every row of the output. */
   bias?: Tensor;
   /**
+   * [...batch, M, N], added to the output: with a split K, as the partial sums are added up (no dispatch of its own);
+   * otherwise by an add. Backward uses it to add a gradient to the one its operand already holds.
+   */
+  addend?: Tensor | null;
+  /**
    * The length of the K ranges whose partial sums are added up (rounded up to a multiple of 4), for this product and
    * its gradients'; by default K is split only where the output's tiles are too few to fill the adapter.
    */
@@ -115,20 +121,26 @@ function dims(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Dims {
  * ([...batch, N, K] with transB); either may instead be 2-D and shared by the whole batch. Returns [...batch, M, N].
  */
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
-  const { transA = false, transB = false, bias, kSplit } = opts;
+  const { transA = false, transB = false, bias, kSplit, addend } = opts;
   const d = dims(a, b, transA, transB);
   if (bias) assertShape(bias, [d.N], 'matmul bias');
+  if (addend && addend.size !== numel(d.batch) * d.M * d.N) {
+    throw new Error(`matmul: an addend ${shapeString(addend.shape)} for a product of ${shapeString([...d.batch, d.M, d.N])}`);
+  }
   if (d.batch.length > 0 && b.shape.length === 2 && !transA) {
     // A weight shared by every row of a batch: one [batch * M, K] product, whose dB sums over the batch by itself.
     const rows = reshape(a, [numel(d.batch) * d.M, d.K]);
-    return reshape(matmul(rows, b, opts), [...d.batch, d.M, d.N]);
+    const flatAddend = addend ? reshape(addend, [numel(d.batch) * d.M, d.N]) : null;
+    return reshape(matmul(rows, b, { ...opts, addend: flatAddend }), [...d.batch, d.M, d.N]);
   }
-  const out = product(a, b, d, { transA, transB, bias, kSplit });
-  const batched = (t: Tensor) => t.shape.length > 2;
-  return record('matmul', bias ? [a, b, bias] : [a, b], out, (g, needs) => [
-    needs[0] ? sharedGrad(gradA(g, b, transA, transB, kSplit), batched(a)) : null,
-    needs[1] ? sharedGrad(gradB(g, a, transA, transB, kSplit), batched(b)) : null,
-    needs[2] ? sumRows(g, d.N) : null,
+  const out = product(a, b, d, { transA, transB, bias, kSplit, addend });
+  const shared = (t: Tensor) => t.shape.length === 2 && d.batch.length > 0;
+  const inputs = [a, b, ...(bias ? [bias] : []), ...(addend ? [addend] : [])];
+  return record('matmul', inputs, out, (g, needs, held) => [
+    needs[0] ? operandGrad(held.take(0), shared(a), (plus) => gradA(g, b, transA, transB, kSplit, plus)) : null,
+    needs[1] ? operandGrad(held.take(1), shared(b), (plus) => gradB(g, a, transA, transB, kSplit, plus)) : null,
+    ...(bias ? [needs[2] ? sumRows(g, d.N, held.take(2)) : null] : []),
+    ...(addend ? [needs[inputs.length - 1] ? g : null] : []),
   ]);
 }
 
@@ -139,24 +151,32 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
 }
 
 // With C = op(A) op(B): d op(A) = dC op(B)ᵀ and d op(B) = op(A)ᵀ dC; a transposed operand's gradient is the
-// transpose of that, which the flags express without moving any data.
-function gradA(g: Tensor, b: Tensor, transA: boolean, transB: boolean, kSplit?: number): Tensor {
-  return transA ? matmul(b, g, { transA: transB, transB: true, kSplit }) : matmul(g, b, { transB: !transB, kSplit });
+// transpose of that, which the flags express without moving any data. `plus`: the gradient the operand holds.
+function gradA(g: Tensor, b: Tensor, transA: boolean, transB: boolean, kSplit?: number, plus?: Tensor | null): Tensor {
+  return transA
+    ? matmul(b, g, { transA: transB, transB: true, kSplit, addend: plus })
+    : matmul(g, b, { transB: !transB, kSplit, addend: plus });
 }
 
-function gradB(g: Tensor, a: Tensor, transA: boolean, transB: boolean, kSplit?: number): Tensor {
-  return transB ? matmul(g, a, { transA: true, transB: transA, kSplit }) : matmul(a, g, { transA: !transA, kSplit });
+function gradB(g: Tensor, a: Tensor, transA: boolean, transB: boolean, kSplit?: number, plus?: Tensor | null): Tensor {
+  return transB
+    ? matmul(g, a, { transA: true, transB: transA, kSplit, addend: plus })
+    : matmul(a, g, { transA: !transA, kSplit, addend: plus });
 }
 
-/** The gradient of a 2-D operand shared by a batch is the sum of its per-item gradients. */
-function sharedGrad(g: Tensor, operandBatched: boolean): Tensor {
-  if (operandBatched || g.shape.length === 2) return g;
+/**
+ * An operand's gradient plus `held`, the one it already holds. A 2-D operand shared by a batch gets the sum of its
+ * per-item gradients, which adds `held` as it stores; otherwise the product adds it.
+ */
+function operandGrad(held: Tensor | null, shared: boolean, grad: (plus: Tensor | null) => Tensor): Tensor {
+  if (!shared) return grad(held);
+  const g = grad(null);
   const [rows, cols] = g.shape.slice(-2) as [number, number];
-  return sum(reshape(g, [g.size / (rows * cols), rows, cols]), 0);
+  return sum(reshape(g, [g.size / (rows * cols), rows, cols]), 0, false, held);
 }
 
-/** [...batch, M, N] = op(a) op(b) (+ bias), recorded on no tape. */
-function product(a: Tensor, b: Tensor, d: Dims, { transA, transB, bias, kSplit: given }: MatmulOptions & { transA: boolean; transB: boolean }): Tensor {
+/** [...batch, M, N] = op(a) op(b) (+ bias) (+ addend), recorded on no tape. */
+function product(a: Tensor, b: Tensor, d: Dims, { transA, transB, bias, kSplit: given, addend }: MatmulOptions & { transA: boolean; transB: boolean }): Tensor {
   const k = kernelFor();
   const batch = numel(d.batch);
   const { slices, kSplit } = splitK(d, k, batch, given);
@@ -185,8 +205,12 @@ function product(a: Tensor, b: Tensor, d: Dims, { transA, transB, bias, kSplit: 
     workgroups,
   });
   addFlops(2 * batch * d.M * d.N * d.K);
-  if (slices === 1) return out;
-  const sums = sum(out, d.batch.length);
-  out.dispose();
-  return sums;
+  if (slices === 1 && !addend) return out;
+  // The caller records the product, addend included.
+  return noGrad(() => {
+    const plus = addend ? reshape(addend, [...d.batch, d.M, d.N]) : null;
+    const total = slices === 1 ? add(out, plus!) : sum(out, d.batch.length, false, plus);
+    out.dispose();
+    return total;
+  });
 }

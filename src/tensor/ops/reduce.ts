@@ -36,7 +36,11 @@ function view(shape: Shape, axis: number): AxisView {
   return { outer: numel(shape.slice(0, a)), axis: shape[a]!, inner: numel(shape.slice(a + 1)) };
 }
 
-function reduceAxis(x: Tensor, v: AxisView, outShape: Shape, scale: number): Tensor {
+/** scale * the sum of x over v's axis (+ addend, of the output's shape, which the last pass adds as it stores). */
+function reduceAxis(x: Tensor, v: AxisView, outShape: Shape, scale: number, addend?: Tensor | null): Tensor {
+  if (addend && addend.size !== numel(outShape)) {
+    throw new Error(`reduce: an addend ${shapeString(addend.shape)} for a sum of shape ${shapeString(outShape)}`);
+  }
   let src = x;
   let axis = v.axis;
   let chunk = chunkFor(axis);
@@ -48,20 +52,20 @@ function reduceAxis(x: Tensor, v: AxisView, outShape: Shape, scale: number): Ten
     [src, axis, chunk] = [partial, chunks, chunkFor(chunks)];
   }
   const out = new Tensor(outShape);
-  sumChunks(src, out, { ...v, axis }, chunk, scale);
+  sumChunks(src, out, { ...v, axis }, chunk, scale, addend);
   if (src !== x) src.dispose();
   return record('sumAxis', [x], out, (g) => [broadcastAxis(g, v, x.shape, scale)]);
 }
 
 /**
- * out [outer, ceil(axis / chunk), inner] = scale * the sums of x [outer, axis, inner] over chunks of the axis, four
- * outputs per invocation when inner is a multiple of 4.
+ * out [outer, ceil(axis / chunk), inner] = scale * the sums of x [outer, axis, inner] over chunks of the axis
+ * (+ addend), four outputs per invocation when inner is a multiple of 4.
  */
-function sumChunks(x: Tensor, out: Tensor, v: AxisView, chunk: number, scale: number): void {
+function sumChunks(x: Tensor, out: Tensor, v: AxisView, chunk: number, scale: number, addend?: Tensor | null): void {
   const unit = v.inner % 4 === 0 ? 4 : 1;
   gpu().dispatch({
-    kernel: { shader: REDUCE, entry: unit === 4 ? 'sum_axis4' : 'sum_axis' },
-    buffers: [x.buffer, out.buffer],
+    kernel: { shader: REDUCE, entry: `${unit === 4 ? 'sum_axis4' : 'sum_axis'}${addend ? '_add' : ''}` },
+    buffers: addend ? [x.buffer, out.buffer, addend.buffer] : [x.buffer, out.buffer],
     params: params(v.outer, v.axis, v.inner, f32(scale), chunk),
     workgroups: grid1d(Math.ceil(out.size / unit / WG)),
   });
@@ -84,8 +88,9 @@ function reduced(shape: Shape, axis: number, keepDim: boolean): Shape {
   return keepDim ? shape.map((d, i) => (i === a ? 1 : d)) : shape.filter((_, i) => i !== a);
 }
 
-export function sum(x: Tensor, axis: number, keepDim = false): Tensor {
-  return reduceAxis(x, view(x.shape, axis), reduced(x.shape, axis, keepDim), 1);
+/** The sum over `axis`; with `addend` (of the result's shape), plus it, added as the sums are stored. */
+export function sum(x: Tensor, axis: number, keepDim = false, addend?: Tensor | null): Tensor {
+  return reduceAxis(x, view(x.shape, axis), reduced(x.shape, axis, keepDim), 1, addend);
 }
 
 export function mean(x: Tensor, axis: number, keepDim = false): Tensor {
@@ -102,7 +107,7 @@ export function meanAll(x: Tensor): Tensor {
   return reduceAxis(x, { outer: 1, axis: x.size, inner: 1 }, [], 1 / x.size);
 }
 
-/** Column sums of x viewed as [rows, cols]: the gradient of a bias broadcast over rows. */
-export function sumRows(x: Tensor, cols: number): Tensor {
-  return reduceAxis(x, { outer: 1, axis: x.size / cols, inner: cols }, [cols], 1);
+/** Column sums of x viewed as [rows, cols] (+ addend [cols]): the gradient of a bias broadcast over rows. */
+export function sumRows(x: Tensor, cols: number, addend?: Tensor | null): Tensor {
+  return reduceAxis(x, { outer: 1, axis: x.size / cols, inner: cols }, [cols], 1, addend);
 }
