@@ -16,6 +16,9 @@
 // Split K: workgroup z also numbers `slices` ranges of K, k_split long (a multiple of 4), for products whose
 // M x N alone gives too few workgroups to fill the device (weight gradients: small M x N, K = batch rows).
 // Each range writes its own [M, N] partial sums, which matmul.ts adds up; only the first adds the bias.
+//
+// ADDEND (one range of K only): C = op(A) op(B) (+ bias) + addend, addend being C's shape, added as C is stored:
+// a residual stream, or the gradient an operand already holds, without an add of its own.
 
 struct Params {
   M: u32,
@@ -31,13 +34,16 @@ struct Params {
 @group(0) @binding(1) var<storage, read> a: array<vec4f>;
 @group(0) @binding(2) var<storage, read> b: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
+// Bound in any case: without ADDEND, any buffer (matmul.ts binds A).
+@group(0) @binding(4) var<storage, read> addend: array<f32>;
+@group(0) @binding(5) var<storage, read> bias: array<f32>;
 
 override TRANS_A = false;
 override TRANS_B = false;
 override A_VEC4 = false; // TRANS_A ? M % 4 == 0 : K % 4 == 0
 override B_VEC4 = false; // TRANS_B ? K % 4 == 0 : N % 4 == 0
 override K_TAIL = true; // K % 4 != 0: the code for the last steps of K is only compiled where there are any
+override ADDEND = false;
 
 // Mirrored in src/tensor/ops/matmul.ts.
 const TM = 8u;
@@ -159,16 +165,21 @@ fn product(t: Tile, start: Sums) -> Sums {
 
 // Row m of C from column n on, as far as M and N. Each element is written with a constant index: CPU
 // drivers turn a dynamic index into a vector into scratch memory.
-fn store_row(z: u32, m: u32, n: u32, v: vec4f) {
-  if (m >= p.M) { return; }
+fn store_row(z: u32, m: u32, n: u32, sums: vec4f) {
+  if (m >= p.M || n >= p.N) { return; }
   let i = (z * p.M + m) * p.N + n;
+  var v = sums;
   if (n + 3u < p.N) {
+    if (ADDEND) { v += vec4f(addend[i], addend[i + 1u], addend[i + 2u], addend[i + 3u]); }
     c[i] = v.x;
     c[i + 1u] = v.y;
     c[i + 2u] = v.z;
     c[i + 3u] = v.w;
   } else {
-    if (n < p.N) { c[i] = v.x; }
+    // Reads past the row's end are clamped onto its last element; what they add is not stored.
+    let last = i + p.N - 1u - n;
+    if (ADDEND) { v += vec4f(addend[i], addend[min(i + 1u, last)], addend[min(i + 2u, last)], 0.0); }
+    c[i] = v.x;
     if (n + 1u < p.N) { c[i + 1u] = v.y; }
     if (n + 2u < p.N) { c[i + 2u] = v.z; }
   }

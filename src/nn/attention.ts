@@ -21,6 +21,8 @@ export interface MhaOptions {
    * reads their gradient): softmax(q k^T) then its product with v, instead of the fused kernel.
    */
   explicit?: boolean;
+  /** Added to the output as out_proj stores it: the residual stream of a transformer block. */
+  residual?: Tensor;
 }
 
 export interface AttentionInit {
@@ -62,7 +64,7 @@ export class MultiheadAttention extends Module {
       return this.attend(slice(qkv, last, 0, e), slice(qkv, last, e, 2 * e), slice(qkv, last, 2 * e, 3 * e), opts);
     }
     const { out, weights } = packedSelfAttention(qkv, { heads: this.heads, causal: opts.causal, weights: opts.weights ?? 'none' });
-    return { out: this.outProj.forward(out), weights };
+    return { out: this.outProj.forward(out, opts.residual), weights };
   }
 
   /**
@@ -93,9 +95,9 @@ export class MultiheadAttention extends Module {
     const shape = { heads: this.heads, causal: opts.causal };
     if (opts.explicit) {
       const probs = attentionProbabilities(q, k, shape);
-      return { out: this.outProj.forward(attendWith(probs, v, shape)), weights: probs };
+      return { out: this.outProj.forward(attendWith(probs, v, shape), opts.residual), weights: probs };
     }
     const { out, weights } = attention(q, k, v, { ...shape, weights: opts.weights ?? 'none' });
-    return { out: this.outProj.forward(out), weights };
+    return { out: this.outProj.forward(out, opts.residual), weights };
   }
 }

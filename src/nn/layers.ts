@@ -24,8 +24,9 @@ export class Linear extends Module {
     this.bias = bias ? this.parameter('bias', [outFeatures], bias, random) : null;
   }
 
-  forward(x: Tensor): Tensor {
-    return linear(x, this.weight, this.bias ?? undefined);
+  /** With `residual` (the output's shape), that is added as the product is stored. */
+  forward(x: Tensor, residual?: Tensor): Tensor {
+    return linear(x, this.weight, this.bias ?? undefined, residual);
   }
 }
 

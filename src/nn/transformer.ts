@@ -4,7 +4,6 @@
  */
 import { gelu, quickGelu } from '../tensor/ops/activation.ts';
 import { noGrad } from '../tensor/engine.ts';
-import { add } from '../tensor/ops/elementwise.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { MultiheadAttention } from './attention.ts';
 import type { Activation, TowerNumerics } from './config.ts';
@@ -65,8 +64,9 @@ class Mlp extends Module {
     this.activation = ACTIVATIONS[activation];
   }
 
-  forward(x: Tensor): Tensor {
-    return this.cProj.forward(this.activation(this.cFc.forward(x)));
+  /** With `residual`, that is added as c_proj stores its output. */
+  forward(x: Tensor, residual?: Tensor): Tensor {
+    return this.cProj.forward(this.activation(this.cFc.forward(x)), residual);
   }
 }
 
@@ -90,18 +90,19 @@ export class ResidualAttentionBlock extends Module {
    * `explained`, its attention probabilities as a tape tensor requiring grad, pushed onto `explained.probabilities`.
    */
   forward(x: Tensor, causal = false, attentionMaps?: Tensor[], explained?: Explained): Tensor {
-    const { out, weights } = this.attn.selfAttention(this.ln1.forward(x), {
+    // Both residual adds happen as the projections store their outputs (out_proj, then c_proj).
+    const { out: attended, weights } = this.attn.selfAttention(this.ln1.forward(x), {
       causal,
       weights: attentionMaps ? 'per-head' : 'none',
       explicit: explained !== undefined,
+      residual: x,
     });
     if (explained) {
       // A leaf when nothing before it needs a gradient: requiring one is what makes the rest of the tower record.
       weights!.requiresGrad = true;
       explained.probabilities.push(weights!);
     } else if (weights) attentionMaps!.push(weights);
-    const attended = add(x, out);
-    return add(attended, this.mlp.forward(this.ln2.forward(attended)));
+    return this.mlp.forward(this.ln2.forward(attended), attended);
   }
 }
 

@@ -139,7 +139,9 @@ describe('autograd tape', () => {
     step();
     // Host products: a [m, k] x b [k, n], and the transpose of a [rows, cols].
     const mm = (a: number[], b: number[], m: number, k: number, n: number) =>
-      Array.from({ length: m * n }, (_, i) => Array.from({ length: k }, (_, j) => a[Math.floor(i / n) * k + j]! * b[j * n + (i % n)]!).reduce((p, q) => p + q, 0));
+      Array.from({ length: m * n }, (_, i) =>
+        Array.from({ length: k }, (_, j) => a[Math.floor(i / n) * k + j]! * b[j * n + (i % n)]!).reduce((p, q) => p + q, 0),
+      );
     const tr = (a: number[], rows: number, cols: number) => Array.from({ length: rows * cols }, (_, i) => a[(i % rows) * cols + Math.floor(i / rows)]!);
     const colSums = (a: number[], cols: number) => Array.from({ length: cols }, (_, j) => a.filter((_, i) => i % cols === j).reduce((p, q) => p + q, 0));
     const plus = (a: number[], b: number[]) => a.map((x, i) => x + b[i]!);

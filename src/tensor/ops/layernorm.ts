@@ -31,15 +31,7 @@ interface RowShape {
   cols: number;
 }
 
-function run(
-  entry: Entry,
-  tensors: Tensor[],
-  { rows, cols }: RowShape,
-  workgroups: [number, number],
-  eps = 0,
-  rowsPerChunk = 0,
-  addHeld?: boolean,
-): void {
+function run(entry: Entry, tensors: Tensor[], { rows, cols }: RowShape, workgroups: [number, number], eps = 0, rowsPerChunk = 0, addHeld?: boolean): void {
   const constants = { GROUP: rowGroup(), ...(addHeld === undefined ? {} : { ADD_HELD: Number(addHeld) }) };
   gpu().dispatch({
     kernel: { shader: LAYERNORM, entry, constants },

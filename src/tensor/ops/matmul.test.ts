@@ -19,36 +19,46 @@ const TOL = { rtol: 1e-4, atol: 1e-5 };
 
 // Every fixture runs on both kernels (the tiled one GPUs get, the subgroup one of CPU adapters, where the adapter
 // has subgroups) and with K split into ranges of 8, which no fixture is large enough to get by itself: the
-// ranges' partial sums, a last range with a K tail, and the bias added once.
+// ranges' partial sums, a last range with a K tail, and the bias added once. Each also runs with an addend (the
+// fixture's grad_out, added to the product as it is stored or as the ranges are summed): the output is PyTorch's
+// plus it, and its gradient is the output's.
 for (const fallback of [false, true]) {
   for (const kSplit of [null, 8]) {
-    describe(`matmul and linear against PyTorch, ${fallback ? 'CPU' : 'GPU'} adapter, ${kSplit ? `K split by ${kSplit}` : 'K whole'}`, () => {
-      asFallbackAdapter(testGpu, fallback);
-      for (const c of loadFixture('matmul')) {
-        it(c.name, async () => {
-          await scopeAsync(async () => {
-            const a = fixtureTensor(c, 'a', { requiresGrad: true });
-            const b = fixtureTensor(c, 'b', { requiresGrad: true });
-            const bias = c.tensors.bias ? fixtureTensor(c, 'bias', { requiresGrad: true }) : undefined;
-            // A split K is asked of matmul: linear is matmul with transB (a 1-D input, reshaped first, stays whole).
-            const split = kSplit ?? undefined;
-            const out =
-              c.attrs.op === 'linear'
-                ? split && a.shape.length > 1
-                  ? matmul(a, b, { transB: true, bias, kSplit: split })
-                  : linear(a, b, bias)
-                : matmul(a, b, { transA: c.attrs.transA as boolean, transB: c.attrs.transB as boolean, bias, kSplit: split });
-            await expectTensorClose(out, c.tensors.out!, TOL, 'forward');
-            // Backpropagate the fixture's upstream gradient through sum(out * grad_out).
-            backward(sumAll(mul(out, fixtureTensor(c, 'grad_out'))));
-            await expectTensorClose(a.grad!, c.tensors.grad_a!, TOL, 'grad a');
-            await expectTensorClose(b.grad!, c.tensors.grad_b!, TOL, 'grad b');
-            if (bias) await expectTensorClose(bias.grad!, c.tensors.grad_bias!, TOL, 'grad bias');
-            for (const t of [a, b, bias]) t?.dispose();
+    for (const withAddend of [false, true]) {
+      const how = `${fallback ? 'CPU' : 'GPU'} adapter, ${kSplit ? `K split by ${kSplit}` : 'K whole'}${withAddend ? ', with an addend' : ''}`;
+      describe(`matmul and linear against PyTorch, ${how}`, () => {
+        asFallbackAdapter(testGpu, fallback);
+        for (const c of loadFixture('matmul')) {
+          if (withAddend && c.attrs.op === 'linear' && c.tensors.a!.shape.length === 1) continue;
+          it(c.name, async () => {
+            await scopeAsync(async () => {
+              const a = fixtureTensor(c, 'a', { requiresGrad: true });
+              const b = fixtureTensor(c, 'b', { requiresGrad: true });
+              const bias = c.tensors.bias ? fixtureTensor(c, 'bias', { requiresGrad: true }) : undefined;
+              const addend = withAddend ? fixtureTensor(c, 'grad_out', { requiresGrad: true }) : undefined;
+              // A split K is asked of matmul: linear is matmul with transB (a 1-D input, reshaped first, stays whole).
+              const split = kSplit ?? undefined;
+              const out =
+                c.attrs.op === 'linear'
+                  ? (split || addend) && a.shape.length > 1
+                    ? matmul(a, b, { transB: true, bias, kSplit: split, addend })
+                    : linear(a, b, bias)
+                  : matmul(a, b, { transA: c.attrs.transA as boolean, transB: c.attrs.transB as boolean, bias, kSplit: split, addend });
+              const expected = c.tensors.out!;
+              const plusAddend = { ...expected, data: expected.data.map((v, i) => v + c.tensors.grad_out!.data[i]!) };
+              await expectTensorClose(out, addend ? plusAddend : expected, TOL, 'forward');
+              // Backpropagate the fixture's upstream gradient through sum(out * grad_out).
+              backward(sumAll(mul(out, fixtureTensor(c, 'grad_out'))));
+              await expectTensorClose(a.grad!, c.tensors.grad_a!, TOL, 'grad a');
+              await expectTensorClose(b.grad!, c.tensors.grad_b!, TOL, 'grad b');
+              if (bias) await expectTensorClose(bias.grad!, c.tensors.grad_bias!, TOL, 'grad bias');
+              if (addend) await expectTensorClose(addend.grad!, c.tensors.grad_out!, TOL, 'grad addend');
+              for (const t of [a, b, bias, addend]) t?.dispose();
+            });
           });
-        });
-      }
-    });
+        }
+      });
+    }
   }
 }
 

@@ -12,7 +12,6 @@ import { addFlops } from '../flops.ts';
 import { params } from '../params.ts';
 import { record } from '../tape.ts';
 import { type Shape, Tensor, assertShape, numel, shapeString } from '../tensor.ts';
-import { add } from './elementwise.ts';
 import { sum, sumRows } from './reduce.ts';
 import { reshape } from './shape.ts';
 
@@ -80,8 +79,8 @@ export interface MatmulOptions {
   /** [N], added to every row of the output. */
   bias?: Tensor;
   /**
-   * [...batch, M, N], added to the output: with a split K, as the partial sums are added up (no dispatch of its own);
-   * otherwise by an add. Backward uses it to add a gradient to the one its operand already holds.
+   * [...batch, M, N], added to the output as it is stored (with a split K, as the partial sums are added up): a
+   * residual stream, or in backward the gradient an operand already holds, without an add of its own.
    */
   addend?: Tensor | null;
   /**
@@ -144,24 +143,24 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   ]);
 }
 
-/** x [..., in] times weight [out, in] transposed, plus bias [out]: PyTorch's F.linear. Returns [..., out]. */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
-  if (x.shape.length > 1) return matmul(x, weight, { transB: true, bias });
-  return reshape(matmul(reshape(x, [1, x.size]), weight, { transB: true, bias }), [weight.shape[0]!]);
+/**
+ * x [..., in] times weight [out, in] transposed, plus bias [out]: PyTorch's F.linear. Returns [..., out]; with
+ * `residual` (of that shape), plus it, added as the product is stored.
+ */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor, residual?: Tensor): Tensor {
+  if (x.shape.length > 1) return matmul(x, weight, { transB: true, bias, addend: residual });
+  const addend = residual && reshape(residual, [1, residual.size]);
+  return reshape(matmul(reshape(x, [1, x.size]), weight, { transB: true, bias, addend }), [weight.shape[0]!]);
 }
 
 // With C = op(A) op(B): d op(A) = dC op(B)ᵀ and d op(B) = op(A)ᵀ dC; a transposed operand's gradient is the
 // transpose of that, which the flags express without moving any data. `plus`: the gradient the operand holds.
 function gradA(g: Tensor, b: Tensor, transA: boolean, transB: boolean, kSplit?: number, plus?: Tensor | null): Tensor {
-  return transA
-    ? matmul(b, g, { transA: transB, transB: true, kSplit, addend: plus })
-    : matmul(g, b, { transB: !transB, kSplit, addend: plus });
+  return transA ? matmul(b, g, { transA: transB, transB: true, kSplit, addend: plus }) : matmul(g, b, { transB: !transB, kSplit, addend: plus });
 }
 
 function gradB(g: Tensor, a: Tensor, transA: boolean, transB: boolean, kSplit?: number, plus?: Tensor | null): Tensor {
-  return transB
-    ? matmul(g, a, { transA: true, transB: transA, kSplit, addend: plus })
-    : matmul(a, g, { transA: !transA, kSplit, addend: plus });
+  return transB ? matmul(g, a, { transA: true, transB: transA, kSplit, addend: plus }) : matmul(a, g, { transA: !transA, kSplit, addend: plus });
 }
 
 /**
@@ -185,8 +184,9 @@ function product(a: Tensor, b: Tensor, d: Dims, { transA, transB, bias, kSplit: 
   if (workgroups.some((n) => n > limit)) {
     throw new Error(`matmul: [${workgroups}] workgroups for ${shapeString([...d.batch, d.M, d.N])} pass this adapter's limit of ${limit} per dimension`);
   }
-  // A split K writes each range's partial sums, [...batch, slices, M, N], then adds them up.
+  // A split K writes each range's partial sums, [...batch, slices, M, N], then adds them up (and the addend).
   const out = new Tensor(slices > 1 ? [...d.batch, slices, d.M, d.N] : [...d.batch, d.M, d.N]);
+  const addInKernel = addend && slices === 1;
   gpu().dispatch({
     kernel: {
       shader: k.shader,
@@ -198,19 +198,19 @@ function product(a: Tensor, b: Tensor, d: Dims, { transA, transB, bias, kSplit: 
         A_VEC4: Number((transA ? d.M : d.K) % 4 === 0),
         B_VEC4: Number((transB ? d.K : d.N) % 4 === 0),
         K_TAIL: Number(d.K % 4 !== 0),
+        ADDEND: Number(!!addInKernel),
       },
     },
-    buffers: bias ? [a.buffer, b.buffer, out.buffer, bias.buffer] : [a.buffer, b.buffer, out.buffer],
+    buffers: [a.buffer, b.buffer, out.buffer, (addInKernel ? addend : a).buffer, ...(bias ? [bias.buffer] : [])],
     params: params(d.M, d.N, d.K, a.shape.length > 2 ? d.M * d.K : 0, b.shape.length > 2 ? d.K * d.N : 0, slices, kSplit),
     workgroups,
   });
   addFlops(2 * batch * d.M * d.N * d.K);
-  if (slices === 1 && !addend) return out;
+  if (slices === 1) return out;
   // The caller records the product, addend included.
   return noGrad(() => {
-    const plus = addend ? reshape(addend, [...d.batch, d.M, d.N]) : null;
-    const total = slices === 1 ? add(out, plus!) : sum(out, d.batch.length, false, plus);
+    const sums = sum(out, d.batch.length, false, addend ? reshape(addend, [...d.batch, d.M, d.N]) : null);
     out.dispose();
-    return total;
+    return sums;
   });
 }
