@@ -77,7 +77,16 @@ export function gradients(output: Tensor, inputs: readonly Tensor[], gradOutput?
     found.set(t, previous && !summed ? add(previous, g) : g);
   };
   // The backward rules' own ops are not recorded (create_graph false): the tape is kept for the next call as it was.
-  noGrad(() => propagate(output, gradOutput, (t) => downstream.has(t), (t) => found.get(t) ?? null, keep, keep));
+  noGrad(() =>
+    propagate(
+      output,
+      gradOutput,
+      (t) => downstream.has(t),
+      (t) => found.get(t) ?? null,
+      keep,
+      keep,
+    ),
+  );
   return inputs.map((t) => found.get(t) ?? zeros(t.shape));
 }
 
@@ -143,7 +152,10 @@ function propagate(
  * zeros. gradients() never comes here.
  */
 function accumulateLeafGrad(leaf: Tensor, g: Tensor, owned: boolean, summed: boolean): void {
-  if (leaf.grad && !summed) return accumulateInto(leaf.grad, g);
+  if (leaf.grad && !summed) {
+    accumulateInto(leaf.grad, g);
+    return;
+  }
   // A share that summed in the held gradient replaces it.
   if (summed) leaf.grad?.dispose();
   leaf.grad = owned && sameShape(g, leaf) ? g.keep() : copied(g, leaf.shape);
