@@ -18,7 +18,7 @@
 // Bindings, in the order the host passes buffers:
 //   forward, forward_rows:                x, mean_out, rstd_out, bias, weight, y
 //   backward_input, backward_input_rows:  x, mean, rstd, grad, weight, dx, held (any buffer of dx's size without ADD_HELD)
-//   backward_params, backward_params4:    x, mean, rstd, grad, dweight_part, dbias_part
+//   backward_params, backward_params4:    x, mean, rstd, grad, part
 
 struct Params {
   rows: u32,
@@ -36,10 +36,9 @@ struct Params {
 @group(0) @binding(4) var<storage, read> grad: array<f32>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 @group(0) @binding(5) var<storage, read> weight: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dweight_part: array<f32>;
+@group(0) @binding(5) var<storage, read_write> part: array<f32>;
 @group(0) @binding(6) var<storage, read_write> y: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dbias_part: array<f32>;
 // The same buffers seen as vec4s, for the *_rows entries and backward_params4.
 @group(0) @binding(1) var<storage, read> x4: array<vec4f>;
 @group(0) @binding(4) var<storage, read> grad4: array<vec4f>;
@@ -47,8 +46,7 @@ struct Params {
 @group(0) @binding(5) var<storage, read> weight4: array<vec4f>;
 @group(0) @binding(6) var<storage, read_write> y4: array<vec4f>;
 @group(0) @binding(6) var<storage, read_write> dx4: array<vec4f>;
-@group(0) @binding(5) var<storage, read_write> dweight_part4: array<vec4f>;
-@group(0) @binding(6) var<storage, read_write> dbias_part4: array<vec4f>;
+@group(0) @binding(5) var<storage, read_write> part4: array<vec4f>;
 @group(0) @binding(7) var<storage, read> held: array<f32>;
 @group(0) @binding(7) var<storage, read> held4: array<vec4f>;
 override ADD_HELD: bool = false;
@@ -206,7 +204,8 @@ fn backward_input_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_w
   }
 }
 
-// Partial column sums over a chunk of rows: dweight_part[chunk, c] = sum grad * xhat, dbias_part[chunk, c] = sum grad.
+// Partial column sums over a chunk of rows, part [chunks, 2, cols]: part[chunk, 0, c] = sum grad * xhat (the
+// weight's), part[chunk, 1, c] = sum grad (the bias'), so that one column sum over the chunks finishes both.
 // The host adds the chunks; chunking keeps many invocations busy when there are few columns and many rows.
 @compute @workgroup_size(COLUMN_WG)
 fn backward_params(@builtin(global_invocation_id) gid: vec3u) {
@@ -221,8 +220,8 @@ fn backward_params(@builtin(global_invocation_id) gid: vec3u) {
     dw += g * normalized(row * p.cols + c, row);
     db += g;
   }
-  dweight_part[chunk * p.cols + c] = dw;
-  dbias_part[chunk * p.cols + c] = db;
+  part[2u * chunk * p.cols + c] = dw;
+  part[(2u * chunk + 1u) * p.cols + c] = db;
 }
 
 // backward_params in vec4s of columns (cols % 4 == 0). Invocation k takes column quad k % quads of chunk
@@ -242,6 +241,6 @@ fn backward_params4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
     dw += g * normalized4(row * quads + c, row);
     db += g;
   }
-  dweight_part4[chunk * quads + c] = dw;
-  dbias_part4[chunk * quads + c] = db;
+  part4[2u * chunk * quads + c] = dw;
+  part4[(2u * chunk + 1u) * quads + c] = db;
 }

@@ -9,9 +9,9 @@ import { grid1d } from '../../gpu/runtime.ts';
 import { gpu } from '../engine.ts';
 import { f32, params } from '../params.ts';
 import { type HeldGradients, record } from '../tape.ts';
-import { Tensor, assertShape } from '../tensor.ts';
+import { Tensor, assertShape, zeros } from '../tensor.ts';
 import { sumRows } from './reduce.ts';
-import { lastAxisRows } from './shape.ts';
+import { concat, lastAxisRows, slice } from './shape.ts';
 import { onCpuAdapter, rowGroup } from './workgroups.ts';
 
 const LAYERNORM = shader('layernorm.wgsl', source);
@@ -83,7 +83,8 @@ function inputGrad(x: Tensor, mean: Tensor, rstd: Tensor, g: Tensor, weight: Ten
 
 /**
  * Weight and bias gradients: per-chunk column sums on the GPU (four columns per invocation for rows of whole
- * vec4s), then the chunks added with sumRows, which adds the gradients the weight and bias already hold.
+ * vec4s) into one [chunks, 2, cols] tensor, then one sumRows over the chunks for both, which also adds the
+ * gradients the weight and bias already hold; the two rows of the result are copied out.
  */
 function paramGrads(
   x: Tensor,
@@ -97,17 +98,22 @@ function paramGrads(
 ): [Tensor | null, Tensor | null] {
   const rowsPerChunk = Math.max(ROWS_PER_CHUNK, Math.ceil(shape.rows / MAX_WORKGROUPS_PER_DIMENSION));
   const chunks = Math.ceil(shape.rows / rowsPerChunk);
-  const dweightPart = new Tensor([chunks, shape.cols]);
-  const dbiasPart = new Tensor([chunks, shape.cols]);
-  const tensors = [x, mean, rstd, g, dweightPart, dbiasPart];
+  const part = new Tensor([chunks, 2 * shape.cols]);
+  const tensors = [x, mean, rstd, g, part];
   if (shape.cols % 4 === 0) {
     run('backward_params4', tensors, shape, grid1d(Math.ceil((chunks * shape.cols) / 4 / COLUMN_WG)), 0, rowsPerChunk);
   } else {
     run('backward_params', tensors, shape, [Math.ceil(shape.cols / COLUMN_WG), chunks], 0, rowsPerChunk);
   }
-  const dweight = needWeight ? sumRows(dweightPart, shape.cols, held.take(1)) : null;
-  const dbias = needBias ? sumRows(dbiasPart, shape.cols, held.take(2)) : null;
-  dweightPart.dispose();
-  dbiasPart.dispose();
-  return [dweight, dbias];
+  const heldWeight = needWeight ? held.take(1) : null;
+  const heldBias = needBias ? held.take(2) : null;
+  const plus = heldWeight || heldBias ? concat([heldWeight ?? zeros([shape.cols]), heldBias ?? zeros([shape.cols])], 0) : null;
+  const both = sumRows(part, 2 * shape.cols, plus);
+  part.dispose();
+  const grads: [Tensor | null, Tensor | null] = [
+    needWeight ? slice(both, 0, 0, shape.cols) : null,
+    needBias ? slice(both, 0, shape.cols, 2 * shape.cols) : null,
+  ];
+  both.dispose();
+  return grads;
 }

@@ -101,9 +101,15 @@ interface Strided {
 
 /**
  * dst[to.offset + r * to.stride + c] = src[from.offset + r * from.stride + c] for r < rows, c < run; in vec4s
- * when every length, stride and offset is a multiple of 4.
+ * when every length, stride and offset is a multiple of 4. Runs that lie end to end on both sides (a concat or
+ * slice along the first axis, stacked views) are one buffer copy: no kernel, no bind group.
  */
 function copyRuns(src: Tensor, from: Strided, dst: Tensor, to: Strided, rows: number, run: number): void {
+  if (rows * run === 0) return;
+  if (rows === 1 || (from.stride === run && to.stride === run)) {
+    gpu().copy(src.buffer, from.offset * 4, dst.buffer, to.offset * 4, rows * run * 4);
+    return;
+  }
   const unit = [run, from.stride, from.offset, to.stride, to.offset].every((n) => n % 4 === 0) ? 4 : 1;
   const { block, workgroups } = blocks((rows * run) / unit);
   gpu().dispatch({
