@@ -12,12 +12,12 @@
 // backward_params sums over rows, one invocation per column and chunk of rows; backward_params4, for rows of whole
 // vec4s, one per four columns.
 //
-// backward_input and backward_input_rows with ADD_HELD add `held` to dx as they store it: the gradient the norm's
-// input already holds (the residual stream's), without an add of their own.
+// backward_input and backward_input_rows with ADDEND add `addend` to dx as they store it: the gradient the norm's
+// input already holds (the residual stream's), without an add of their own (as matmul.wgsl's ADDEND does).
 //
 // Bindings, in the order the host passes buffers:
 //   forward, forward_rows:                x, mean_out, rstd_out, bias, weight, y
-//   backward_input, backward_input_rows:  x, mean, rstd, grad, weight, dx, held (any buffer of dx's size without ADD_HELD)
+//   backward_input, backward_input_rows:  x, mean, rstd, grad, weight, dx, addend (any buffer of dx's size without ADDEND)
 //   backward_params, backward_params4:    x, mean, rstd, grad, part
 
 struct Params {
@@ -47,9 +47,9 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> y4: array<vec4f>;
 @group(0) @binding(6) var<storage, read_write> dx4: array<vec4f>;
 @group(0) @binding(5) var<storage, read_write> part4: array<vec4f>;
-@group(0) @binding(7) var<storage, read> held: array<f32>;
-@group(0) @binding(7) var<storage, read> held4: array<vec4f>;
-override ADD_HELD: bool = false;
+@group(0) @binding(7) var<storage, read> addend: array<f32>;
+@group(0) @binding(7) var<storage, read> addend4: array<vec4f>;
+override ADDEND = false;
 
 // A row's WG partial sums are added in two levels of GROUP, so a reduction costs two barriers, not log2(WG).
 override GROUP: u32 = 8u;
@@ -172,7 +172,7 @@ fn backward_input(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
   for (var c = lid; c < p.cols; c += WG) {
     let gw = grad[base + c] * weight[c];
     var v = r * (gw - m.x - normalized(base + c, row) * m.y);
-    if (ADD_HELD) { v += held[base + c]; }
+    if (ADDEND) { v += addend[base + c]; }
     dx[base + c] = v;
   }
 }
@@ -199,7 +199,7 @@ fn backward_input_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_w
   for (var c = 0u; c < quads; c++) {
     let gw = grad4[base + c] * weight4[c];
     var v = r * (gw - m.x - xhat4(base + c, m0, m1, r) * m.y);
-    if (ADD_HELD) { v += held4[base + c]; }
+    if (ADDEND) { v += addend4[base + c]; }
     dx4[base + c] = v;
   }
 }

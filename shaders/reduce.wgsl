@@ -5,7 +5,7 @@
 // a long axis in passes (chunk < axis, then the partial sums), so that no thread walks thousands of elements alone;
 // a single pass has chunk = axis.
 //
-// The *_add entries also add `z`, a tensor of y's shape, as they store (single pass or last pass only): a gradient
+// The *_add entries also add `addend`, a tensor of y's shape, as they store (single pass or last pass only): a gradient
 // summed here adds the one its parameter already holds without a dispatch of its own.
 //
 // Backward of the same reduction: broadcast the [outer, inner] gradient back over the axis, times the scale.
@@ -23,8 +23,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(1) var<storage, read> x4: array<vec4f>;
 @group(0) @binding(2) var<storage, read_write> y4: array<vec4f>;
-@group(0) @binding(3) var<storage, read> z: array<f32>;
-@group(0) @binding(3) var<storage, read> z4: array<vec4f>;
+@group(0) @binding(3) var<storage, read> addend: array<f32>;
+@group(0) @binding(3) var<storage, read> addend4: array<vec4f>;
 
 const WG: u32 = 64u;
 
@@ -72,7 +72,7 @@ fn sum_axis(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) 
 fn sum_axis_add(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let o = flat(gid, nwg);
   let chunks = chunk_count();
-  if (o < p.outer * chunks * p.inner) { y[o] = sum_at(o, chunks) + z[o]; }
+  if (o < p.outer * chunks * p.inner) { y[o] = sum_at(o, chunks) + addend[o]; }
 }
 
 @compute @workgroup_size(WG)
@@ -86,7 +86,7 @@ fn sum_axis4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups)
 fn sum_axis4_add(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let o = flat(gid, nwg);
   let chunks = chunk_count();
-  if (o < p.outer * chunks * p.inner / 4u) { y4[o] = sum4_at(o, chunks) + z4[o]; }
+  if (o < p.outer * chunks * p.inner / 4u) { y4[o] = sum4_at(o, chunks) + addend4[o]; }
 }
 
 // x: gradient [outer, inner]; y: [outer, axis, inner]

@@ -31,8 +31,8 @@ interface RowShape {
   cols: number;
 }
 
-function run(entry: Entry, tensors: Tensor[], { rows, cols }: RowShape, workgroups: [number, number], eps = 0, rowsPerChunk = 0, addHeld?: boolean): void {
-  const constants = { GROUP: rowGroup(), ...(addHeld === undefined ? {} : { ADD_HELD: Number(addHeld) }) };
+function run(entry: Entry, tensors: Tensor[], { rows, cols }: RowShape, workgroups: [number, number], eps = 0, rowsPerChunk = 0, addend?: boolean): void {
+  const constants = { GROUP: rowGroup(), ...(addend === undefined ? {} : { ADDEND: Number(addend) }) };
   gpu().dispatch({
     kernel: { shader: LAYERNORM, entry, constants },
     buffers: tensors.map((t) => t.buffer),
@@ -45,11 +45,11 @@ function run(entry: Entry, tensors: Tensor[], { rows, cols }: RowShape, workgrou
  * A row kernel: on a CPU adapter, rows of whole vec4s go one per invocation (the *_rows entries); otherwise each
  * row gets a workgroup.
  */
-function runRows(entry: RowEntry, tensors: Tensor[], shape: RowShape, eps = 0, addHeld?: boolean): void {
+function runRows(entry: RowEntry, tensors: Tensor[], shape: RowShape, eps = 0, addend?: boolean): void {
   if (onCpuAdapter() && shape.cols % 4 === 0) {
-    run(`${entry}_rows`, tensors, shape, grid1d(Math.ceil(shape.rows / ROWS_WG)), eps, 0, addHeld);
+    run(`${entry}_rows`, tensors, shape, grid1d(Math.ceil(shape.rows / ROWS_WG)), eps, 0, addend);
   } else {
-    run(entry, tensors, shape, grid1d(shape.rows), eps, 0, addHeld);
+    run(entry, tensors, shape, grid1d(shape.rows), eps, 0, addend);
   }
 }
 
