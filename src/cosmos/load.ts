@@ -65,7 +65,7 @@ async function upload(model: ClipModel, checkpoint: LoadedCheckpoint, names: str
     const values = await checkpoint.tensors.get(name)!.read();
     const found = countNonFinite(name, values);
     if (found) nonFinite.push(found);
-    gpu().write(t.buffer, values);
+    gpu().write(t.range, values);
     bytesDone += t.byteSize;
     onProgress?.({ tensorsDone: i + 1, tensorCount: names.length, bytesDone, bytesTotal });
   }

@@ -145,7 +145,7 @@ export class ClipModel extends Module {
   copy(): this {
     const twin = new ClipModel(this.config, { cosmos: this.cosmos !== null, random: null });
     const own = this.parameters();
-    for (const [i, t] of twin.parameters().entries()) gpu().copy(own[i]!.buffer, 0, t.buffer, 0, t.byteSize);
+    for (const [i, t] of twin.parameters().entries()) gpu().copy(own[i]!.range, 0, t.range, 0, t.byteSize);
     return twin as this;
   }
 }

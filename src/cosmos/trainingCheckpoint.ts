@@ -238,7 +238,7 @@ export async function readTrainingCheckpoint(source: ByteSource, options: { trai
 async function uploadWeights(model: NamedModel, tensors: Map<string, TensorRef>): Promise<void> {
   const params = model.namedParameters();
   checkKeys(new Map(params.map(([k, t]) => [k, t.shape])), tensors);
-  for (const [name, t] of params) gpu().write(t.buffer, await tensors.get(name)!.read());
+  for (const [name, t] of params) gpu().write(t.range, await tensors.get(name)!.read());
 }
 
 /**
@@ -264,12 +264,12 @@ export async function restoreTrainingCheckpoint(
         throw new Error(`checkpoint ${checkpoint.name}: the moments of ${name} have shape [${saved.expAvg.shape}], the optimizer's [${expAvg.shape}]`);
       }
       if (!saved) {
-        gpu().fill0(expAvg.buffer, 0, expAvg.byteSize);
-        gpu().fill0(expAvgSq.buffer, 0, expAvgSq.byteSize);
+        gpu().fill0(expAvg.range, 0, expAvg.byteSize);
+        gpu().fill0(expAvgSq.range, 0, expAvgSq.byteSize);
         continue;
       }
-      gpu().write(expAvg.buffer, await saved.expAvg.read());
-      gpu().write(expAvgSq.buffer, await saved.expAvgSq.read());
+      gpu().write(expAvg.range, await saved.expAvg.read());
+      gpu().write(expAvgSq.range, await saved.expAvgSq.read());
       steps.set(name, saved.step);
     }
     target.optimizer.restoreSteps(steps);

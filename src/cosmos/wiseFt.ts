@@ -24,7 +24,7 @@ export function wiseFt<M extends ClipModel>(zero: ClipModel, one: M, alpha: numb
             );
           }
           const value = add(scale(source, 1 - alpha), scale(target, alpha));
-          gpu().copy(value.buffer, 0, target.buffer, 0, target.byteSize);
+          gpu().copy(value.range, 0, target.range, 0, target.byteSize);
         }
       }),
     );

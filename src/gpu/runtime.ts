@@ -5,10 +5,23 @@ import { formatBytes } from '../format.ts';
 import { type Kernel, kernelName } from './kernel.ts';
 import { PipelineCache } from './pipelineCache.ts';
 
+/** A byte range of a GPU buffer: a tensor's values (a whole pooled buffer, or a view into a flat arena). */
+export interface BufferRange {
+  readonly buffer: GPUBuffer;
+  readonly offset: number;
+  /** Bytes bound; a multiple of 4 and at least 16, so that a vec4 kernel's last lanes lie inside. */
+  readonly size: number;
+}
+
+/** A whole buffer, or a range of one. */
+export type BufferTarget = GPUBuffer | BufferRange;
+
+const rangeOf = (target: BufferTarget): BufferRange => ('offset' in target ? target : { buffer: target, offset: 0, size: target.size });
+
 export interface DispatchArgs {
   kernel: Kernel;
-  /** Storage buffers, bound at @binding(1), @binding(2), ... in this order. */
-  buffers: readonly GPUBuffer[];
+  /** Storage buffers or ranges, bound at @binding(1), @binding(2), ... in this order. */
+  buffers: readonly BufferTarget[];
   /** Small uniform block bound at @binding(0): shapes, strides, scalars. */
   params?: ArrayBufferView;
   /** Workgroup counts; see `grid1d` for sizes past the per-dimension limit. */
@@ -113,12 +126,13 @@ export class GpuRuntime {
     this.storage.release(buffer);
   }
 
-  /** Copies host data into `buffer` at `byteOffset`, after all work recorded so far. */
-  write(buffer: GPUBuffer, data: ArrayBufferView, byteOffset = 0): void {
+  /** Copies host data into `target` at `byteOffset`, after all work recorded so far. */
+  write(target: BufferTarget, data: ArrayBufferView, byteOffset = 0): void {
     this.assertUsable();
+    const { buffer, offset } = rangeOf(target);
     // queue.writeBuffer runs ahead of commands still sitting in the open encoder: submit them first.
     if (this.dispatchesInBatch > 0 || this.encoder) this.flush();
-    this.device.queue.writeBuffer(buffer, byteOffset, data.buffer, data.byteOffset, data.byteLength);
+    this.device.queue.writeBuffer(buffer, offset + byteOffset, data.buffer, data.byteOffset, data.byteLength);
   }
 
   dispatch({ kernel, buffers, params, workgroups }: DispatchArgs): void {
@@ -126,7 +140,7 @@ export class GpuRuntime {
     const [x, y = 1, z = 1] = workgroups;
     if (x === 0 || y === 0 || z === 0) return;
     const pipeline = this.pipelines.pipeline(kernel);
-    const entries: GPUBindGroupEntry[] = buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } }));
+    const entries: GPUBindGroupEntry[] = buffers.map((target, i) => ({ binding: i + 1, resource: rangeOf(target) }));
     if (params) entries.push({ binding: 0, resource: { buffer: this.uniform(params) } });
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     const pass = this.computePass();
@@ -138,21 +152,26 @@ export class GpuRuntime {
     if (++this.dispatchesInBatch >= MAX_DISPATCHES_PER_SUBMIT) this.flush();
   }
 
-  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, byteSize: number): void {
+  /** Copies `byteSize` bytes from `src` at `srcOffset` to `dst` at `dstOffset` (offsets within the ranges). */
+  copy(src: BufferTarget, srcOffset: number, dst: BufferTarget, dstOffset: number, byteSize: number): void {
     this.assertUsable();
-    this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, byteSize);
+    const [from, to] = [rangeOf(src), rangeOf(dst)];
+    this.commandEncoder().copyBufferToBuffer(from.buffer, from.offset + srcOffset, to.buffer, to.offset + dstOffset, byteSize);
   }
 
-  fill0(buffer: GPUBuffer, byteOffset = 0, byteSize?: number): void {
+  /** Zeroes `byteSize` bytes (default: to the end of the range) from `byteOffset` within `target`. */
+  fill0(target: BufferTarget, byteOffset = 0, byteSize?: number): void {
     this.assertUsable();
-    this.commandEncoder().clearBuffer(buffer, byteOffset, byteSize);
+    const { buffer, offset, size } = rangeOf(target);
+    this.commandEncoder().clearBuffer(buffer, offset + byteOffset, byteSize ?? size - byteOffset);
   }
 
-  /** Reads `byteLength` bytes of `buffer` back to the host, after all work recorded so far. */
-  async read(buffer: GPUBuffer, byteLength: number, byteOffset = 0): Promise<ArrayBuffer> {
+  /** Reads `byteLength` bytes of `source` from `byteOffset` back to the host, after all work recorded so far. */
+  async read(source: BufferTarget, byteLength: number, byteOffset = 0): Promise<ArrayBuffer> {
     this.assertUsable();
+    const { buffer, offset } = rangeOf(source);
     const staging = this.staging.acquire(byteLength);
-    this.commandEncoder().copyBufferToBuffer(buffer, byteOffset, staging, 0, byteLength);
+    this.commandEncoder().copyBufferToBuffer(buffer, offset + byteOffset, staging, 0, byteLength);
     this.flush();
     try {
       await staging.mapAsync(GPUMapMode.READ, 0, byteLength);

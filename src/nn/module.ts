@@ -68,7 +68,7 @@ export abstract class Module {
       misShaped.length ? `wrong shapes: ${misShaped.join('; ')}` : '',
     ].filter(Boolean);
     if (problems.length) throw new Error(`State dict does not fit the model: ${problems.join('. ')}`);
-    for (const [k, t] of own) gpu().write(t.buffer, Float32Array.from(values.get(k)!.data));
+    for (const [k, t] of own) gpu().write(t.range, Float32Array.from(values.get(k)!.data));
   }
 
   dispose(): void {

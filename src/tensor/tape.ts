@@ -176,7 +176,7 @@ const sameShape = (a: Tensor, b: Tensor): boolean => a.shape.length === b.shape.
 /** A kept copy of `g` with `shape` (as many elements). */
 function copied(g: Tensor, shape: Shape): Tensor {
   const copy = new Tensor(shape).keep();
-  gpu().copy(g.buffer, 0, copy.buffer, 0, g.byteSize);
+  gpu().copy(g.range, 0, copy.range, 0, g.byteSize);
   return copy;
 }
 

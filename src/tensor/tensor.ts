@@ -1,4 +1,5 @@
 import { engine, gpu } from './engine.ts';
+import type { BufferRange } from '../gpu/runtime.ts';
 import type { TapeNode } from './tape.ts';
 
 export type Shape = readonly number[];
@@ -12,49 +13,76 @@ export const shapeString = (shape: Shape): string => `[${shape.join(', ')}]`;
  * A dense, contiguous, row-major array on the GPU. Every tensor is owned: by the innermost open scope
  * (which disposes it when the scope closes, unless it is returned or kept), or by the caller when created
  * outside any scope or marked with `keep()` (parameters, optimizer state, gradients).
+ * Its values lie in a pooled buffer of its own, or at a byte offset in a flat buffer that holds many tensors
+ * (src/tensor/flat.ts: parameters, gradients and optimizer moments, so that one dispatch updates them all).
  */
 export class Tensor {
   readonly size: number;
   requiresGrad = false;
   /** Accumulated gradient of a tensor that requires it; owned by the tensor. */
   grad: Tensor | null = null;
+  /**
+   * Where backward() puts this leaf's gradient: a view into the optimizer's flat gradient buffer, which `.grad`
+   * then is; null to give the gradient a buffer of its own.
+   */
+  gradSlot: Tensor | null = null;
   /** The op that made this tensor, while the tape still holds it. */
   node: TapeNode | null = null;
   private storage: Storage | null;
+  private byteOffset: number;
 
-  /** A new tensor with its own storage, or a view sharing `shareWith`'s storage (same element count). */
+  /**
+   * A new tensor with its own storage, a view sharing `shareWith`'s storage (same element count), or a view at
+   * `byteOffset` into a flat buffer's storage.
+   */
   constructor(
     readonly shape: Shape,
     readonly dtype: DType = 'f32',
-    shareWith?: Tensor,
+    shareWith?: Tensor | { storage: Storage; byteOffset: number },
   ) {
     for (const d of shape) {
       if (!Number.isInteger(d) || d < 0) throw new Error(`Invalid tensor shape ${shapeString(shape)}`);
     }
     this.size = numel(shape);
-    if (shareWith) {
+    if (shareWith instanceof Tensor) {
       if (shareWith.size !== this.size) {
         throw new Error(`Cannot view ${shapeString(shareWith.shape)} as ${shapeString(shape)}: element counts differ`);
       }
       this.storage = shareWith.liveStorage();
-      this.storage.refs++;
+      this.byteOffset = shareWith.byteOffset;
+    } else if (shareWith) {
+      this.storage = shareWith.storage;
+      this.byteOffset = shareWith.byteOffset;
     } else {
-      this.storage = { buffer: gpu().alloc(this.size * 4), refs: 1 };
+      this.storage = { buffer: gpu().alloc(this.size * 4), refs: 0, flat: false };
+      this.byteOffset = 0;
     }
+    this.storage.refs++;
     engine.scopes.at(-1)?.tensors.push(this);
   }
 
-  get buffer(): GPUBuffer {
-    return this.liveStorage().buffer;
+  /**
+   * The bytes kernels bind: the whole pooled buffer, or the tensor's own range of a flat buffer (whole vec4s, so
+   * that vec4 kernels may touch the last one's padding lanes, which the flat layout reserves).
+   */
+  get range(): BufferRange {
+    const { buffer, flat } = this.liveStorage();
+    if (!flat) return { buffer, offset: 0, size: buffer.size };
+    return { buffer, offset: this.byteOffset, size: Math.max(16, Math.ceil(this.byteSize / 16) * 16) };
   }
 
   get byteSize(): number {
     return this.size * 4;
   }
 
-  /** Whether another live tensor (a reshaped view) shares this one's storage. */
+  /** Whether another live tensor (a reshaped view, a flat buffer's other tensors) shares this one's storage. */
   get sharesStorage(): boolean {
     return this.liveStorage().refs > 1;
+  }
+
+  /** Whether this tensor and `other` are the same bytes of the same buffer (one may be a reshape of the other). */
+  sameRange(other: Tensor): boolean {
+    return this.liveStorage() === other.liveStorage() && this.byteOffset === other.byteOffset;
   }
 
   get isDisposed(): boolean {
@@ -69,6 +97,19 @@ export class Tensor {
     this.grad = null;
   }
 
+  /**
+   * Moves the values into `storage` at `byteOffset` (a slot of a flat buffer) and makes this tensor a view there,
+   * freeing its own buffer; objects that hold the tensor keep working. Refused for a tensor that shares storage.
+   */
+  relocate(storage: Storage, byteOffset: number): void {
+    if (this.sharesStorage) throw new Error(`${this.toString()} cannot move into a flat buffer while another tensor shares its storage`);
+    const target = new Tensor(this.shape, this.dtype, { storage, byteOffset }).keep();
+    gpu().copy(this.range, 0, target.range, 0, this.byteSize);
+    gpu().release(this.liveStorage().buffer);
+    this.storage = target.storage;
+    target.storage = null; // its reference is now this tensor's
+  }
+
   /** Removes the tensor from its scope: the caller now owns it. */
   keep(): this {
     for (const scope of engine.scopes) {
@@ -79,13 +120,13 @@ export class Tensor {
   }
 
   async read(): Promise<Float32Array | Int32Array> {
-    const bytes = await gpu().read(this.buffer, this.byteSize);
+    const bytes = await gpu().read(this.range, this.byteSize);
     return this.dtype === 'i32' ? new Int32Array(bytes) : new Float32Array(bytes);
   }
 
   async readFloat(): Promise<Float32Array> {
     if (this.dtype !== 'f32') throw new Error(`readFloat on an ${this.dtype} tensor`);
-    return new Float32Array(await gpu().read(this.buffer, this.byteSize));
+    return new Float32Array(await gpu().read(this.range, this.byteSize));
   }
 
   toString(): string {
@@ -98,10 +139,15 @@ export class Tensor {
   }
 }
 
-/** A pooled GPU buffer shared by a tensor and its reshaped views; released when the last one is disposed. */
-interface Storage {
+/**
+ * A GPU buffer shared by a tensor and its reshaped views, or by the tensors of a flat buffer; released when the
+ * last one is disposed.
+ */
+export interface Storage {
   readonly buffer: GPUBuffer;
   refs: number;
+  /** A flat buffer's: its tensors bind their own ranges of it, not the whole buffer. */
+  readonly flat: boolean;
 }
 
 export function fromArray(data: ArrayLike<number>, shape: Shape, dtype: DType = 'f32'): Tensor {
@@ -110,13 +156,13 @@ export function fromArray(data: ArrayLike<number>, shape: Shape, dtype: DType = 
   }
   const t = new Tensor(shape, dtype);
   const host = dtype === 'i32' ? Int32Array.from(data) : Float32Array.from(data);
-  gpu().write(t.buffer, host);
+  gpu().write(t.range, host);
   return t;
 }
 
 export function zeros(shape: Shape, dtype: DType = 'f32'): Tensor {
   const t = new Tensor(shape, dtype);
-  gpu().fill0(t.buffer, 0, Math.ceil(t.byteSize / 4) * 4);
+  gpu().fill0(t.range, 0, t.byteSize);
   return t;
 }
 

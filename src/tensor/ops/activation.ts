@@ -21,7 +21,7 @@ function elementwise(entry: Entry, x: Tensor, g = x): Tensor {
   const { count, block, workgroups } = flatSpans(out.size, [x, g, out]);
   gpu().dispatch({
     kernel: { shader: ACTIVATION, entry },
-    buffers: [x.buffer, g.buffer, out.buffer],
+    buffers: [x.range, g.range, out.range],
     params: params(count, block),
     workgroups,
   });

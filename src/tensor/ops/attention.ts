@@ -2,6 +2,7 @@
  * Multi-head scaled dot-product attention (shaders/attention.wgsl), forward and backward, with the attention
  * weights available for display (the COSMOS heatmaps are the cross-attention poolers' weights, mean over heads).
  */
+import type { BufferRange } from '../../gpu/runtime.ts';
 import source from '../../../shaders/attention.wgsl';
 import { shader } from '../../gpu/kernel.ts';
 import { grid1d } from '../../gpu/runtime.ts';
@@ -114,7 +115,7 @@ export function packedSelfAttention(qkv: Tensor, opts: AttentionOptions): Attent
 /** The forward kernels; `probs` is scratch the backward reads. */
 function attend(q: Rows, k: Rows, v: Rows, d: Dims, opts: AttentionOptions): AttentionOutput & { probs: Tensor } {
   const probs = dots(q, k, d, scale(d));
-  run('softmax_rows', [probs.buffer], d, d.tq, d.tk, 1, probs.size / d.tk);
+  run('softmax_rows', [probs.range], d, d.tq, d.tk, 1, probs.size / d.tk);
   const out = new Tensor([d.batch, d.tq, d.heads * d.d4 * 4]);
   mix('mix_rows', probs, v, whole(out, d), d, d.tq, d.tk, 1);
   return { out, weights: attentionWeights(probs, d, opts.weights ?? 'none'), probs };
@@ -139,12 +140,12 @@ const scale = (d: Dims): number => 1 / Math.sqrt(d.d4 * 4);
 export function attentionProbabilities(q: Tensor, k: Tensor, opts: Omit<AttentionOptions, 'weights'>): Tensor {
   const d = dims(q.shape, k.shape, k.shape, [q, k], opts);
   const probs = dots(whole(q, d), whole(k, d), d, scale(d));
-  run('softmax_rows', [probs.buffer], d, d.tq, d.tk, 1, probs.size / d.tk);
+  run('softmax_rows', [probs.range], d, d.tq, d.tk, 1, probs.size / d.tk);
   return record('attentionProbabilities', [q, k], probs, (gradProbs, needs) => {
     // softmax_grad works in place: on a copy, since the probabilities' gradient is itself what a caller reads.
     const dScores = new Tensor(probs.shape);
-    gpu().copy(gradProbs.buffer, 0, dScores.buffer, 0, dScores.byteSize);
-    run('softmax_grad', [probs.buffer, dScores.buffer], d, d.tq, d.tk, 1, probs.size / d.tk);
+    gpu().copy(gradProbs.range, 0, dScores.range, 0, dScores.byteSize);
+    run('softmax_grad', [probs.range, dScores.range], d, d.tq, d.tk, 1, probs.size / d.tk);
     const dq = needs[0] ? new Tensor(q.shape) : null;
     const dk = needs[1] ? new Tensor(k.shape) : null;
     if (dq) mix('mix_rows', dScores, whole(k, d), whole(dq, d), d, d.tq, d.tk, scale(d));
@@ -178,14 +179,14 @@ function attentionWeights(probs: Tensor, d: Dims, kind: 'none' | 'mean' | 'per-h
   if (kind === 'none') return null;
   if (kind === 'per-head') return new Tensor(probs.shape, 'f32', probs);
   const mean = new Tensor([d.batch, d.tq, d.tk]);
-  run('head_mean', [probs.buffer, mean.buffer], d, d.tq, d.tk, 1, mean.size);
+  run('head_mean', [probs.range, mean.range], d, d.tq, d.tk, 1, mean.size);
   return mean;
 }
 
 /** dS = P * (dP - rowsum(dP * P)) with dP = dO v^T: the gradient of the scaled scores, [B, heads, Tq, Tk]. */
 function softmaxGrad(probs: Tensor, gradOut: Tensor, v: Rows, d: Dims): Tensor {
   const dScores = dots(whole(gradOut, d), v, d, 1);
-  run('softmax_grad', [probs.buffer, dScores.buffer], d, d.tq, d.tk, 1, probs.size / d.tk);
+  run('softmax_grad', [probs.range, dScores.range], d, d.tq, d.tk, 1, probs.size / d.tk);
   return dScores;
 }
 
@@ -193,7 +194,7 @@ function softmaxGrad(probs: Tensor, gradOut: Tensor, v: Rows, d: Dims): Tensor {
 function dots(a: Rows, b: Rows, d: Dims, scale: number): Tensor {
   const out = new Tensor([d.batch, d.heads, d.tq, d.tk]);
   const tiles = d.batch * d.heads * Math.ceil(d.tq / DOT_TILE.rows) * Math.ceil(d.tk / DOT_TILE.cols);
-  run('dots', [a.tensor.buffer, b.tensor.buffer, out.buffer], d, d.tq, d.tk, scale, tiles, [a, b]);
+  run('dots', [a.tensor.range, b.tensor.range, out.range], d, d.tq, d.tk, scale, tiles, [a, b]);
   addFlops(2 * d.batch * d.heads * d.tq * d.tk * d.d4 * 4);
   return out;
 }
@@ -204,12 +205,12 @@ function dots(a: Rows, b: Rows, d: Dims, scale: number): Tensor {
  */
 function mix(entry: 'mix_rows' | 'mix_cols', w: Tensor, x: Rows, y: Rows, d: Dims, rows: number, cols: number, scale: number): void {
   const tiles = d.batch * d.heads * Math.ceil(rows / MIX_TILE.rows) * Math.ceil(d.d4 / MIX_TILE.vec4s);
-  run(entry, [w.buffer, x.tensor.buffer, y.tensor.buffer], d, rows, cols, scale, tiles, [x, y]);
+  run(entry, [w.range, x.tensor.range, y.tensor.range], d, rows, cols, scale, tiles, [x, y]);
   addFlops(2 * d.batch * d.heads * rows * cols * d.d4 * 4);
 }
 
 /** `operands`: the layouts of lhs and rhs (dots) or x and y (mixes); the other kernels read none. */
-function run(entry: Entry, buffers: GPUBuffer[], d: Dims, rows: number, cols: number, scale: number, invocations: number, operands: Rows[] = []): void {
+function run(entry: Entry, buffers: BufferRange[], d: Dims, rows: number, cols: number, scale: number, invocations: number, operands: Rows[] = []): void {
   const layout = operands.flatMap((o) => [o.stride, o.offset]);
   gpu().dispatch({
     kernel: { shader: ATTENTION, entry, constants: entry === 'head_mean' ? undefined : { D4: d.d4 } },

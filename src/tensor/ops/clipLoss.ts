@@ -35,7 +35,7 @@ export function multiViewClipLoss(a: Tensor, b: Tensor, logScale: Tensor, batch:
   const lse = new Tensor([segments]);
   gpu().dispatch({
     kernel: { shader: CONTRASTIVE, entry: 'clip_loss' },
-    buffers: [sim.buffer, logScale.buffer, terms.buffer, lse.buffer],
+    buffers: [sim.range, logScale.range, terms.range, lse.range],
     params: u,
     workgroups: grid1d(Math.ceil(segments / WG)),
   });
@@ -53,7 +53,7 @@ export function multiViewClipLoss(a: Tensor, b: Tensor, logScale: Tensor, batch:
       const gradScale = new Tensor(sim.shape);
       gpu().dispatch({
         kernel: { shader: CONTRASTIVE, entry: 'clip_loss_backward' },
-        buffers: [sim.buffer, logScale.buffer, lse.buffer, g.buffer, gradSim.buffer, gradScale.buffer],
+        buffers: [sim.range, logScale.range, lse.range, g.range, gradSim.range, gradScale.range],
         params: u,
         workgroups: grid1d(Math.ceil(sim.size / WG)),
       });

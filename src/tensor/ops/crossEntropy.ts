@@ -31,7 +31,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor): Tensor {
   const lse = new Tensor([rows]);
   gpu().dispatch({
     kernel: { shader: CONTRASTIVE, entry: 'cross_entropy' },
-    buffers: [logits.buffer, targets.buffer, rowLoss.buffer, lse.buffer],
+    buffers: [logits.range, targets.range, rowLoss.range, lse.range],
     params: params(rows, cols, f32(0)),
     workgroups: grid1d(rows),
   });
@@ -47,7 +47,7 @@ function crossEntropyBackward(logits: Tensor, targets: Tensor, lse: Tensor, grad
   const grad = new Tensor(logits.shape);
   gpu().dispatch({
     kernel: { shader: CONTRASTIVE, entry: 'cross_entropy_backward' },
-    buffers: [logits.buffer, targets.buffer, lse.buffer, gradLoss.buffer, grad.buffer],
+    buffers: [logits.range, targets.range, lse.range, gradLoss.range, grad.range],
     params: params(rows, cols, f32(1 / rows)),
     workgroups: grid1d(Math.ceil(grad.size / (WG * 4))),
   });

@@ -23,7 +23,7 @@ function run(entry: Entry, a: Tensor, b: Tensor, out: Tensor, cols = 1, s = 1, t
   );
   gpu().dispatch({
     kernel: { shader: ELEMENTWISE, entry },
-    buffers: [a.buffer, b.buffer, out.buffer],
+    buffers: [a.range, b.range, out.range],
     params: params(count, block, cols, f32(s), f32(t)),
     workgroups,
   });

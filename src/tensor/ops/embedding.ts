@@ -3,6 +3,7 @@
  * atomics (the host groups the positions of each id), and the patch embedding's im2col, which turns the vision
  * tower's conv (kernel = stride = patch, no bias) into a matmul.
  */
+import type { BufferRange } from '../../gpu/runtime.ts';
 import source from '../../../shaders/embedding.wgsl';
 import { shader } from '../../gpu/kernel.ts';
 import { grid1d } from '../../gpu/runtime.ts';
@@ -15,7 +16,7 @@ import { reshape } from './shape.ts';
 const EMBEDDING = shader('embedding.wgsl', source);
 const WG = 64;
 
-function run(entry: string, buffers: GPUBuffer[], uniforms: Uint32Array, invocations: number): void {
+function run(entry: string, buffers: BufferRange[], uniforms: Uint32Array, invocations: number): void {
   gpu().dispatch({
     kernel: { shader: EMBEDDING, entry },
     buffers,
@@ -43,7 +44,7 @@ export function embedding(ids: Tensor, table: Tensor, hostIds?: Int32Array): Ten
   const out = new Tensor([...ids.shape, dim]);
   const chunks = Math.ceil(dim / 4);
   const entry = dim % 4 === 0 ? 'embedding_forward4' : 'embedding_forward';
-  run(entry, [ids.buffer, table.buffer, out.buffer], params(ids.size, dim, rows), ids.size * chunks);
+  run(entry, [ids.range, table.range, out.range], params(ids.size, dim, rows), ids.size * chunks);
   // A copy: the caller may reuse its array before backward runs.
   const positions = wantsGrad ? Int32Array.from(hostIds!) : null;
   return record('embedding', [ids, table], out, (g, needs) => [null, needs[1] ? scatterRows(g, positions!, rows, dim) : null]);
@@ -69,7 +70,7 @@ function scatterRows(g: Tensor, ids: Int32Array, rows: number, dim: number): Ten
   const { grouped, distinct } = groupPositions(ids, rows);
   const groupedTensor = fromArray(grouped, [grouped.length], 'i32');
   const gradTable = zeros([rows, dim]);
-  const buffers = [groupedTensor.buffer, g.buffer, gradTable.buffer];
+  const buffers = [groupedTensor.range, g.range, gradTable.range];
   run('embedding_backward', buffers, params(distinct, dim), distinct * Math.ceil(dim / 4));
   groupedTensor.dispose();
   return gradTable;
@@ -136,9 +137,9 @@ export function patchify(images: Tensor, patch: number): Tensor {
 function patchifyWith(images: Tensor, g: PatchGeometry): Tensor {
   const out = new Tensor([g.batch, g.gridH * g.gridW, g.channels * g.patch * g.patch]);
   if (g.patch % 4 === 0 && g.width % 4 === 0) {
-    run('patchify4', [images.buffer, out.buffer], patchParams(out.size / 4, g), out.size / 4);
+    run('patchify4', [images.range, out.range], patchParams(out.size / 4, g), out.size / 4);
   } else {
-    run('patchify', [images.buffer, out.buffer], patchParams(out.size, g), Math.ceil(out.size / 4));
+    run('patchify', [images.range, out.range], patchParams(out.size, g), Math.ceil(out.size / 4));
   }
   return record('patchify', [images], out, (grad) => [unpatchify(grad, g)]);
 }
@@ -146,6 +147,6 @@ function patchifyWith(images: Tensor, g: PatchGeometry): Tensor {
 /** The inverse permutation (patches do not overlap), zero where no patch covers a pixel. */
 function unpatchify(patches: Tensor, g: PatchGeometry): Tensor {
   const out = new Tensor([g.batch, g.channels, g.height, g.width]);
-  run('unpatchify', [patches.buffer, out.buffer], patchParams(out.size, g), Math.ceil(out.size / 4));
+  run('unpatchify', [patches.range, out.range], patchParams(out.size, g), Math.ceil(out.size / 4));
   return record('unpatchify', [patches], out, (grad) => [patchifyWith(grad, g)]);
 }

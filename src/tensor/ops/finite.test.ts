@@ -39,10 +39,10 @@ for (const fallback of [true, false]) {
 
     it('does not count what lies in the buffer past the last element', async () => {
       const stale = fromArray(new Float32Array(8).fill(Number.NaN), [8]);
-      const buffer = stale.buffer;
+      const buffer = stale.range.buffer;
       stale.dispose();
       const t = fromArray([1, 2, 3, 4, 5], [5]);
-      expect(t.buffer).toBe(buffer); // the pool handed the NaN-filled buffer back: its last three lanes hold NaN
+      expect(t.range.buffer).toBe(buffer); // the pool handed the NaN-filled buffer back: its last three lanes hold NaN
       const counts = nonFiniteCounts([t]);
       expect(Array.from(await counts.read())).toEqual([0]);
       for (const x of [t, counts]) x.dispose();

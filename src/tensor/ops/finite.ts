@@ -34,10 +34,10 @@ function countGroup(group: readonly [number, Tensor][], counts: Tensor): void {
     workgroups += grid[0] * grid[1];
   }
   // Unused bindings repeat the first tensor: bound, never read.
-  const buffers = Array.from({ length: TENSORS_PER_DISPATCH }, (_, i) => (group[i] ?? group[0]!)[1].buffer);
+  const buffers = Array.from({ length: TENSORS_PER_DISPATCH }, (_, i) => (group[i] ?? group[0]!)[1].range);
   gpu().dispatch({
     kernel: { shader: FINITE, entry: 'count_non_finite' },
-    buffers: [...buffers, counts.buffer],
+    buffers: [...buffers, counts.range],
     // The tensor count, padding to the spans' 16-byte alignment, then all seven spans (the unused ones zero).
     params: params(group.length, 0, 0, 0, ...spans, ...Array<number>(4 * (TENSORS_PER_DISPATCH - group.length)).fill(0)),
     workgroups: grid1d(workgroups),

@@ -121,7 +121,7 @@ interface ViewBatch {
 function dispatch(entry: string, v: ViewBatch, buffers: Tensor[], workgroups: [number, number?], step = 0): void {
   gpu().dispatch({
     kernel: { shader: IMAGE, entry },
-    buffers: buffers.map((t) => t.buffer),
+    buffers: buffers.map((t) => t.range),
     params: params(v.batch, v.srcH, v.srcW, v.size, step),
     workgroups,
   });
@@ -130,7 +130,7 @@ function dispatch(entry: string, v: ViewBatch, buffers: Tensor[], workgroups: [n
 function renderView(images: Tensor, v: ViewBatch): Tensor {
   // A tensor only as pooled storage: its words are the u32 / f32 fields of ViewSample.
   const samples = new Tensor([v.plans.length * SAMPLE_WORDS]);
-  gpu().write(samples.buffer, packSamples(v.plans));
+  gpu().write(samples.range, packSamples(v.plans));
   const shape = [v.batch, 3, v.size, v.size];
   const pixels = grid1d(Math.ceil((v.batch * v.size * v.size) / WG));
   const work = new Tensor(shape);

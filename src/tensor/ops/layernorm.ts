@@ -35,7 +35,7 @@ function run(entry: Entry, tensors: Tensor[], { rows, cols }: RowShape, workgrou
   const constants = { GROUP: rowGroup(), ...(addend === undefined ? {} : { ADDEND: Number(addend) }) };
   gpu().dispatch({
     kernel: { shader: LAYERNORM, entry, constants },
-    buffers: tensors.map((t) => t.buffer),
+    buffers: tensors.map((t) => t.range),
     params: params(rows, cols, f32(eps), rowsPerChunk),
     workgroups,
   });

@@ -201,7 +201,7 @@ function product(a: Tensor, b: Tensor, d: Dims, { transA, transB, bias, kSplit: 
         ADDEND: Number(!!addInKernel),
       },
     },
-    buffers: [a.buffer, b.buffer, out.buffer, (addInKernel ? addend : a).buffer, ...(bias ? [bias.buffer] : [])],
+    buffers: [a.range, b.range, out.range, (addInKernel ? addend : a).range, ...(bias ? [bias.range] : [])],
     params: params(d.M, d.N, d.K, a.shape.length > 2 ? d.M * d.K : 0, b.shape.length > 2 ? d.K * d.N : 0, slices, kSplit),
     workgroups,
   });

@@ -20,7 +20,7 @@ export function l2Normalize(x: Tensor): Tensor {
   const norms = new Tensor([rows]);
   gpu().dispatch({
     kernel: { shader: CONTRASTIVE, entry: 'l2_normalize' },
-    buffers: [x.buffer, out.buffer, norms.buffer],
+    buffers: [x.range, out.range, norms.range],
     params: params(rows, cols, f32(EPS)),
     workgroups: grid1d(rows),
   });
@@ -32,7 +32,7 @@ export function l2Normalize(x: Tensor): Tensor {
       const grad = new Tensor(x.shape);
       gpu().dispatch({
         kernel: { shader: CONTRASTIVE, entry: 'l2_normalize_backward' },
-        buffers: [g.buffer, out.buffer, norms.buffer, grad.buffer],
+        buffers: [g.range, out.range, norms.range, grad.range],
         params: params(rows, cols, f32(EPS)),
         workgroups: grid1d(rows),
       });

@@ -65,7 +65,7 @@ function sumChunks(x: Tensor, out: Tensor, v: AxisView, chunk: number, scale: nu
   const unit = v.inner % 4 === 0 ? 4 : 1;
   gpu().dispatch({
     kernel: { shader: REDUCE, entry: `${unit === 4 ? 'sum_axis4' : 'sum_axis'}${addend ? '_add' : ''}` },
-    buffers: addend ? [x.buffer, out.buffer, addend.buffer] : [x.buffer, out.buffer],
+    buffers: addend ? [x.range, out.range, addend.range] : [x.range, out.range],
     params: params(v.outer, v.axis, v.inner, f32(scale), chunk),
     workgroups: grid1d(Math.ceil(out.size / unit / WG)),
   });
@@ -75,7 +75,7 @@ function broadcastAxis(g: Tensor, v: AxisView, shape: Shape, scale: number): Ten
   const out = new Tensor(shape);
   gpu().dispatch({
     kernel: { shader: REDUCE, entry: 'broadcast_axis' },
-    buffers: [g.buffer, out.buffer],
+    buffers: [g.range, out.range],
     params: params(v.outer, v.axis, v.inner, f32(scale), 0),
     workgroups: grid1d(Math.ceil(out.size / WG)),
   });

@@ -21,7 +21,7 @@ export function positiveHeadMean(grad: Tensor, probs: Tensor): Tensor {
   const out = new Tensor([batch, rows, cols]);
   gpu().dispatch({
     kernel: { shader: RELEVANCE, entry: 'positive_head_mean' },
-    buffers: [grad.buffer, probs.buffer, out.buffer],
+    buffers: [grad.range, probs.range, out.range],
     params: params(batch, heads, rows * cols),
     workgroups: grid1d(Math.ceil(out.size / WG)),
   });

@@ -79,7 +79,7 @@ function step(inSize: number, outSize: number, scale: number | undefined): numbe
 function run(entry: 'bicubic' | 'bicubic_backward', from: Tensor, to: Tensor, g: Geometry, pixels: number): void {
   gpu().dispatch({
     kernel: { shader: IMAGE, entry },
-    buffers: [from.buffer, to.buffer],
+    buffers: [from.range, to.range],
     params: params(g.planes, g.inH, g.inW, g.outH, g.outW, f32(g.stepH), f32(g.stepW)),
     workgroups: grid1d(Math.ceil((pixels * Math.ceil(g.planes / PLANES_PER_INVOCATION)) / WG)),
   });

@@ -76,7 +76,7 @@ export function transpose(x: Tensor): Tensor {
   const out = new Tensor([...batchShape, n, m], x.dtype);
   gpu().dispatch({
     kernel: { shader: LAYOUT, entry: 'transpose' },
-    buffers: [x.buffer, out.buffer],
+    buffers: [x.range, out.range],
     params: params(numel(batchShape), m, n),
     workgroups: grid1d(Math.ceil(x.size / PER_WORKGROUP)),
   });
@@ -107,14 +107,14 @@ interface Strided {
 function copyRuns(src: Tensor, from: Strided, dst: Tensor, to: Strided, rows: number, run: number): void {
   if (rows * run === 0) return;
   if (rows === 1 || (from.stride === run && to.stride === run)) {
-    gpu().copy(src.buffer, from.offset * 4, dst.buffer, to.offset * 4, rows * run * 4);
+    gpu().copy(src.range, from.offset * 4, dst.range, to.offset * 4, rows * run * 4);
     return;
   }
   const unit = [run, from.stride, from.offset, to.stride, to.offset].every((n) => n % 4 === 0) ? 4 : 1;
   const { block, workgroups } = blocks((rows * run) / unit);
   gpu().dispatch({
     kernel: { shader: LAYOUT, entry: unit === 4 ? 'copy_runs4' : 'copy_runs' },
-    buffers: [src.buffer, dst.buffer],
+    buffers: [src.range, dst.range],
     params: params(rows, run / unit, from.stride / unit, from.offset / unit, to.stride / unit, to.offset / unit, block),
     workgroups,
   });

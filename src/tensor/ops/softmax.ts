@@ -24,7 +24,7 @@ function rowKernel(entry: Entry, inputs: Tensor[], op: string): Tensor {
   const out = new Tensor(inputs[0]!.shape);
   gpu().dispatch({
     kernel: { shader: SOFTMAX, entry, constants: { GROUP: rowGroup() } },
-    buffers: [...inputs, out].map((t) => t.buffer),
+    buffers: [...inputs, out].map((t) => t.range),
     params: params(rows, cols),
     workgroups: grid1d(rows),
   });

@@ -3,6 +3,7 @@
  * teacher's EMA in the same pass), the teacher EMA and clamp. One dispatch each; nothing is recorded, so they are
  * safe on parameters that require grad.
  */
+import type { BufferRange } from '../../gpu/runtime.ts';
 import source from '../../../shaders/update.wgsl';
 import { shader } from '../../gpu/kernel.ts';
 import { gpu } from '../engine.ts';
@@ -18,11 +19,11 @@ type Entry = 'adamw' | 'adamw_ema' | 'ema' | 'clamp_in_place';
  * Runs `entry` over the elements of `tensors` (all of one size; `extra` buffers are bound after them, and the
  * `extra` tensors after those) with the uniform block (vec4 count, block size, ...fields).
  */
-function run(entry: Entry, tensors: Tensor[], fields: Parameters<typeof params>, extra: GPUBuffer[] = [], extraTensors: Tensor[] = []): void {
+function run(entry: Entry, tensors: Tensor[], fields: Parameters<typeof params>, extra: BufferRange[] = [], extraTensors: Tensor[] = []): void {
   const { count, block, workgroups } = flatSpans(tensors[0]!.size, [...tensors, ...extraTensors]);
   gpu().dispatch({
     kernel: { shader: UPDATE, entry },
-    buffers: [...tensors.map((t) => t.buffer), ...extra, ...extraTensors.map((t) => t.buffer)],
+    buffers: [...tensors.map((t) => t.range), ...extra, ...extraTensors.map((t) => t.range)],
     params: params(count, block, ...fields),
     workgroups,
   });
@@ -87,9 +88,9 @@ export function adamwUpdate(
   const constants = [row, f32(c.beta1), f32(1 - c.beta1), f32(c.beta2), f32(1 - c.beta2), f32(c.eps)];
   const moments = [param, grad, expAvg, expAvgSq];
   if (ema?.target === param) throw new Error('adamwUpdate: the EMA target is the parameter itself');
-  if (ema) run('adamw_ema', moments, [...constants, f32(ema.momentum), f32(1 - ema.momentum)], [hyper.buffer], [ema.target]);
+  if (ema) run('adamw_ema', moments, [...constants, f32(ema.momentum), f32(1 - ema.momentum)], [hyper.range], [ema.target]);
   // Without a teacher the EMA fields are unused: momentum 1 would leave one unchanged.
-  else run('adamw', moments, [...constants, f32(1), f32(0)], [hyper.buffer]);
+  else run('adamw', moments, [...constants, f32(1), f32(0)], [hyper.range]);
 }
 
 /** target = momentum * target + (1 - momentum) * source, in place (the COSMOS teacher update). */

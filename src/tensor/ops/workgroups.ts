@@ -52,8 +52,8 @@ export interface FlatSpans extends Blocks {
 export function flatSpans(size: number, tensors: readonly Tensor[]): FlatSpans {
   const count = Math.ceil(size / 4);
   for (const t of tensors) {
-    if (t.buffer.size < count * 16) {
-      throw new Error(`${t.toString()} sits in a buffer of ${t.buffer.size} bytes, short of the ${count * 16} that whole vec4s need`);
+    if (t.range.size < count * 16) {
+      throw new Error(`${t.toString()} sits in a range of ${t.range.size} bytes, short of the ${count * 16} that whole vec4s need`);
     }
   }
   return { count, ...blocks(count) };

@@ -35,7 +35,7 @@ function setGrad(c: FixtureCase, p: Tensor, key: string): void {
     p.grad?.dispose();
     p.grad = null;
   } else if (p.grad) {
-    gpu().write(p.grad.buffer, Float32Array.from(g.data));
+    gpu().write(p.grad.range, Float32Array.from(g.data));
   } else {
     p.grad = fixtureTensor(c, key).keep();
   }

@@ -107,7 +107,7 @@ export class AdamW {
       slot.step++;
       this.hostHyper.set(adamwHyperRow(constants, { lr, weightDecay: slot.decay ? weightDecay : 0, step: slot.step }), row * 4);
     }
-    gpu().write(this.hyper.buffer, this.hostHyper);
+    gpu().write(this.hyper.range, this.hostHyper);
     for (const [row, slot] of updated) {
       const target = teacher?.targets.get(slot.param);
       const ema = target && teacher ? { target, momentum: teacher.momentum } : undefined;
