@@ -1,17 +1,19 @@
 // In-place optimizer-side updates, outside the tape: AdamW (torch.optim.AdamW), the teacher EMA, clamp.
-// Flat kernels over vec4s, split into blocks as elementwise.wgsl describes: every tensor's buffer holds whole vec4s,
+// Flat kernels over vec4s, split into blocks as elementwise.wgsl describes: every tensor's range holds whole vec4s,
 // so the last vec4 is updated whole, its lanes past the end being padding that nothing reads; each workgroup walks
 // its block four vec4s a round per invocation.
-// Every entry writes x (the parameter, the EMA target, the clamped tensor) at @binding(1); AdamW and EMA
-// read src (the gradient, the EMA source) at @binding(2). The uniform block differs per entry; each starts
-// with the vec4 count and the block size. adamw_ema also moves the parameter's EMA teacher (@binding(6)) toward
-// the parameter before updating it: the teacher EMA and the optimizer step in one pass over the parameter.
+// Every entry writes x (the parameters, the EMA target, the clamped tensor) at @binding(1); AdamW and EMA
+// read src (the gradients, the EMA source) at @binding(2). The uniform block differs per entry; each starts
+// with the vec4 count and the block size.
+// AdamW runs over a chunk of the optimizer's flat buffers (src/tensor/flat.ts): every parameter of the chunk in one
+// dispatch, each 256-byte slot reading its parameter's row of `hyper` through `slot_rows`. adamw_ema also moves
+// the EMA teacher (@binding(7), the same layout) toward the parameters before updating them: the teacher EMA and
+// the optimizer step in one pass.
 
 // What stays fixed over a run; the uniform block is cached, so a step allocates nothing.
 struct AdamwParams {
   count: u32,
   block: u32,
-  row: u32,        // this parameter's row of `hyper`
   beta1: f32,
   one_minus_beta1: f32,
   beta2: f32,
@@ -43,11 +45,15 @@ struct ClampParams {
 @group(0) @binding(3) var<storage, read_write> exp_avg: array<vec4f>;
 @group(0) @binding(4) var<storage, read_write> exp_avg_sq: array<vec4f>;
 // What changes every step, one row of 4 per parameter, written by the host once per step for all parameters:
-// (1 - lr * weight_decay, sqrt(1 - beta2^step), -lr / (1 - beta1^step), unused), from float64 on the host.
+// (1 - lr * weight_decay, sqrt(1 - beta2^step), -lr / (1 - beta1^step), 1 if the parameter steps else 0), from
+// float64 on the host. A parameter without a gradient does not step, as torch skips it.
 @group(0) @binding(5) var<storage, read> hyper: array<vec4f>;
-@group(0) @binding(6) var<storage, read_write> teacher: array<vec4f>;
+// The parameter (row of `hyper`) of each 256-byte slot of the chunk.
+@group(0) @binding(6) var<storage, read> slot_rows: array<u32>;
+@group(0) @binding(7) var<storage, read_write> teacher: array<vec4f>;
 
 const WG: u32 = 64u;
+const SLOT_VEC4S: u32 = 16u;
 
 // This invocation's first vec4 and the end of its workgroup's block.
 fn span(count: u32, block: u32, lid: u32, wid: vec3u, nwg: vec3u) -> vec2u {
@@ -60,7 +66,9 @@ fn span(count: u32, block: u32, lid: u32, wid: vec3u, nwg: vec3u) -> vec2u {
 // does not), so the moments agree with torch to an ulp of their terms either way.
 //   param.mul_(1 - lr*wd); exp_avg.mul_(b1).add_(g, alpha=1-b1); exp_avg_sq.mul_(b2).addcmul_(g, g, value=1-b2)
 //   denom = exp_avg_sq.sqrt() / sqrt(bc2) + eps; param.addcdiv_(exp_avg, denom, value=-lr/bc1)
-fn adamw_at(i: u32, h: vec4f) {
+fn adamw_at(i: u32) {
+  let h = hyper[slot_rows[i / SLOT_VEC4S]];
+  if (h.w == 0.0) { return; }
   let decay = h.x;
   let sqrt_bc2 = h.y;
   let neg_step = h.z;
@@ -75,36 +83,35 @@ fn adamw_at(i: u32, h: vec4f) {
 
 @compute @workgroup_size(WG)
 fn adamw(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let h = hyper[adamw_p.row];
   let r = span(adamw_p.count, adamw_p.block, lid, wid, nwg);
   var i = r.x;
   for (; i + 3u * WG < r.y; i += 4u * WG) {
-    adamw_at(i, h);
-    adamw_at(i + WG, h);
-    adamw_at(i + 2u * WG, h);
-    adamw_at(i + 3u * WG, h);
+    adamw_at(i);
+    adamw_at(i + WG);
+    adamw_at(i + 2u * WG);
+    adamw_at(i + 3u * WG);
   }
-  for (; i < r.y; i += WG) { adamw_at(i, h); }
+  for (; i < r.y; i += WG) { adamw_at(i); }
 }
 
-// The teacher moves toward the parameter before its step, as `ema` does with the same operations.
-fn adamw_ema_at(i: u32, h: vec4f) {
+// The teacher moves toward the parameter before its step, as `ema` does with the same operations; the teachers of
+// parameters that do not step move too.
+fn adamw_ema_at(i: u32) {
   teacher[i] = teacher[i] * adamw_p.momentum + adamw_p.one_minus_momentum * x[i];
-  adamw_at(i, h);
+  adamw_at(i);
 }
 
 @compute @workgroup_size(WG)
 fn adamw_ema(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let h = hyper[adamw_p.row];
   let r = span(adamw_p.count, adamw_p.block, lid, wid, nwg);
   var i = r.x;
   for (; i + 3u * WG < r.y; i += 4u * WG) {
-    adamw_ema_at(i, h);
-    adamw_ema_at(i + WG, h);
-    adamw_ema_at(i + 2u * WG, h);
-    adamw_ema_at(i + 3u * WG, h);
+    adamw_ema_at(i);
+    adamw_ema_at(i + WG);
+    adamw_ema_at(i + 2u * WG);
+    adamw_ema_at(i + 3u * WG);
   }
-  for (; i < r.y; i += WG) { adamw_ema_at(i, h); }
+  for (; i < r.y; i += WG) { adamw_ema_at(i); }
 }
 
 // target.mul_(m).add_((1 - m) * source), as the COSMOS training loop updates the teacher.

@@ -56,8 +56,8 @@ function definedOnly<T extends object>(values: T): Partial<T> {
 
 export class CosmosTrainer {
   readonly optimizer: AdamW;
-  /** Each student parameter's teacher parameter; null in CLIP mode. */
-  private readonly teacherOf: ReadonlyMap<Tensor, Tensor> | null;
+  /** The teachers of the parameters the optimizer does not move (frozen ones), by parameter; empty in CLIP mode. */
+  private readonly frozenTeacherOf: ReadonlyMap<Tensor, Tensor>;
 
   constructor(
     readonly student: CosmosModel,
@@ -67,14 +67,17 @@ export class CosmosTrainer {
   ) {
     if (options.mode === 'cosmos' && !teacher) throw new Error('COSMOS training needs a teacher model');
     const teacherParams = teacher?.parameters();
-    this.teacherOf = teacherParams ? new Map(student.parameters().map((p, i) => [p, teacherParams[i]!])) : null;
+    const teacherOf = teacherParams ? new Map(student.parameters().map((p, i) => [p, teacherParams[i]!])) : undefined;
     for (const t of teacherParams ?? []) t.requiresGrad = false;
     const named = student.namedParameters();
     for (const [name, p] of named) p.requiresGrad = !options.freezeTowers || fineTuned(name);
+    const trained = named.filter(([, p]) => p.requiresGrad);
     this.optimizer = new AdamW(
-      named.filter(([, p]) => p.requiresGrad).map(([name, param]) => ({ name, param, decay: decayFor(name, param.shape.length) })),
+      trained.map(([name, param]) => ({ name, param, decay: decayFor(name, param.shape.length) })),
       definedOnly({ weightDecay: options.weightDecay, betas: options.betas, eps: options.eps }),
+      teacherOf && new Map(trained.map(([, p]) => [p, teacherOf.get(p)!])),
     );
+    this.frozenTeacherOf = new Map([...(teacherOf ?? [])].filter(([p]) => !p.requiresGrad));
   }
 
   async step(batch: ViewBatch, settings: StepSettings): Promise<StepLosses> {
@@ -92,11 +95,10 @@ export class CosmosTrainer {
       const [clip, cosmos, total] = await losses.readFloat();
       const read = { clip: clip!, cosmos: terms.cosmos ? cosmos! : Number.NaN, total: total!, skipped };
       if (skipped) return read;
-      // The teacher moves toward the student before the optimizer step: in the step's own dispatch for every
-      // parameter the optimizer updates, on its own for the rest (frozen ones).
-      const teacher = this.teacherOf ? { targets: this.teacherOf, momentum: settings.momentum } : undefined;
-      const updated = new Set(this.optimizer.step(settings.lr, teacher));
-      for (const [p, target] of this.teacherOf ?? []) if (!updated.has(p)) emaUpdate(target, p, settings.momentum);
+      // The teacher moves toward the student before the optimizer step: in the optimizer's own dispatch for every
+      // parameter it holds, on its own for the rest (frozen ones).
+      this.optimizer.step(settings.lr, this.teacher ? settings.momentum : undefined);
+      for (const [p, target] of this.frozenTeacherOf) emaUpdate(target, p, settings.momentum);
       for (const model of [this.student, this.teacher]) {
         if (!model) continue;
         clampInPlace(model.logitScale, 0, MAX_LOG_SCALE);

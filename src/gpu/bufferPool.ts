@@ -33,8 +33,9 @@ export class BufferPool {
     private readonly label: string,
   ) {}
 
-  acquire(byteSize: number): GPUBuffer {
-    const size = sizeClass(byteSize);
+  /** A buffer of `byteSize`'s size class, or of `cap` bytes where the class would pass it (an adapter's limit). */
+  acquire(byteSize: number, cap = Number.POSITIVE_INFINITY): GPUBuffer {
+    const size = Math.max(byteSize, Math.min(sizeClass(byteSize), cap));
     const buffer = this.free.get(size)?.pop() ?? this.create(size);
     this.live.add(buffer);
     this.liveBytes += size;

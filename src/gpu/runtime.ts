@@ -108,10 +108,15 @@ export class GpuRuntime {
     return this.lostError !== null;
   }
 
+  /** The largest buffer a kernel can bind whole on this adapter. */
+  get maxBindingBytes(): number {
+    return Math.min(this.limits.maxBufferSize, this.limits.maxStorageBufferBindingSize);
+  }
+
   /** A storage buffer of at least `byteSize` bytes from the pool; give it back with `release`. */
   alloc(byteSize: number): GPUBuffer {
     this.assertUsable();
-    const max = Math.min(this.limits.maxBufferSize, this.limits.maxStorageBufferBindingSize);
+    const max = this.maxBindingBytes;
     if (byteSize > max) {
       throw new GpuOutOfMemoryError(
         `A tensor of ${formatBytes(byteSize)} does not fit in one buffer on this GPU adapter (limit ${formatBytes(max)}). ` +
@@ -119,7 +124,7 @@ export class GpuRuntime {
       );
     }
     this.openBatch();
-    return this.storage.acquire(Math.max(byteSize, 4));
+    return this.storage.acquire(Math.max(byteSize, 4), max);
   }
 
   release(buffer: GPUBuffer): void {

@@ -147,9 +147,9 @@ function propagate(
 }
 
 /**
- * backward()'s share for a leaf: added into its `.grad`, or, the first or one that summed in the `.grad` held, taken
- * as it is (when owned and of the leaf's shape) or copied where something else may read it, instead of added into
- * zeros. gradients() never comes here.
+ * backward()'s share for a leaf: added into its `.grad`, or, the first or one that summed in the `.grad` held, copied
+ * into the leaf's gradSlot, or else taken as it is (when owned and of the leaf's shape) or copied where something
+ * else may read it, instead of added into zeros. gradients() never comes here.
  */
 function accumulateLeafGrad(leaf: Tensor, g: Tensor, owned: boolean, summed: boolean): void {
   if (leaf.grad && !summed) {
@@ -158,6 +158,13 @@ function accumulateLeafGrad(leaf: Tensor, g: Tensor, owned: boolean, summed: boo
   }
   // A share that summed in the held gradient replaces it.
   if (summed) leaf.grad?.dispose();
+  if (leaf.gradSlot) {
+    // The optimizer's flat gradients hold it: copied there, its own buffer goes back to the pool at once.
+    gpu().copy(g.range, 0, leaf.gradSlot.range, 0, g.byteSize);
+    if (owned) g.dispose();
+    leaf.grad = new Tensor(leaf.shape, 'f32', leaf.gradSlot).keep();
+    return;
+  }
   leaf.grad = owned && sameShape(g, leaf) ? g.keep() : copied(g, leaf.shape);
 }
 

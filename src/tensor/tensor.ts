@@ -98,15 +98,18 @@ export class Tensor {
   }
 
   /**
-   * Moves the values into `storage` at `byteOffset` (a slot of a flat buffer) and makes this tensor a view there,
-   * freeing its own buffer; objects that hold the tensor keep working. Refused for a tensor that shares storage.
+   * Moves the values into `storage` at `byteOffset` (a slot of a flat buffer) and makes this tensor a view there;
+   * objects that hold the tensor keep working. Its own buffer is freed; a tensor already in a flat buffer (of an
+   * earlier optimizer) drops its share of it. Refused for a tensor whose own buffer another tensor views.
    */
   relocate(storage: Storage, byteOffset: number): void {
-    if (this.sharesStorage) throw new Error(`${this.toString()} cannot move into a flat buffer while another tensor shares its storage`);
+    const old = this.liveStorage();
+    if (!old.flat && old.refs > 1) throw new Error(`${this.toString()} cannot move into a flat buffer while a view shares its storage`);
     const target = new Tensor(this.shape, this.dtype, { storage, byteOffset }).keep();
     gpu().copy(this.range, 0, target.range, 0, this.byteSize);
-    gpu().release(this.liveStorage().buffer);
+    if (--old.refs === 0) gpu().release(old.buffer);
     this.storage = target.storage;
+    this.byteOffset = byteOffset;
     target.storage = null; // its reference is now this tensor's
   }
 

@@ -58,7 +58,6 @@ const SAMPLE_WORDS = 22;
 const MAX_BLUR_RADIUS = 6;
 /** jitter_ops nibble for "no op" (no jitter for this sample). */
 const NO_JITTER = 0xffff;
-const CONTRAST = JITTER_OPS.indexOf('contrast');
 
 /** Gaussian blur kernel radius for a sigma: the kernel 2r + 1 covers +-3 sigma. */
 export const blurRadius = (sigma: number): number => Math.ceil(3 * sigma);
@@ -118,11 +117,11 @@ interface ViewBatch {
   plans: ViewPlan[];
 }
 
-function dispatch(entry: string, v: ViewBatch, buffers: Tensor[], workgroups: [number, number?], step = 0): void {
+function dispatch(entry: string, v: ViewBatch, buffers: Tensor[], workgroups: [number, number?]): void {
   gpu().dispatch({
     kernel: { shader: IMAGE, entry },
     buffers: buffers.map((t) => t.range),
-    params: params(v.batch, v.srcH, v.srcW, v.size, step),
+    params: params(v.batch, v.srcH, v.srcW, v.size),
     workgroups,
   });
 }
@@ -135,16 +134,8 @@ function renderView(images: Tensor, v: ViewBatch): Tensor {
   const pixels = grid1d(Math.ceil((v.batch * v.size * v.size) / WG));
   const work = new Tensor(shape);
   dispatch('view_crop_resize', v, [samples, images, work], pixels);
-  if (v.plans.some((p) => p.jitter)) {
-    // view_jitter binds the per-sample contrast means even at steps where no sample adjusts contrast.
-    const means = new Tensor([v.batch]);
-    for (let step = 0; step < JITTER_OPS.length; step++) {
-      if (v.plans.some((p) => p.jitter?.order[step] === CONTRAST)) {
-        dispatch('view_contrast_mean', v, [samples, work, means], [v.batch], step);
-      }
-      dispatch('view_jitter', v, [samples, work, means], pixels, step);
-    }
-  }
+  // All four jitter steps in one dispatch, a workgroup per sample.
+  if (v.plans.some((p) => p.jitter)) dispatch('view_jitter', v, [samples, work], [v.batch]);
   let blurredRows = work;
   if (v.plans.some((p) => p.blurSigma !== null)) {
     blurredRows = new Tensor(shape);
@@ -167,7 +158,7 @@ export function renderViews(images: Tensor, plans: ViewPlan[][]): Tensor[] {
   if (plans.length !== batch) throw new Error(`renderViews: ${plans.length} plans for a batch of ${batch}`);
   const viewCount = plans[0]!.length;
   if (batch! > gpu().limits.maxComputeWorkgroupsPerDimension) {
-    throw new Error(`renderViews: a batch of ${batch} is over the workgroup limit of the contrast reduction (one per sample)`);
+    throw new Error(`renderViews: a batch of ${batch} is over the workgroup limit of the color jitter (one workgroup per sample)`);
   }
   return scope(() =>
     Array.from({ length: viewCount }, (_, view) => {

@@ -1,32 +1,36 @@
 /**
- * In-place updates outside the tape (shaders/update.wgsl): the AdamW step of one parameter (with or without its
- * teacher's EMA in the same pass), the teacher EMA and clamp. One dispatch each; nothing is recorded, so they are
- * safe on parameters that require grad.
+ * In-place updates outside the tape (shaders/update.wgsl): AdamW over a chunk of the optimizer's flat buffers (with
+ * or without the teacher EMA in the same pass), the teacher EMA and clamp of single tensors. One dispatch each;
+ * nothing is recorded, so they are safe on parameters that require grad.
  */
-import type { BufferRange } from '../../gpu/runtime.ts';
 import source from '../../../shaders/update.wgsl';
 import { shader } from '../../gpu/kernel.ts';
+import type { BufferRange } from '../../gpu/runtime.ts';
 import { gpu } from '../engine.ts';
+import { SLOT_BYTES } from '../flat.ts';
 import { f32, params } from '../params.ts';
 import { type Tensor, shapeString } from '../tensor.ts';
-import { flatSpans } from './workgroups.ts';
+import { blocks, flatSpans } from './workgroups.ts';
 
 const UPDATE = shader('update.wgsl', source);
 
 type Entry = 'adamw' | 'adamw_ema' | 'ema' | 'clamp_in_place';
 
-/**
- * Runs `entry` over the elements of `tensors` (all of one size; `extra` buffers are bound after them, and the
- * `extra` tensors after those) with the uniform block (vec4 count, block size, ...fields).
- */
-function run(entry: Entry, tensors: Tensor[], fields: Parameters<typeof params>, extra: BufferRange[] = [], extraTensors: Tensor[] = []): void {
-  const { count, block, workgroups } = flatSpans(tensors[0]!.size, [...tensors, ...extraTensors]);
-  gpu().dispatch({
-    kernel: { shader: UPDATE, entry },
-    buffers: [...tensors.map((t) => t.range), ...extra, ...extraTensors.map((t) => t.range)],
-    params: params(count, block, ...fields),
-    workgroups,
-  });
+/** Runs `entry` over `count` vec4s of `buffers` with the uniform block (vec4 count, block size, ...fields). */
+function run(entry: Entry, count: number, buffers: BufferRange[], fields: Parameters<typeof params>): void {
+  const { block, workgroups } = blocks(count);
+  gpu().dispatch({ kernel: { shader: UPDATE, entry }, buffers, params: params(count, block, ...fields), workgroups });
+}
+
+/** Runs a single-tensor entry over the elements of `tensors` (all of one size). */
+function runOnTensors(entry: Entry, tensors: Tensor[], fields: Parameters<typeof params>): void {
+  const { count } = flatSpans(tensors[0]!.size, tensors);
+  run(
+    entry,
+    count,
+    tensors.map((t) => t.range),
+    fields,
+  );
 }
 
 function sameSize(op: string, target: Tensor, ...others: Tensor[]): void {
@@ -51,57 +55,57 @@ export interface AdamwStepValues {
 }
 
 /**
- * The per-step row of `hyper` for one parameter: (1 - lr * wd, sqrt(bc2), -lr / bc1, 0) with the bias
- * corrections bc = 1 - beta^step computed in float64, as torch does.
+ * The per-step row of `hyper` for one parameter that steps: (1 - lr * wd, sqrt(bc2), -lr / bc1, 1) with the bias
+ * corrections bc = 1 - beta^step computed in float64, as torch does. A parameter that does not step has a row of 0s.
  */
 export function adamwHyperRow(c: AdamwConstants, h: AdamwStepValues): [number, number, number, number] {
   if (!Number.isInteger(h.step) || h.step < 1) throw new Error(`adamw: step must be a positive integer, got ${h.step}`);
-  return [1 - h.lr * h.weightDecay, Math.sqrt(1 - c.beta2 ** h.step), -h.lr / (1 - c.beta1 ** h.step), 0];
+  return [1 - h.lr * h.weightDecay, Math.sqrt(1 - c.beta2 ** h.step), -h.lr / (1 - c.beta1 ** h.step), 1];
 }
 
-/** A teacher parameter moved toward its student parameter: target = momentum * target + (1 - momentum) * param. */
-export interface TeacherEma {
-  target: Tensor;
-  momentum: number;
+/** One chunk of the optimizer's flat buffers (src/tensor/flat.ts), all in the same layout. */
+export interface AdamwChunk {
+  param: BufferRange;
+  grad: BufferRange;
+  expAvg: BufferRange;
+  expAvgSq: BufferRange;
+  /** One u32 per 256-byte slot: the row of `hyper` of the parameter that slot belongs to. */
+  slotRows: BufferRange;
+  /** The EMA teachers of the parameters, moved toward them before the step; absent in CLIP training. */
+  teacher?: BufferRange;
 }
 
 /**
- * One torch.optim.AdamW step (torch 1.13, single-tensor, non-amsgrad) on `param`, updating the moment estimates
- * `expAvg` and `expAvgSq` in place. The step-dependent values come from row `row` of `hyper` ([rows, 4], see
- * adamwHyperRow), which the caller writes once per step for every parameter. With `ema`, the teacher parameter
- * first moves toward `param` as emaUpdate moves it, in the same dispatch: the COSMOS order (EMA, then AdamW).
+ * One torch.optim.AdamW step (torch 1.13, single-tensor, non-amsgrad) of every parameter in `chunk`, updating the
+ * moment estimates in place. Each parameter's step-dependent values come from its row of `hyper` ([rows, 4], see
+ * adamwHyperRow), which the caller writes once per step. With a teacher, every teacher parameter of the chunk first
+ * moves toward its parameter as emaUpdate moves it, in the same dispatch: the COSMOS order (EMA, then AdamW).
  */
-export function adamwUpdate(
-  param: Tensor,
-  grad: Tensor,
-  expAvg: Tensor,
-  expAvgSq: Tensor,
-  hyper: Tensor,
-  row: number,
-  c: AdamwConstants,
-  ema?: TeacherEma,
-): void {
-  sameSize('adamwUpdate', param, grad, expAvg, expAvgSq, ...(ema ? [ema.target] : []));
-  if (hyper.shape.length !== 2 || hyper.shape[1] !== 4 || row >= hyper.shape[0]!) {
-    throw new Error(`adamwUpdate: row ${row} of hyper ${shapeString(hyper.shape)} (expected [rows, 4])`);
+export function adamwChunk(chunk: AdamwChunk, hyper: Tensor, c: AdamwConstants, momentum?: number): void {
+  const { param, grad, expAvg, expAvgSq, slotRows, teacher } = chunk;
+  const ranges = [grad, expAvg, expAvgSq, ...(teacher ? [teacher] : [])];
+  if (param.size % SLOT_BYTES !== 0 || ranges.some((r) => r.size !== param.size)) {
+    throw new Error(`adamwChunk: ranges of ${[param, ...ranges].map((r) => r.size).join(', ')} bytes: all must be one whole number of slots`);
   }
-  const constants = [row, f32(c.beta1), f32(1 - c.beta1), f32(c.beta2), f32(1 - c.beta2), f32(c.eps)];
-  const moments = [param, grad, expAvg, expAvgSq];
-  if (ema?.target === param) throw new Error('adamwUpdate: the EMA target is the parameter itself');
-  if (ema) run('adamw_ema', moments, [...constants, f32(ema.momentum), f32(1 - ema.momentum)], [hyper.range], [ema.target]);
+  if (slotRows.size < (param.size / SLOT_BYTES) * 4) throw new Error(`adamwChunk: ${slotRows.size} bytes of slot rows for ${param.size / SLOT_BYTES} slots`);
+  if (hyper.shape.length !== 2 || hyper.shape[1] !== 4) throw new Error(`adamwChunk: hyper is ${shapeString(hyper.shape)}, not [rows, 4]`);
+  if (teacher && momentum === undefined) throw new Error('adamwChunk: a teacher needs the EMA momentum');
+  const constants = [f32(c.beta1), f32(1 - c.beta1), f32(c.beta2), f32(1 - c.beta2), f32(c.eps)];
+  const bound = [param, grad, expAvg, expAvgSq, hyper.range, slotRows];
+  if (teacher) run('adamw_ema', param.size / 16, [...bound, teacher], [...constants, f32(momentum!), f32(1 - momentum!)]);
   // Without a teacher the EMA fields are unused: momentum 1 would leave one unchanged.
-  else run('adamw', moments, [...constants, f32(1), f32(0)], [hyper.range]);
+  else run('adamw', param.size / 16, bound, [...constants, f32(1), f32(0)]);
 }
 
 /** target = momentum * target + (1 - momentum) * source, in place (the COSMOS teacher update). */
 export function emaUpdate(target: Tensor, source: Tensor, momentum: number): void {
   sameSize('emaUpdate', target, source);
-  run('ema', [target, source], [f32(momentum), f32(1 - momentum)]);
+  runOnTensors('ema', [target, source], [f32(momentum), f32(1 - momentum)]);
 }
 
 /** x = min(max(x, min), max), in place (the logit scales after each optimizer step). */
 export function clampInPlace(x: Tensor, min: number, max: number): void {
   sameSize('clampInPlace', x);
   if (!(min <= max)) throw new Error(`clampInPlace: min ${min} is above max ${max}`);
-  run('clamp_in_place', [x], [f32(min), f32(max)]);
+  runOnTensors('clamp_in_place', [x], [f32(min), f32(max)]);
 }

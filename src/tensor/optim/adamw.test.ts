@@ -1,7 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type FixtureCase, type FixtureTensor, type Tolerance, expectClose, expectTensorClose, fixtureTensor, loadFixture } from '../../testing/fixtures.ts';
 import { asFallbackAdapter, setupTestGpu } from '../../testing/gpu.ts';
-import { adamwHyperRow, adamwUpdate, clampInPlace, emaUpdate } from '../ops/update.ts';
+import { SLOT_BYTES, flatLayout } from '../flat.ts';
+import { sumAll } from '../ops/reduce.ts';
+import { mul } from '../ops/elementwise.ts';
+import { adamwHyperRow, clampInPlace, emaUpdate } from '../ops/update.ts';
+import { scope } from '../scope.ts';
+import { backward } from '../tape.ts';
 import { type Tensor, fromArray, parameter } from '../tensor.ts';
 import { AdamW, decayFor } from './adamw.ts';
 
@@ -107,26 +112,107 @@ describe('AdamW against torch.optim.AdamW', () => {
     b.dispose();
   });
 
-  it('moves the teachers of the parameters it updates, and returns those parameters', async () => {
+  it('moves every teacher, stepped parameter or not, before the step', async () => {
     const [w, b] = [parameter([1, 2, 3, 4], [2, 2]), parameter([0.5, -0.5], [2])];
     const [tw, tb] = [fromArray([0, 0, 0, 0], [2, 2]).keep(), fromArray([1, 1], [2]).keep()];
-    const optimizer = new AdamW([
-      { name: 'w', param: w, decay: true },
-      { name: 'b', param: b, decay: false },
-    ]);
-    w.grad = fromArray([1, -1, 2, -2], [2, 2]).keep();
-    const updated = optimizer.step(1e-3, {
-      targets: new Map([
+    const optimizer = new AdamW(
+      [
+        { name: 'w', param: w, decay: true },
+        { name: 'b', param: b, decay: false },
+      ],
+      {},
+      new Map([
         [w, tw],
         [b, tb],
       ]),
-      momentum: 0.75,
-    });
-    expect(updated).toEqual([w]);
+    );
+    w.grad = fromArray([1, -1, 2, -2], [2, 2]).keep();
+    optimizer.step(1e-3, 0.75);
     expect(Array.from(await tw.read())).toEqual([0.25, 0.5, 0.75, 1]); // 0.75 * 0 + 0.25 * w before its step
-    expect(Array.from(await tb.read())).toEqual([1, 1]); // b has no gradient: neither it nor its teacher moved
+    expect(Array.from(await tb.read())).toEqual([0.875, 0.625]); // b has no gradient and does not step; its teacher moves
+    expect(Array.from(await b.read())).toEqual([0.5, -0.5]);
+    expect(optimizer.state().params.map((p) => p.step)).toEqual([1, 0]);
+    optimizer.step(1e-3); // no momentum: the teachers stay
+    expect(Array.from(await tb.read())).toEqual([0.875, 0.625]);
     optimizer.dispose();
     for (const t of [w, b, tw, tb]) t.dispose();
+  });
+
+  it('backward writes the gradients into the flat buffer, adding later shares there', async () => {
+    const w = parameter([1, 2, 3], [3]);
+    const optimizer = new AdamW([{ name: 'w', param: w, decay: false }]);
+    for (let step = 0; step < 2; step++) {
+      optimizer.zeroGrad();
+      scope(() => {
+        backward(sumAll(mul(mul(w, w), fromArray([1, 10, 100], [3])))); // d/dw = 2 w * [1, 10, 100]
+        backward(sumAll(mul(w, fromArray([1, 1, 1], [3])))); // + 1, added into the held gradient
+      });
+      expect(w.grad!.sameRange(w.gradSlot!)).toBe(true);
+      const weights = Array.from(await w.read());
+      expectClose(
+        await w.grad!.read(),
+        weights.map((x, i) => 2 * x * [1, 10, 100][i]! + 1),
+        { rtol: 1e-6, atol: 0 },
+        `step ${step}`,
+      );
+      optimizer.step(0.1);
+    }
+    optimizer.dispose();
+    expect(w.gradSlot).toBeNull();
+    w.dispose();
+  });
+
+  it('takes parameters over from an earlier optimizer, and frees its flat buffers once all are disposed', async () => {
+    const live = gpu().memory().liveBytes;
+    const w = parameter([1, -2, 3, -4], [2, 2]);
+    const first = new AdamW([{ name: 'w', param: w, decay: true }]);
+    w.grad = fromArray([1, 1, 1, 1], [2, 2]).keep();
+    first.step(0.5);
+    first.zeroGrad();
+    const afterFirst = Array.from(await w.read());
+    first.dispose();
+    const second = new AdamW([{ name: 'w', param: w, decay: true }]);
+    expect(Array.from(await w.read())).toEqual(afterFirst);
+    second.step(0.5); // no gradient: nothing moves
+    expect(Array.from(await w.read())).toEqual(afterFirst);
+    second.dispose();
+    w.dispose();
+    await gpu().sync();
+    expect(gpu().memory().liveBytes).toBe(live);
+  });
+
+  it('updates parameters spread over several chunks when one binding cannot hold them all', async () => {
+    const sizes = [300, 70, 500, 1];
+    const maxChunk = 8 * SLOT_BYTES;
+    const layout = flatLayout(sizes, maxChunk);
+    expect(layout.slots.map((slot) => slot.chunk)).toEqual([0, 0, 1, 2]);
+    expect(layout.slots.map((slot) => slot.byteOffset)).toEqual([0, 5 * SLOT_BYTES, 0, 0]); // 300 floats take 5 slots
+    const c = { beta1: 0.9, beta2: 0.98, eps: 1e-8 };
+    const start = sizes.map((n, k) => Float32Array.from({ length: n }, (_, i) => Math.cos(i + k)));
+    const grads = sizes.map((n, k) => Float32Array.from({ length: n }, (_, i) => Math.sin(3 * i + k)));
+    const params = start.map((x) => parameter(x, [x.length]));
+    const spy = vi.spyOn(gpu(), 'maxBindingBytes', 'get').mockReturnValue(maxChunk);
+    let optimizer: AdamW;
+    try {
+      optimizer = new AdamW(
+        params.map((param, k) => ({ name: `p${k}`, param, decay: k % 2 === 0 })),
+        { lr: 1e-2, betas: [c.beta1, c.beta2], eps: c.eps, weightDecay: 0.1 },
+      );
+    } finally {
+      spy.mockRestore();
+    }
+    for (const [k, p] of params.entries()) p.grad = fromArray(grads[k]!, [sizes[k]!]).keep();
+    optimizer.step();
+    for (const [k, p] of params.entries()) {
+      const row = adamwHyperRow(c, { lr: 1e-2, weightDecay: k % 2 === 0 ? 0.1 : 0, step: 1 });
+      const want = Array.from(start[k]!, (x, i) => {
+        const g = grads[k]![i]!;
+        return x * row[0] + (row[2] * (1 - c.beta1) * g) / (Math.sqrt((1 - c.beta2) * g * g) / row[1] + c.eps);
+      });
+      expectClose(await p.read(), want, PARAM_TOL, `p${k}`);
+    }
+    optimizer.dispose();
+    for (const p of params) p.dispose();
   });
 
   it('refuses a parameter listed twice', () => {
@@ -200,44 +286,45 @@ for (const fallback of [true, false]) {
     it('one AdamW step from zero moments', async () => {
       const c = { beta1: 0.9, beta2: 0.98, eps: 1e-8 };
       const h = { lr: 1e-3, weightDecay: 0.1, step: 1 };
-      const [p, g] = [fromArray(xv, [n]), fromArray(gv, [n])];
-      const [m, v] = [fromArray(new Float32Array(n), [n]), fromArray(new Float32Array(n), [n])];
+      const p = parameter(xv, [n]);
+      const optimizer = new AdamW([{ name: 'w', param: p, decay: true }], { lr: h.lr, betas: [c.beta1, c.beta2], eps: c.eps, weightDecay: h.weightDecay });
+      p.grad = fromArray(gv, [n]).keep();
+      optimizer.step();
       const row = adamwHyperRow(c, h);
-      const hyper = fromArray(row, [1, 4]);
-      adamwUpdate(p, g, m, v, hyper, 0, c);
       const mWant = Array.from(gv, (gi) => (1 - c.beta1) * gi);
       const vWant = Array.from(gv, (gi) => (1 - c.beta2) * gi * gi);
       const pWant = Array.from(xv, (xi, i) => xi * row[0] + (row[2] * mWant[i]!) / (Math.sqrt(vWant[i]!) / row[1] + c.eps));
-      expectClose(await m.read(), mWant, { rtol: 1e-6, atol: 0 }, 'exp_avg');
-      expectClose(await v.read(), vWant, { rtol: 1e-6, atol: 0 }, 'exp_avg_sq');
+      const [{ expAvg, expAvgSq }] = optimizer.state().params;
+      expectClose(await expAvg!.read(), mWant, { rtol: 1e-6, atol: 0 }, 'exp_avg');
+      expectClose(await expAvgSq!.read(), vWant, { rtol: 1e-6, atol: 0 }, 'exp_avg_sq');
       expectClose(await p.read(), pWant, PARAM_TOL, 'param');
-      for (const t of [p, g, m, v, hyper]) t.dispose();
+      optimizer.dispose();
+      p.dispose();
     });
 
     it('AdamW with the teacher EMA in the same pass gives exactly the EMA then the AdamW step', async () => {
-      const c = { beta1: 0.9, beta2: 0.98, eps: 1e-8 };
-      const hyper = fromArray(adamwHyperRow(c, { lr: 1e-3, weightDecay: 0.1, step: 3 }), [1, 4]);
       const tv = values(2.3);
-      const start = () => ({
-        p: fromArray(xv, [n]),
-        m: fromArray(values(0.11), [n]),
-        v: fromArray(
-          values(0.05).map((x) => x * x),
-          [n],
-        ),
-        teacher: fromArray(tv, [n]),
-      });
-      const g = fromArray(gv, [n]);
-      const fused = start();
-      adamwUpdate(fused.p, g, fused.m, fused.v, hyper, 0, c, { target: fused.teacher, momentum: 0.99 });
-      const apart = start();
-      emaUpdate(apart.teacher, apart.p, 0.99);
-      adamwUpdate(apart.p, g, apart.m, apart.v, hyper, 0, c);
-      for (const key of ['teacher', 'p', 'm', 'v'] as const) {
-        expectClose(await fused[key].read(), await apart[key].read(), EXACT, key);
-      }
-      expect(() => adamwUpdate(fused.p, g, fused.m, fused.v, hyper, 0, c, { target: fused.p, momentum: 0.99 })).toThrow(/EMA target is the parameter/);
-      for (const t of [g, hyper, ...Object.values(fused), ...Object.values(apart)]) t.dispose();
+      const run = async (fused: boolean) => {
+        const [p, teacher] = [parameter(xv, [n]), fromArray(tv, [n]).keep()];
+        const optimizer = new AdamW([{ name: 'w', param: p, decay: true }], { lr: 1e-3, weightDecay: 0.1 }, fused ? new Map([[p, teacher]]) : undefined);
+        for (let step = 0; step < 3; step++) {
+          p.grad = fromArray(values(1.9 + step), [n]).keep();
+          if (fused) {
+            optimizer.step(undefined, 0.99);
+          } else {
+            emaUpdate(teacher, p, 0.99);
+            optimizer.step();
+          }
+        }
+        const [{ expAvg, expAvgSq }] = optimizer.state().params;
+        const read = await Promise.all([teacher, p, expAvg!, expAvgSq!].map((t) => t.read()));
+        optimizer.dispose();
+        p.dispose();
+        teacher.dispose();
+        return read;
+      };
+      const [fused, apart] = [await run(true), await run(false)];
+      for (const [i, key] of ['teacher', 'p', 'm', 'v'].entries()) expectClose(fused[i]!, apart[i]!, EXACT, key);
     });
 
     it('teacher EMA and clamp', async () => {

@@ -1,12 +1,15 @@
 /**
- * torch.optim.AdamW over named parameters, one GPU dispatch per parameter per step (ops/update.ts), which can
- * also move each parameter's EMA teacher in the same dispatch.
+ * torch.optim.AdamW over named parameters, and the EMA teacher of each, in one GPU dispatch per step (per chunk of
+ * the adapter's largest binding; ops/update.ts). The parameters, their gradients, both moments and the teachers live
+ * in flat buffers of one layout (src/tensor/flat.ts): the optimizer moves the parameters and teachers there when it
+ * is made, and backward() writes the parameters' gradients there (Tensor.gradSlot).
  * Like torch, each parameter keeps its own step count: a parameter without a gradient is skipped and its
  * bias corrections start when it first gets one.
  */
 import { gpu } from '../engine.ts';
-import { adamwHyperRow, adamwUpdate } from '../ops/update.ts';
-import { type Tensor, zeros } from '../tensor.ts';
+import { FlatBuffers, SLOT_BYTES, adapterLayout } from '../flat.ts';
+import { adamwChunk, adamwHyperRow } from '../ops/update.ts';
+import { Tensor, fromArray, zeros } from '../tensor.ts';
 
 export interface NamedParameter {
   name: string;
@@ -40,18 +43,14 @@ export interface AdamWState {
   readonly params: readonly ParameterState[];
 }
 
-/** The EMA teachers of parameters (by parameter) and the momentum to move them by. */
-export interface TeacherOf {
-  targets: ReadonlyMap<Tensor, Tensor>;
-  momentum: number;
-}
-
 interface Slot extends NamedParameter {
   step: number;
   /** zeroGrad dropped this parameter's gradient since the last step: it stands for zeros. */
   gradZeroed: boolean;
   readonly expAvg: Tensor;
   readonly expAvgSq: Tensor;
+  /** This parameter's slot of the flat gradients (also its `gradSlot`). */
+  readonly gradView: Tensor;
 }
 
 /** The COSMOS rule: no weight decay for vectors and scalars, norms, biases and logit scales. */
@@ -59,15 +58,29 @@ export function decayFor(name: string, ndim: number): boolean {
   return !(ndim < 2 || ['bn', 'ln', 'bias', 'logit_scale'].some((part) => name.includes(part)));
 }
 
+/** A new kept view of a gradient slot, to be a parameter's `.grad` (which the parameter owns and may dispose). */
+const sharing = (gradView: Tensor): Tensor => new Tensor(gradView.shape, 'f32', gradView).keep();
+
 export class AdamW {
   readonly options: AdamWOptions;
   private readonly slots: Slot[];
+  private readonly params: FlatBuffers;
+  private readonly teachers: FlatBuffers | null;
+  private readonly grads: FlatBuffers;
+  private readonly expAvgs: FlatBuffers;
+  private readonly expAvgSqs: FlatBuffers;
+  /** Per chunk: the parameter (slot index) of each 256-byte slot of the chunk, as the kernel looks it up. */
+  private readonly slotRows: Tensor[];
   /** Per-parameter step values ([slots, 4], see adamwHyperRow), rewritten once per step. */
   private readonly hyper: Tensor;
   private readonly hostHyper: Float32Array;
   private steps = 0;
 
-  constructor(params: readonly NamedParameter[], options: Partial<AdamWOptions> = {}) {
+  /**
+   * `teacherOf`: the EMA teacher of every parameter (COSMOS training), moved toward its parameter by each step();
+   * the teachers move into flat buffers too.
+   */
+  constructor(params: readonly NamedParameter[], options: Partial<AdamWOptions> = {}, teacherOf?: ReadonlyMap<Tensor, Tensor>) {
     this.options = { ...COSMOS_ADAMW, ...options };
     const names = new Set<string>();
     const tensors = new Set<Tensor>();
@@ -75,46 +88,65 @@ export class AdamW {
       if (names.has(name)) throw new Error(`AdamW: parameter ${name} is listed twice`);
       if (tensors.has(param)) throw new Error(`AdamW: parameter ${name} is the same tensor as another one`);
       if (param.dtype !== 'f32') throw new Error(`AdamW: parameter ${name} is ${param.dtype}, not f32`);
+      const teacher = teacherOf?.get(param);
+      if (teacherOf && (!teacher || teacher.size !== param.size)) throw new Error(`AdamW: parameter ${name} has no teacher of its size`);
       names.add(name);
       tensors.add(param);
     }
-    // The moments are allocated once, for the whole run, and owned by the optimizer.
-    this.slots = params.map((p) => ({
-      ...p,
-      step: 0,
-      gradZeroed: false,
-      expAvg: zeros(p.param.shape).keep(),
-      expAvgSq: zeros(p.param.shape).keep(),
-    }));
+    // All state is allocated once, for the whole run, and owned by the optimizer.
+    const layout = adapterLayout(params.map((p) => p.param.size));
+    this.params = new FlatBuffers(layout);
+    this.teachers = teacherOf ? new FlatBuffers(layout) : null;
+    [this.grads, this.expAvgs, this.expAvgSqs] = [new FlatBuffers(layout), new FlatBuffers(layout), new FlatBuffers(layout)];
+    this.slots = params.map((p, i) => {
+      this.params.adopt(i, p.param);
+      if (this.teachers) this.teachers.adopt(i, teacherOf!.get(p.param)!);
+      const gradView = this.grads.view(i, p.param.shape);
+      p.param.gradSlot = gradView;
+      // A gradient the parameter already holds moves into its slot.
+      if (p.param.grad) this.takeGradient(p.param, gradView);
+      const [expAvg, expAvgSq] = [this.expAvgs.view(i, p.param.shape), this.expAvgSqs.view(i, p.param.shape)];
+      return { ...p, step: 0, gradZeroed: false, expAvg, expAvgSq, gradView };
+    });
+    this.slotRows = layout.chunkBytes.map((bytes, c) => {
+      const rows = new Int32Array(bytes / SLOT_BYTES);
+      layout.slots.forEach((slot, i) => {
+        if (slot.chunk !== c) return;
+        const next = layout.slots[i + 1];
+        rows.fill(i, slot.byteOffset / SLOT_BYTES, next?.chunk === c ? next.byteOffset / SLOT_BYTES : rows.length);
+      });
+      return fromArray(rows, [rows.length], 'i32').keep();
+    });
     this.hyper = zeros([Math.max(1, this.slots.length), 4]).keep();
     this.hostHyper = new Float32Array(this.hyper.size);
   }
 
   /**
-   * Updates every parameter that has a gradient, with `lr` (the schedule's value) or the configured one, and
-   * returns them. With `teacher`, each updated parameter that has a teacher first moves it by the EMA (see
-   * adamwUpdate); moving the teachers of the parameters not updated is left to the caller.
+   * Updates every parameter that has a gradient, with `lr` (the schedule's value) or the configured one. With
+   * `momentum`, every teacher first moves toward its parameter by the EMA (see adamwChunk), whether or not the
+   * parameter steps; without, the teachers stay.
    */
-  step(lr = this.options.lr, teacher?: TeacherOf): Tensor[] {
+  step(lr = this.options.lr, momentum?: number): void {
     const { betas, eps, weightDecay } = this.options;
     const constants = { beta1: betas[0], beta2: betas[1], eps };
-    for (const slot of this.slots) {
-      if (slot.gradZeroed && !slot.param.grad) slot.param.grad = zeros(slot.param.shape).keep();
+    for (const [row, slot] of this.slots.entries()) {
+      const { param } = slot;
+      if (slot.gradZeroed && !param.grad) {
+        gpu().fill0(slot.gradView.range, 0, param.byteSize);
+        param.grad = sharing(slot.gradView);
+      }
       slot.gradZeroed = false;
-    }
-    const updated = [...this.slots.entries()].filter(([, slot]) => slot.param.grad);
-    for (const [row, slot] of updated) {
-      slot.step++;
-      this.hostHyper.set(adamwHyperRow(constants, { lr, weightDecay: slot.decay ? weightDecay : 0, step: slot.step }), row * 4);
+      if (param.grad && !param.grad.sameRange(slot.gradView)) this.takeGradient(param, slot.gradView);
+      const values = param.grad ? adamwHyperRow(constants, { lr, weightDecay: slot.decay ? weightDecay : 0, step: ++slot.step }) : [0, 0, 0, 0];
+      this.hostHyper.set(values, row * 4);
     }
     gpu().write(this.hyper.range, this.hostHyper);
-    for (const [row, slot] of updated) {
-      const target = teacher?.targets.get(slot.param);
-      const ema = target && teacher ? { target, momentum: teacher.momentum } : undefined;
-      adamwUpdate(slot.param, slot.param.grad!, slot.expAvg, slot.expAvgSq, this.hyper, row, constants, ema);
+    for (const [c, slotRows] of this.slotRows.entries()) {
+      const chunk = { param: this.params.chunk(c), grad: this.grads.chunk(c), expAvg: this.expAvgs.chunk(c), expAvgSq: this.expAvgSqs.chunk(c) };
+      const teacher = momentum === undefined ? undefined : this.teachers?.chunk(c);
+      adamwChunk({ ...chunk, slotRows: slotRows.range, teacher }, this.hyper, constants, momentum);
     }
     this.steps++;
-    return updated.map(([, slot]) => slot.param);
   }
 
   /** The gradients the next step() would apply, by parameter name. */
@@ -145,13 +177,26 @@ export class AdamW {
     };
   }
 
-  /** Frees the moment estimates; the parameters and their gradients belong to the model. */
+  /**
+   * Frees the gradients' slots, the moment estimates and the optimizer's share of the flat buffers; the
+   * parameters and teachers stay where they are, and belong to their models.
+   */
   dispose(): void {
     for (const slot of this.slots) {
       slot.expAvg.dispose();
       slot.expAvgSq.dispose();
+      slot.gradView.dispose();
+      if (slot.param.gradSlot === slot.gradView) slot.param.gradSlot = null;
     }
-    this.hyper.dispose();
+    for (const buffers of [this.params, this.teachers, this.grads, this.expAvgs, this.expAvgSqs]) buffers?.dispose();
+    for (const t of [...this.slotRows, this.hyper]) t.dispose();
+  }
+
+  /** Copies a gradient given to the parameter some other way (a test, a fault injection) into its slot. */
+  private takeGradient(param: Tensor, gradView: Tensor): void {
+    gpu().copy(param.grad!.range, 0, gradView.range, 0, param.byteSize);
+    param.grad!.dispose();
+    param.grad = sharing(gradView);
   }
 
   // ---- Resuming from a checkpoint (src/cosmos/trainingCheckpoint.ts writes the moments into state()) ----
