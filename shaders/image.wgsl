@@ -134,7 +134,6 @@ struct ViewParams {
   in_h: u32,   // source images, for view_crop_resize
   in_w: u32,
   size: u32,   // side of the square view
-  step: u32,   // which of the 4 color-jitter steps, for view_contrast_mean and view_jitter
 }
 
 // One sample's choices; imageViews.ts writes the same 22 words in this order.
@@ -166,16 +165,15 @@ const JITTER_HUE: u32 = 3u;
 const LUMA = vec3f(0.2989, 0.587, 0.114);
 const CLIP_MEAN = vec3f(0.48145466, 0.4578275, 0.40821073);
 const CLIP_STD = vec3f(0.26862954, 0.26130258, 0.27577711);
-const MEAN_WG: u32 = 256u;
+const JITTER_WG: u32 = 256u;
 
 @group(0) @binding(0) var<uniform> vp: ViewParams;
 @group(0) @binding(1) var<storage, read> samples: array<ViewSample>;
 @group(0) @binding(2) var<storage, read> pixels_in: array<f32>;
 @group(0) @binding(3) var<storage, read_write> pixels_out: array<f32>;
 @group(0) @binding(2) var<storage, read_write> pixels: array<f32>;
-@group(0) @binding(3) var<storage, read> contrast_means: array<f32>;
 
-var<workgroup> partial_sums: array<f32, MEAN_WG>;
+var<workgroup> partial_sums: array<f32, JITTER_WG>;
 
 // Summed in torchvision's order: (0.2989 r + 0.587 g) + 0.114 b.
 fn gray(c: vec3f) -> f32 {
@@ -233,27 +231,6 @@ fn view_crop_resize(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
   store_rgb(i, rgb);
 }
 
-fn jitter_op(s: ViewSample) -> u32 {
-  return (s.jitter_ops >> (4u * vp.step)) & 15u;
-}
-
-// adjust_contrast's blend target: the mean of the grayscale image, for the samples whose jitter step `step` is
-// contrast. One workgroup per sample.
-@compute @workgroup_size(MEAN_WG)
-fn view_contrast_mean(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let b = wid.x;
-  if (jitter_op(samples[b]) != JITTER_CONTRAST) { return; }
-  let hw = vp.size * vp.size;
-  var acc = 0.0;
-  for (var q = lid; q < hw; q += MEAN_WG) { acc += gray(load_rgb(b * hw + q)); }
-  partial_sums[lid] = acc;
-  for (var stride = MEAN_WG / 2u; stride > 0u; stride /= 2u) {
-    workgroupBarrier();
-    if (lid < stride) { partial_sums[lid] += partial_sums[lid + stride]; }
-  }
-  if (lid == 0u) { pixels_out[b] = partial_sums[0] / f32(hw); }
-}
-
 // torchvision's _blend: factor * img + (1 - factor) * other, clamped to [0, 1].
 fn blend(c: vec3f, other: vec3f, factor: f32) -> vec3f {
   return clamp(factor * c + (1.0 - factor) * other, vec3f(0.0), vec3f(1.0));
@@ -305,24 +282,48 @@ fn shift_hue(c: vec3f, factor: f32) -> vec3f {
   return hsv_to_rgb(vec3f(h - floor(h), hsv.y, hsv.z));
 }
 
-// One ColorJitter step, in place: each sample applies the op its random order puts at step `step`.
-@compute @workgroup_size(WG)
-fn view_jitter(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flat(gid, nwg);
-  let b = i / (vp.size * vp.size);
-  if (b >= vp.batch) { return; }
+fn load_pixel(pixel: u32) -> vec3f {
+  return vec3f(pixels[channel_at(pixel, 0u)], pixels[channel_at(pixel, 1u)], pixels[channel_at(pixel, 2u)]);
+}
+
+// ColorJitter, in place: the four adjustments in each sample's random order, one workgroup per sample. Each
+// invocation owns the pixels lid, lid + JITTER_WG, ...: it reads only what it wrote, so the steps need no storage
+// barrier. adjust_contrast blends toward the mean of the grayscale image as it stands at that step, summed in
+// torchvision's grouping per invocation and then over the workgroup; every step reaches the barriers, so control
+// flow around them stays uniform.
+@compute @workgroup_size(JITTER_WG)
+fn view_jitter(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let b = wid.x;
   let s = samples[b];
-  let op = jitter_op(s);
-  if (op > JITTER_HUE) { return; }
-  var c: vec3f;
-  for (var ch = 0u; ch < 3u; ch++) { c[ch] = pixels[channel_at(i, ch)]; }
-  switch (op) {
-    case JITTER_BRIGHTNESS: { c = clamp(s.brightness * c, vec3f(0.0), vec3f(1.0)); }
-    case JITTER_CONTRAST: { c = blend(c, vec3f(contrast_means[b]), s.contrast); }
-    case JITTER_SATURATION: { c = blend(c, vec3f(gray(c)), s.saturation); }
-    default: { c = shift_hue(c, s.hue); }
+  let hw = vp.size * vp.size;
+  for (var step = 0u; step < 4u; step++) {
+    let op = (s.jitter_ops >> (4u * step)) & 15u;
+    var acc = 0.0;
+    if (op == JITTER_CONTRAST) {
+      for (var q = lid; q < hw; q += JITTER_WG) { acc += gray(load_pixel(b * hw + q)); }
+    }
+    partial_sums[lid] = acc;
+    for (var stride = JITTER_WG / 2u; stride > 0u; stride /= 2u) {
+      workgroupBarrier();
+      if (lid < stride) { partial_sums[lid] += partial_sums[lid + stride]; }
+    }
+    workgroupBarrier();
+    let mean = partial_sums[0] / f32(hw);
+    workgroupBarrier(); // everyone has read the mean before the next step writes partial_sums
+    if (op <= JITTER_HUE) {
+      for (var q = lid; q < hw; q += JITTER_WG) {
+        let pixel = b * hw + q;
+        var c = load_pixel(pixel);
+        switch (op) {
+          case JITTER_BRIGHTNESS: { c = clamp(s.brightness * c, vec3f(0.0), vec3f(1.0)); }
+          case JITTER_CONTRAST: { c = blend(c, vec3f(mean), s.contrast); }
+          case JITTER_SATURATION: { c = blend(c, vec3f(gray(c)), s.saturation); }
+          default: { c = shift_hue(c, s.hue); }
+        }
+        for (var ch = 0u; ch < 3u; ch++) { pixels[channel_at(pixel, ch)] = c[ch]; }
+      }
+    }
   }
-  for (var ch = 0u; ch < 3u; ch++) { pixels[channel_at(i, ch)] = c[ch]; }
 }
 
 // Reflect padding (torch's 'reflect': the edge pixel is not repeated); the host keeps radius < size.
