@@ -68,7 +68,10 @@ struct ScatterParams {
 
 // grad_table[row, d] = sum of grad_out[pos, d] over the positions holding that row's id, in ascending order:
 // one writer per element, so no atomics and the same sum every run. Rows of ids absent from the batch keep the
-// zeros the host filled in.
+// zeros the host filled in. ACCUMULATE: the sum is added to what grad_table holds (the table's gradient so far), as
+// a separate add of the two would round it.
+override ACCUMULATE = false;
+
 @compute @workgroup_size(WG)
 fn embedding_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let chunks = (ps.dim + 3u) / 4u;
@@ -84,7 +87,7 @@ fn embedding_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wo
     for (var q = 0u; q < n; q++) { acc[q] += grad_out[base + q]; }
   }
   let dst = u32(grouped[k]) * ps.dim + d0;
-  for (var q = 0u; q < n; q++) { grad_table[dst + q] = acc[q]; }
+  for (var q = 0u; q < n; q++) { grad_table[dst + q] = select(0.0, grad_table[dst + q], ACCUMULATE) + acc[q]; }
 }
 
 // ---- patch embedding (im2col of a conv with kernel = stride = patch) ---------------------------------------

@@ -30,6 +30,12 @@ export interface TapeNode {
 export interface HeldGradients {
   /** Input i's gradient so far, or null if it has none yet; once taken, the rule must add it into what it returns. */
   take(i: number): Tensor | null;
+  /**
+   * Input i's gradient so far where the rule may add its share into it in place (a leaf's `.grad` in backward(),
+   * which nothing else reads), else null; a rule that gets one returns that same tensor, its share added. This
+   * saves even the copy: a token table's gradient is the whole table, its share a few rows.
+   */
+  takeInPlace(i: number): Tensor | null;
 }
 
 export const needsGrad = (t: Tensor): boolean => t.requiresGrad || t.node !== null;
@@ -55,7 +61,7 @@ export function record(op: string, inputs: readonly Tensor[], output: Tensor, ba
  * gradients of every leaf that requires one into its `.grad`, and clears the tape.
  */
 export function backward(loss: Tensor, gradLoss?: Tensor): void {
-  propagate(loss, gradLoss, needsGrad, (leaf) => leaf.grad, accumulateLeafGrad);
+  propagate(loss, gradLoss, needsGrad, (leaf) => leaf.grad, accumulateLeafGrad, undefined, true);
   clearTape(0);
 }
 
@@ -93,7 +99,8 @@ export function gradients(output: Tensor, inputs: readonly Tensor[], gradOutput?
 /**
  * The reverse walk of the tape from `loss`: each node's output gradient, once complete, goes to `atNode`, then to
  * the node's backward rule for the inputs `needs` accepts; a leaf's share goes to `atLeaf`, with `owned` true where
- * nothing but that leaf can read it after this node (see ownedOnlyHere).
+ * nothing but that leaf can read it after this node (see ownedOnlyHere). With `leavesWritable`, what `leafHeld`
+ * gives may be added into in place (HeldGradients.takeInPlace).
  */
 function propagate(
   loss: Tensor,
@@ -102,6 +109,7 @@ function propagate(
   leafHeld: (leaf: Tensor) => Tensor | null,
   atLeaf: (leaf: Tensor, g: Tensor, owned: boolean, summed: boolean) => void,
   atNode?: (output: Tensor, g: Tensor) => void,
+  leavesWritable = false,
 ): void {
   if (!loss.node) throw new Error('backward: the loss was not computed from anything that requires a gradient');
   if (!gradLoss && loss.size !== 1) {
@@ -118,16 +126,16 @@ function propagate(
     const needed = node.inputs.map(needs);
     if (!needed.some(Boolean)) continue;
     const taken = new Set<number>();
-    const held: HeldGradients = {
-      take: (k) => {
-        const input = node.inputs[k]!;
-        // An input listed twice gets two shares: only the first may take what it holds.
-        if (!needed[k] || node.inputs.indexOf(input) !== k) return null;
-        const g = input.node ? (grads.get(input) ?? null) : leafHeld(input);
-        if (g) taken.add(k);
-        return g;
-      },
+    const take = (k: number, inPlace: boolean) => {
+      const input = node.inputs[k]!;
+      // An input listed twice gets two shares: only the first may take what it holds.
+      if (!needed[k] || node.inputs.indexOf(input) !== k) return null;
+      if (inPlace && (input.node || !leavesWritable)) return null;
+      const g = input.node ? (grads.get(input) ?? null) : leafHeld(input);
+      if (g) taken.add(k);
+      return g;
     };
+    const held: HeldGradients = { take: (k) => take(k, false), takeInPlace: (k) => take(k, true) };
     const inputGrads = node.backward(gradOutput, needed, held);
     node.inputs.forEach((input, k) => {
       const g = inputGrads[k];
@@ -156,7 +164,8 @@ function accumulateLeafGrad(leaf: Tensor, g: Tensor, owned: boolean, summed: boo
     accumulateInto(leaf.grad, g);
     return;
   }
-  // A share that summed in the held gradient replaces it.
+  // Added in place into the held gradient: nothing to do. A share that summed in the held gradient replaces it.
+  if (summed && g === leaf.grad) return;
   if (summed) leaf.grad?.dispose();
   if (leaf.gradSlot) {
     // The optimizer's flat gradients hold it: copied there, its own buffer goes back to the pool at once.

@@ -3,7 +3,8 @@ import { type FixtureCase, type FixtureTensor, expectClose, expectTensorClose, f
 import { setupTestGpu } from '../../testing/gpu.ts';
 import { scopeAsync } from '../scope.ts';
 import { backward } from '../tape.ts';
-import { fromArray } from '../tensor.ts';
+import { fromArray, parameter } from '../tensor.ts';
+import { add } from './elementwise.ts';
 import { embedding, patchify } from './embedding.ts';
 
 setupTestGpu();
@@ -59,6 +60,37 @@ describe('embedding against PyTorch', () => {
       });
     });
   }
+
+  it("adds a second lookup's gradient into the table's gradient in place, as torch accumulates it", async () => {
+    const [rows, dim] = [7, 6];
+    const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * (i + 1)));
+    const table = parameter(values(rows * dim, 0.3), [rows, dim]);
+    const lookups = [Int32Array.from([1, 4, 1, 6]), Int32Array.from([4, 0, 4, 4])];
+    const grads = lookups.map((ids, k) => values(ids.length * dim, 1.7 + k));
+    const want = new Float64Array(rows * dim);
+    lookups.forEach((ids, k) =>
+      ids.forEach((id, pos) => {
+        for (let d = 0; d < dim; d++) want[id * dim + d]! += grads[k]![pos * dim + d]!;
+      }),
+    );
+    // Two backward passes (the second finds the table's gradient held), and one pass through both lookups.
+    await scopeAsync(async () => {
+      for (const [k, ids] of lookups.entries()) backward(embedding(fromArray(ids, [4], 'i32'), table, ids), fromArray(grads[k]!, [4, dim]));
+      expectClose(await table.grad!.read(), want, SUMMED, 'two backward passes');
+      table.grad!.dispose();
+      table.grad = null;
+      const [a, b] = lookups.map((ids) => embedding(fromArray(ids, [4], 'i32'), table, ids));
+      backward(add(a!, b!), fromArray(grads[0]!, [4, dim]));
+      const both = new Float64Array(rows * dim);
+      lookups.forEach((ids) =>
+        ids.forEach((id, pos) => {
+          for (let d = 0; d < dim; d++) both[id * dim + d]! += grads[0]![pos * dim + d]!;
+        }),
+      );
+      expectClose(await table.grad!.read(), both, SUMMED, 'one pass through two lookups');
+    });
+    table.dispose();
+  });
 
   it('rejects ids outside the table on the host', async () => {
     await scopeAsync(async () => {

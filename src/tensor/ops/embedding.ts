@@ -47,7 +47,7 @@ export function embedding(ids: Tensor, table: Tensor, hostIds?: Int32Array): Ten
   run(entry, [ids.range, table.range, out.range], params(ids.size, dim, rows), ids.size * chunks);
   // A copy: the caller may reuse its array before backward runs.
   const positions = wantsGrad ? Int32Array.from(hostIds!) : null;
-  return record('embedding', [ids, table], out, (g, needs) => [null, needs[1] ? scatterRows(g, positions!, rows, dim) : null]);
+  return record('embedding', [ids, table], out, (g, needs, held) => [null, needs[1] ? scatterRows(g, positions!, rows, dim, held.takeInPlace(1)) : null]);
 }
 
 /** Rows of `x` [n, ...rest] picked by `rows` (repeats allowed): a gather, as an embedding lookup into x. */
@@ -65,13 +65,20 @@ function checkIds(hostIds: Int32Array, count: number, rows: number): void {
   });
 }
 
-/** dTable [rows, dim]: each id's row is the sum of the gradient rows at its positions; other rows are zero. */
-function scatterRows(g: Tensor, ids: Int32Array, rows: number, dim: number): Tensor {
+/**
+ * dTable [rows, dim]: each id's row is the sum of the gradient rows at its positions; other rows are zero. With
+ * `into` (the table's gradient so far), the sums are added into it in place and it is returned.
+ */
+function scatterRows(g: Tensor, ids: Int32Array, rows: number, dim: number, into: Tensor | null): Tensor {
   const { grouped, distinct } = groupPositions(ids, rows);
   const groupedTensor = fromArray(grouped, [grouped.length], 'i32');
-  const gradTable = zeros([rows, dim]);
-  const buffers = [groupedTensor.range, g.range, gradTable.range];
-  run('embedding_backward', buffers, params(distinct, dim), distinct * Math.ceil(dim / 4));
+  const gradTable = into ?? zeros([rows, dim]);
+  gpu().dispatch({
+    kernel: { shader: EMBEDDING, entry: 'embedding_backward', constants: { ACCUMULATE: Number(into !== null) } },
+    buffers: [groupedTensor.range, g.range, gradTable.range],
+    params: params(distinct, dim),
+    workgroups: grid1d(Math.ceil((distinct * Math.ceil(dim / 4)) / WG)),
+  });
   groupedTensor.dispose();
   return gradTable;
 }
