@@ -12,6 +12,9 @@ export function sizeClass(byteSize: number): number {
   return Math.ceil(byteSize / step) * step;
 }
 
+/** How many size classes up a request may take a free buffer from: 8 classes, up to twice its size. */
+const LARGER_CLASSES = 8;
+
 export interface PoolStats {
   /** Bytes of every buffer the pool has created and not destroyed. */
   totalBytes: number;
@@ -36,10 +39,25 @@ export class BufferPool {
   /** A buffer of `byteSize`'s size class, or of `cap` bytes where the class would pass it (an adapter's limit). */
   acquire(byteSize: number, cap = Number.POSITIVE_INFINITY): GPUBuffer {
     const size = Math.max(byteSize, Math.min(sizeClass(byteSize), cap));
-    const buffer = this.free.get(size)?.pop() ?? this.create(size);
+    const buffer = this.free.get(size)?.pop() ?? this.freeLarger(size) ?? this.create(size);
     this.live.add(buffer);
-    this.liveBytes += size;
+    this.liveBytes += buffer.size;
     return buffer;
+  }
+
+  /**
+   * A free buffer of one of the next LARGER_CLASSES classes above `size`, smallest first. Shapes that vary from step
+   * to step (text crops end at their batch's last token) would otherwise each create buffers for a while, and a new
+   * buffer costs its allocation and the driver's zeroing: measured, up to 120 ms of a 1.3 s training step.
+   */
+  private freeLarger(size: number): GPUBuffer | undefined {
+    let larger = size;
+    for (let i = 0; i < LARGER_CLASSES; i++) {
+      larger = sizeClass(larger + 1);
+      const buffer = this.free.get(larger)?.pop();
+      if (buffer) return buffer;
+    }
+    return undefined;
   }
 
   release(buffer: GPUBuffer): void {

@@ -70,6 +70,23 @@ describe('GpuRuntime on the Dawn adapter', () => {
     gpu.release(x);
   });
 
+  it('hands out a free buffer up to twice the size asked for before it creates one', () => {
+    gpu.trim();
+    const big = gpu.alloc(40_000); // size class 40,960
+    gpu.release(big);
+    const created = gpu.memory().totalBytes;
+    const smaller = gpu.alloc(24_000); // class 24,576: the free 40,960 is within two times
+    expect(smaller).toBe(big);
+    expect(gpu.memory().totalBytes).toBe(created);
+    expect(gpu.memory().liveBytes).toBe(big.size);
+    gpu.release(smaller);
+    const small = gpu.alloc(16_000); // class 16,384: 40,960 is past two times, so a new buffer
+    expect(small).not.toBe(big);
+    expect(gpu.memory().totalBytes).toBe(created + small.size);
+    gpu.release(small);
+    gpu.trim();
+  });
+
   it('counts the dispatches it records and the command buffers it submits', async () => {
     const n = 64;
     const x = gpu.alloc(n * 4);
