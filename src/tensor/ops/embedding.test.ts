@@ -45,6 +45,17 @@ function matmul(a: ArrayLike<number>, b: ArrayLike<number>, rows: number, k: num
 
 const tensorOf = (c: FixtureCase, name: string): FixtureTensor => c.tensors[name]!;
 
+/** The table gradient of several lookups on the host: each position's gradient row added into its id's row. */
+function scatterSums(lookups: Int32Array[], grads: Float32Array[], rows: number, dim: number): Float64Array {
+  const sums = new Float64Array(rows * dim);
+  for (const [k, ids] of lookups.entries()) {
+    for (const [pos, id] of ids.entries()) {
+      for (let d = 0; d < dim; d++) sums[id * dim + d]! += grads[k]![pos * dim + d]!;
+    }
+  }
+  return sums;
+}
+
 describe('embedding against PyTorch', () => {
   for (const c of cases.filter((k) => k.attrs.op === 'embedding')) {
     it(c.name, async () => {
@@ -67,12 +78,7 @@ describe('embedding against PyTorch', () => {
     const table = parameter(values(rows * dim, 0.3), [rows, dim]);
     const lookups = [Int32Array.from([1, 4, 1, 6]), Int32Array.from([4, 0, 4, 4])];
     const grads = lookups.map((ids, k) => values(ids.length * dim, 1.7 + k));
-    const want = new Float64Array(rows * dim);
-    lookups.forEach((ids, k) =>
-      ids.forEach((id, pos) => {
-        for (let d = 0; d < dim; d++) want[id * dim + d]! += grads[k]![pos * dim + d]!;
-      }),
-    );
+    const want = scatterSums(lookups, grads, rows, dim);
     // Two backward passes (the second finds the table's gradient held), and one pass through both lookups.
     await scopeAsync(async () => {
       for (const [k, ids] of lookups.entries()) backward(embedding(fromArray(ids, [4], 'i32'), table, ids), fromArray(grads[k]!, [4, dim]));
@@ -81,12 +87,7 @@ describe('embedding against PyTorch', () => {
       table.grad = null;
       const [a, b] = lookups.map((ids) => embedding(fromArray(ids, [4], 'i32'), table, ids));
       backward(add(a!, b!), fromArray(grads[0]!, [4, dim]));
-      const both = new Float64Array(rows * dim);
-      lookups.forEach((ids) =>
-        ids.forEach((id, pos) => {
-          for (let d = 0; d < dim; d++) both[id * dim + d]! += grads[0]![pos * dim + d]!;
-        }),
-      );
+      const both = scatterSums(lookups, [grads[0]!, grads[0]!], rows, dim);
       expectClose(await table.grad!.read(), both, SUMMED, 'one pass through two lookups');
     });
     table.dispose();
