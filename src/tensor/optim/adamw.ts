@@ -157,8 +157,8 @@ export class AdamW {
   /**
    * Zeroes the gradients as torch 1.13's zero_grad() does (set_to_none=False), without writing the zeros: each
    * gradient is dropped, so that the next backward hands its first gradient over instead of adding it to zeros
-   * (src/tensor/tape.ts), and a parameter that then gets none is stepped with a zero gradient, as torch steps it.
-   * The buffers go back to the pool and the next step's gradients take them: memory does not grow from step to step.
+   * (src/tensor/tape.ts: copies it into the parameter's slot), and a parameter that then gets none is stepped with
+   * a zero gradient, as torch steps it. The slots stay: memory does not grow from step to step.
    */
   zeroGrad(): void {
     for (const slot of this.slots) {
