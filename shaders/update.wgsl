@@ -6,7 +6,7 @@
 // read src (the gradients, the EMA source) at @binding(2). The uniform block differs per entry; each starts
 // with the vec4 count and the block size.
 // AdamW runs over a chunk of the optimizer's flat buffers (src/tensor/flat.ts): every parameter of the chunk in one
-// dispatch, each 256-byte slot reading its parameter's row of `hyper` through `slot_rows`. adamw_ema also moves
+// dispatch, each 256-byte slot reading its parameter's row of `hyper` through `slot_rows`. With EMA it also moves
 // the EMA teacher (@binding(7), the same layout) toward the parameters before updating them: the teacher EMA and
 // the optimizer step in one pass.
 
@@ -19,7 +19,7 @@ struct AdamwParams {
   beta2: f32,
   one_minus_beta2: f32,
   eps: f32,
-  momentum: f32,   // adamw_ema only: the teacher EMA's
+  momentum: f32,   // with EMA only: the teacher EMA's
   one_minus_momentum: f32,
 }
 
@@ -54,6 +54,8 @@ struct ClampParams {
 
 const WG: u32 = 64u;
 const SLOT_VEC4S: u32 = 16u;
+// AdamW with the teacher EMA; without it, `teacher` is bound to a stand-in and never touched.
+override EMA = false;
 
 // This invocation's first vec4 and the end of its workgroup's block.
 fn span(count: u32, block: u32, lid: u32, wid: vec3u, nwg: vec3u) -> vec2u {
@@ -67,6 +69,9 @@ fn span(count: u32, block: u32, lid: u32, wid: vec3u, nwg: vec3u) -> vec2u {
 //   param.mul_(1 - lr*wd); exp_avg.mul_(b1).add_(g, alpha=1-b1); exp_avg_sq.mul_(b2).addcmul_(g, g, value=1-b2)
 //   denom = exp_avg_sq.sqrt() / sqrt(bc2) + eps; param.addcdiv_(exp_avg, denom, value=-lr/bc1)
 fn adamw_at(i: u32) {
+  // The teacher moves toward the parameter before its step, as `ema` does with the same operations; the teachers
+  // of parameters that do not step move too.
+  if (EMA) { teacher[i] = teacher[i] * adamw_p.momentum + adamw_p.one_minus_momentum * x[i]; }
   let h = hyper[slot_rows[i / SLOT_VEC4S]];
   if (h.w == 0.0) { return; }
   let decay = h.x;
@@ -92,26 +97,6 @@ fn adamw(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: 
     adamw_at(i + 3u * WG);
   }
   for (; i < r.y; i += WG) { adamw_at(i); }
-}
-
-// The teacher moves toward the parameter before its step, as `ema` does with the same operations; the teachers of
-// parameters that do not step move too.
-fn adamw_ema_at(i: u32) {
-  teacher[i] = teacher[i] * adamw_p.momentum + adamw_p.one_minus_momentum * x[i];
-  adamw_at(i);
-}
-
-@compute @workgroup_size(WG)
-fn adamw_ema(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let r = span(adamw_p.count, adamw_p.block, lid, wid, nwg);
-  var i = r.x;
-  for (; i + 3u * WG < r.y; i += 4u * WG) {
-    adamw_ema_at(i);
-    adamw_ema_at(i + WG);
-    adamw_ema_at(i + 2u * WG);
-    adamw_ema_at(i + 3u * WG);
-  }
-  for (; i < r.y; i += WG) { adamw_ema_at(i); }
 }
 
 // target.mul_(m).add_((1 - m) * source), as the COSMOS training loop updates the teacher.

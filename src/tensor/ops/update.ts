@@ -9,17 +9,17 @@ import type { BufferRange } from '../../gpu/runtime.ts';
 import { gpu } from '../engine.ts';
 import { SLOT_BYTES } from '../flat.ts';
 import { f32, params } from '../params.ts';
-import { type Tensor, shapeString } from '../tensor.ts';
+import { Tensor, shapeString } from '../tensor.ts';
 import { blocks, flatSpans } from './workgroups.ts';
 
 const UPDATE = shader('update.wgsl', source);
 
-type Entry = 'adamw' | 'adamw_ema' | 'ema' | 'clamp_in_place';
+type Entry = 'adamw' | 'ema' | 'clamp_in_place';
 
 /** Runs `entry` over `count` vec4s of `buffers` with the uniform block (vec4 count, block size, ...fields). */
-function run(entry: Entry, count: number, buffers: BufferRange[], fields: Parameters<typeof params>): void {
+function run(entry: Entry, count: number, buffers: BufferRange[], fields: Parameters<typeof params>, constants?: Record<string, number>): void {
   const { block, workgroups } = blocks(count);
-  gpu().dispatch({ kernel: { shader: UPDATE, entry }, buffers, params: params(count, block, ...fields), workgroups });
+  gpu().dispatch({ kernel: { shader: UPDATE, entry, constants }, buffers, params: params(count, block, ...fields), workgroups });
 }
 
 /** Runs a single-tensor entry over the elements of `tensors` (all of one size). */
@@ -91,10 +91,13 @@ export function adamwChunk(chunk: AdamwChunk, hyper: Tensor, c: AdamwConstants, 
   if (hyper.shape.length !== 2 || hyper.shape[1] !== 4) throw new Error(`adamwChunk: hyper is ${shapeString(hyper.shape)}, not [rows, 4]`);
   if (teacher && momentum === undefined) throw new Error('adamwChunk: a teacher needs the EMA momentum');
   const constants = [f32(c.beta1), f32(1 - c.beta1), f32(c.beta2), f32(1 - c.beta2), f32(c.eps)];
-  const bound = [param, grad, expAvg, expAvgSq, hyper.range, slotRows];
-  if (teacher) run('adamw_ema', param.size / 16, [...bound, teacher], [...constants, f32(momentum!), f32(1 - momentum!)]);
-  // Without a teacher the EMA fields are unused: momentum 1 would leave one unchanged.
-  else run('adamw', param.size / 16, bound, [...constants, f32(1), f32(0)]);
+  // Without a teacher the EMA fields are unused (momentum 1 would leave one unchanged), and a small buffer of its
+  // own stands in for it: the binding is declared either way, and must not alias a written one.
+  const standIn = teacher ? null : new Tensor([4]);
+  const ema = teacher ? [f32(momentum!), f32(1 - momentum!)] : [f32(1), f32(0)];
+  const bound = [param, grad, expAvg, expAvgSq, hyper.range, slotRows, teacher ?? standIn!.range];
+  run('adamw', param.size / 16, bound, [...constants, ...ema], { EMA: Number(!!teacher) });
+  standIn?.dispose();
 }
 
 /** target = momentum * target + (1 - momentum) * source, in place (the COSMOS teacher update). */
