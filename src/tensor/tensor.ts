@@ -105,12 +105,13 @@ export class Tensor {
   relocate(storage: Storage, byteOffset: number): void {
     const old = this.liveStorage();
     if (!old.flat && old.refs > 1) throw new Error(`${this.toString()} cannot move into a flat buffer while a view shares its storage`);
-    const target = new Tensor(this.shape, this.dtype, { storage, byteOffset }).keep();
-    gpu().copy(this.range, 0, target.range, 0, this.byteSize);
-    if (--old.refs === 0) gpu().release(old.buffer);
-    this.storage = target.storage;
+    const from = this.range;
+    storage.refs++;
+    this.storage = storage;
     this.byteOffset = byteOffset;
-    target.storage = null; // its reference is now this tensor's
+    gpu().copy(from, 0, this.range, 0, this.byteSize);
+    // Released after the copy is recorded: the queue runs it before any later use of the buffer.
+    if (--old.refs === 0) gpu().release(old.buffer);
   }
 
   /** Removes the tensor from its scope: the caller now owns it. */

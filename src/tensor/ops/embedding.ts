@@ -16,9 +16,9 @@ import { reshape } from './shape.ts';
 const EMBEDDING = shader('embedding.wgsl', source);
 const WG = 64;
 
-function run(entry: string, buffers: BufferRange[], uniforms: Uint32Array, invocations: number): void {
+function run(entry: string, buffers: BufferRange[], uniforms: Uint32Array, invocations: number, constants?: Record<string, number>): void {
   gpu().dispatch({
-    kernel: { shader: EMBEDDING, entry },
+    kernel: { shader: EMBEDDING, entry, constants },
     buffers,
     params: uniforms,
     workgroups: grid1d(Math.ceil(invocations / WG)),
@@ -73,12 +73,8 @@ function scatterRows(g: Tensor, ids: Int32Array, rows: number, dim: number, into
   const { grouped, distinct } = groupPositions(ids, rows);
   const groupedTensor = fromArray(grouped, [grouped.length], 'i32');
   const gradTable = into ?? zeros([rows, dim]);
-  gpu().dispatch({
-    kernel: { shader: EMBEDDING, entry: 'embedding_backward', constants: { ACCUMULATE: Number(into !== null) } },
-    buffers: [groupedTensor.range, g.range, gradTable.range],
-    params: params(distinct, dim),
-    workgroups: grid1d(Math.ceil((distinct * Math.ceil(dim / 4)) / WG)),
-  });
+  const buffers = [groupedTensor.range, g.range, gradTable.range];
+  run('embedding_backward', buffers, params(distinct, dim), distinct * Math.ceil(dim / 4), { ACCUMULATE: Number(into !== null) });
   groupedTensor.dispose();
   return gradTable;
 }
