@@ -165,7 +165,7 @@ const JITTER_HUE: u32 = 3u;
 const LUMA = vec3f(0.2989, 0.587, 0.114);
 const CLIP_MEAN = vec3f(0.48145466, 0.4578275, 0.40821073);
 const CLIP_STD = vec3f(0.26862954, 0.26130258, 0.27577711);
-const JITTER_WG: u32 = 256u;
+override JITTER_WG: u32 = 256u;
 
 @group(0) @binding(0) var<uniform> vp: ViewParams;
 @group(0) @binding(1) var<storage, read> samples: array<ViewSample>;
@@ -180,18 +180,24 @@ fn gray(c: vec3f) -> f32 {
   return LUMA.x * c.x + LUMA.y * c.y + LUMA.z * c.z;
 }
 
-// Index of one channel's pixel in a [batch, 3, size, size] image; `pixel` counts over the whole batch.
-fn channel_at(pixel: u32, channel: u32) -> u32 {
+// Index of the red channel's value of `pixel` (counted over the whole batch) in a [batch, 3, size, size] image;
+// green and blue follow a plane (size^2) and two further on. Worked out once per pixel: integer division is a
+// loop over the lanes on CPU drivers.
+fn red_at(pixel: u32) -> u32 {
   let hw = vp.size * vp.size;
-  return ((pixel / hw) * 3u + channel) * hw + pixel % hw;
+  return (pixel / hw) * 3u * hw + pixel % hw;
 }
 
-fn load_rgb(pixel: u32) -> vec3f {
-  return vec3f(pixels_in[channel_at(pixel, 0u)], pixels_in[channel_at(pixel, 1u)], pixels_in[channel_at(pixel, 2u)]);
+fn load_rgb(red: u32) -> vec3f {
+  let hw = vp.size * vp.size;
+  return vec3f(pixels_in[red], pixels_in[red + hw], pixels_in[red + 2u * hw]);
 }
 
-fn store_rgb(pixel: u32, c: vec3f) {
-  for (var ch = 0u; ch < 3u; ch++) { pixels_out[channel_at(pixel, ch)] = c[ch]; }
+fn store_rgb(red: u32, c: vec3f) {
+  let hw = vp.size * vp.size;
+  pixels_out[red] = c.r;
+  pixels_out[red + hw] = c.g;
+  pixels_out[red + 2u * hw] = c.b;
 }
 
 // RandomResizedCrop + RandomHorizontalFlip: F.resized_crop(img, y, x, h, w, size, BICUBIC, antialias=False), that
@@ -209,26 +215,31 @@ fn view_crop_resize(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
   if (s.flip != 0u) { ox = vp.size - 1u - ox; }
   let ty = taps(oy, s.step_h);
   let tx = taps(ox, s.step_w);
-  var rows: array<u32, 4>;
-  var cols: array<u32, 4>;
-  for (var j = 0; j < 4; j++) {
-    rows[j] = (s.crop_y + clamped(ty.first + j, s.crop_h)) * vp.in_w;
-    cols[j] = s.crop_x + clamped(tx.first + j, s.crop_w);
-  }
+  // Tap indices written out, not arrays indexed in a loop: CPU drivers keep those in memory.
+  let rows = vec4u(clamped(ty.first, s.crop_h), clamped(ty.first + 1, s.crop_h), clamped(ty.first + 2, s.crop_h),
+                   clamped(ty.first + 3, s.crop_h)) + s.crop_y;
+  let cols = vec4u(clamped(tx.first, s.crop_w), clamped(tx.first + 1, s.crop_w), clamped(tx.first + 2, s.crop_w),
+                   clamped(tx.first + 3, s.crop_w)) + s.crop_x;
   let in_hw = vp.in_h * vp.in_w;
-  var rgb: vec3f;
-  for (var ch = 0u; ch < 3u; ch++) {
-    let base = (b * 3u + ch) * in_hw;
-    var acc = 0.0;
-    for (var j = 0; j < 4; j++) {
-      let r = base + rows[j];
-      let row = pixels_in[r + cols[0]] * tx.w[0] + pixels_in[r + cols[1]] * tx.w[1]
-              + pixels_in[r + cols[2]] * tx.w[2] + pixels_in[r + cols[3]] * tx.w[3];
-      acc += row * ty.w[j];
-    }
-    rgb[ch] = clamp(acc, 0.0, 1.0);
-  }
-  store_rgb(i, rgb);
+  let at = rows * vp.in_w;
+  let plane = b * 3u * in_hw;
+  let rgb = vec3f(resampled(plane, at, cols, tx.w, ty.w), resampled(plane + in_hw, at, cols, tx.w, ty.w),
+                  resampled(plane + 2u * in_hw, at, cols, tx.w, ty.w));
+  store_rgb(red_at(i), rgb);
+}
+
+// One channel's output pixel: 4 rows interpolated along x, then those along y, clamped to [0, 1].
+fn resampled(plane: u32, at: vec4u, cols: vec4u, wx: vec4f, wy: vec4f) -> f32 {
+  var acc = tap_row(plane + at.x, cols, wx) * wy.x;
+  acc += tap_row(plane + at.y, cols, wx) * wy.y;
+  acc += tap_row(plane + at.z, cols, wx) * wy.z;
+  acc += tap_row(plane + at.w, cols, wx) * wy.w;
+  return clamp(acc, 0.0, 1.0);
+}
+
+// One source row's 4 taps, interpolated along x.
+fn tap_row(r: u32, cols: vec4u, w: vec4f) -> f32 {
+  return pixels_in[r + cols.x] * w.x + pixels_in[r + cols.y] * w.y + pixels_in[r + cols.z] * w.z + pixels_in[r + cols.w] * w.w;
 }
 
 // torchvision's _blend: factor * img + (1 - factor) * other, clamped to [0, 1].
@@ -282,11 +293,13 @@ fn shift_hue(c: vec3f, factor: f32) -> vec3f {
   return hsv_to_rgb(vec3f(h - floor(h), hsv.y, hsv.z));
 }
 
-fn load_pixel(pixel: u32) -> vec3f {
-  return vec3f(pixels[channel_at(pixel, 0u)], pixels[channel_at(pixel, 1u)], pixels[channel_at(pixel, 2u)]);
+fn load_pixel(red: u32) -> vec3f {
+  let hw = vp.size * vp.size;
+  return vec3f(pixels[red], pixels[red + hw], pixels[red + 2u * hw]);
 }
 
-// ColorJitter, in place: the four adjustments in each sample's random order, one workgroup per sample. Each
+// ColorJitter, in place: the four adjustments in each sample's random order, one workgroup per sample of
+// JITTER_WG invocations (the host's choice: 256 on a GPU, one SIMD group of 4 on a CPU adapter). Each
 // invocation owns the pixels lid, lid + JITTER_WG, ...: it reads only what it wrote, so the steps need no storage
 // barrier. adjust_contrast blends toward the mean of the grayscale image as it stands at that step, summed in
 // torchvision's grouping per invocation and then over the workgroup; every step reaches the barriers, so control
@@ -300,7 +313,7 @@ fn view_jitter(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_inde
     let op = (s.jitter_ops >> (4u * step)) & 15u;
     var acc = 0.0;
     if (op == JITTER_CONTRAST) {
-      for (var q = lid; q < hw; q += JITTER_WG) { acc += gray(load_pixel(b * hw + q)); }
+      for (var q = lid; q < hw; q += JITTER_WG) { acc += gray(load_pixel(b * 3u * hw + q)); }
     }
     partial_sums[lid] = acc;
     for (var stride = JITTER_WG / 2u; stride > 0u; stride /= 2u) {
@@ -312,15 +325,17 @@ fn view_jitter(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_inde
     workgroupBarrier(); // everyone has read the mean before the next step writes partial_sums
     if (op <= JITTER_HUE) {
       for (var q = lid; q < hw; q += JITTER_WG) {
-        let pixel = b * hw + q;
-        var c = load_pixel(pixel);
+        let red = b * 3u * hw + q;
+        var c = load_pixel(red);
         switch (op) {
           case JITTER_BRIGHTNESS: { c = clamp(s.brightness * c, vec3f(0.0), vec3f(1.0)); }
           case JITTER_CONTRAST: { c = blend(c, vec3f(mean), s.contrast); }
           case JITTER_SATURATION: { c = blend(c, vec3f(gray(c)), s.saturation); }
           default: { c = shift_hue(c, s.hue); }
         }
-        for (var ch = 0u; ch < 3u; ch++) { pixels[channel_at(pixel, ch)] = c[ch]; }
+        pixels[red] = c.r;
+        pixels[red + hw] = c.g;
+        pixels[red + 2u * hw] = c.b;
       }
     }
   }
@@ -340,13 +355,14 @@ fn view_blur_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgr
   let b = i / hw;
   if (b >= vp.batch) { return; }
   let s = samples[b];
-  let row = i - i % vp.size;
+  let red = b * 3u * hw + i % hw;
   let x = i32(i % vp.size);
-  var acc = s.blur_w[0] * load_rgb(i);
+  let row = red - u32(x);
+  var acc = s.blur_w[0] * load_rgb(red);
   for (var d = 1; d <= i32(s.blur_radius); d++) {
     acc += s.blur_w[d] * (load_rgb(row + reflect_index(x - d, vp.size)) + load_rgb(row + reflect_index(x + d, vp.size)));
   }
-  store_rgb(i, acc);
+  store_rgb(red, acc);
 }
 
 // Gaussian blur along y, then RandomGrayscale (which commutes with the blur: both are linear), Solarization
@@ -358,14 +374,15 @@ fn view_blur_cols_finish(@builtin(global_invocation_id) gid: vec3u, @builtin(num
   let b = i / hw;
   if (b >= vp.batch) { return; }
   let s = samples[b];
-  let column = b * hw + i % vp.size;
+  let red = b * 3u * hw + i % hw;
+  let column = b * 3u * hw + i % vp.size;
   let y = i32((i % hw) / vp.size);
-  var c = s.blur_w[0] * load_rgb(i);
+  var c = s.blur_w[0] * load_rgb(red);
   for (var d = 1; d <= i32(s.blur_radius); d++) {
     c += s.blur_w[d] * (load_rgb(column + reflect_index(y - d, vp.size) * vp.size)
                       + load_rgb(column + reflect_index(y + d, vp.size) * vp.size));
   }
   if (s.grayscale != 0u) { c = vec3f(gray(c)); }
   if (s.solarize != 0u) { c = select(c, 1.0 - c, c >= vec3f(0.5)); }
-  store_rgb(i, (c - CLIP_MEAN) / CLIP_STD);
+  store_rgb(red, (c - CLIP_MEAN) / CLIP_STD);
 }
