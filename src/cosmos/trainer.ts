@@ -112,9 +112,15 @@ export class CosmosTrainer {
   private async fault(loss: Tensor, { lr, momentum }: StepSettings): Promise<string | null> {
     if (!Number.isFinite(lr)) return `the learning rate is ${lr}`;
     if (!Number.isFinite(momentum)) return `the teacher momentum is ${momentum}`;
+    // First the loss and the flat gradient buffers whole, in one dispatch; only if something there is not finite,
+    // parameter by parameter, to name them and to leave out stale slots of parameters without a gradient.
+    const chunks = this.optimizer.gradientChunks();
+    const whole = await nonFiniteCounts([loss, ...chunks]).read();
+    for (const chunk of chunks) chunk.dispose();
+    if (whole[0]) return 'the loss is NaN or infinite';
+    if (!whole.some(Boolean)) return null;
     const named = this.optimizer.gradients();
     const counts = await nonFiniteCounts([loss, ...named.map(([, g]) => g)]).read();
-    if (counts[0]) return 'the loss is NaN or infinite';
     const bad = named.flatMap(([name], i) => (counts[i + 1] ? [`${name} (${counts[i + 1]})`] : []));
     if (!bad.length) return null;
     const listed = bad.length > 4 ? `${bad.slice(0, 4).join(', ')} and ${bad.length - 4} more` : bad.join(', ');

@@ -74,6 +74,11 @@ export class FlatBuffers {
     return new Tensor(shape, dtype, { storage: this.storage(slot.chunk), byteOffset: slot.byteOffset }).keep();
   }
 
+  /** A new tensor (kept, not in any scope) viewing chunk `c` whole, padding between slots included, as floats. */
+  chunkView(c: number): Tensor {
+    return new Tensor([this.layout.chunkBytes[c]! / 4], 'f32', { storage: this.storage(c), byteOffset: 0 }).keep();
+  }
+
   /** Moves `t`'s values into slot `i`: from now on `t` is a view there (see Tensor.relocate). */
   adopt(i: number, t: Tensor): void {
     const slot = this.slot(i, t.shape);

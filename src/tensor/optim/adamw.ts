@@ -150,6 +150,14 @@ export class AdamW {
   }
 
   /** The gradients the next step() would apply, by parameter name. */
+  /**
+   * Views of the flat gradient buffers whole (dispose them): one read covers every gradient. They also hold what no
+   * step will read: zeroed padding, and the last gradient of a parameter that got none since zeroGrad().
+   */
+  gradientChunks(): Tensor[] {
+    return this.grads.layout.chunkBytes.map((_, c) => this.grads.chunkView(c));
+  }
+
   gradients(): [string, Tensor][] {
     return this.slots.flatMap(({ name, param }) => (param.grad ? [[name, param.grad] as [string, Tensor]] : []));
   }
