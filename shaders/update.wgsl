@@ -71,7 +71,9 @@ fn span(count: u32, block: u32, lid: u32, wid: vec3u, nwg: vec3u) -> vec2u {
 fn adamw_at(i: u32) {
   // The teacher moves toward the parameter before its step, as `ema` does with the same operations; the teachers
   // of parameters that do not step move too.
-  if (EMA) { teacher[i] = teacher[i] * adamw_p.momentum + adamw_p.one_minus_momentum * x[i]; }
+  // The parameter is read once for both: the compiler cannot tell that the teacher's store leaves it unchanged.
+  let param = x[i];
+  if (EMA) { teacher[i] = teacher[i] * adamw_p.momentum + adamw_p.one_minus_momentum * param; }
   let h = hyper[slot_rows[i / SLOT_VEC4S]];
   if (h.w == 0.0) { return; }
   let decay = h.x;
@@ -83,7 +85,7 @@ fn adamw_at(i: u32) {
   exp_avg[i] = m;
   exp_avg_sq[i] = v;
   let denom = sqrt(v) / sqrt_bc2 + adamw_p.eps;
-  x[i] = x[i] * decay + (neg_step * m) / denom;
+  x[i] = param * decay + (neg_step * m) / denom;
 }
 
 @compute @workgroup_size(WG)
