@@ -19,6 +19,10 @@
 //
 // ADDEND (one range of K only): C = op(A) op(B) (+ bias) + addend, addend being C's shape, added as C is stored:
 // a residual stream, or the gradient an operand already holds, without an add of its own.
+//
+// ROW_SUMS (the *_row_sums entries; one batch item, K a multiple of 4): the first column of tiles also writes each
+// row of op(A) summed over its range of K, row_sums [slices, M]. For a linear layer's weight gradient dYᵀ X, op(A)
+// is dYᵀ and those sums are the bias gradient: read from the blocks the product loads anyway, not in a pass of its own.
 
 struct Params {
   M: u32,
@@ -37,6 +41,7 @@ struct Params {
 // Bound in any case: without ADDEND, any buffer (matmul.ts binds A).
 @group(0) @binding(4) var<storage, read> addend: array<f32>;
 @group(0) @binding(5) var<storage, read> bias: array<f32>;
+@group(0) @binding(5) var<storage, read_write> row_sums: array<f32>;
 
 override TRANS_A = false;
 override TRANS_B = false;
@@ -44,6 +49,7 @@ override A_VEC4 = false; // TRANS_A ? M % 4 == 0 : K % 4 == 0
 override B_VEC4 = false; // TRANS_B ? K % 4 == 0 : N % 4 == 0
 override K_TAIL = true; // K % 4 != 0: the code for the last steps of K is only compiled where there are any
 override ADDEND = false;
+override ROW_SUMS = false;
 
 // Mirrored in src/tensor/ops/matmul.ts.
 const TM = 8u;
@@ -130,6 +136,24 @@ fn k_step(t: Tile, m: u32, n: u32, k: u32) -> mat4x4f {
                  bk * a_elem(a_index(t, row(m + 2u), k)), bk * a_elem(a_index(t, row(m + 3u), k)));
 }
 
+// With ROW_SUMS, the sums over K of the rows of op(A) a product reads: product() those of rows m0 .. m0 + 7 of
+// the tile, matmul_subgroups.wgsl's shared_product the lane's 16 (column q: rows 4q .. 4q + 3 of them).
+var<private> a_row_sums: mat4x4f;
+
+// The 4 rows of a block of op(A), each summed over its 4 steps of K.
+fn block_row_sums(block: mat4x4f) -> vec4f {
+  return transpose(block) * vec4f(1.0);
+}
+
+// Row sums of op(A) for rows m .. m + 3 of slice z, as far as M.
+fn store_row_sums(z: u32, m: u32, v: vec4f) {
+  let i = z * p.M + m;
+  if (m < p.M) { row_sums[i] = v.x; }
+  if (m + 1u < p.M) { row_sums[i + 1u] = v.y; }
+  if (m + 2u < p.M) { row_sums[i + 2u] = v.z; }
+  if (m + 3u < p.M) { row_sums[i + 3u] = v.w; }
+}
+
 // The tile's sums over K, added to `start`.
 fn product(t: Tile, start: Sums) -> Sums {
   var s = start;
@@ -137,6 +161,7 @@ fn product(t: Tile, start: Sums) -> Sums {
   for (var k0 = t.k_begin; k0 < k_full; k0 += 4u) {
     let a0 = a_block(t, t.m0, k0);
     let a1 = a_block(t, t.m0 + 4u, k0);
+    if (ROW_SUMS) { a_row_sums[0] += block_row_sums(a0); a_row_sums[1] += block_row_sums(a1); }
     let b0 = b_block(t, t.n0, k0);
     let b1 = b_block(t, t.n0 + 4u, k0);
     let b2 = b_block(t, t.n0 + 8u, k0);
@@ -233,4 +258,16 @@ fn matmul_bias(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id)
   let b2 = bias_block(t, t.n0 + 8u);
   let b3 = bias_block(t, t.n0 + 12u);
   store(t, product(t, Sums(b0, b1, b2, b3, b0, b1, b2, b3)));
+}
+
+// C = op(A) op(B) and, from the first column of tiles, op(A)'s row sums.
+@compute @workgroup_size(WG_X, WG_Y)
+fn matmul_row_sums(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let t = tile(gid.y * TM, gid.x * TN, wid);
+  if (t.m0 >= p.M || t.n0 >= p.N) { return; }
+  store(t, product(t, Sums()));
+  if (gid.x == 0u) {
+    store_row_sums(t.z, t.m0, a_row_sums[0]);
+    store_row_sums(t.z, t.m0 + 4u, a_row_sums[1]);
+  }
 }

@@ -63,6 +63,7 @@ fn shared_product(t: Tile, lane: u32, start: Quad) {
     let x = a_block(t, t.m0 + 16u * lane + 4u, k0);
     let y = a_block(t, t.m0 + 16u * lane + 8u, k0);
     let z = a_block(t, t.m0 + 16u * lane + 12u, k0);
+    if (ROW_SUMS) { a_row_sums += mat4x4f(block_row_sums(w), block_row_sums(x), block_row_sums(y), block_row_sums(z)); }
     s[0] = add_products(s[0], from_lane0(w), b);
     s[1] = add_products(s[1], from_lane0(x), b);
     s[2] = add_products(s[2], from_lane0(y), b);
@@ -104,4 +105,17 @@ fn matmul_sg_bias(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocatio
   let t = tile(wid.y * SG_TM, wid.x * SG_TN, wid);
   let n = t.n0 + 16u * lane;
   shared_product(t, lane, Quad(bias_block(t, n), bias_block(t, n + 4u), bias_block(t, n + 8u), bias_block(t, n + 12u)));
+}
+
+@compute @workgroup_size(4)
+fn matmul_sg_row_sums(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+  let t = tile(wid.y * SG_TM, wid.x * SG_TN, wid);
+  shared_product(t, lane, Quad());
+  if (wid.x == 0u) {
+    let m = t.m0 + 16u * lane;
+    store_row_sums(t.z, m, a_row_sums[0]);
+    store_row_sums(t.z, m + 4u, a_row_sums[1]);
+    store_row_sums(t.z, m + 8u, a_row_sums[2]);
+    store_row_sums(t.z, m + 12u, a_row_sums[3]);
+  }
 }

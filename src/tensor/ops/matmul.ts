@@ -26,6 +26,8 @@ interface Kernel {
   readonly shader: ShaderSource;
   readonly entry: string;
   readonly biasEntry: string;
+  /** C and op(A)'s row sums (ROW_SUMS in shaders/matmul.wgsl). */
+  readonly rowSumsEntry: string;
   readonly tileM: number;
   readonly tileN: number;
   /** Below this many workgroups, K is split to make more. */
@@ -37,6 +39,7 @@ const KERNELS = {
     shader: shader('matmul.wgsl', source),
     entry: 'matmul',
     biasEntry: 'matmul_bias',
+    rowSumsEntry: 'matmul_row_sums',
     tileM: TILE_M * WG_Y,
     tileN: TILE_N * WG_X,
     fill: 64,
@@ -47,6 +50,7 @@ const KERNELS = {
     shader: shader('matmul.wgsl + matmul_subgroups.wgsl', `enable subgroups;\n${source}\n${subgroupSource}`),
     entry: 'matmul_sg',
     biasEntry: 'matmul_sg_bias',
+    rowSumsEntry: 'matmul_sg_row_sums',
     // SG_TM x SG_TN in shaders/matmul_subgroups.wgsl
     tileM: 64,
     tileN: 64,
@@ -132,15 +136,35 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     const flatAddend = addend ? reshape(addend, [numel(d.batch) * d.M, d.N]) : null;
     return reshape(matmul(rows, b, { ...opts, addend: flatAddend }), [...d.batch, d.M, d.N]);
   }
-  const out = product(a, b, d, { transA, transB, bias, kSplit, addend });
+  const { out } = product(a, b, d, { transA, transB, bias, kSplit, addend });
   const shared = (t: Tensor) => t.shape.length === 2 && d.batch.length > 0;
   const inputs = [a, b, ...(bias ? [bias] : []), ...(addend ? [addend] : [])];
-  return record('matmul', inputs, out, (g, needs, held) => [
-    needs[0] ? operandGrad(held.take(0), shared(a), (plus) => gradA(g, b, transA, transB, kSplit, plus)) : null,
-    needs[1] ? operandGrad(held.take(1), shared(b), (plus) => gradB(g, a, transA, transB, kSplit, plus)) : null,
-    ...(bias ? [needs[2] ? sumRows(g, d.N, held.take(2)) : null] : []),
-    ...(addend ? [needs[inputs.length - 1] ? g : null] : []),
-  ]);
+  return record('matmul', inputs, out, (g, needs, held) => {
+    const dA = needs[0] ? operandGrad(held.take(0), shared(a), (plus) => gradA(g, b, transA, transB, kSplit, plus)) : null;
+    // A linear layer's bias gradient comes out of its weight gradient's product (see weightAndBiasGrads).
+    const together = bias && needs[1] && needs[2] && transB && d.batch.length === 0 && d.M % 4 === 0;
+    const [dB, dBias] = together
+      ? weightAndBiasGrads(g, a, transA, kSplit, held.take(1), held.take(2))
+      : [
+          needs[1] ? operandGrad(held.take(1), shared(b), (plus) => gradB(g, a, transA, transB, kSplit, plus)) : null,
+          bias && needs[2] ? sumRows(g, d.N, held.take(2)) : null,
+        ];
+    return [dA, dB, ...(bias ? [dBias] : []), ...(addend ? [needs[inputs.length - 1] ? g : null] : [])];
+  });
+}
+
+/**
+ * A linear layer's weight and bias gradients (y = x Wᵀ + b, one batch item, rows a multiple of 4) from one product:
+ * dW = dYᵀ x, and db = dY's column sums, which are the rows of dYᵀ summed as the product reads them (ROW_SUMS).
+ * `heldW`, `heldB`: the gradients the two already hold, added in.
+ */
+function weightAndBiasGrads(g: Tensor, x: Tensor, transX: boolean, kSplit: number | undefined, heldW: Tensor | null, heldB: Tensor | null): [Tensor, Tensor] {
+  const { out, rowSums } = product(g, x, dims(g, x, true, transX), { transA: true, transB: transX, kSplit, addend: heldW, rowSums: true });
+  const [slices, n] = rowSums!.shape as [number, number];
+  if (slices === 1 && !heldB) return [out, reshape(rowSums!, [n])];
+  const db = sumRows(rowSums!, n, heldB);
+  rowSums!.dispose();
+  return [out, db];
 }
 
 /**
@@ -174,8 +198,21 @@ function operandGrad(held: Tensor | null, shared: boolean, grad: (plus: Tensor |
   return sum(reshape(g, [g.size / (rows * cols), rows, cols]), 0, false, held);
 }
 
-/** [...batch, M, N] = op(a) op(b) (+ bias) (+ addend), recorded on no tape. */
-function product(a: Tensor, b: Tensor, d: Dims, { transA, transB, bias, kSplit: given, addend }: MatmulOptions & { transA: boolean; transB: boolean }): Tensor {
+interface ProductOptions extends MatmulOptions {
+  transA: boolean;
+  transB: boolean;
+  /** Also op(a)'s rows summed over K, [slices, M] (no bias, one batch item, K a multiple of 4). */
+  rowSums?: boolean;
+}
+
+/** [...batch, M, N] = op(a) op(b) (+ bias) (+ addend), recorded on no tape; with `rowSums`, those too. */
+function product(
+  a: Tensor,
+  b: Tensor,
+  d: Dims,
+  { transA, transB, bias, kSplit: given, addend, rowSums: withRowSums }: ProductOptions,
+): { out: Tensor; rowSums: Tensor | null } {
+  if (withRowSums && (bias || d.batch.length > 0 || d.K % 4 !== 0)) throw new Error('matmul: row sums need one batch item, no bias and K a multiple of 4');
   const k = kernelFor();
   const batch = numel(d.batch);
   const { slices, kSplit } = splitK(d, k, batch, given);
@@ -187,10 +224,11 @@ function product(a: Tensor, b: Tensor, d: Dims, { transA, transB, bias, kSplit: 
   // A split K writes each range's partial sums, [...batch, slices, M, N], then adds them up (and the addend).
   const out = new Tensor(slices > 1 ? [...d.batch, slices, d.M, d.N] : [...d.batch, d.M, d.N]);
   const addInKernel = addend && slices === 1;
+  const rowSums = withRowSums ? new Tensor([slices, d.M]) : null;
   gpu().dispatch({
     kernel: {
       shader: k.shader,
-      entry: bias ? k.biasEntry : k.entry,
+      entry: bias ? k.biasEntry : rowSums ? k.rowSumsEntry : k.entry,
       constants: {
         TRANS_A: Number(transA),
         TRANS_B: Number(transB),
@@ -199,18 +237,19 @@ function product(a: Tensor, b: Tensor, d: Dims, { transA, transB, bias, kSplit: 
         B_VEC4: Number((transB ? d.K : d.N) % 4 === 0),
         K_TAIL: Number(d.K % 4 !== 0),
         ADDEND: Number(!!addInKernel),
+        ROW_SUMS: Number(!!rowSums),
       },
     },
-    buffers: [a.range, b.range, out.range, (addInKernel ? addend : a).range, ...(bias ? [bias.range] : [])],
+    buffers: [a.range, b.range, out.range, (addInKernel ? addend : a).range, ...(bias ? [bias.range] : rowSums ? [rowSums.range] : [])],
     params: params(d.M, d.N, d.K, a.shape.length > 2 ? d.M * d.K : 0, b.shape.length > 2 ? d.K * d.N : 0, slices, kSplit),
     workgroups,
   });
   addFlops(2 * batch * d.M * d.N * d.K);
-  if (slices === 1) return out;
+  if (slices === 1) return { out, rowSums };
   // The caller records the product, addend included.
   return noGrad(() => {
     const sums = sum(out, d.batch.length, false, addend ? reshape(addend, [...d.batch, d.M, d.N]) : null);
     out.dispose();
-    return sums;
+    return { out: sums, rowSums };
   });
 }
