@@ -1,7 +1,8 @@
 // Row kernels of the contrastive loss: L2 normalize over the last axis and mean cross-entropy, with backward.
-// The row reductions give each row one workgroup: threads stride over the columns (neighbouring threads read
-// neighbouring addresses) and combine in a fixed tree, so results are the same every run. Rows are laid out
-// over workgroups x and y (see grid1d).
+// The row reductions give each row one workgroup of ROW_WG invocations (the host's rowGroup()^2: 64 on a GPU, 4 on a
+// CPU adapter, where each barrier costs more than a row's arithmetic): they stride over the columns (neighbouring
+// invocations read neighbouring addresses) and combine in a fixed tree, so results are the same every run. Rows
+// are laid out over workgroups x and y (see grid1d).
 
 struct Params {
   rows: u32,
@@ -12,8 +13,9 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 
 const WG: u32 = 64u;
+override ROW_WG: u32 = 64u;
 
-var<workgroup> partial: array<f32, WG>;
+var<workgroup> partial: array<f32, ROW_WG>;
 
 fn row_of(wid: vec3u, nwg: vec3u) -> u32 {
   return wid.x + wid.y * nwg.x;
@@ -22,7 +24,7 @@ fn row_of(wid: vec3u, nwg: vec3u) -> u32 {
 fn workgroup_sum(lid: u32, v: f32) -> f32 {
   partial[lid] = v;
   workgroupBarrier();
-  for (var span = WG / 2u; span > 0u; span /= 2u) {
+  for (var span = ROW_WG / 2u; span > 0u; span /= 2u) {
     if (lid < span) { partial[lid] += partial[lid + span]; }
     workgroupBarrier();
   }
@@ -34,7 +36,7 @@ fn workgroup_sum(lid: u32, v: f32) -> f32 {
 fn workgroup_max(lid: u32, v: f32) -> f32 {
   partial[lid] = v;
   workgroupBarrier();
-  for (var span = WG / 2u; span > 0u; span /= 2u) {
+  for (var span = ROW_WG / 2u; span > 0u; span /= 2u) {
     if (lid < span) { partial[lid] = max(partial[lid], partial[lid + span]); }
     workgroupBarrier();
   }
@@ -49,17 +51,17 @@ fn workgroup_max(lid: u32, v: f32) -> f32 {
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<storage, read_write> norms: array<f32>;  // |x| per row, before the clamp
 
-@compute @workgroup_size(WG)
+@compute @workgroup_size(ROW_WG)
 fn l2_normalize(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                 @builtin(local_invocation_index) lid: u32) {
   let row = row_of(wid, nwg);
   if (row >= p.rows) { return; }
   let base = row * p.cols;
   var ss = 0.0;
-  for (var c = lid; c < p.cols; c += WG) { ss += x[base + c] * x[base + c]; }
+  for (var c = lid; c < p.cols; c += ROW_WG) { ss += x[base + c] * x[base + c]; }
   let norm = sqrt(workgroup_sum(lid, ss));
   let denom = max(norm, p.s);
-  for (var c = lid; c < p.cols; c += WG) { y[base + c] = x[base + c] / denom; }
+  for (var c = lid; c < p.cols; c += ROW_WG) { y[base + c] = x[base + c] / denom; }
   if (lid == 0u) { norms[row] = norm; }
 }
 
@@ -69,19 +71,19 @@ fn l2_normalize(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
 @group(0) @binding(4) var<storage, read_write> grad_x: array<f32>;
 
 // Above eps: dx = (g - y (g . y)) / |x|. Below, the clamp holds the divisor at eps: dx = g / eps.
-@compute @workgroup_size(WG)
+@compute @workgroup_size(ROW_WG)
 fn l2_normalize_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                          @builtin(local_invocation_index) lid: u32) {
   let row = row_of(wid, nwg);
   if (row >= p.rows) { return; }
   let base = row * p.cols;
   var gy = 0.0;
-  for (var c = lid; c < p.cols; c += WG) { gy += grad_y[base + c] * y_in[base + c]; }
+  for (var c = lid; c < p.cols; c += ROW_WG) { gy += grad_y[base + c] * y_in[base + c]; }
   let dot = workgroup_sum(lid, gy);
   let norm = norms_in[row];
   let projected = select(0.0, dot, norm > p.s);
   let denom = max(norm, p.s);
-  for (var c = lid; c < p.cols; c += WG) {
+  for (var c = lid; c < p.cols; c += ROW_WG) {
     grad_x[base + c] = (grad_y[base + c] - y_in[base + c] * projected) / denom;
   }
 }
@@ -93,17 +95,17 @@ fn l2_normalize_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
 @group(0) @binding(3) var<storage, read_write> row_loss: array<f32>;
 @group(0) @binding(4) var<storage, read_write> lse: array<f32>;  // logsumexp per row, for backward
 
-@compute @workgroup_size(WG)
+@compute @workgroup_size(ROW_WG)
 fn cross_entropy(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                  @builtin(local_invocation_index) lid: u32) {
   let row = row_of(wid, nwg);
   if (row >= p.rows) { return; }
   let base = row * p.cols;
   var m = -0x1.fffffep+127f;  // lowest f32
-  for (var c = lid; c < p.cols; c += WG) { m = max(m, logits[base + c]); }
+  for (var c = lid; c < p.cols; c += ROW_WG) { m = max(m, logits[base + c]); }
   let row_max = workgroup_max(lid, m);
   var s = 0.0;
-  for (var c = lid; c < p.cols; c += WG) { s += exp(logits[base + c] - row_max); }
+  for (var c = lid; c < p.cols; c += ROW_WG) { s += exp(logits[base + c] - row_max); }
   let log_sum = row_max + log(workgroup_sum(lid, s));
   if (lid == 0u) {
     // Targets must lie in [0, cols); one outside is clamped rather than read out of bounds.

@@ -10,6 +10,7 @@ import { f32, params } from '../params.ts';
 import { record } from '../tape.ts';
 import { Tensor, assertShape, shapeString } from '../tensor.ts';
 import { meanAll } from './reduce.ts';
+import { rowGroup } from './workgroups.ts';
 
 /** shaders/contrastive.wgsl, shared with normalize.ts. */
 export const CONTRASTIVE = shader('contrastive.wgsl', source);
@@ -30,7 +31,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor): Tensor {
   const rowLoss = new Tensor([rows]);
   const lse = new Tensor([rows]);
   gpu().dispatch({
-    kernel: { shader: CONTRASTIVE, entry: 'cross_entropy' },
+    kernel: { shader: CONTRASTIVE, entry: 'cross_entropy', constants: { ROW_WG: rowGroup() ** 2 } },
     buffers: [logits.range, targets.range, rowLoss.range, lse.range],
     params: params(rows, cols, f32(0)),
     workgroups: grid1d(rows),
