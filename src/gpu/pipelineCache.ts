@@ -1,10 +1,17 @@
 import { GpuKernelError } from './errors.ts';
 import { type Kernel, type ShaderSource, kernelName, pipelineKey } from './kernel.ts';
 
+/** A compiled kernel and the layout of its one bind group, which every dispatch's bind group is made for. */
+export interface CompiledKernel {
+  readonly pipeline: GPUComputePipeline;
+  /** Asked of the pipeline once: each getBindGroupLayout() call makes a new object (a native call per dispatch). */
+  readonly layout: GPUBindGroupLayout;
+}
+
 /** Compiles each shader module once and each (entry point, constants) pipeline once, for the device's life. */
 export class PipelineCache {
   private readonly modules = new Map<ShaderSource, GPUShaderModule>();
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly pipelines = new Map<string, CompiledKernel>();
 
   constructor(
     private readonly device: GPUDevice,
@@ -18,18 +25,19 @@ export class PipelineCache {
     return this.pipelines.size;
   }
 
-  pipeline(k: Kernel): GPUComputePipeline {
+  pipeline(k: Kernel): CompiledKernel {
     const key = pipelineKey(k);
-    let pipeline = this.pipelines.get(key);
-    if (!pipeline) {
-      pipeline = this.device.createComputePipeline({
+    let compiled = this.pipelines.get(key);
+    if (!compiled) {
+      const pipeline = this.device.createComputePipeline({
         label: kernelName(k),
         layout: 'auto',
         compute: { module: this.module(k.shader), entryPoint: k.entry, constants: k.constants },
       });
-      this.pipelines.set(key, pipeline);
+      compiled = { pipeline, layout: pipeline.getBindGroupLayout(0) };
+      this.pipelines.set(key, compiled);
     }
-    return pipeline;
+    return compiled;
   }
 
   private module(source: ShaderSource): GPUShaderModule {

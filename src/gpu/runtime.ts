@@ -144,10 +144,10 @@ export class GpuRuntime {
     this.assertUsable();
     const [x, y = 1, z = 1] = workgroups;
     if (x === 0 || y === 0 || z === 0) return;
-    const pipeline = this.pipelines.pipeline(kernel);
+    const { pipeline, layout } = this.pipelines.pipeline(kernel);
     const entries: GPUBindGroupEntry[] = buffers.map((target, i) => ({ binding: i + 1, resource: rangeOf(target) }));
     if (params) entries.push({ binding: 0, resource: { buffer: this.uniform(params) } });
-    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const bindGroup = this.device.createBindGroup({ layout, entries });
     const pass = this.computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
