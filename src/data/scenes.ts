@@ -464,7 +464,7 @@ export function renderScene(atlas: SceneAtlas, scene: Scene, size = 224): Render
   const drawOrder = [...scene.objects].sort((a, b) => SIZE_EXTENT[b.size] - SIZE_EXTENT[a.size]);
   for (const object of drawOrder) {
     const { left, top, side } = objectPixelBox(object, size);
-    const sprite = resampleSprite(atlas, atlas.emoji[object.emoji]!, side);
+    const sprite = scaledSprite(atlas, atlas.emoji[object.emoji]!, side);
     for (let sy = Math.max(0, -top); sy < side && top + sy < size; sy++) {
       for (let sx = Math.max(0, -left); sx < side && left + sx < size; sx++) {
         const s = (sy * side + sx) * 4;
@@ -530,6 +530,20 @@ function resampleTaps(from: number, to: number): { first: Int32Array; count: num
     for (let t = 0; t < count; t++) weights[i * count + t]! /= total;
   }
   return { first, count, weights };
+}
+
+/**
+ * Sprites already scaled, by emoji and side: a scene's objects come in a few sizes, so a training batch keeps asking
+ * for the same ones (the host composes every batch while the GPU waits for it). Read-only once made.
+ */
+const scaledSprites = new WeakMap<EmojiEntry, Map<number, Float32Array>>();
+
+function scaledSprite(atlas: SceneAtlas, entry: EmojiEntry, side: number): Float32Array {
+  const bySide = scaledSprites.get(entry) ?? new Map<number, Float32Array>();
+  scaledSprites.set(entry, bySide);
+  const sprite = bySide.get(side) ?? resampleSprite(atlas, entry, side);
+  bySide.set(side, sprite);
+  return sprite;
 }
 
 /**
