@@ -10,7 +10,8 @@
 // invocation a whole row read as vec4s: no workgroup memory, no barrier, four columns per loop iteration
 // (3-4x faster than 4 invocations per row on SwiftShader at 64 columns).
 // backward_params sums over rows, one invocation per column and chunk of rows; backward_params4, for rows of whole
-// vec4s, one per four columns.
+// vec4s, one per four columns. backward_rows, for a CPU adapter and rows of whole vec4s up to LANE_QUADS of them, is
+// backward_input_rows and backward_params4 in one pass: grad and x are read once for both.
 //
 // backward_input and backward_input_rows with ADDEND add `addend` to dx as they store it: the gradient the norm's
 // input already holds (the residual stream's), without an add of their own (as matmul.wgsl's ADDEND does).
@@ -19,6 +20,7 @@
 //   forward, forward_rows:                x, mean_out, rstd_out, bias, weight, y
 //   backward_input, backward_input_rows:  x, mean, rstd, grad, weight, dx, addend (any buffer of dx's size without ADDEND)
 //   backward_params, backward_params4:    x, mean, rstd, grad, part
+//   backward_rows:                        x, mean, rstd, grad, weight, dx, addend, part (binding 8)
 
 struct Params {
   rows: u32,
@@ -49,6 +51,7 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> part4: array<vec4f>;
 @group(0) @binding(7) var<storage, read> addend: array<f32>;
 @group(0) @binding(7) var<storage, read> addend4: array<vec4f>;
+@group(0) @binding(8) var<storage, read_write> row_part4: array<vec4f>;
 override ADDEND = false;
 
 // A row's WG partial sums are added in two levels of GROUP, so a reduction costs two barriers, not log2(WG).
@@ -243,4 +246,46 @@ fn backward_params4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
   }
   part4[2u * chunk * quads + c] = dw;
   part4[(2u * chunk + 1u) * quads + c] = db;
+}
+
+const LANE_ROWS: u32 = 8u;    // backward_rows: rows per invocation, and per chunk of its partial sums
+const LANE_QUADS: u32 = 32u;  // backward_rows: the widest row, in vec4s, its partial sums hold
+
+// backward_input_rows for LANE_ROWS consecutive rows, and backward_params4's terms of those rows summed in the
+// invocation's own partial sums (private arrays), written as chunk `chunk` of row_part4 [chunks, 2, cols].
+@compute @workgroup_size(ROWS_WG)
+fn backward_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let chunk = gid.x + gid.y * nwg.x * ROWS_WG;
+  let first = chunk * LANE_ROWS;
+  if (first >= p.rows) { return; }
+  let quads = p.cols / 4u;
+  var dw: array<vec4f, LANE_QUADS>;
+  var db: array<vec4f, LANE_QUADS>;
+  for (var row = first; row < min(first + LANE_ROWS, p.rows); row++) {
+    let base = row * quads;
+    let m0 = mean[2u * row];
+    let m1 = mean[2u * row + 1u];
+    let r = rstd[row];
+    var s = vec4f(0.0);
+    var sx = vec4f(0.0);
+    for (var c = 0u; c < quads; c++) {
+      let gw = grad4[base + c] * weight4[c];
+      s += gw;
+      sx += gw * xhat4(base + c, m0, m1, r);
+    }
+    let m = vec2f(hsum(s), hsum(sx)) / f32(p.cols);
+    for (var c = 0u; c < quads; c++) {
+      let g = grad4[base + c];
+      let xh = xhat4(base + c, m0, m1, r);
+      var v = r * (g * weight4[c] - m.x - xh * m.y);
+      if (ADDEND) { v += addend4[base + c]; }
+      dx4[base + c] = v;
+      dw[c] += g * xh;
+      db[c] += g;
+    }
+  }
+  for (var c = 0u; c < quads; c++) {
+    row_part4[2u * chunk * quads + c] = dw[c];
+    row_part4[(2u * chunk + 1u) * quads + c] = db[c];
+  }
 }

@@ -23,7 +23,10 @@ const ROWS_WG = 64;
 const ROWS_PER_CHUNK = 64;
 const MAX_WORKGROUPS_PER_DIMENSION = 65535;
 
-type Entry = 'forward' | 'backward_input' | 'backward_params' | 'forward_rows' | 'backward_input_rows' | 'backward_params4';
+type Entry = 'forward' | 'backward_input' | 'backward_params' | 'forward_rows' | 'backward_input_rows' | 'backward_params4' | 'backward_rows';
+/** backward_rows: rows per invocation (and per chunk of its partial sums), and the widest row it takes. */
+const LANE_ROWS = 8;
+const LANE_COLS = 128;
 type RowEntry = 'forward' | 'backward_input';
 
 interface RowShape {
@@ -66,6 +69,9 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): 
     [x, weight, bias],
     y,
     (g, needs, held) => {
+      if (needs[0] && (needs[1] || needs[2]) && onCpuAdapter() && shape.cols % 4 === 0 && shape.cols <= LANE_COLS) {
+        return allGradsInOnePass(x, mean, rstd, g, weight, shape, needs[1]!, needs[2]!, held);
+      }
       const dx = needs[0] ? inputGrad(x, mean, rstd, g, weight, shape, held.take(0)) : null;
       const [dweight, dbias] = needs[1] || needs[2] ? paramGrads(x, mean, rstd, g, shape, needs[1]!, needs[2]!, held) : [null, null];
       return [dx, dweight, dbias];
@@ -105,6 +111,38 @@ function paramGrads(
   } else {
     run('backward_params', tensors, shape, [Math.ceil(shape.cols / COLUMN_WG), chunks], 0, rowsPerChunk);
   }
+  return sumChunks(part, shape, needWeight, needBias, held);
+}
+
+/**
+ * On a CPU adapter, rows of whole vec4s up to LANE_COLS wide: the input, weight and bias gradients in one pass
+ * (backward_rows), which reads grad and x once for all three; its per-chunk sums are then finished as paramGrads'.
+ */
+function allGradsInOnePass(
+  x: Tensor,
+  mean: Tensor,
+  rstd: Tensor,
+  g: Tensor,
+  weight: Tensor,
+  shape: RowShape,
+  needWeight: boolean,
+  needBias: boolean,
+  held: HeldGradients,
+): [Tensor, Tensor | null, Tensor | null] {
+  const chunks = Math.ceil(shape.rows / LANE_ROWS);
+  const dx = new Tensor(x.shape);
+  const part = new Tensor([chunks, 2 * shape.cols]);
+  const heldInput = held.take(0);
+  run('backward_rows', [x, mean, rstd, g, weight, dx, heldInput ?? g, part], shape, grid1d(Math.ceil(chunks / ROWS_WG)), 0, 0, heldInput !== null);
+  return [dx, ...sumChunks(part, shape, needWeight, needBias, held)];
+}
+
+/**
+ * The weight and bias gradients from per-chunk partial sums part [chunks, 2 * cols] (weight's, then bias' of each
+ * chunk): one sumRows over the chunks for both, which also adds the gradients the two already hold; the two rows
+ * of the result are copied out. Frees part.
+ */
+function sumChunks(part: Tensor, shape: RowShape, needWeight: boolean, needBias: boolean, held: HeldGradients): [Tensor | null, Tensor | null] {
   const heldWeight = needWeight ? held.take(1) : null;
   const heldBias = needBias ? held.take(2) : null;
   const plus = heldWeight || heldBias ? concat([heldWeight ?? zeros([shape.cols]), heldBias ?? zeros([shape.cols])], 0) : null;
