@@ -180,6 +180,32 @@ fn backward_input(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
   }
 }
 
+// A row's saved statistics (m0, m1, rstd), loaded once: every load is bounds-checked, which is what costs on a
+// CPU adapter.
+fn stats_of(row: u32) -> vec3f {
+  return vec3f(mean[2u * row], mean[2u * row + 1u], rstd[row]);
+}
+
+// (mean of gw, mean of gw * xhat) over the row of vec4s starting at base, gw = grad * weight.
+fn row_grad_means(base: u32, quads: u32, st: vec3f) -> vec2f {
+  var s = vec4f(0.0);
+  var sx = vec4f(0.0);
+  for (var c = 0u; c < quads; c++) {
+    let gw = grad4[base + c] * weight4[c];
+    s += gw;
+    sx += gw * xhat4(base + c, st.x, st.y, st.z);
+  }
+  return vec2f(hsum(s), hsum(sx)) / f32(p.cols);
+}
+
+// dx of vec4 i (column quad c) of a row: rstd (g w - mean(gw) - xhat mean(gw xhat)), plus the held gradient
+// with ADDEND.
+fn input_grad4(i: u32, c: u32, g: vec4f, xh: vec4f, r: f32, m: vec2f) -> vec4f {
+  var v = r * (g * weight4[c] - m.x - xh * m.y);
+  if (ADDEND) { v += addend4[i]; }
+  return v;
+}
+
 // backward_input, one row per invocation, in vec4s.
 @compute @workgroup_size(ROWS_WG)
 fn backward_input_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -187,24 +213,9 @@ fn backward_input_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_w
   if (row >= p.rows) { return; }
   let quads = p.cols / 4u;
   let base = row * quads;
-  // The row's statistics, loaded once: every load is bounds-checked, which is what costs on a CPU adapter.
-  let m0 = mean[2u * row];
-  let m1 = mean[2u * row + 1u];
-  let r = rstd[row];
-  var s = vec4f(0.0);
-  var sx = vec4f(0.0);
-  for (var c = 0u; c < quads; c++) {
-    let gw = grad4[base + c] * weight4[c];
-    s += gw;
-    sx += gw * xhat4(base + c, m0, m1, r);
-  }
-  let m = vec2f(hsum(s), hsum(sx)) / f32(p.cols);
-  for (var c = 0u; c < quads; c++) {
-    let gw = grad4[base + c] * weight4[c];
-    var v = r * (gw - m.x - xhat4(base + c, m0, m1, r) * m.y);
-    if (ADDEND) { v += addend4[base + c]; }
-    dx4[base + c] = v;
-  }
+  let st = stats_of(row);
+  let m = row_grad_means(base, quads, st);
+  for (var c = 0u; c < quads; c++) { dx4[base + c] = input_grad4(base + c, c, grad4[base + c], xhat4(base + c, st.x, st.y, st.z), st.z, m); }
 }
 
 // Partial column sums over a chunk of rows, part [chunks, 2, cols]: part[chunk, 0, c] = sum grad * xhat (the
@@ -263,23 +274,12 @@ fn backward_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
   var db: array<vec4f, LANE_QUADS>;
   for (var row = first; row < min(first + LANE_ROWS, p.rows); row++) {
     let base = row * quads;
-    let m0 = mean[2u * row];
-    let m1 = mean[2u * row + 1u];
-    let r = rstd[row];
-    var s = vec4f(0.0);
-    var sx = vec4f(0.0);
-    for (var c = 0u; c < quads; c++) {
-      let gw = grad4[base + c] * weight4[c];
-      s += gw;
-      sx += gw * xhat4(base + c, m0, m1, r);
-    }
-    let m = vec2f(hsum(s), hsum(sx)) / f32(p.cols);
+    let st = stats_of(row);
+    let m = row_grad_means(base, quads, st);
     for (var c = 0u; c < quads; c++) {
       let g = grad4[base + c];
-      let xh = xhat4(base + c, m0, m1, r);
-      var v = r * (g * weight4[c] - m.x - xh * m.y);
-      if (ADDEND) { v += addend4[base + c]; }
-      dx4[base + c] = v;
+      let xh = xhat4(base + c, st.x, st.y, st.z);
+      dx4[base + c] = input_grad4(base + c, c, g, xh, st.z, m);
       dw[c] += g * xh;
       db[c] += g;
     }
