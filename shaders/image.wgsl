@@ -180,12 +180,11 @@ fn gray(c: vec3f) -> f32 {
   return LUMA.x * c.x + LUMA.y * c.y + LUMA.z * c.z;
 }
 
-// Index of the red channel's value of `pixel` (counted over the whole batch) in a [batch, 3, size, size] image;
-// green and blue follow a plane (size^2) and two further on. Worked out once per pixel: integer division is a
-// loop over the lanes on CPU drivers.
-fn red_at(pixel: u32) -> u32 {
-  let hw = vp.size * vp.size;
-  return (pixel / hw) * 3u * hw + pixel % hw;
+// Index of the red channel's value of pixel q of sample b in a [batch, 3, size, size] image; green and blue follow
+// a plane (size^2) and two further on. Worked out once per pixel, from the sample the caller has already found:
+// integer division is a loop over the lanes on CPU drivers.
+fn red_at(b: u32, q: u32) -> u32 {
+  return b * 3u * vp.size * vp.size + q;
 }
 
 fn load_rgb(red: u32) -> vec3f {
@@ -225,7 +224,7 @@ fn view_crop_resize(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
   let plane = b * 3u * in_hw;
   let rgb = vec3f(resampled(plane, at, cols, tx.w, ty.w), resampled(plane + in_hw, at, cols, tx.w, ty.w),
                   resampled(plane + 2u * in_hw, at, cols, tx.w, ty.w));
-  store_rgb(red_at(i), rgb);
+  store_rgb(red_at(b, i % hw), rgb);
 }
 
 // One channel's output pixel: 4 rows interpolated along x, then those along y, clamped to [0, 1].
@@ -313,7 +312,7 @@ fn view_jitter(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_inde
     let op = (s.jitter_ops >> (4u * step)) & 15u;
     var acc = 0.0;
     if (op == JITTER_CONTRAST) {
-      for (var q = lid; q < hw; q += JITTER_WG) { acc += gray(load_pixel(b * 3u * hw + q)); }
+      for (var q = lid; q < hw; q += JITTER_WG) { acc += gray(load_pixel(red_at(b, q))); }
     }
     partial_sums[lid] = acc;
     for (var stride = JITTER_WG / 2u; stride > 0u; stride /= 2u) {
@@ -325,7 +324,7 @@ fn view_jitter(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_inde
     workgroupBarrier(); // everyone has read the mean before the next step writes partial_sums
     if (op <= JITTER_HUE) {
       for (var q = lid; q < hw; q += JITTER_WG) {
-        let red = b * 3u * hw + q;
+        let red = red_at(b, q);
         var c = load_pixel(red);
         switch (op) {
           case JITTER_BRIGHTNESS: { c = clamp(s.brightness * c, vec3f(0.0), vec3f(1.0)); }
@@ -355,7 +354,7 @@ fn view_blur_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgr
   let b = i / hw;
   if (b >= vp.batch) { return; }
   let s = samples[b];
-  let red = b * 3u * hw + i % hw;
+  let red = red_at(b, i % hw);
   let x = i32(i % vp.size);
   let row = red - u32(x);
   var acc = s.blur_w[0] * load_rgb(red);
@@ -374,8 +373,8 @@ fn view_blur_cols_finish(@builtin(global_invocation_id) gid: vec3u, @builtin(num
   let b = i / hw;
   if (b >= vp.batch) { return; }
   let s = samples[b];
-  let red = b * 3u * hw + i % hw;
-  let column = b * 3u * hw + i % vp.size;
+  let red = red_at(b, i % hw);
+  let column = red_at(b, i % vp.size);
   let y = i32((i % hw) / vp.size);
   var c = s.blur_w[0] * load_rgb(red);
   for (var d = 1; d <= i32(s.blur_radius); d++) {

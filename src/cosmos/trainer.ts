@@ -120,8 +120,8 @@ export class CosmosTrainer {
     if (whole[0]) return 'the loss is NaN or infinite';
     if (!whole.some(Boolean)) return null;
     const named = this.optimizer.gradients();
-    const counts = await nonFiniteCounts([loss, ...named.map(([, g]) => g)]).read();
-    const bad = named.flatMap(([name], i) => (counts[i + 1] ? [`${name} (${counts[i + 1]})`] : []));
+    const counts = await nonFiniteCounts(named.map(([, g]) => g)).read();
+    const bad = named.flatMap(([name], i) => (counts[i] ? [`${name} (${counts[i]})`] : []));
     if (!bad.length) return null;
     const listed = bad.length > 4 ? `${bad.slice(0, 4).join(', ')} and ${bad.length - 4} more` : bad.join(', ');
     return `the gradients of ${bad.length} parameter${bad.length === 1 ? '' : 's'} hold NaN or infinite values: ${listed}`;

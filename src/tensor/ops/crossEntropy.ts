@@ -14,6 +14,8 @@ import { rowGroup } from './workgroups.ts';
 
 /** shaders/contrastive.wgsl, shared with normalize.ts. */
 export const CONTRASTIVE = shader('contrastive.wgsl', source);
+/** Its row kernels' override: a workgroup of rowGroup()^2 invocations per row, as the norm and softmax kernels. */
+export const rowKernelConstants = (): Record<string, number> => ({ ROW_WG: rowGroup() ** 2 });
 const WG = 64;
 
 /**
@@ -31,7 +33,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor): Tensor {
   const rowLoss = new Tensor([rows]);
   const lse = new Tensor([rows]);
   gpu().dispatch({
-    kernel: { shader: CONTRASTIVE, entry: 'cross_entropy', constants: { ROW_WG: rowGroup() ** 2 } },
+    kernel: { shader: CONTRASTIVE, entry: 'cross_entropy', constants: rowKernelConstants() },
     buffers: [logits.range, targets.range, rowLoss.range, lse.range],
     params: params(rows, cols, f32(0)),
     workgroups: grid1d(rows),

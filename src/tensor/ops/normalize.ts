@@ -4,8 +4,7 @@ import { gpu } from '../engine.ts';
 import { f32, params } from '../params.ts';
 import { record } from '../tape.ts';
 import { Tensor, shapeString } from '../tensor.ts';
-import { CONTRASTIVE } from './crossEntropy.ts';
-import { rowGroup } from './workgroups.ts';
+import { CONTRASTIVE, rowKernelConstants } from './crossEntropy.ts';
 
 /** F.normalize's default: the norm is clamped to at least this before dividing. */
 const EPS = 1e-12;
@@ -20,7 +19,7 @@ export function l2Normalize(x: Tensor): Tensor {
   const out = new Tensor(x.shape);
   const norms = new Tensor([rows]);
   gpu().dispatch({
-    kernel: { shader: CONTRASTIVE, entry: 'l2_normalize', constants: { ROW_WG: rowGroup() ** 2 } },
+    kernel: { shader: CONTRASTIVE, entry: 'l2_normalize', constants: rowKernelConstants() },
     buffers: [x.range, out.range, norms.range],
     params: params(rows, cols, f32(EPS)),
     workgroups: grid1d(rows),
@@ -32,7 +31,7 @@ export function l2Normalize(x: Tensor): Tensor {
     (g) => {
       const grad = new Tensor(x.shape);
       gpu().dispatch({
-        kernel: { shader: CONTRASTIVE, entry: 'l2_normalize_backward', constants: { ROW_WG: rowGroup() ** 2 } },
+        kernel: { shader: CONTRASTIVE, entry: 'l2_normalize_backward', constants: rowKernelConstants() },
         buffers: [g.range, out.range, norms.range, grad.range],
         params: params(rows, cols, f32(EPS)),
         workgroups: grid1d(rows),

@@ -149,7 +149,6 @@ export class AdamW {
     this.steps++;
   }
 
-  /** The gradients the next step() would apply, by parameter name. */
   /**
    * Views of the flat gradient buffers whole (dispose them): one read covers every gradient. They also hold what no
    * step will read: zeroed padding, and the last gradient of a parameter that got none since zeroGrad().
@@ -158,6 +157,7 @@ export class AdamW {
     return this.grads.layout.chunkBytes.map((_, c) => this.grads.chunkView(c));
   }
 
+  /** The gradients the next step() would apply, by parameter name. */
   gradients(): [string, Tensor][] {
     return this.slots.flatMap(({ name, param }) => (param.grad ? [[name, param.grad] as [string, Tensor]] : []));
   }
