@@ -75,10 +75,12 @@ function printTable(rows: readonly StepRow[], bestMatmul: Readonly<Record<string
     console.log(`${runtime}: ${adapter}${bestMatmul[runtime] ? `; best matmul ${bestMatmul[runtime]} GFLOP/s` : ''}`);
   }
   console.log(formatStepTable(rows, bestMatmul));
-  console.log('timing: whole TrainingRun.trainStep (views, text crops, forward, backward, EMA, AdamW, losses read back) after warm-up;');
-  console.log('  PyTorch: the reference step on the same shapes, the faster of 1 and 2 threads. GFLOP: matrix products only,');
-  console.log("  forward and backward; ours counted from the ops' shapes, PyTorch's by its profiler (its text crops run all 77");
-  console.log("  positions, ours stop at their last EOT). ours/torch = our time / PyTorch's: below 1 means cosmos-web is faster.");
+  console.log('timing: TrainingRun.trainOn (forward, backward, EMA, AdamW, losses read back) on a batch made before the');
+  console.log('  clock starts, after warm-up; "+ batch ms": making that batch (scenes drawn, views rendered on the GPU, text');
+  console.log('  crops tokenized), which a training run adds to each step. PyTorch: the reference step on tensors made once,');
+  console.log('  the same shapes, the faster of 1 and 2 threads. GFLOP: matrix products only, forward and backward; ours counted');
+  console.log("  from the ops' shapes, PyTorch's by its profiler (its text crops run all 77 positions, ours stop at their last");
+  console.log('  EOT). ours/torch = our step time / PyTorch\'s: below 1 means cosmos-web is faster.');
 }
 
 function readRows(file: URL): StepRow[] {

@@ -13,6 +13,9 @@ export interface StepRow {
   median_ms: number;
   min_ms: number;
   max_ms: number;
+  /** Median ms making a step's batch (scenes drawn, views rendered, text tokenized), not in median_ms; null for
+   *  PyTorch, whose step runs on tensors made once. */
+  data_ms: number | null;
   /** Per step; null for PyTorch, which has no WebGPU queue. */
   dispatches: number | null;
   submits: number | null;
@@ -27,6 +30,7 @@ export interface MeasuredStep {
   medianMs: number;
   minMs: number;
   maxMs: number;
+  dataMs: number | null;
   dispatches: number | null;
   submits: number | null;
   flops: number;
@@ -42,6 +46,7 @@ export function stepRow(c: StepCase, timing: MeasuredStep, where: Pick<StepRow, 
     median_ms: significant(timing.medianMs),
     min_ms: significant(timing.minMs),
     max_ms: significant(timing.maxMs),
+    data_ms: timing.dataMs === null ? null : significant(timing.dataMs),
     dispatches: timing.dispatches,
     submits: timing.submits,
     gflop: significant(gflop),
@@ -54,7 +59,7 @@ export function stepRow(c: StepCase, timing: MeasuredStep, where: Pick<StepRow, 
  * runtime (`bestMatmul`, by runtime; none for PyTorch), and for our rows our time over PyTorch's on the same case.
  */
 export function formatStepTable(rows: readonly StepRow[], bestMatmul: Readonly<Record<string, number>>): string {
-  const header = ['impl', 'runtime', 'case', 'median ms', 'min-max ms', 'dispatches', 'submits', 'GFLOP', 'GFLOP/s', 'of best matmul', 'ours/torch'];
+  const header = ['impl', 'runtime', 'case', 'median ms', 'min-max ms', '+ batch ms', 'dispatches', 'submits', 'GFLOP', 'GFLOP/s', 'of best matmul', 'ours/torch'];
   const lines = [header];
   for (const r of rows) {
     const best = bestMatmul[r.runtime];
@@ -65,6 +70,7 @@ export function formatStepTable(rows: readonly StepRow[], bestMatmul: Readonly<R
       caseName(r),
       figure(r.median_ms),
       `${figure(r.min_ms)}-${figure(r.max_ms)}`,
+      r.data_ms === null ? '-' : figure(r.data_ms),
       r.dispatches === null ? '-' : String(r.dispatches),
       r.submits === null ? '-' : String(r.submits),
       figure(r.gflop),

@@ -1,7 +1,9 @@
 /**
- * Times whole training steps as the app runs them: TrainingRun.trainStep (views rendered on the GPU, text crops on
- * the host, the CosmosTrainer step, ended by reading the losses and logit scales back) on the built-in scenes, with
- * the case's options (caseOptions). Each timed step also counts its dispatches, submits and FLOPs (src/tensor/flops.ts).
+ * Times training steps as the app runs them, on the built-in scenes with the case's options (caseOptions), in two
+ * parts as PyTorch's side is timed on a batch already in memory: making the batch (TrainingRun.prepareBatch: scenes
+ * drawn, views rendered on the GPU and waited for, text crops tokenized), then the step on it (trainOn: forward,
+ * backward, EMA, AdamW, ended by reading the losses and logit scales back). Each step also counts its dispatches,
+ * submits and FLOPs (src/tensor/flops.ts); views are not in them.
  */
 import { PRESETS } from '../../src/cosmos/presets.ts';
 import { TrainingRun } from '../../src/cosmos/training.ts';
@@ -22,6 +24,8 @@ export interface StepTiming {
   medianMs: number;
   minMs: number;
   maxMs: number;
+  /** Median time making a step's batch, not in the step times. */
+  dataMs: number;
   /** Medians over the timed steps: a step's text crops vary in length, so its products' sizes do too. */
   dispatches: number;
   submits: number;
@@ -37,24 +41,34 @@ export async function timeTrainingStep(c: StepCase, data: StepData, log: (line: 
       log(`  warm-up step ${i + 1}/${c.warmup}: ${stepMs.toFixed(0)} ms`);
     }
     const times: number[] = [];
+    const dataTimes: number[] = [];
     const dispatches: number[] = [];
     const submits: number[] = [];
     const flops: number[] = [];
     for (let i = 0; i < c.reps; i++) {
-      const before = gpu().commands();
-      const started = performance.now();
-      const counted = await countFlops(() => run.trainStep());
-      times.push(performance.now() - started);
-      const after = gpu().commands();
-      dispatches.push(after.dispatches - before.dispatches);
-      submits.push(after.submits - before.submits);
-      flops.push(counted.flops);
-      log(`  step ${i + 1}/${c.reps}: ${times.at(-1)!.toFixed(0)} ms, ${dispatches.at(-1)} dispatches, ${submits.at(-1)} submits`);
+      const prepareStarted = performance.now();
+      const batch = run.prepareBatch();
+      await gpu().sync();
+      dataTimes.push(performance.now() - prepareStarted);
+      try {
+        const before = gpu().commands();
+        const started = performance.now();
+        const counted = await countFlops(() => run.trainOn(batch));
+        times.push(performance.now() - started);
+        const after = gpu().commands();
+        dispatches.push(after.dispatches - before.dispatches);
+        submits.push(after.submits - before.submits);
+        flops.push(counted.flops);
+      } finally {
+        batch.dispose();
+      }
+      log(`  step ${i + 1}/${c.reps}: ${times.at(-1)!.toFixed(0)} ms (+ ${dataTimes.at(-1)!.toFixed(0)} ms making the batch), ${dispatches.at(-1)} dispatches, ${submits.at(-1)} submits`);
     }
     return {
       medianMs: median(times),
       minMs: Math.min(...times),
       maxMs: Math.max(...times),
+      dataMs: median(dataTimes),
       dispatches: median(dispatches),
       submits: median(submits),
       flops: median(flops),

@@ -52,7 +52,7 @@ export function torchStep(c: StepCase): StepRow {
   const result = JSON.parse(lastLine(run.stdout)) as TorchResult;
   return stepRow(
     c,
-    { medianMs: result.median_ms, minMs: result.min_ms, maxMs: result.max_ms, dispatches: null, submits: null, flops: result.gflop * 1e9 },
+    { medianMs: result.median_ms, minMs: result.min_ms, maxMs: result.max_ms, dataMs: null, dispatches: null, submits: null, flops: result.gflop * 1e9 },
     { impl: 'pytorch', runtime: 'torch', adapter: result.adapter },
   );
 }

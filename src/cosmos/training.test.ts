@@ -36,4 +36,24 @@ describe('a training run on the built-in scenes', () => {
       run.dispose();
     });
   }
+
+  it('a batch prepared apart and trained on gives the same step as trainStep, and only on the step it was drawn for', async () => {
+    const [atlas, tokenizer] = await Promise.all([loadSceneAtlasFromDisk(), loadClipTokenizer()]);
+    const options = { ...TINY_TRAINING, mode: 'cosmos' as const, batchSize: 2, steps: 4 };
+    const whole = new TrainingRun(PRESETS.tiny, options, sceneData(atlas, 0), tokenizer);
+    const apart = new TrainingRun(PRESETS.tiny, options, sceneData(atlas, 0), tokenizer);
+    const expected = await whole.trainStep();
+    const batch = apart.prepareBatch();
+    const got = await apart.trainOn(batch);
+    batch.dispose();
+    expect([got.step, got.total, got.clip, got.cosmos]).toEqual([expected.step, expected.total, expected.clip, expected.cosmos]);
+    expect(apart.lastStepViews).toEqual(whole.lastStepViews);
+    const stale = apart.prepareBatch();
+    const next = apart.prepareBatch();
+    expect((await apart.trainOn(next)).step).toBe(2);
+    await expect(apart.trainOn(stale)).rejects.toThrow('prepared for step 2, not step 3');
+    for (const b of [stale, next]) b.dispose();
+    whole.dispose();
+    apart.dispose();
+  });
 });

@@ -8,12 +8,13 @@ import { type TrainingData, textCropSource } from '../data/dataset.ts';
 import type { RgbImage } from '../data/image.ts';
 import { type Random, rng } from '../data/random.ts';
 import { renderViews, type ViewPlan } from '../tensor/ops/imageViews.ts';
-import { scopeAsync } from '../tensor/scope.ts';
+import { scope, scopeAsync } from '../tensor/scope.ts';
 import { type Tensor, fromArray } from '../tensor/tensor.ts';
 import type { CosmosConfig } from './config.ts';
 import { type CosmosModel, cosmosModel } from './model.ts';
 import { learningRate } from './schedule.ts';
 import type { TrainingOptions } from './trainingOptions.ts';
+import type { ViewBatch } from './objective.ts';
 import { CosmosTrainer, type StepLosses } from './trainer.ts';
 import { VIEW_RECIPES, planViews } from './views/augment.ts';
 import { type TextCropSource, cropsOf } from '../data/textCrops.ts';
@@ -32,6 +33,17 @@ export interface StepRecord extends StepLosses {
 export interface DrawnViews {
   plans: ViewPlan[][];
   texts: string[][];
+}
+
+/** A batch made ready for one step (TrainingRun.prepareBatch): its views on the GPU, its captions tokenized. */
+export interface PreparedBatch {
+  /** The step (0-based) it was drawn for. */
+  step: number;
+  examples: number[];
+  drawn: DrawnViews;
+  views: ViewBatch;
+  /** Frees its view tensors. */
+  dispose(): void;
 }
 
 /** The views one training step trained on, kept for the Views panel. */
@@ -125,28 +137,64 @@ export class TrainingRun {
     this.stepIndex = step;
   }
 
+  /**
+   * One training step: the next batch's views made (prepareBatch), then the step on them (trainOn). Its stepMs and
+   * samples per second count both, as a user waits for both.
+   */
   async trainStep(): Promise<StepRecord> {
-    const o = this.options;
     const started = performance.now();
-    const lr = learningRate(this.stepIndex, o.lr, o.warmupSteps, o.steps);
+    const batch = this.prepareBatch();
+    try {
+      const record = await this.trainOn(batch);
+      const stepMs = performance.now() - started;
+      return { ...record, stepMs, samplesPerSecond: (this.options.batchSize * 1000) / stepMs };
+    } finally {
+      batch.dispose();
+    }
+  }
+
+  /**
+   * The next step's batch made ready: its examples drawn, its image views rendered on the GPU (queued, not waited
+   * for) and its text crops tokenized. The caller disposes it after trainOn; bench:step times the two apart, as
+   * PyTorch's step is timed on a batch already in memory.
+   */
+  prepareBatch(): PreparedBatch {
+    const o = this.options;
     const indices = Array.from({ length: o.batchSize }, (_, b) => this.stepIndex * o.batchSize + b);
     const examples = indices.map((i) => this.data.train(i, o.sourceSize));
     const drawn = drawViews(this.random, examples.map(textCropSource), this.config, o);
+    const views = scope(() => renderViews(sourceTensor(examples.map((e) => e.image)), drawn.plans));
+    const captions = drawn.texts[0]!.map((_, c) =>
+      this.tokenizer.rowsFor(
+        drawn.texts.map((perSample) => perSample[c]!),
+        this.config.text,
+      ),
+    );
+    return {
+      step: this.stepIndex,
+      examples: indices,
+      drawn,
+      views: { globalImages: views.slice(0, 2), localImages: views.slice(2), captions },
+      dispose: () => {
+        for (const view of views) view.dispose();
+      },
+    };
+  }
+
+  /** The step on a batch prepareBatch made for it, with the scheduled learning rate; stepMs counts this part only. */
+  async trainOn(batch: PreparedBatch): Promise<StepRecord> {
+    if (batch.step !== this.stepIndex) throw new Error(`trainOn: the batch was prepared for step ${batch.step + 1}, not step ${this.stepIndex + 1}`);
+    const o = this.options;
+    const started = performance.now();
+    const lr = learningRate(this.stepIndex, o.lr, o.warmupSteps, o.steps);
     const record = await scopeAsync(async () => {
-      const views = renderViews(sourceTensor(examples.map((e) => e.image)), drawn.plans);
-      const captions = drawn.texts[0]!.map((_, c) =>
-        this.tokenizer.rowsFor(
-          drawn.texts.map((perSample) => perSample[c]!),
-          this.config.text,
-        ),
-      );
-      const losses = await this.trainer.step({ globalImages: views.slice(0, 2), localImages: views.slice(2), captions }, { lr, momentum: o.momentum });
+      const losses = await this.trainer.step(batch.views, { lr, momentum: o.momentum });
       const [logScale, distillLogScale] = await this.logScales();
       return { ...losses, step: this.stepIndex + 1, lr, temperature: Math.exp(logScale), distillTemperature: Math.exp(distillLogScale) };
     });
     this.stepIndex++;
     this.skippedRun = record.skipped ? this.skippedRun + 1 : 0;
-    this.lastViews = { step: this.stepIndex, examples: indices, ...drawn };
+    this.lastViews = { step: this.stepIndex, examples: batch.examples, ...batch.drawn };
     const stepMs = performance.now() - started;
     return { ...record, stepMs, samplesPerSecond: (o.batchSize * 1000) / stepMs };
   }
