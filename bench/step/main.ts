@@ -80,7 +80,7 @@ function printTable(rows: readonly StepRow[], bestMatmul: Readonly<Record<string
   console.log('  crops tokenized), which a training run adds to each step. PyTorch: the reference step on tensors made once,');
   console.log('  the same shapes, the faster of 1 and 2 threads. GFLOP: matrix products only, forward and backward; ours counted');
   console.log("  from the ops' shapes, PyTorch's by its profiler (its text crops run all 77 positions, ours stop at their last");
-  console.log('  EOT). ours/torch = our step time / PyTorch\'s: below 1 means cosmos-web is faster.');
+  console.log("  EOT). ours/torch = our step time / PyTorch's: below 1 means cosmos-web is faster.");
 }
 
 function readRows(file: URL): StepRow[] {

@@ -59,7 +59,20 @@ export function stepRow(c: StepCase, timing: MeasuredStep, where: Pick<StepRow, 
  * runtime (`bestMatmul`, by runtime; none for PyTorch), and for our rows our time over PyTorch's on the same case.
  */
 export function formatStepTable(rows: readonly StepRow[], bestMatmul: Readonly<Record<string, number>>): string {
-  const header = ['impl', 'runtime', 'case', 'median ms', 'min-max ms', '+ batch ms', 'dispatches', 'submits', 'GFLOP', 'GFLOP/s', 'of best matmul', 'ours/torch'];
+  const header = [
+    'impl',
+    'runtime',
+    'case',
+    'median ms',
+    'min-max ms',
+    '+ batch ms',
+    'dispatches',
+    'submits',
+    'GFLOP',
+    'GFLOP/s',
+    'of best matmul',
+    'ours/torch',
+  ];
   const lines = [header];
   for (const r of rows) {
     const best = bestMatmul[r.runtime];

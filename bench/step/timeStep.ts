@@ -62,7 +62,9 @@ export async function timeTrainingStep(c: StepCase, data: StepData, log: (line: 
       } finally {
         batch.dispose();
       }
-      log(`  step ${i + 1}/${c.reps}: ${times.at(-1)!.toFixed(0)} ms (+ ${dataTimes.at(-1)!.toFixed(0)} ms making the batch), ${dispatches.at(-1)} dispatches, ${submits.at(-1)} submits`);
+      log(
+        `  step ${i + 1}/${c.reps}: ${times.at(-1)!.toFixed(0)} ms (+ ${dataTimes.at(-1)!.toFixed(0)} ms making the batch), ${dispatches.at(-1)} dispatches, ${submits.at(-1)} submits`,
+      );
     }
     return {
       medianMs: median(times),
