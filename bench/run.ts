@@ -3,9 +3,10 @@
  * `--json`) and writes bench/results/node.json. Progress goes to stderr so that `--json` output stays clean.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createNodeRuntime } from '../src/gpu/node.ts';
+import { createNodeRuntime, nodeChoiceStore } from '../src/gpu/node.ts';
 import { installRuntime } from '../src/tensor/engine.ts';
-import { describeAdapter } from './adapter.ts';
+import { tuneKernels } from '../src/tensor/tuneKernels.ts';
+import { describeAdapter, describeKernels } from './adapter.ts';
 import { formatTable, runCases } from './cases.ts';
 import { cosmosWeb } from './cosmos.ts';
 
@@ -13,7 +14,7 @@ const json = process.argv.includes('--json');
 const started = performance.now();
 const runtime = await createNodeRuntime();
 installRuntime(runtime);
-const adapter = `adapter: ${describeAdapter(runtime.adapter)}`;
+const adapter = `adapter: ${describeAdapter(runtime.adapter)}; ${describeKernels(await tuneKernels(nodeChoiceStore()))}`;
 console.error(adapter);
 console.error('timing: median of single repetitions after warm-up, each ended by await gpu().sync(); f32');
 

@@ -3,8 +3,10 @@
  * its own device on the same adapter, one after the other. scripts/bench-browser.mjs waits for `window.benchResult`.
  */
 import { GpuRuntime } from '../../src/gpu/runtime.ts';
+import { opfsTextFile } from '../../src/checkpoint/opfs.ts';
 import { installRuntime } from '../../src/tensor/engine.ts';
-import { describeAdapter } from '../adapter.ts';
+import { tuneKernels } from '../../src/tensor/tuneKernels.ts';
+import { describeAdapter, describeKernels } from '../adapter.ts';
 import { type Check, type Row, formatTable, runCases } from '../cases.ts';
 import { cosmosWeb } from '../cosmos.ts';
 import { startJaxjs } from './jaxjs.ts';
@@ -38,7 +40,7 @@ async function main(): Promise<void> {
   const runtime = await GpuRuntime.create(navigator.gpu);
   installRuntime(runtime);
   const tfjs = await startTfjs();
-  const adapter = describeAdapter(runtime.adapter);
+  const adapter = `${describeAdapter(runtime.adapter)}; ${describeKernels(await tuneKernels(opfsTextFile('settings', 'kernel-choice.json')))}`;
   log(`adapter (cosmos-web): ${adapter}`);
   log(`adapter (tfjs-webgpu): ${tfjs.adapter}`);
   const jaxjs = await startJaxjs();

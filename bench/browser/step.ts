@@ -6,8 +6,10 @@
 import { ClipTokenizer } from '../../src/data/tokenizer.ts';
 import { loadSceneAtlas } from '../../src/data/scenes.ts';
 import { GpuRuntime } from '../../src/gpu/runtime.ts';
+import { opfsTextFile } from '../../src/checkpoint/opfs.ts';
 import { installRuntime } from '../../src/tensor/engine.ts';
-import { describeAdapter } from '../adapter.ts';
+import { tuneKernels } from '../../src/tensor/tuneKernels.ts';
+import { describeAdapter, describeKernels } from '../adapter.ts';
 import { selectCases } from '../step/cases.ts';
 import { type StepBenchResult, runSteps } from '../step/runSteps.ts';
 
@@ -33,7 +35,7 @@ async function main(): Promise<void> {
   const cases = selectCases({ only: query.get('only') ?? undefined, reps: count('reps'), warmup: count('warmup') });
   const runtime = await GpuRuntime.create(navigator.gpu);
   installRuntime(runtime);
-  const adapter = describeAdapter(runtime.adapter);
+  const adapter = `${describeAdapter(runtime.adapter)}; ${describeKernels(await tuneKernels(opfsTextFile('settings', 'kernel-choice.json')))}`;
   log(`adapter: ${adapter}`);
   const [atlas, tokenizer] = await Promise.all([loadSceneAtlas(), ClipTokenizer.load()]);
   window.stepBenchResult = await runSteps(cases, { atlas, tokenizer }, { runtime: 'chromium', adapter }, log);

@@ -14,10 +14,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadSceneAtlasFromDisk } from '../../src/data/scenes-node.ts';
 import { loadClipTokenizer } from '../../src/data/tokenizer-node.ts';
-import { createNodeRuntime } from '../../src/gpu/node.ts';
+import { createNodeRuntime, nodeChoiceStore } from '../../src/gpu/node.ts';
 import { installRuntime } from '../../src/tensor/engine.ts';
+import { tuneKernels } from '../../src/tensor/tuneKernels.ts';
 import { runBenchPage } from '../../scripts/bench-page.mjs';
-import { describeAdapter } from '../adapter.ts';
+import { describeAdapter, describeKernels } from '../adapter.ts';
 import { type StepCase, type StepSelection, caseName, selectCases } from './cases.ts';
 import { type StepRow, formatStepTable } from './rows.ts';
 import { type StepBenchResult, runSteps } from './runSteps.ts';
@@ -55,7 +56,7 @@ async function nodeSteps(cases: readonly StepCase[]): Promise<StepBenchResult> {
   const runtime = await createNodeRuntime();
   installRuntime(runtime);
   try {
-    const adapter = describeAdapter(runtime.adapter);
+    const adapter = `${describeAdapter(runtime.adapter)}; ${describeKernels(await tuneKernels(nodeChoiceStore()))}`;
     log(`node: ${adapter}`);
     const data = { atlas: await loadSceneAtlasFromDisk(), tokenizer: await loadClipTokenizer() };
     return await runSteps(cases, data, { runtime: 'node', adapter }, log);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ByteSource } from './byteSource.ts';
 import { memoryDirectory, memoryStore } from '../testing/memoryStore.ts';
-import { directoryStore, PARTIAL_SUFFIX, saveCheckpoint } from './opfs.ts';
+import { directoryStore, PARTIAL_SUFFIX, saveCheckpoint, textFile } from './opfs.ts';
 
 const bytes = (...values: number[]) => Uint8Array.from(values);
 const all = (source: ByteSource) => source.read(0, source.size);
@@ -99,5 +99,18 @@ describe('checkpoint store (the OPFS logic over an in-memory directory)', () => 
       await expect(store.sink(name), name).rejects.toThrow(/cannot name a checkpoint/);
       await expect(store.source(name), name).rejects.toThrow(/cannot name a checkpoint/);
     }
+  });
+});
+
+describe('a settings text file (the OPFS logic over an in-memory directory)', () => {
+  it('reads null while missing, then what was written last; a failed write leaves the last one', async () => {
+    const dir = memoryDirectory({ quota: 40 });
+    const file = textFile(async () => dir, 'kernel-choice.json');
+    expect(await file.read()).toBeNull();
+    await file.write('{"version": 1}');
+    await file.write('{"version": 2}');
+    expect(await file.read()).toBe('{"version": 2}');
+    await expect(file.write('x'.repeat(100))).rejects.toThrow(/quota/);
+    expect(await file.read()).toBe('{"version": 2}');
   });
 });

@@ -176,3 +176,35 @@ export async function opfsStore(folder = 'checkpoints'): Promise<CheckpointStore
   const dir = await root.getDirectoryHandle(folder, { create: true });
   return directoryStore(dir as unknown as StoreDirectory);
 }
+
+/** One small text file (settings, not checkpoints): `read` gives null when it is missing, `write` replaces it whole. */
+export interface TextFile {
+  read(): Promise<string | null>;
+  write(text: string): Promise<void>;
+}
+
+/** The text file `name` in the folder `dir()` opens (a write lands only when its stream closes). */
+export function textFile(dir: () => Promise<StoreDirectory>, name: string): TextFile {
+  return {
+    read: async () => {
+      try {
+        return await (await (await dir()).getFileHandle(name)).getFile().then((f) => f.text());
+      } catch (error) {
+        if (isNotFound(error)) return null;
+        throw error;
+      }
+    },
+    write: async (text) => {
+      const writable = await (await (await dir()).getFileHandle(name, { create: true })).createWritable();
+      await new Blob([text]).stream().pipeTo(writable);
+    },
+  };
+}
+
+/** textFile in the folder `folder` of the origin private file system, created when missing. */
+export function opfsTextFile(folder: string, name: string): TextFile {
+  return textFile(async () => {
+    const root = await navigator.storage.getDirectory();
+    return (await root.getDirectoryHandle(folder, { create: true })) as unknown as StoreDirectory;
+  }, name);
+}

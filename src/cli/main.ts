@@ -2,11 +2,20 @@
  * `npm run cosmos -- <command> ...`: the CLI in this process, on Dawn's WebGPU (started only by commands that use
  * the GPU, and destroyed before exit). Unexpected failures still end as one line on stderr and exit code 1.
  */
-import { createNodeRuntime } from '../gpu/node.ts';
+import { createNodeRuntime, nodeChoiceStore } from '../gpu/node.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
+import { installRuntime } from '../tensor/engine.ts';
+import { tuneKernels } from '../tensor/tuneKernels.ts';
 import { oneLine, runCli } from './cli.ts';
 
 const gpu: { started: Promise<GpuRuntime> | null } = { started: null };
+
+/** The runtime with this adapter's kernel family measured (once per machine, then read back; tuneKernels). */
+async function withMeasuredKernels(runtime: GpuRuntime): Promise<GpuRuntime> {
+  installRuntime(runtime);
+  await tuneKernels(nodeChoiceStore());
+  return runtime;
+}
 
 const fail = (error: unknown) => {
   process.stderr.write(`cosmos: ${oneLine(error)}\n`);
@@ -31,7 +40,7 @@ const code = await runCli(process.argv.slice(2), {
   // A lost device is replaced: `train` goes on from its last save on the new one.
   runtime: async () => {
     const current = await gpu.started?.catch(() => null);
-    if (!current || current.isLost) gpu.started = createNodeRuntime();
+    if (!current || current.isLost) gpu.started = createNodeRuntime().then(withMeasuredKernels);
     return gpu.started!;
   },
   interactive: process.stderr.isTTY === true,

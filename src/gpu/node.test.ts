@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNodeRuntime } from './node.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createNodeRuntime, nodeChoiceStore } from './node.ts';
 import type { GpuRuntime } from './runtime.ts';
 
 let gpu: GpuRuntime;
@@ -24,5 +27,21 @@ describe('Node runtime', () => {
     expect(Array.from(new Float32Array(await gpu.read(buffer, 16)))).toEqual([1, 2, 3, 4]);
     await gpu.sync();
     gpu.release(buffer);
+  });
+});
+
+describe('the kernel choice file', () => {
+  it('reads null while missing, creates its folders on the first write, reads back what was written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kernel-choice-'));
+    try {
+      const store = nodeChoiceStore(join(dir, 'cache', 'cosmos-web', 'kernel-choice.json'));
+      expect(await store.read()).toBeNull();
+      await store.write('{"version": 1}');
+      expect(await store.read()).toBe('{"version": 1}');
+      // Anything but a missing file is an error of its own (tuneKernels then measures again).
+      await expect(nodeChoiceStore(dir).read()).rejects.toThrow(/EISDIR/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

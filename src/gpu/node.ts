@@ -3,8 +3,9 @@
  * Chromium's SwiftShader is the one Dawn accepts here (Debian's lavapipe in mesa 22 is rejected).
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { create, globals } from 'webgpu';
 import { GpuRuntime } from './runtime.ts';
 
@@ -57,4 +58,19 @@ export async function createNodeRuntime(): Promise<GpuRuntime> {
   }
   if (runtime.adapter.isFallbackAdapter) throttleDawnPolling();
   return runtime;
+}
+
+/**
+ * Where tuneKernels keeps this machine's measured kernel choices between CLI sessions: kernel-choice.json under
+ * $XDG_CACHE_HOME/cosmos-web (~/.cache/cosmos-web by default).
+ */
+export function nodeChoiceStore(file = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'cosmos-web', 'kernel-choice.json')) {
+  return {
+    read: async (): Promise<string | null> =>
+      readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? null : Promise.reject(error))),
+    write: async (text: string): Promise<void> => {
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, text);
+    },
+  };
 }

@@ -3,6 +3,7 @@ import { BufferPool, type PoolStats } from './bufferPool.ts';
 import { GpuDeviceLostError, GpuKernelError, GpuOutOfMemoryError } from './errors.ts';
 import { formatBytes } from '../format.ts';
 import { type Kernel, kernelName } from './kernel.ts';
+import { type KernelChoice, assumedChoice } from './kernelChoice.ts';
 import { PipelineCache } from './pipelineCache.ts';
 
 /** A byte range of a GPU buffer: a tensor's values (a whole pooled buffer, or a view into a flat arena). */
@@ -54,6 +55,8 @@ const MAX_CACHED_UNIFORMS = 4096;
 export class GpuRuntime {
   readonly device: GPUDevice;
   readonly adapter: AdapterSummary;
+  /** The family of kernels the ops dispatch here: assumed from the adapter, replaced by tuneKernels' measurement. */
+  kernels: KernelChoice;
   private readonly storage: BufferPool;
   private readonly staging: BufferPool;
   private readonly pipelines: PipelineCache;
@@ -76,6 +79,7 @@ export class GpuRuntime {
   constructor({ device, summary }: AcquiredDevice) {
     this.device = device;
     this.adapter = summary;
+    this.kernels = assumedChoice(summary);
     const storageUsage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     this.storage = new BufferPool(device, storageUsage, 'storage');
     this.staging = new BufferPool(device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'staging');

@@ -1,6 +1,7 @@
 /** One Dawn runtime per test file, installed as the engine's runtime. */
 import { afterAll, beforeAll } from 'vitest';
 import { createNodeRuntime } from '../gpu/node.ts';
+import { type KernelChoice, assumedChoice } from '../gpu/kernelChoice.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { installRuntime } from '../tensor/engine.ts';
 
@@ -18,16 +19,17 @@ export function setupTestGpu(): () => GpuRuntime {
 }
 
 /**
- * Inside the calling describe block, makes kernels that size their workgroups by adapter kind (rowGroup) see the
- * adapter as a CPU fallback or a GPU, so the same fixtures run under both shapes of workgroup.
+ * Inside the calling describe block, makes the ops dispatch the kernels a CPU fallback adapter or a GPU is assumed to
+ * get (src/gpu/kernelChoice.ts: workgroup shapes, the matmul kernel), so the same fixtures run under both.
  */
 export function asFallbackAdapter(testGpu: () => GpuRuntime, fallback: boolean): void {
-  let adapterWas = true;
+  let choiceWas: KernelChoice | null = null;
   beforeAll(() => {
-    adapterWas = testGpu().adapter.isFallbackAdapter;
-    testGpu().adapter.isFallbackAdapter = fallback;
+    const runtime = testGpu();
+    choiceWas = runtime.kernels;
+    runtime.kernels = assumedChoice({ ...runtime.adapter, isFallbackAdapter: fallback });
   });
   afterAll(() => {
-    testGpu().adapter.isFallbackAdapter = adapterWas;
+    if (choiceWas) testGpu().kernels = choiceWas;
   });
 }

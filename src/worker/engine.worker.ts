@@ -21,6 +21,8 @@ import { type GpuDeviceLostError, WebGpuUnavailableError } from '../gpu/errors.t
 import { GpuRuntime } from '../gpu/runtime.ts';
 import { runSelfTest } from '../tensor/selftest.ts';
 import { installRuntime } from '../tensor/engine.ts';
+import { tuneKernels } from '../tensor/tuneKernels.ts';
+import { opfsTextFile } from '../checkpoint/opfs.ts';
 import { handleAnalysis } from './analysis.ts';
 import { compareModels } from './analysis/compare.ts';
 import { demoFiles, demoManifest, demoModel, forgetDemoModels } from './demo.ts';
@@ -91,8 +93,12 @@ let device: Promise<GpuRuntime> | null = null;
  */
 function acquireDevice(): Promise<GpuRuntime> {
   device ??= GpuRuntime.create(navigator.gpu).then(
-    (runtime) => {
+    async (runtime) => {
       installRuntime(runtime);
+      // Once per browser and adapter (then read back): which kernel family runs faster here.
+      await tuneKernels(opfsTextFile('settings', 'kernel-choice.json')).catch((error: unknown) =>
+        console.warn(`kernel choice not measured: ${errorMessage(error)}`),
+      );
       runtime.onLost((error) => void recover(error));
       post({ type: 'device', status: 'ready', adapter: runtime.adapter });
       return runtime;

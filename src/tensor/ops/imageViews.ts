@@ -17,7 +17,7 @@ import { gpu } from '../engine.ts';
 import { params } from '../params.ts';
 import { scope } from '../scope.ts';
 import { Tensor, shapeString } from '../tensor.ts';
-import { onCpuAdapter } from './workgroups.ts';
+import { cpuStyleKernels } from './workgroups.ts';
 
 /** Box in source pixels: columns x .. x + w - 1, rows y .. y + h - 1. */
 export interface CropBox {
@@ -131,7 +131,7 @@ function dispatch(entry: string, v: ViewBatch, buffers: Tensor[], workgroups: [n
  * Invocations per sample of view_jitter: 256 on a GPU; on a CPU adapter 4, one SIMD group, where the contrast
  * mean's barriers cost more than the pixels (SwiftShader, 16 samples at 64 px: 2.1x faster than 256, 32 px: 4.4x).
  */
-const jitterGroup = (): number => (onCpuAdapter() ? 4 : 256);
+const jitterGroup = (): number => (cpuStyleKernels() ? 4 : 256);
 
 function renderView(images: Tensor, v: ViewBatch): Tensor {
   // A tensor only as pooled storage: its words are the u32 / f32 fields of ViewSample.

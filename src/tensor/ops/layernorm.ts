@@ -12,7 +12,7 @@ import { type HeldGradients, record } from '../tape.ts';
 import { Tensor, assertShape, zeros } from '../tensor.ts';
 import { sumRows } from './reduce.ts';
 import { concat, lastAxisRows, slice } from './shape.ts';
-import { onCpuAdapter, rowGroup } from './workgroups.ts';
+import { cpuStyleKernels, rowGroup } from './workgroups.ts';
 
 const LAYERNORM = shader('layernorm.wgsl', source);
 /** Columns per workgroup of backward_params. */
@@ -49,7 +49,7 @@ function run(entry: Entry, tensors: Tensor[], { rows, cols }: RowShape, workgrou
  * row gets a workgroup.
  */
 function runRows(entry: RowEntry, tensors: Tensor[], shape: RowShape, eps = 0, addend?: boolean): void {
-  if (onCpuAdapter() && shape.cols % 4 === 0) {
+  if (cpuStyleKernels() && shape.cols % 4 === 0) {
     run(`${entry}_rows`, tensors, shape, grid1d(Math.ceil(shape.rows / ROWS_WG)), eps, 0, addend);
   } else {
     run(entry, tensors, shape, grid1d(shape.rows), eps, 0, addend);
@@ -69,7 +69,7 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): 
     [x, weight, bias],
     y,
     (g, needs, held) => {
-      if (needs[0] && (needs[1] || needs[2]) && onCpuAdapter() && shape.cols % 4 === 0 && shape.cols <= LANE_COLS) {
+      if (needs[0] && (needs[1] || needs[2]) && cpuStyleKernels() && shape.cols % 4 === 0 && shape.cols <= LANE_COLS) {
         return allGradsInOnePass(x, mean, rstd, g, weight, shape, needs[1]!, needs[2]!, held);
       }
       const dx = needs[0] ? inputGrad(x, mean, rstd, g, weight, shape, held.take(0)) : null;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { assumedChoice } from '../../gpu/kernelChoice.ts';
 import { expectTensorClose, fixtureTensor, loadFixture } from '../../testing/fixtures.ts';
 import { asFallbackAdapter, setupTestGpu } from '../../testing/gpu.ts';
 import { scopeAsync } from '../scope.ts';
@@ -63,7 +64,7 @@ for (const fallback of [false, true]) {
 }
 
 describe('matmul kernel choice', () => {
-  it('runs the subgroup kernel on a CPU adapter with subgroups and the tiled one on a GPU', async () => {
+  it('runs the subgroup kernel where the adapter is taken for a CPU with subgroups, the tiled one on a GPU', async () => {
     const runtime = testGpu();
     const entries: string[] = [];
     const dispatch = runtime.dispatch.bind(runtime);
@@ -71,20 +72,20 @@ describe('matmul kernel choice', () => {
       entries.push(args.kernel.entry);
       dispatch(args);
     };
-    const fallback = runtime.adapter.isFallbackAdapter;
+    const choice = runtime.kernels;
     try {
       await scopeAsync(async () => {
         const a = fromArray(new Float32Array(6), [2, 3]);
         const b = fromArray(new Float32Array(12), [3, 4]);
         for (const f of [false, true]) {
-          runtime.adapter.isFallbackAdapter = f;
+          runtime.kernels = assumedChoice({ ...runtime.adapter, isFallbackAdapter: f });
           matmul(a, b);
         }
         await runtime.sync();
       });
     } finally {
       runtime.dispatch = dispatch;
-      runtime.adapter.isFallbackAdapter = fallback;
+      runtime.kernels = choice;
     }
     expect(entries).toEqual(['matmul', runtime.adapter.features.includes('subgroups') ? 'matmul_sg' : 'matmul']);
   });

@@ -61,11 +61,8 @@ const KERNELS = {
 /** Each range of a split K is at least this long, so its partial sums are worth writing and adding. */
 const MIN_K_SPLIT = 256;
 
-/** CPU adapters (SwiftShader reports a fallback adapter) read memory lane by lane: the subgroup kernel reads less. */
-function kernelFor(): Kernel {
-  const { adapter } = gpu();
-  return adapter.isFallbackAdapter && adapter.features.includes('subgroups') ? KERNELS.subgroups : KERNELS.tiled;
-}
+/** CPU adapters read memory lane by lane: the subgroup kernel reads less (the adapter's choice, src/gpu/kernelChoice.ts). */
+const kernelFor = (): Kernel => (gpu().kernels.matmul === 'subgroups' ? KERNELS.subgroups : KERNELS.tiled);
 
 /** Ranges of K per batch item and their length (a multiple of 4): one range unless the tiles are too few. */
 function splitK(d: Dims, k: Kernel, batch: number, given?: number): { slices: number; kSplit: number } {

@@ -6,7 +6,7 @@ import { gpu } from '../engine.ts';
 import { f32, params } from '../params.ts';
 import { record } from '../tape.ts';
 import { type Shape, Tensor, numel, shapeString } from '../tensor.ts';
-import { onCpuAdapter } from './workgroups.ts';
+import { cpuStyleKernels } from './workgroups.ts';
 
 const REDUCE = shader('reduce.wgsl', source);
 const WG = 64;
@@ -21,7 +21,7 @@ const GPU_CHUNK = 64;
 
 /** The chunk length of a pass over `axis`; the axis itself when one pass will do. */
 function chunkFor(axis: number): number {
-  return axis <= MAX_SINGLE_PASS || onCpuAdapter() ? Math.max(axis, 1) : GPU_CHUNK;
+  return axis <= MAX_SINGLE_PASS || cpuStyleKernels() ? Math.max(axis, 1) : GPU_CHUNK;
 }
 
 interface AxisView {

@@ -1,6 +1,6 @@
 /**
- * How kernels split their work over workgroups, by adapter kind. A CPU adapter (SwiftShader reports
- * isFallbackAdapter) runs each workgroup as one task on a core, four invocations to a SIMD group: there every
+ * How kernels split their work over workgroups, by the adapter's kernel family (src/gpu/kernelChoice.ts). A CPU
+ * adapter (SwiftShader) runs each workgroup as one task on a core, four invocations to a SIMD group: there every
  * invocation, loop iteration and workgroup has a fixed cost and each workgroup barrier switches coroutines, so it
  * wants few large workgroups, vec4 loads and no barriers. A GPU wants many small workgroups.
  */
@@ -8,14 +8,15 @@ import { grid1d } from '../../gpu/runtime.ts';
 import { gpu } from '../engine.ts';
 import type { Tensor } from '../tensor.ts';
 
-export const onCpuAdapter = (): boolean => gpu().adapter.isFallbackAdapter;
+/** Whether this adapter runs the CPU shape of the kernels: measured by tuneKernels, else a fallback adapter does. */
+export const cpuStyleKernels = (): boolean => gpu().kernels.cpuStyle;
 
 /**
  * GROUP of the workgroup-per-row kernels (layernorm.wgsl, softmax.wgsl), which give each row GROUP^2 invocations:
  * 64 on a GPU; 4, one SIMD group, on a CPU adapter, where each barrier costs more than a row's arithmetic (3-10x
  * faster there than 64).
  */
-export const rowGroup = (): number => (onCpuAdapter() ? 2 : 8);
+export const rowGroup = (): number => (cpuStyleKernels() ? 2 : 8);
 
 /** Invocations per workgroup of the flat kernels (their WGSL's WG). */
 const FLAT_WG = 64;
@@ -35,7 +36,7 @@ export interface Blocks {
 
 /** Contiguous blocks over `count` units of work: one round per workgroup on a GPU, CPU_BLOCKS on a CPU adapter. */
 export function blocks(count: number): Blocks {
-  const block = onCpuAdapter() ? Math.max(1, Math.ceil(count / CPU_BLOCKS / ROUND)) * ROUND : ROUND;
+  const block = cpuStyleKernels() ? Math.max(1, Math.ceil(count / CPU_BLOCKS / ROUND)) * ROUND : ROUND;
   return { block, workgroups: grid1d(Math.ceil(count / block)) };
 }
 
