@@ -68,13 +68,12 @@ fn span(count: u32, block: u32, lid: u32, wid: vec3u, nwg: vec3u) -> vec2u {
 // does not), so the moments agree with torch to an ulp of their terms either way.
 //   param.mul_(1 - lr*wd); exp_avg.mul_(b1).add_(g, alpha=1-b1); exp_avg_sq.mul_(b2).addcmul_(g, g, value=1-b2)
 //   denom = exp_avg_sq.sqrt() / sqrt(bc2) + eps; param.addcdiv_(exp_avg, denom, value=-lr/bc1)
-fn adamw_at(i: u32) {
+fn adamw_at(i: u32, h: vec4f) {
   // The teacher moves toward the parameter before its step, as `ema` does with the same operations; the teachers
   // of parameters that do not step move too.
   // The parameter is read once for both: the compiler cannot tell that the teacher's store leaves it unchanged.
   let param = x[i];
   if (EMA) { teacher[i] = teacher[i] * adamw_p.momentum + adamw_p.one_minus_momentum * param; }
-  let h = hyper[slot_rows[i / SLOT_VEC4S]];
   if (h.w == 0.0) { return; }
   let decay = h.x;
   let sqrt_bc2 = h.y;
@@ -88,17 +87,21 @@ fn adamw_at(i: u32) {
   x[i] = param * decay + (neg_step * m) / denom;
 }
 
+// Each invocation takes whole slots (a block is a whole number of them): the 16 vec4s of a slot belong to one
+// parameter, whose row of `hyper` is then read once for all of them.
 @compute @workgroup_size(WG)
 fn adamw(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let r = span(adamw_p.count, adamw_p.block, lid, wid, nwg);
-  var i = r.x;
-  for (; i + 3u * WG < r.y; i += 4u * WG) {
-    adamw_at(i);
-    adamw_at(i + WG);
-    adamw_at(i + 2u * WG);
-    adamw_at(i + 3u * WG);
+  let r = span(adamw_p.count, adamw_p.block, 0u, wid, nwg);
+  for (var slot = r.x / SLOT_VEC4S + lid; slot * SLOT_VEC4S < r.y; slot += WG) {
+    let h = hyper[slot_rows[slot]];
+    let i = slot * SLOT_VEC4S;
+    for (var j = 0u; j < SLOT_VEC4S; j += 4u) {
+      adamw_at(i + j, h);
+      adamw_at(i + j + 1u, h);
+      adamw_at(i + j + 2u, h);
+      adamw_at(i + j + 3u, h);
+    }
   }
-  for (; i < r.y; i += WG) { adamw_at(i); }
 }
 
 // target.mul_(m).add_((1 - m) * source), as the COSMOS training loop updates the teacher.
