@@ -10,11 +10,11 @@ import { gpu } from '../engine.ts';
 import { SLOT_BYTES } from '../flat.ts';
 import { f32, params } from '../params.ts';
 import { Tensor, shapeString } from '../tensor.ts';
-import { blocks, flatSpans } from './workgroups.ts';
+import { blocks, cpuStyleKernels, flatSpans } from './workgroups.ts';
 
 const UPDATE = shader('update.wgsl', source);
 
-type Entry = 'adamw' | 'ema' | 'clamp_in_place';
+type Entry = 'adamw' | 'adamw_slots' | 'ema' | 'clamp_in_place';
 
 /** Runs `entry` over `count` vec4s of `buffers` with the uniform block (vec4 count, block size, ...fields). */
 function run(entry: Entry, count: number, buffers: BufferRange[], fields: Parameters<typeof params>, constants?: Record<string, number>): void {
@@ -96,7 +96,7 @@ export function adamwChunk(chunk: AdamwChunk, hyper: Tensor, c: AdamwConstants, 
   const standIn = teacher ? null : new Tensor([4]);
   const ema = teacher ? [f32(momentum!), f32(1 - momentum!)] : [f32(1), f32(0)];
   const bound = [param, grad, expAvg, expAvgSq, hyper.range, slotRows, teacher ?? standIn!.range];
-  run('adamw', param.size / 16, bound, [...constants, ...ema], { EMA: Number(!!teacher) });
+  run(cpuStyleKernels() ? 'adamw_slots' : 'adamw', param.size / 16, bound, [...constants, ...ema], { EMA: Number(!!teacher) });
   standIn?.dispose();
 }
 
