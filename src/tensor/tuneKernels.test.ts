@@ -62,11 +62,12 @@ describe('measuring the kernel family of an adapter', () => {
     expect(store.writes).toBe(1);
   });
 
-  it('measures again when the store holds another version or garbage, and goes on when it can neither read nor write', async () => {
+  it('measures again when the store holds another version, a corrupt entry or garbage, and goes on when it can neither read nor write', async () => {
     const runtime = testGpu();
     const key = adapterKey(runtime.adapter);
     const stale = JSON.stringify({ version: 0, adapters: { [key]: { cpuStyle: false, matmul: 'tiled', ms: {} } } });
-    for (const text of [stale, '{"version": 1']) {
+    const corrupt = JSON.stringify({ version: 1, adapters: { [key]: { cpuStyle: 'yes', matmul: 'fastest', ms: null } } });
+    for (const text of [stale, corrupt, '{"version": 1']) {
       const store = memoryChoiceStore(text);
       expect(await dispatchesOf(() => tuneKernels(store))).toBeGreaterThan(0);
       expect(runtime.kernels).toMatchObject({ cpuStyle: true, source: 'measured' });

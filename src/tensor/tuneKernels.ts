@@ -51,7 +51,7 @@ export async function tuneKernels(store: ChoiceStore | null): Promise<Tuning> {
   const key = adapterKey(runtime.adapter);
   const saved = parseStored(await store?.read().catch(() => null));
   const known = saved.adapters[key];
-  if (known) {
+  if (known && usable(known, runtime.adapter.features)) {
     runtime.kernels = { cpuStyle: known.cpuStyle, matmul: known.matmul, source: 'measured' };
     return { choice: runtime.kernels, ms: known.ms, how: 'read back' };
   }
@@ -90,6 +90,12 @@ export async function tuneKernels(store: ChoiceStore | null): Promise<Tuning> {
   saved.adapters[key] = { cpuStyle: runtime.kernels.cpuStyle, matmul: runtime.kernels.matmul, ms };
   await store?.write(JSON.stringify(saved)).catch(() => undefined); // unsaved, it is measured again next session
   return { choice: runtime.kernels, ms, how: 'measured now' };
+}
+
+/** A stored entry this adapter can run: anything else (a corrupt or edited file) is measured again. */
+function usable(entry: StoredChoices['adapters'][string], features: readonly string[]): boolean {
+  const matmul = entry.matmul === 'tiled' || (entry.matmul === 'subgroups' && features.includes('subgroups'));
+  return typeof entry.cpuStyle === 'boolean' && matmul && typeof entry.ms === 'object' && entry.ms !== null;
 }
 
 function parseStored(text: string | null | undefined): StoredChoices {
