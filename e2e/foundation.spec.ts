@@ -11,6 +11,12 @@ test('finds a WebGPU adapter and passes the GPU self-test', async ({ page }, tes
   await expect(page.getByTestId('adapter-name')).not.toBeEmpty();
   await expect(page.getByTestId('adapter-fallback')).toHaveAttribute('data-value', /^(true|false)$/);
   await expect(page.getByTestId('adapter-fallback')).toHaveText(/^(yes|no)$/);
+  // The kernel shape: a fallback adapter gets the CPU one unmeasured; any other adapter's is measured.
+  const fallback = (await page.getByTestId('adapter-fallback').getAttribute('data-value')) === 'true';
+  const kernels = page.getByTestId('adapter-kernels');
+  await expect(kernels).toHaveText(/^(CPU|GPU) shape, (subgroup|tiled) matmul \((measured here|from the adapter kind)\)$/);
+  await expect(kernels).toHaveAttribute('data-source', fallback ? 'assumed' : 'measured');
+  if (fallback) await expect(kernels).toHaveAttribute('data-cpu-shape', 'true');
   await expect(page.getByTestId('gpu-status')).toHaveAttribute('data-phase', 'ready');
 
   // The limits were raised to what the adapter offers, and bytes read as MiB/GiB.

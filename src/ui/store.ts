@@ -3,6 +3,7 @@ import { bestPointingMap } from './panels/pointingMap.ts';
 import { errorMessage } from '../format.ts';
 import { create } from 'zustand';
 import type { CosmosConfig } from '../cosmos/config.ts';
+import type { KernelChoice } from '../gpu/kernelChoice.ts';
 import type { PresetName } from '../cosmos/presets.ts';
 import { type TrainingOptions, trainingOptions } from '../cosmos/trainingOptions.ts';
 import { type EngineEvent, EngineClient } from '../worker/client.ts';
@@ -50,6 +51,8 @@ export interface AppState {
   // ---- The engine worker's GPU device, as it reports it (the page holds no GPU object) ----
   phase: GpuPhase;
   adapter: AdapterSummary | null;
+  /** The kernel shape the engine runs on it. */
+  kernels: KernelChoice | null;
   /** Why there is no device: a sentence for the user. */
   error: string | null;
   /** Set once if the device is lost after it was acquired. */
@@ -180,7 +183,7 @@ export const useAppStore = create<AppState>()((set, get) => {
       case 'device':
         if (event.status === 'ready') {
           // A new device after a lost one: the notice of the recovery says what happened.
-          set({ phase: 'ready', adapter: event.adapter, lost: null });
+          set({ phase: 'ready', adapter: event.adapter, kernels: event.kernels, lost: null });
           void get().runSelfTest();
         } else {
           set({ phase: event.status, error: event.message });
@@ -238,6 +241,7 @@ export const useAppStore = create<AppState>()((set, get) => {
   return {
     phase: 'idle',
     adapter: null,
+    kernels: null,
     error: null,
     lost: null,
     selfTest: { status: 'idle' },

@@ -100,7 +100,7 @@ function acquireDevice(): Promise<GpuRuntime> {
         console.warn(`kernel choice not measured: ${errorMessage(error)}`),
       );
       runtime.onLost((error) => void recover(error));
-      post({ type: 'device', status: 'ready', adapter: runtime.adapter });
+      post({ type: 'device', status: 'ready', adapter: runtime.adapter, kernels: runtime.kernels });
       return runtime;
     },
     (error: unknown) => {

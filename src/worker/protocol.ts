@@ -3,6 +3,7 @@
  * renders what comes back; the worker owns the GPU device, the models, the training run and the data.
  */
 import type { AdapterSummary } from '../gpu/acquire.ts';
+import type { KernelChoice } from '../gpu/kernelChoice.ts';
 import type { MemoryStats } from '../gpu/runtime.ts';
 import type { SelfTestResult } from '../tensor/selftest.ts';
 import type { CosmosConfig } from '../cosmos/config.ts';
@@ -281,7 +282,8 @@ export type { AdapterSummary, MemoryStats, SelfTestResult };
 
 export type WorkerEvent =
   /** The worker acquired its device, or could not: the page's badge, adapter panel and notices show this. */
-  | { type: 'device'; status: 'ready'; adapter: AdapterSummary }
+  /** `kernels`: the kernel shape the engine runs on this adapter, measured or assumed (src/gpu/kernelChoice.ts). */
+  | { type: 'device'; status: 'ready'; adapter: AdapterSummary; kernels: KernelChoice }
   | { type: 'device'; status: 'unavailable' | 'failed'; message: string }
   /** The device was lost after it was acquired (training paused; the last save stays). */
   | { type: 'deviceLost'; message: string }

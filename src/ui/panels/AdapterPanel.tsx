@@ -10,6 +10,7 @@ function adapterName(a: { description: string; device: string; vendor: string; a
 export function AdapterPanel() {
   const phase = useAppStore((s) => s.phase);
   const adapter = useAppStore((s) => s.adapter);
+  const kernels = useAppStore((s) => s.kernels);
 
   if (!adapter) {
     return (
@@ -39,6 +40,15 @@ export function AdapterPanel() {
         <dd data-testid="adapter-fallback" data-value={String(adapter.isFallbackAdapter)}>
           {adapter.isFallbackAdapter ? 'yes' : 'no'}
         </dd>
+        {kernels && (
+          <>
+            <dt title="Which kernels the engine runs here: CPU-shaped ones (few large workgroups, no barriers) or GPU-shaped ones">Kernels</dt>
+            <dd data-testid="adapter-kernels" data-cpu-shape={String(kernels.cpuStyle)} data-source={kernels.source}>
+              {kernels.cpuStyle ? 'CPU' : 'GPU'} shape, {kernels.matmul === 'subgroups' ? 'subgroup' : 'tiled'} matmul{' '}
+              <span className="muted">({kernels.source === 'measured' ? 'measured here' : 'from the adapter kind'})</span>
+            </dd>
+          </>
+        )}
       </dl>
       {adapter.isFallbackAdapter && (
         <p className="muted" data-testid="adapter-fallback-note">
