@@ -3,7 +3,6 @@ import { bestPointingMap } from './panels/pointingMap.ts';
 import { errorMessage } from '../format.ts';
 import { create } from 'zustand';
 import type { CosmosConfig } from '../cosmos/config.ts';
-import type { KernelChoice } from '../gpu/kernelChoice.ts';
 import type { PresetName } from '../cosmos/presets.ts';
 import { type TrainingOptions, trainingOptions } from '../cosmos/trainingOptions.ts';
 import { type EngineEvent, EngineClient } from '../worker/client.ts';
@@ -13,6 +12,7 @@ import { type EvalPoint, type StepPoint, appendThinned } from '../worker/runLog.
 import {
   AUTOSAVE_CHECKPOINT,
   type AdapterSummary,
+  type KernelChoice,
   type DataSetInfo,
   type DemoManifest,
   type DemoName,

@@ -278,7 +278,7 @@ export interface SavedCheckpoint {
 }
 
 /** The facts of the engine's device the page shows (the page holds no GPU object); types re-exported for it. */
-export type { AdapterSummary, MemoryStats, SelfTestResult };
+export type { AdapterSummary, KernelChoice, MemoryStats, SelfTestResult };
 
 export type WorkerEvent =
   /** The worker acquired its device, or could not: the page's badge, adapter panel and notices show this. */
