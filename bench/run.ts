@@ -5,8 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createNodeRuntime, nodeChoiceStore } from '../src/gpu/node.ts';
 import { installRuntime } from '../src/tensor/engine.ts';
-import { tuneKernels } from '../src/tensor/tuneKernels.ts';
-import { describeAdapter, describeKernels } from './adapter.ts';
+import { tunedAdapter } from './adapter.ts';
 import { formatTable, runCases } from './cases.ts';
 import { cosmosWeb } from './cosmos.ts';
 
@@ -14,7 +13,7 @@ const json = process.argv.includes('--json');
 const started = performance.now();
 const runtime = await createNodeRuntime();
 installRuntime(runtime);
-const adapter = `adapter: ${describeAdapter(runtime.adapter)}; ${describeKernels(await tuneKernels(nodeChoiceStore()))}`;
+const adapter = `adapter: ${await tunedAdapter(runtime.adapter, nodeChoiceStore())}`;
 console.error(adapter);
 console.error('timing: median of single repetitions after warm-up, each ended by await gpu().sync(); f32');
 

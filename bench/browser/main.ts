@@ -3,10 +3,9 @@
  * its own device on the same adapter, one after the other. scripts/bench-browser.mjs waits for `window.benchResult`.
  */
 import { GpuRuntime } from '../../src/gpu/runtime.ts';
-import { opfsTextFile } from '../../src/checkpoint/opfs.ts';
+import { browserChoiceStore } from '../../src/checkpoint/opfs.ts';
 import { installRuntime } from '../../src/tensor/engine.ts';
-import { tuneKernels } from '../../src/tensor/tuneKernels.ts';
-import { describeAdapter, describeKernels } from '../adapter.ts';
+import { tunedAdapter } from '../adapter.ts';
 import { type Check, type Row, formatTable, runCases } from '../cases.ts';
 import { cosmosWeb } from '../cosmos.ts';
 import { startJaxjs } from './jaxjs.ts';
@@ -40,7 +39,7 @@ async function main(): Promise<void> {
   const runtime = await GpuRuntime.create(navigator.gpu);
   installRuntime(runtime);
   const tfjs = await startTfjs();
-  const adapter = `${describeAdapter(runtime.adapter)}; ${describeKernels(await tuneKernels(opfsTextFile('settings', 'kernel-choice.json')))}`;
+  const adapter = await tunedAdapter(runtime.adapter, browserChoiceStore());
   log(`adapter (cosmos-web): ${adapter}`);
   log(`adapter (tfjs-webgpu): ${tfjs.adapter}`);
   const jaxjs = await startJaxjs();

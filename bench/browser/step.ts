@@ -6,10 +6,9 @@
 import { ClipTokenizer } from '../../src/data/tokenizer.ts';
 import { loadSceneAtlas } from '../../src/data/scenes.ts';
 import { GpuRuntime } from '../../src/gpu/runtime.ts';
-import { opfsTextFile } from '../../src/checkpoint/opfs.ts';
+import { browserChoiceStore } from '../../src/checkpoint/opfs.ts';
 import { installRuntime } from '../../src/tensor/engine.ts';
-import { tuneKernels } from '../../src/tensor/tuneKernels.ts';
-import { describeAdapter, describeKernels } from '../adapter.ts';
+import { tunedAdapter } from '../adapter.ts';
 import { selectCases } from '../step/cases.ts';
 import { type StepBenchResult, runSteps } from '../step/runSteps.ts';
 
@@ -35,7 +34,7 @@ async function main(): Promise<void> {
   const cases = selectCases({ only: query.get('only') ?? undefined, reps: count('reps'), warmup: count('warmup') });
   const runtime = await GpuRuntime.create(navigator.gpu);
   installRuntime(runtime);
-  const adapter = `${describeAdapter(runtime.adapter)}; ${describeKernels(await tuneKernels(opfsTextFile('settings', 'kernel-choice.json')))}`;
+  const adapter = await tunedAdapter(runtime.adapter, browserChoiceStore());
   log(`adapter: ${adapter}`);
   const [atlas, tokenizer] = await Promise.all([loadSceneAtlas(), ClipTokenizer.load()]);
   window.stepBenchResult = await runSteps(cases, { atlas, tokenizer }, { runtime: 'chromium', adapter }, log);

@@ -16,9 +16,8 @@ import { loadSceneAtlasFromDisk } from '../../src/data/scenes-node.ts';
 import { loadClipTokenizer } from '../../src/data/tokenizer-node.ts';
 import { createNodeRuntime, nodeChoiceStore } from '../../src/gpu/node.ts';
 import { installRuntime } from '../../src/tensor/engine.ts';
-import { tuneKernels } from '../../src/tensor/tuneKernels.ts';
 import { runBenchPage } from '../../scripts/bench-page.mjs';
-import { describeAdapter, describeKernels } from '../adapter.ts';
+import { tunedAdapter } from '../adapter.ts';
 import { type StepCase, type StepSelection, caseName, selectCases } from './cases.ts';
 import { type StepRow, formatStepTable } from './rows.ts';
 import { type StepBenchResult, runSteps } from './runSteps.ts';
@@ -56,7 +55,7 @@ async function nodeSteps(cases: readonly StepCase[]): Promise<StepBenchResult> {
   const runtime = await createNodeRuntime();
   installRuntime(runtime);
   try {
-    const adapter = `${describeAdapter(runtime.adapter)}; ${describeKernels(await tuneKernels(nodeChoiceStore()))}`;
+    const adapter = await tunedAdapter(runtime.adapter, nodeChoiceStore());
     log(`node: ${adapter}`);
     const data = { atlas: await loadSceneAtlasFromDisk(), tokenizer: await loadClipTokenizer() };
     return await runSteps(cases, data, { runtime: 'node', adapter }, log);

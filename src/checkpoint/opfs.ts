@@ -201,6 +201,9 @@ export function textFile(dir: () => Promise<StoreDirectory>, name: string): Text
   };
 }
 
+/** Where tuneKernels keeps this browser's measured kernel choices: settings/kernel-choice.json in the OPFS. */
+export const browserChoiceStore = (): TextFile => opfsTextFile('settings', 'kernel-choice.json');
+
 /** textFile in the folder `folder` of the origin private file system, created when missing. */
 export function opfsTextFile(folder: string, name: string): TextFile {
   return textFile(async () => {

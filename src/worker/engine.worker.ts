@@ -22,7 +22,7 @@ import { GpuRuntime } from '../gpu/runtime.ts';
 import { runSelfTest } from '../tensor/selftest.ts';
 import { installRuntime } from '../tensor/engine.ts';
 import { tuneKernels } from '../tensor/tuneKernels.ts';
-import { opfsTextFile } from '../checkpoint/opfs.ts';
+import { browserChoiceStore } from '../checkpoint/opfs.ts';
 import { handleAnalysis } from './analysis.ts';
 import { compareModels } from './analysis/compare.ts';
 import { demoFiles, demoManifest, demoModel, forgetDemoModels } from './demo.ts';
@@ -96,9 +96,7 @@ function acquireDevice(): Promise<GpuRuntime> {
     async (runtime) => {
       installRuntime(runtime);
       // Once per browser and adapter (then read back): which kernel family runs faster here.
-      await tuneKernels(opfsTextFile('settings', 'kernel-choice.json')).catch((error: unknown) =>
-        console.warn(`kernel choice not measured: ${errorMessage(error)}`),
-      );
+      await tuneKernels(browserChoiceStore()).catch((error: unknown) => console.warn(`kernel choice not measured: ${errorMessage(error)}`));
       runtime.onLost((error) => void recover(error));
       post({ type: 'device', status: 'ready', adapter: runtime.adapter, kernels: runtime.kernels });
       return runtime;

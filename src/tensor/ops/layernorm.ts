@@ -44,12 +44,12 @@ function run(entry: Entry, tensors: Tensor[], { rows, cols }: RowShape, workgrou
   });
 }
 
-/**
- * A row kernel: on a CPU adapter, rows of whole vec4s go one per invocation (the *_rows entries); otherwise each
- * row gets a workgroup.
- */
+/** On CPU-shaped kernels, rows of whole vec4s go one (or LANE_ROWS) per invocation: the *_rows entries. */
+const rowsPerInvocation = ({ cols }: RowShape): boolean => cpuStyleKernels() && cols % 4 === 0;
+
+/** A row kernel: one row per invocation where rowsPerInvocation; otherwise each row gets a workgroup. */
 function runRows(entry: RowEntry, tensors: Tensor[], shape: RowShape, eps = 0, addend?: boolean): void {
-  if (cpuStyleKernels() && shape.cols % 4 === 0) {
+  if (rowsPerInvocation(shape)) {
     run(`${entry}_rows`, tensors, shape, grid1d(Math.ceil(shape.rows / ROWS_WG)), eps, 0, addend);
   } else {
     run(entry, tensors, shape, grid1d(shape.rows), eps, 0, addend);
@@ -69,7 +69,7 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): 
     [x, weight, bias],
     y,
     (g, needs, held) => {
-      if (needs[0] && (needs[1] || needs[2]) && cpuStyleKernels() && shape.cols % 4 === 0 && shape.cols <= LANE_COLS) {
+      if (needs[0] && (needs[1] || needs[2]) && rowsPerInvocation(shape) && shape.cols <= LANE_COLS) {
         return allGradsInOnePass(x, mean, rstd, g, weight, shape, needs[1]!, needs[2]!, held);
       }
       const dx = needs[0] ? inputGrad(x, mean, rstd, g, weight, shape, held.take(0)) : null;
