@@ -6,7 +6,8 @@
 import { type Budget, timeMedian } from './measure.ts';
 
 export type ImplName = 'cosmos-web' | 'tfjs-webgpu' | 'jax-js-webgpu';
-export type Op = 'matmul' | 'attention';
+/** A product, or `ceiling`: multiply-adds with no memory traffic (bench/ceiling.ts), our engine only. */
+export type Op = 'matmul' | 'attention' | 'ceiling';
 
 /** One line of bench/results/*.json. */
 export interface Row {

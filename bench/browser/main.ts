@@ -7,6 +7,7 @@ import { browserChoiceStore } from '../../src/checkpoint/opfs.ts';
 import { installRuntime } from '../../src/tensor/engine.ts';
 import { tunedAdapter } from '../adapter.ts';
 import { type Check, type Row, formatTable, runCases } from '../cases.ts';
+import { ceilingRow } from '../ceiling.ts';
 import { cosmosWeb } from '../cosmos.ts';
 import { startJaxjs } from './jaxjs.ts';
 import { startTfjs } from './tfjs.ts';
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
   log(`adapter (tfjs-webgpu): ${tfjs.adapter}`);
   const jaxjs = await startJaxjs();
   const { rows, checks } = await runCases([cosmosWeb, tfjs.impl, jaxjs], log);
+  rows.push(await ceilingRow(log));
   const table = formatTable(rows);
   log(table);
   window.benchResult = { adapter, tfjsAdapter: tfjs.adapter, rows, checks, table };

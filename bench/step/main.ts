@@ -19,7 +19,7 @@ import { installRuntime } from '../../src/tensor/engine.ts';
 import { runBenchPage } from '../../scripts/bench-page.mjs';
 import { tunedAdapter } from '../adapter.ts';
 import { type StepCase, type StepSelection, caseName, selectCases } from './cases.ts';
-import { type StepRow, formatStepTable } from './rows.ts';
+import { type AdapterLimits, type StepRow, formatStepTable } from './rows.ts';
 import { type StepBenchResult, runSteps } from './runSteps.ts';
 import { torchStep, torchUnavailable } from './torch.ts';
 
@@ -69,18 +69,20 @@ async function chromiumSteps(selection: StepSelection): Promise<StepBenchResult>
   return (await runBenchPage({ page: `step.html?${query}`, resultName: 'stepBenchResult', timeoutMs: PAGE_TIMEOUT_MS, log })) as StepBenchResult;
 }
 
-function printTable(rows: readonly StepRow[], bestMatmul: Readonly<Record<string, number>>): void {
+function printTable(rows: readonly StepRow[], limits: Readonly<Record<string, AdapterLimits>>): void {
   for (const runtime of new Set(rows.map((r) => r.runtime))) {
     const adapter = rows.find((r) => r.runtime === runtime)!.adapter;
-    console.log(`${runtime}: ${adapter}${bestMatmul[runtime] ? `; best matmul ${bestMatmul[runtime]} GFLOP/s` : ''}`);
+    const limit = limits[runtime];
+    console.log(`${runtime}: ${adapter}${limit ? `; best matmul ${limit.bestMatmul} GFLOP/s, arithmetic ceiling ${limit.ceiling} GFLOP/s` : ''}`);
   }
-  console.log(formatStepTable(rows, bestMatmul));
+  console.log(formatStepTable(rows, limits));
   console.log('timing: TrainingRun.trainOn (forward, backward, EMA, AdamW, losses read back) on a batch made before the');
   console.log('  clock starts, after warm-up; "+ batch ms": making that batch (scenes drawn, views rendered on the GPU, text');
   console.log('  crops tokenized), which a training run adds to each step. PyTorch: the reference step on tensors made once,');
   console.log('  the same shapes, the faster of 1 and 2 threads. GFLOP: matrix products only, forward and backward; ours counted');
   console.log("  from the ops' shapes, PyTorch's by its profiler (its text crops run all 77 positions, ours stop at their last");
-  console.log("  EOT). ours/torch = our step time / PyTorch's: below 1 means cosmos-web is faster.");
+  console.log('  EOT). Ceiling: f32 multiply-adds in registers with no memory traffic on the same adapter, the bound no kernel');
+  console.log("  passes. ours/torch = our step time / PyTorch's: below 1 means cosmos-web is faster.");
 }
 
 function readRows(file: URL): StepRow[] {
@@ -102,10 +104,10 @@ async function main(): Promise<void> {
   const { selection, skip, json } = parseFlags();
   const cases = selectCases(selection);
   const rows: StepRow[] = [];
-  const bestMatmul: Record<string, number> = {};
+  const limits: Record<string, AdapterLimits> = {};
   const add = (runtime: string, result: StepBenchResult) => {
     rows.push(...result.rows);
-    bestMatmul[runtime] = result.bestMatmulGflops;
+    limits[runtime] = { bestMatmul: result.bestMatmulGflops, ceiling: result.ceilingGflops };
   };
   if (!skip.has('node')) add('node', await nodeSteps(cases));
   if (!skip.has('chromium')) add('chromium', await chromiumSteps(selection));
@@ -120,7 +122,7 @@ async function main(): Promise<void> {
   const file = new URL('step.json', results);
   writeFileSync(file, `${JSON.stringify(mergeRows(readRows(file), rows), null, 2)}\n`);
   if (json) console.log(JSON.stringify(rows, null, 2));
-  else printTable(rows, bestMatmul);
+  else printTable(rows, limits);
   if (torchMissing) log(`PyTorch rows skipped: ${torchMissing}.`);
   log(`bench:step: ${((performance.now() - started) / 1000).toFixed(1)} s; wrote its rows into bench/results/step.json`);
 }

@@ -54,11 +54,18 @@ export function stepRow(c: StepCase, timing: MeasuredStep, where: Pick<StepRow, 
   };
 }
 
+/** What one runtime's adapter reached in the same run: its best matmul and its arithmetic ceiling, GFLOP/s. */
+export interface AdapterLimits {
+  bestMatmul: number;
+  ceiling: number;
+}
+
 /**
- * One line per row: times, counts, FLOPs, GFLOP/s and its share of the best matmul GFLOP/s measured on the same
- * runtime (`bestMatmul`, by runtime; none for PyTorch), and for our rows our time over PyTorch's on the same case.
+ * One line per row: times, counts, FLOPs, GFLOP/s and its share of the best matmul GFLOP/s and of the arithmetic
+ * ceiling measured on the same runtime (`limits`, by runtime; none for PyTorch), and for our rows our time over
+ * PyTorch's on the same case.
  */
-export function formatStepTable(rows: readonly StepRow[], bestMatmul: Readonly<Record<string, number>>): string {
+export function formatStepTable(rows: readonly StepRow[], limits: Readonly<Record<string, AdapterLimits>>): string {
   const header = [
     'impl',
     'runtime',
@@ -71,11 +78,13 @@ export function formatStepTable(rows: readonly StepRow[], bestMatmul: Readonly<R
     'GFLOP',
     'GFLOP/s',
     'of best matmul',
+    'of ceiling',
     'ours/torch',
   ];
   const lines = [header];
   for (const r of rows) {
-    const best = bestMatmul[r.runtime];
+    const limit = limits[r.runtime];
+    const share = (gflops: number | undefined) => (gflops ? `${((100 * r.gflops) / gflops).toFixed(1)}%` : '-');
     const torch = r.impl === 'cosmos-web' ? rows.find((t) => t.impl === 'pytorch' && caseName(t) === caseName(r)) : undefined;
     lines.push([
       r.impl,
@@ -88,7 +97,8 @@ export function formatStepTable(rows: readonly StepRow[], bestMatmul: Readonly<R
       r.submits === null ? '-' : String(r.submits),
       figure(r.gflop),
       figure(r.gflops),
-      best ? `${((100 * r.gflops) / best).toFixed(1)}%` : '-',
+      share(limit?.bestMatmul),
+      share(limit?.ceiling),
       torch ? figure(r.median_ms / torch.median_ms) : '-',
     ]);
   }
