@@ -1,15 +1,14 @@
 /**
- * The adapter's arithmetic ceiling (src/gpu/ceiling.ts) as a benchmark row beside the products: what multiply-adds
+ * The adapter's arithmetic ceiling (src/tensor/ceiling.ts) as a benchmark row beside the products: what multiply-adds
  * with no memory traffic reach on this adapter, the bound no kernel passes.
  */
-import { measureCeiling } from '../src/gpu/ceiling.ts';
-import { gpu } from '../src/tensor/engine.ts';
+import { measureCeiling } from '../src/tensor/ceiling.ts';
 import { type Row, significant } from './cases.ts';
 
 export const CEILING_SHAPE = 'fma in registers';
 
 export async function ceilingRow(log: (line: string) => void): Promise<Row> {
-  const { gflops, medianMs, iterations, invocations } = await measureCeiling(gpu());
+  const { gflops, medianMs, iterations, invocations } = await measureCeiling();
   const row: Row = { op: 'ceiling', shape: CEILING_SHAPE, impl: 'cosmos-web', median_ms: significant(medianMs), gflops: significant(gflops) };
   log(`arithmetic ceiling: ${row.gflops} GFLOP/s (${invocations} invocations x ${iterations} steps of 6 vec4 fma chains, no memory traffic)`);
   return row;

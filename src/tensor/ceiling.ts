@@ -4,8 +4,8 @@
  * and the training step reach, so that "how close to the adapter's limit" is a measured number, not a guess.
  */
 import source from '../../shaders/ceiling.wgsl';
-import { shader } from './kernel.ts';
-import type { GpuRuntime } from './runtime.ts';
+import { shader } from '../gpu/kernel.ts';
+import { gpu } from './engine.ts';
 
 const CHAINS = shader('ceiling.wgsl', source);
 const WORKGROUP_SIZE = 64;
@@ -28,25 +28,25 @@ export interface Ceiling {
 export const ceilingFlops = (iterations: number): number => INVOCATIONS * iterations * FLOPS_PER_ITERATION;
 
 /** Records one dispatch of the chains, `iterations` steps long, into `sums` (INVOCATIONS vec4s). */
-function dispatchChains(runtime: GpuRuntime, sums: GPUBuffer, iterations: number): void {
-  runtime.dispatch({ kernel: { shader: CHAINS, entry: 'fma_chains' }, buffers: [sums], params: new Uint32Array([iterations]), workgroups: [WORKGROUPS] });
+function dispatchChains(sums: GPUBuffer, iterations: number): void {
+  gpu().dispatch({ kernel: { shader: CHAINS, entry: 'fma_chains' }, buffers: [sums], params: new Uint32Array([iterations]), workgroups: [WORKGROUPS] });
 }
 
-async function timeChains(runtime: GpuRuntime, sums: GPUBuffer, iterations: number): Promise<number> {
+async function timeChains(sums: GPUBuffer, iterations: number): Promise<number> {
   const started = performance.now();
-  dispatchChains(runtime, sums, iterations);
-  await runtime.sync();
+  dispatchChains(sums, iterations);
+  await gpu().sync();
   return performance.now() - started;
 }
 
 /** Every invocation's sum of its six chains after `iterations` steps: what the kernel computes, for its test. */
-export async function chainSums(runtime: GpuRuntime, iterations: number): Promise<Float32Array> {
-  const sums = runtime.alloc(INVOCATIONS * 16);
+export async function chainSums(iterations: number): Promise<Float32Array> {
+  const sums = gpu().alloc(INVOCATIONS * 16);
   try {
-    dispatchChains(runtime, sums, iterations);
-    return new Float32Array(await runtime.read(sums, INVOCATIONS * 16));
+    dispatchChains(sums, iterations);
+    return new Float32Array(await gpu().read(sums, INVOCATIONS * 16));
   } finally {
-    runtime.release(sums);
+    gpu().release(sums);
   }
 }
 
@@ -54,18 +54,18 @@ export async function chainSums(runtime: GpuRuntime, iterations: number): Promis
  * Times the chains: one dispatch to compile the pipeline, then the iteration count doubles until one dispatch
  * takes at least `minMs`, then the median of `reps` dispatches at that count.
  */
-export async function measureCeiling(runtime: GpuRuntime, { minMs = 100, reps = 5 } = {}): Promise<Ceiling> {
-  const sums = runtime.alloc(INVOCATIONS * 16);
+export async function measureCeiling({ minMs = 100, reps = 5 } = {}): Promise<Ceiling> {
+  const sums = gpu().alloc(INVOCATIONS * 16);
   try {
     let iterations = 16;
-    await timeChains(runtime, sums, 1);
-    while ((await timeChains(runtime, sums, iterations)) < minMs && iterations < MAX_ITERATIONS) iterations *= 2;
+    await timeChains(sums, 1);
+    while ((await timeChains(sums, iterations)) < minMs && iterations < MAX_ITERATIONS) iterations *= 2;
     const times: number[] = [];
-    for (let i = 0; i < reps; i++) times.push(await timeChains(runtime, sums, iterations));
+    for (let i = 0; i < reps; i++) times.push(await timeChains(sums, iterations));
     times.sort((a, b) => a - b);
     const medianMs = times[times.length >> 1]!;
     return { gflops: ceilingFlops(iterations) / medianMs / 1e6, medianMs, iterations, invocations: INVOCATIONS };
   } finally {
-    runtime.release(sums);
+    gpu().release(sums);
   }
 }

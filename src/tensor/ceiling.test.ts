@@ -1,13 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { setupTestGpu } from '../testing/gpu.ts';
 import { ceilingFlops, chainSums, measureCeiling } from './ceiling.ts';
-import { createNodeRuntime } from './node.ts';
-import type { GpuRuntime } from './runtime.ts';
 
-let gpu: GpuRuntime;
-beforeAll(async () => {
-  gpu = await createNodeRuntime();
-});
-afterAll(() => gpu?.destroy());
+setupTestGpu();
 
 /** Invocation i's six chains, eight steps an iteration, in float64 rounded to float32 after each step (a fused multiply-add rounds once). */
 function expectedSum(i: number, iterations: number): number {
@@ -26,7 +21,7 @@ function expectedSum(i: number, iterations: number): number {
 describe('arithmetic ceiling', () => {
   it('runs the fma chains it counts: every invocation stores the sum of its six chains', async () => {
     const iterations = 7;
-    const sums = await chainSums(gpu, iterations);
+    const sums = await chainSums(iterations);
     expect(sums.length).toBe(4 * 4096 * 64);
     for (const i of [0, 1, 63, 64, 1023, 1024, 5000, 262143]) {
       const want = expectedSum(i, iterations);
@@ -36,7 +31,7 @@ describe('arithmetic ceiling', () => {
 
   it('counts 384 FLOPs an invocation per iteration and sizes the work by doubling the iterations', async () => {
     expect(ceilingFlops(1)).toBe(262144 * 384);
-    const ceiling = await measureCeiling(gpu, { minMs: 1, reps: 3 });
+    const ceiling = await measureCeiling({ minMs: 1, reps: 3 });
     expect(Math.log2(ceiling.iterations) % 1).toBe(0);
     expect(ceiling.iterations).toBeGreaterThanOrEqual(16);
     expect(ceiling.gflops).toBeCloseTo(ceilingFlops(ceiling.iterations) / ceiling.medianMs / 1e6, 6);
