@@ -26,5 +26,8 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    // The unit tests run on SwiftShader, the adapter CI has, even where a faster lavapipe is installed (which Node
+    // otherwise prefers, src/gpu/vulkanDrivers.ts); a driver named in VK_ICD_FILENAMES still wins.
+    env: { VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES || '/usr/lib/chromium/vk_swiftshader_icd.json' },
   },
 });

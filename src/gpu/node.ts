@@ -1,28 +1,40 @@
 /**
- * The runtime in Node, through Dawn (npm `webgpu`). On a machine without a GPU, Dawn needs a Vulkan driver:
- * Chromium's SwiftShader is the one Dawn accepts here (Debian's lavapipe in mesa 22 is rejected).
+ * The runtime in Node, through Dawn (npm `webgpu`). On a machine without a GPU, Dawn needs a Vulkan driver that
+ * runs on the CPU: a recent Mesa lavapipe where one is installed, else Chromium's SwiftShader (src/gpu/vulkanDrivers.ts).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { create, globals } from 'webgpu';
 import { GpuRuntime } from './runtime.ts';
+import { type DriverPlan, installedDrivers, planDrivers } from './vulkanDrivers.ts';
 
-export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+let plan: DriverPlan | null = null;
+const instances = new Map<string, GPU>();
 
-let gpu: GPU | null = null;
-
-function nodeGpu(): GPU {
-  if (gpu) return gpu;
-  if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+/** The driver plan, decided once per process: the loader reads VK_ICD_FILENAMES when Dawn first starts. */
+function driverPlan(): DriverPlan {
+  if (plan) return plan;
+  plan = planDrivers(process.env.VK_ICD_FILENAMES, installedDrivers());
+  if (plan.icdFiles) process.env.VK_ICD_FILENAMES = plan.icdFiles;
   if (!process.env.XDG_RUNTIME_DIR) {
     const dir = join(tmpdir(), 'cosmos-web-xdg');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     process.env.XDG_RUNTIME_DIR = dir;
   }
   Object.assign(globalThis, globals);
-  gpu = create([]) as GPU;
+  return plan;
+}
+
+/** One Dawn instance per set of flags, kept: a runtime made again after a lost device reuses it. */
+function dawn(flags: readonly string[]): GPU {
+  const key = flags.join(' ');
+  let gpu = instances.get(key);
+  if (!gpu) {
+    gpu = create([...flags]) as GPU;
+    instances.set(key, gpu);
+  }
   return gpu;
 }
 
@@ -47,14 +59,24 @@ function throttleDawnPolling(): void {
 }
 
 export async function createNodeRuntime(): Promise<GpuRuntime> {
-  let runtime: GpuRuntime;
-  try {
-    runtime = await GpuRuntime.create(nodeGpu());
-  } catch (error) {
-    const hint = existsSync(SWIFTSHADER_ICD)
+  const current = driverPlan();
+  let runtime: GpuRuntime | null = null;
+  let failure: unknown = null;
+  for (const flags of current.attempts) {
+    try {
+      runtime = await GpuRuntime.create(dawn(flags));
+      // Later runtimes (after a lost device) go straight to the adapter that came up.
+      current.attempts = [flags, ...current.attempts.filter((f) => f !== flags)];
+      break;
+    } catch (error) {
+      failure = error;
+    }
+  }
+  if (!runtime) {
+    const hint = process.env.VK_ICD_FILENAMES
       ? `Vulkan driver: ${process.env.VK_ICD_FILENAMES}. Is libvulkan1 installed (apt-get install -y libvulkan1)?`
       : 'No Vulkan driver found: install Chromium, which carries SwiftShader (apt-get install -y chromium libvulkan1).';
-    throw new Error(`No WebGPU adapter in Node. ${hint} (${(error as Error).message})`, { cause: error });
+    throw new Error(`No WebGPU adapter in Node. ${hint} (${(failure as Error).message})`, { cause: failure });
   }
   if (runtime.adapter.isFallbackAdapter) throttleDawnPolling();
   return runtime;
