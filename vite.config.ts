@@ -1,6 +1,7 @@
 /// <reference types="vitest/config" />
 import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
+import { SWIFTSHADER_ICD } from './src/gpu/vulkanDrivers.ts';
 
 /** WGSL files import as their source text, the same way the Node loader (scripts/wgsl-hooks.mjs) does. */
 function wgslAsText(): Plugin {
@@ -28,6 +29,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     // The unit tests run on SwiftShader, the adapter CI has, even where a faster lavapipe is installed (which Node
     // otherwise prefers, src/gpu/vulkanDrivers.ts); a driver named in VK_ICD_FILENAMES still wins.
-    env: { VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES || '/usr/lib/chromium/vk_swiftshader_icd.json' },
+    env: { VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES || SWIFTSHADER_ICD },
   },
 });

@@ -2,9 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { installedDrivers, planDrivers } from './vulkanDrivers.ts';
+import { SWIFTSHADER_ICD as SWIFTSHADER, installedDrivers, planDrivers } from './vulkanDrivers.ts';
 
-const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
 const MESA_25 = { file: '/usr/share/vulkan/icd.d/lvp_icd.json', apiVersion: '1.4.305' };
 const MESA_22 = { file: '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json', apiVersion: '1.1.230' };
 

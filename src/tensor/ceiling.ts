@@ -6,6 +6,7 @@
 import source from '../../shaders/ceiling.wgsl';
 import { shader } from '../gpu/kernel.ts';
 import { gpu } from './engine.ts';
+import { gpuMedianMs } from './gpuTiming.ts';
 
 const CHAINS = shader('ceiling.wgsl', source);
 const WORKGROUP_SIZE = 64;
@@ -52,7 +53,7 @@ export async function chainSums(iterations: number): Promise<Float32Array> {
 
 /**
  * Times the chains: one dispatch to compile the pipeline, then the iteration count doubles until one dispatch
- * takes at least `minMs`, then the median of `reps` dispatches at that count.
+ * takes at least `minMs`, then the median of `reps` dispatches at that count (after one more untimed).
  */
 export async function measureCeiling({ minMs = 100, reps = 5 } = {}): Promise<Ceiling> {
   const sums = gpu().alloc(INVOCATIONS * 16);
@@ -60,10 +61,7 @@ export async function measureCeiling({ minMs = 100, reps = 5 } = {}): Promise<Ce
     let iterations = 16;
     await timeChains(sums, 1);
     while ((await timeChains(sums, iterations)) < minMs && iterations < MAX_ITERATIONS) iterations *= 2;
-    const times: number[] = [];
-    for (let i = 0; i < reps; i++) times.push(await timeChains(sums, iterations));
-    times.sort((a, b) => a - b);
-    const medianMs = times[times.length >> 1]!;
+    const medianMs = await gpuMedianMs(() => dispatchChains(sums, iterations), reps);
     return { gflops: ceilingFlops(iterations) / medianMs / 1e6, medianMs, iterations, invocations: INVOCATIONS };
   } finally {
     gpu().release(sums);

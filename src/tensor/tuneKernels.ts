@@ -12,11 +12,11 @@
  */
 import { type KernelChoice, adapterKey } from '../gpu/kernelChoice.ts';
 import { gpu } from './engine.ts';
+import { gpuMedianMs } from './gpuTiming.ts';
 import { gelu } from './ops/activation.ts';
 import { layerNorm } from './ops/layernorm.ts';
 import { matmul } from './ops/matmul.ts';
 import { sum, sumAll } from './ops/reduce.ts';
-import { scope } from './scope.ts';
 import { backward } from './tape.ts';
 import { type Tensor, fromArray } from './tensor.ts';
 
@@ -110,21 +110,8 @@ function parseStored(text: string | null | undefined): StoredChoices {
 
 /** `assumed` unless `other` runs the trial (set up by `use`) clearly faster; both medians go into `ms`. */
 async function faster<T>(assumed: T, other: T, name: (c: T) => string, ms: Record<string, number>, use: (c: T) => () => void): Promise<T> {
-  for (const candidate of [assumed, other]) ms[name(candidate)] = await medianMs(use(candidate));
+  for (const candidate of [assumed, other]) ms[name(candidate)] = await gpuMedianMs(use(candidate), REPS);
   return ms[name(other)]! < CLEARLY_FASTER * ms[name(assumed)]! ? other : assumed;
-}
-
-/** Median wall time of `trial` with the GPU waited for, after one untimed run that compiles its pipelines. */
-async function medianMs(trial: () => void): Promise<number> {
-  const times: number[] = [];
-  for (let rep = -1; rep < REPS; rep++) {
-    await gpu().sync();
-    const started = performance.now();
-    scope(trial);
-    await gpu().sync();
-    if (rep >= 0) times.push(performance.now() - started);
-  }
-  return times.sort((a, b) => a - b)[Math.floor(REPS / 2)]!;
 }
 
 /** Deterministic values of order 1. */
