@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: checks the system packages the GPU tests need, then format and lint (Biome), type-check, unit tests
-// (Dawn in Node) and end-to-end tests (Playwright in Chromium with WebGPU), in that order, stopping at the first failure.
+// (Dawn in Node; the kernels' again on lavapipe where it is installed) and end-to-end tests (Playwright in Chromium
+// with WebGPU), in that order, stopping at the first failure.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -72,6 +73,10 @@ const STAGES = [
   { name: 'format and lint (Biome)', command: ['npx', 'biome', 'check', '--error-on-warnings', '.'] },
   { name: 'type-check', command: ['npx', 'tsc', '--noEmit', '-p', 'tsconfig.json'] },
   { name: 'unit tests (vitest, Dawn in Node)', command: ['npx', 'vitest', 'run'] },
+  {
+    name: 'kernel and training-step tests on lavapipe (8-lane subgroups), where installed',
+    command: ['node', '--import', 'tsx', 'scripts/test-lavapipe.ts'],
+  },
   { name: 'end-to-end tests (Playwright, Chromium with WebGPU)', command: ['npx', 'playwright', 'test'] },
 ];
 

@@ -137,7 +137,7 @@ fn k_step(t: Tile, m: u32, n: u32, k: u32) -> mat4x4f {
 }
 
 // With ROW_SUMS, the sums over K of the rows of op(A) a product reads: product() those of rows m0 .. m0 + 7 of
-// the tile, matmul_subgroups.wgsl's shared_product the lane's 16 (column q: rows 4q .. 4q + 3 of them).
+// the tile, matmul_subgroups.wgsl's shared_product the lane's SG_ROWS (column q: rows 4q .. 4q + 3 of them).
 var<private> a_row_sums: mat4x4f;
 
 // The 4 rows of a block of op(A), each summed over its 4 steps of K.

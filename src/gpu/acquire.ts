@@ -28,6 +28,8 @@ export interface AdapterSummary {
   device: string;
   description: string;
   isFallbackAdapter: boolean;
+  /** The fewest lanes a subgroup has here (SwiftShader 4, lavapipe 8); 0 where the adapter does not say. */
+  subgroupMinSize: number;
   features: string[];
   limits: Record<RaisedLimit, number>;
 }
@@ -64,6 +66,7 @@ export async function acquireDevice(gpu: GPU | undefined, powerPreference: GPUPo
       (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter ??
         (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter,
     ),
+    subgroupMinSize: (info as GPUAdapterInfo & { subgroupMinSize?: number }).subgroupMinSize ?? 0,
     features: [...device.features].sort(),
     limits: requiredLimits as Record<RaisedLimit, number>,
   };

@@ -35,13 +35,18 @@ const recentEnough = (apiVersion: string): boolean => {
   return major > MIN_LAVAPIPE_API[0] || (major === MIN_LAVAPIPE_API[0] && minor >= MIN_LAVAPIPE_API[1]);
 };
 
+/** The manifests of the installed lavapipes that Dawn takes. */
+export function recentLavapipe(installed: InstalledDrivers): string[] {
+  return installed.lavapipe.filter((d) => recentEnough(d.apiVersion)).map((d) => d.file);
+}
+
 /**
  * Lavapipe first where a recent one is installed (Dawn asked for the llvmpipe adapter, then for any), else SwiftShader
  * alone; with VK_ICD_FILENAMES already set, whatever it names.
  */
 export function planDrivers(userIcdFiles: string | undefined, installed: InstalledDrivers): DriverPlan {
   if (userIcdFiles) return { icdFiles: null, attempts: [[]] };
-  const lavapipe = installed.lavapipe.filter((d) => recentEnough(d.apiVersion)).map((d) => d.file);
+  const lavapipe = recentLavapipe(installed);
   const files = [...lavapipe, ...(installed.swiftshader ? [installed.swiftshader] : [])];
   return { icdFiles: files.length ? files.join(':') : null, attempts: lavapipe.length ? [['adapter=llvmpipe'], []] : [[]] };
 }

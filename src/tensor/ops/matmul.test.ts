@@ -64,30 +64,45 @@ for (const fallback of [false, true]) {
 }
 
 describe('matmul kernel choice', () => {
-  it('runs the subgroup kernel where the adapter is taken for a CPU with subgroups, the tiled one on a GPU', async () => {
+  // Which kernel a product is dispatched to, for an adapter taken for a CPU or a GPU with subgroups of `lanes`:
+  // recorded, not run, as the 8-lane kernel cannot run where subgroups have 4 (its results are checked above
+  // where the adapter has 8, as lavapipe does: npm test's lavapipe stage).
+  async function kernelsFor(fallback: boolean, lanes: number, widths: number[]): Promise<string[]> {
     const runtime = testGpu();
-    const entries: string[] = [];
-    const dispatch = runtime.dispatch.bind(runtime);
+    const chosen: string[] = [];
+    const { dispatch, kernels, adapter } = runtime;
     runtime.dispatch = (args) => {
-      entries.push(args.kernel.entry);
-      dispatch(args);
+      chosen.push(`${args.kernel.shader.name}: ${args.kernel.entry}`);
     };
-    const choice = runtime.kernels;
     try {
+      const faked = { ...adapter, isFallbackAdapter: fallback, subgroupMinSize: lanes, features: [...adapter.features, 'subgroups'] };
+      Object.assign(runtime, { adapter: faked, kernels: assumedChoice(faked) });
       await scopeAsync(async () => {
-        const a = fromArray(new Float32Array(6), [2, 3]);
-        const b = fromArray(new Float32Array(12), [3, 4]);
-        for (const f of [false, true]) {
-          runtime.kernels = assumedChoice({ ...runtime.adapter, isFallbackAdapter: f });
-          matmul(a, b);
-        }
-        await runtime.sync();
+        for (const n of widths) matmul(fromArray(new Float32Array(6), [2, 3]), fromArray(new Float32Array(3 * n), [3, n]));
       });
     } finally {
-      runtime.dispatch = dispatch;
-      runtime.kernels = choice;
+      Object.assign(runtime, { dispatch, kernels, adapter });
     }
-    expect(entries).toEqual(['matmul', runtime.adapter.features.includes('subgroups') ? 'matmul_sg' : 'matmul']);
+    return chosen;
+  }
+
+  it('runs the subgroup kernel where the adapter is taken for a CPU with subgroups, the tiled one on a GPU', async () => {
+    expect(await kernelsFor(false, 4, [4, 72])).toEqual(['matmul.wgsl: matmul', 'matmul.wgsl: matmul']);
+    const fourLanes = 'matmul.wgsl + matmul_subgroups.wgsl, 4 lanes: matmul_sg';
+    expect(await kernelsFor(true, 4, [4, 72])).toEqual([fourLanes, fourLanes]);
+  });
+
+  // npm test's lavapipe stage (scripts/test-lavapipe.ts) is there to run the 8-lane kernel on the fixtures above.
+  it.runIf(process.env.COSMOS_TEST_DRIVER === 'lavapipe')('runs on lavapipe, whose subgroups have 8 lanes', () => {
+    expect(testGpu().adapter.description).toMatch(/llvmpipe/);
+    expect(testGpu().adapter.subgroupMinSize).toBe(8);
+    expect(testGpu().kernels.matmul).toBe('subgroups');
+  });
+
+  it('gives products wider than 64 columns the 8-lane kernel where subgroups have 8 lanes', async () => {
+    const [four, eight] = [4, 8].map((l) => `matmul.wgsl + matmul_subgroups.wgsl, ${l} lanes: matmul_sg`);
+    expect(await kernelsFor(true, 8, [64, 65, 512])).toEqual([four, eight, eight]);
+    expect(await kernelsFor(true, 16, [64, 65])).toEqual([four, eight]);
   });
 });
 

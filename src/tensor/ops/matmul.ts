@@ -34,35 +34,48 @@ interface Kernel {
   readonly fill: number;
 }
 
-const KERNELS = {
-  tiled: {
-    shader: shader('matmul.wgsl', source),
-    entry: 'matmul',
-    biasEntry: 'matmul_bias',
-    rowSumsEntry: 'matmul_row_sums',
-    tileM: TILE_M * WG_Y,
-    tileN: TILE_N * WG_X,
-    fill: 64,
-  },
-  // `enable` must open the module, so the subgroup kernel is a module of its own with the shared helpers.
-  // SwiftShader runs a dispatch as at most 16 tasks, whatever the core count: 16 workgroups fill it.
-  subgroups: {
-    shader: shader('matmul.wgsl + matmul_subgroups.wgsl', `enable subgroups;\n${source}\n${subgroupSource}`),
+const TILED: Kernel = {
+  shader: shader('matmul.wgsl', source),
+  entry: 'matmul',
+  biasEntry: 'matmul_bias',
+  rowSumsEntry: 'matmul_row_sums',
+  tileM: TILE_M * WG_Y,
+  tileN: TILE_N * WG_X,
+  fill: 64,
+};
+
+/**
+ * The subgroup kernel for subgroups of `lanes` (4 or 8): its tile is 64 x 16·lanes. `enable` must open the module,
+ * so it is a module of its own with the shared helpers. SwiftShader runs a dispatch as at most 16 tasks, whatever
+ * the core count: 16 workgroups fill it.
+ */
+function subgroupKernel(lanes: 4 | 8): Kernel {
+  return {
+    shader: shader(`matmul.wgsl + matmul_subgroups.wgsl, ${lanes} lanes`, `enable subgroups;\nconst SG_LANES = ${lanes}u;\n${source}\n${subgroupSource}`),
     entry: 'matmul_sg',
     biasEntry: 'matmul_sg_bias',
     rowSumsEntry: 'matmul_sg_row_sums',
-    // SG_TM x SG_TN in shaders/matmul_subgroups.wgsl
     tileM: 64,
-    tileN: 64,
+    tileN: 16 * lanes,
     fill: 16,
-  },
-} satisfies Record<string, Kernel>;
+  };
+}
+
+const SUBGROUP_KERNELS = { 4: subgroupKernel(4), 8: subgroupKernel(8) };
 
 /** Each range of a split K is at least this long, so its partial sums are worth writing and adding. */
 const MIN_K_SPLIT = 256;
 
-/** CPU adapters read memory lane by lane: the subgroup kernel reads less (the adapter's choice, src/gpu/kernelChoice.ts). */
-const kernelFor = (): Kernel => (gpu().kernels.matmul === 'subgroups' ? KERNELS.subgroups : KERNELS.tiled);
+/**
+ * CPU adapters read memory lane by lane: the subgroup kernel reads less (the adapter's choice,
+ * src/gpu/kernelChoice.ts). Where a subgroup has 8 lanes (lavapipe), products wider than 64 columns take the 8-lane
+ * kernel, which fills the SIMD register; narrower ones the 4-lane kernel, whose 64-column tile they fill.
+ */
+function kernelFor(N: number): Kernel {
+  const runtime = gpu();
+  if (runtime.kernels.matmul !== 'subgroups') return TILED;
+  return runtime.adapter.subgroupMinSize >= 8 && N > 64 ? SUBGROUP_KERNELS[8] : SUBGROUP_KERNELS[4];
+}
 
 /** Ranges of K per batch item and their length (a multiple of 4): one range unless the tiles are too few. */
 function splitK(d: Dims, k: Kernel, batch: number, given?: number): { slices: number; kSplit: number } {
@@ -210,7 +223,7 @@ function product(
   { transA, transB, bias, kSplit: given, addend, rowSums: withRowSums }: ProductOptions,
 ): { out: Tensor; rowSums: Tensor | null } {
   if (withRowSums && (bias || d.batch.length > 0 || d.K % 4 !== 0)) throw new Error('matmul: row sums need one batch item, no bias and K a multiple of 4');
-  const k = kernelFor();
+  const k = kernelFor(d.N);
   const batch = numel(d.batch);
   const { slices, kSplit } = splitK(d, k, batch, given);
   const workgroups: [number, number, number] = [Math.ceil(d.N / k.tileN), Math.ceil(d.M / k.tileM), batch * slices];
