@@ -45,6 +45,14 @@ export const NO_WEBGPU_ADVICE =
   'on Linux or a machine without a GPU, start Chromium with --enable-unsafe-webgpu. ' +
   'Safari 26 and Firefox 141 on Windows also support WebGPU.';
 
+/** Whether the adapter is a fallback (software, CPU) one. Older implementations say so on the adapter, not its info. */
+export function isFallback(adapter: GPUAdapter): boolean {
+  return Boolean(
+    (adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter ??
+      (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter,
+  );
+}
+
 export async function acquireDevice(gpu: GPU | undefined, powerPreference: GPUPowerPreference = 'high-performance'): Promise<AcquiredDevice> {
   if (!gpu) throw new WebGpuUnavailableError(`This browser does not offer WebGPU. ${NO_WEBGPU_ADVICE}`);
   const adapter = await gpu.requestAdapter({ powerPreference });
@@ -61,11 +69,7 @@ export async function acquireDevice(gpu: GPU | undefined, powerPreference: GPUPo
     architecture: info.architecture,
     device: info.device,
     description: info.description,
-    // Older implementations put isFallbackAdapter on the adapter rather than on its info.
-    isFallbackAdapter: Boolean(
-      (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter ??
-        (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter,
-    ),
+    isFallbackAdapter: isFallback(adapter),
     subgroupMinSize: (info as GPUAdapterInfo & { subgroupMinSize?: number }).subgroupMinSize ?? 0,
     features: [...device.features].sort(),
     limits: requiredLimits as Record<RaisedLimit, number>,

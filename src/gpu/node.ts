@@ -1,14 +1,15 @@
 /**
- * The runtime in Node, through Dawn (npm `webgpu`). On a machine without a GPU, Dawn needs a Vulkan driver that
- * runs on the CPU: a recent Mesa lavapipe where one is installed, else Chromium's SwiftShader (src/gpu/vulkanDrivers.ts).
+ * The runtime in Node, through Dawn (npm `webgpu`): on a GPU where there is one, else on a Vulkan driver that runs on
+ * the CPU: a recent Mesa lavapipe where one is installed, else Chromium's SwiftShader (src/gpu/vulkanDrivers.ts).
  */
 import { mkdirSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { create, globals } from 'webgpu';
+import { isFallback } from './acquire.ts';
 import { GpuRuntime } from './runtime.ts';
-import { type DriverPlan, installedDrivers, planDrivers } from './vulkanDrivers.ts';
+import { type Attempt, type DriverPlan, installedDrivers, planDrivers } from './vulkanDrivers.ts';
 
 let plan: DriverPlan | null = null;
 const instances = new Map<string, GPU>();
@@ -58,15 +59,25 @@ function throttleDawnPolling(): void {
   globalThis.setImmediate = Object.assign(throttled, immediate) as typeof setImmediate;
 }
 
+/** Whether the attempt's adapter will do: any adapter, or where only a GPU will, one that is not a fallback. */
+async function suits(gpu: GPU, attempt: Attempt): Promise<boolean> {
+  if (!attempt.gpuOnly) return true;
+  // The adapter GpuRuntime.create asks for (acquireDevice's default preference).
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  return adapter !== null && !isFallback(adapter);
+}
+
 export async function createNodeRuntime(): Promise<GpuRuntime> {
   const current = driverPlan();
   let runtime: GpuRuntime | null = null;
-  let failure: unknown = null;
-  for (const flags of current.attempts) {
+  let failure: unknown = new Error('no adapter came up');
+  for (const attempt of current.attempts) {
     try {
-      runtime = await GpuRuntime.create(dawn(flags));
+      const gpu = dawn(attempt.flags);
+      if (!(await suits(gpu, attempt))) continue;
+      runtime = await GpuRuntime.create(gpu);
       // Later runtimes (after a lost device) go straight to the adapter that came up.
-      current.attempts = [flags, ...current.attempts.filter((f) => f !== flags)];
+      current.attempts = [attempt, ...current.attempts.filter((a) => a !== attempt)];
       break;
     } catch (error) {
       failure = error;
