@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: checks the system packages the GPU tests need, then format and lint (Biome), type-check, unit tests
-// (Dawn in Node; the kernels' again on lavapipe where it is installed) and end-to-end tests (Playwright in Chromium
+// (Dawn in Node; the matmul's again on lavapipe where it is installed) and end-to-end tests (Playwright in Chromium
 // with WebGPU), in that order, stopping at the first failure.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -74,7 +74,7 @@ const STAGES = [
   { name: 'type-check', command: ['npx', 'tsc', '--noEmit', '-p', 'tsconfig.json'] },
   { name: 'unit tests (vitest, Dawn in Node)', command: ['npx', 'vitest', 'run'] },
   {
-    name: 'kernel and training-step tests on lavapipe (8-lane subgroups), where installed',
+    name: 'matmul tests on lavapipe (8-lane subgroups), where installed',
     command: ['node', '--import', 'tsx', 'scripts/test-lavapipe.ts'],
   },
   { name: 'end-to-end tests (Playwright, Chromium with WebGPU)', command: ['npx', 'playwright', 'test'] },

@@ -1,19 +1,21 @@
-// The matmul for CPU adapters: appended to matmul.wgsl (whose helpers it uses) after `enable subgroups;` and
-// `const SG_LANES = 4u;` or `8u;`, the lanes of one subgroup that a workgroup is.
+// The matmul for CPU adapters: appended to matmul.wgsl (whose helpers it uses) after `enable subgroups;`,
+// `const SG_LANES = 4u;` or `8u;`, the lanes of one subgroup that a workgroup is, and `const SG_COLS = 16u;` or `8u;`,
+// the columns of C each lane computes.
 //
 // A CPU driver runs a subgroup's invocations as the lanes of one SIMD register (SwiftShader 4, Mesa's lavapipe 8)
 // and cannot tell that lanes read neighbouring or equal addresses: every storage read is a gather, one scalar load
 // per lane each behind its own branch, while arithmetic runs on all lanes at once. So here a workgroup is one
-// subgroup computing a 64 x (16 x SG_LANES) tile of C: the 64 rows of op(A) are read once, a share by each lane,
-// and handed to all lanes with subgroupBroadcast (a few register shuffles); each lane reads its own 16 columns of
-// op(B) and keeps their 64 x 16 sums, 64 blocks. A step of 4 along K is 4 + 16 / SG_LANES block reads per lane for
-// 64 block products (the 8 x 16 kernel: 6 for 8). Timed on SwiftShader with parts taken out (at 32 x 32), reads
-// were still about half of the time, the arithmetic most of the rest and the broadcasts under a tenth. Against
-// 8 x 16 there (2 cores, loaded machine, CPU time) it is 1.6-1.7x faster at 512^3 and 1024^3 and 1.5-2.1x on the
-// training step's shapes; a 32 x 64 tile was 1.2x slower at 1024^3 (level at K = 64), 32 x 32 1.3x slower than
-// that. On lavapipe, 8 lanes (a 64 x 128 tile) against 4 (64 x 64, half of each SIMD register idle) were 1.7x
-// faster at 512^3 and 1024^3 and 1.2x on 2080 x 64 x 192, but 1.07-1.22x slower where N is 64 (half the tile
-// empty): src/tensor/ops/matmul.ts takes 8 lanes only for wider products.
+// subgroup computing a 64 x (SG_COLS x SG_LANES) tile of C: the 64 rows of op(A) are read once, a share by each
+// lane, and handed to all lanes with subgroupBroadcast (a few register shuffles); each lane reads its own SG_COLS
+// columns of op(B) and keeps their 64 x SG_COLS sums. With 4 lanes x 16 columns (SwiftShader's), a step of 4 along K
+// is 8 block reads per lane for 64 block products (the 8 x 16 kernel: 6 for 8). Timed on SwiftShader with parts
+// taken out (at 32 x 32), reads were still about half of the time, the arithmetic most of the rest and the
+// broadcasts under a tenth. Against 8 x 16 there (2 cores, loaded machine, CPU time) it is 1.6-1.7x faster at 512^3
+// and 1024^3 and 1.5-2.1x on the training step's shapes; a 32 x 64 tile was 1.2x slower at 1024^3 (level at
+// K = 64), 32 x 32 1.3x slower than that; taking two steps of K per trip of the loop (the sums loaded and stored
+// half as often) was no faster, and 1.2x slower at K = 64. On lavapipe, 8 lanes x 16 columns (64 x 128) against
+// 4 x 16 (half of each SIMD register idle) were 1.85-1.9x faster at 512^3 and 1024^3, and 8 x 8 (64 x 64) 1.1-1.2x
+// faster where N is 64: src/tensor/ops/matmul.ts picks by N.
 //
 // The sums live in an array, indexed by constants except in the store loop: as named blocks with every
 // store written out, the pipeline took 4x longer to compile (seconds on SwiftShader) and ran no faster.
@@ -22,11 +24,12 @@
 // SG_LANES lanes and are filled in invocation order.
 
 const SG_TM = 64u;
-const SG_TN = 16u * SG_LANES;
+const SG_TN = SG_COLS * SG_LANES;
 // The rows of op(A) each lane reads: 16 (4 blocks) of 4 lanes, 8 (2 blocks) of 8.
 const SG_ROWS = SG_TM / SG_LANES;
 
-// A lane's op(B) blocks for 4 steps of K by its 16 columns, or its sums for 4 rows by those columns.
+// A lane's op(B) blocks for 4 steps of K by its SG_COLS columns, or its sums for 4 rows by those columns (q2 and
+// q3 unused where SG_COLS is 8).
 struct Quad {
   q0: mat4x4f,
   q1: mat4x4f,
@@ -61,21 +64,24 @@ fn from_lane7(m: mat4x4f) -> mat4x4f {
 
 // s + the rows a (op(A) for 4 rows by 4 steps of K) times b.
 fn add_products(s: Quad, a: mat4x4f, b: Quad) -> Quad {
+  if (SG_COLS == 8u) { return Quad(s.q0 + b.q0 * a, s.q1 + b.q1 * a, s.q2, s.q3); }
   return Quad(s.q0 + b.q0 * a, s.q1 + b.q1 * a, s.q2 + b.q2 * a, s.q3 + b.q3 * a);
 }
 
 // One step of K past the last multiple of 4, each lane reading what it needs.
 fn add_k_step(t: Tile, s: Quad, m: u32, n: u32, k: u32) -> Quad {
+  if (SG_COLS == 8u) { return Quad(s.q0 + k_step(t, m, n, k), s.q1 + k_step(t, m, n + 4u, k), s.q2, s.q3); }
   return Quad(s.q0 + k_step(t, m, n, k), s.q1 + k_step(t, m, n + 4u, k), s.q2 + k_step(t, m, n + 8u, k), s.q3 + k_step(t, m, n + 12u, k));
 }
 
-// The lane's columns n .. n + 15 of the tile; s[i], the sums of rows 4i .. 4i + 3, start from `start`.
+// The lane's columns n .. n + SG_COLS - 1 of the tile; s[i], the sums of rows 4i .. 4i + 3, start from `start`.
 fn shared_product(t: Tile, lane: u32, start: Quad) {
-  let n = t.n0 + 16u * lane;
+  let n = t.n0 + SG_COLS * lane;
   var s = array<Quad, 16>(start, start, start, start, start, start, start, start, start, start, start, start, start, start, start, start);
   let k_full = t.k_begin + ((t.k_end - t.k_begin) & ~3u);
   for (var k0 = t.k_begin; k0 < k_full; k0 += 4u) {
-    let b = Quad(b_block(t, n, k0), b_block(t, n + 4u, k0), b_block(t, n + 8u, k0), b_block(t, n + 12u, k0));
+    var b = Quad(b_block(t, n, k0), b_block(t, n + 4u, k0), mat4x4f(), mat4x4f());
+    if (SG_COLS == 16u) { b.q2 = b_block(t, n + 8u, k0); b.q3 = b_block(t, n + 12u, k0); }
     // Lane l reads rows SG_ROWS l .. SG_ROWS (l + 1) - 1 of the 64; each block then reaches every lane, one lane's
     // at a time, and s[i] takes rows 4i .. 4i + 3.
     let m = t.m0 + SG_ROWS * lane;
@@ -130,8 +136,10 @@ fn shared_product(t: Tile, lane: u32, start: Quad) {
     let j = r & 3u;
     store_row(t.z, t.m0 + r, n, s[i].q0[j]);
     store_row(t.z, t.m0 + r, n + 4u, s[i].q1[j]);
-    store_row(t.z, t.m0 + r, n + 8u, s[i].q2[j]);
-    store_row(t.z, t.m0 + r, n + 12u, s[i].q3[j]);
+    if (SG_COLS == 16u) {
+      store_row(t.z, t.m0 + r, n + 8u, s[i].q2[j]);
+      store_row(t.z, t.m0 + r, n + 12u, s[i].q3[j]);
+    }
   }
 }
 
@@ -143,7 +151,7 @@ fn matmul_sg(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id)
 @compute @workgroup_size(SG_LANES)
 fn matmul_sg_bias(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
   let t = tile(wid.y * SG_TM, wid.x * SG_TN, wid);
-  let n = t.n0 + 16u * lane;
+  let n = t.n0 + SG_COLS * lane;
   shared_product(t, lane, Quad(bias_block(t, n), bias_block(t, n + 4u), bias_block(t, n + 8u), bias_block(t, n + 12u)));
 }
 

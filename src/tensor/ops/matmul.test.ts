@@ -65,7 +65,7 @@ for (const fallback of [false, true]) {
 
 describe('matmul kernel choice', () => {
   // Which kernel a product is dispatched to, for an adapter taken for a CPU or a GPU with subgroups of `lanes`:
-  // recorded, not run, as the 8-lane kernel cannot run where subgroups have 4 (its results are checked above
+  // recorded, not run, as the 8-lane kernels cannot run where subgroups have 4 (their results are checked above
   // where the adapter has 8, as lavapipe does: npm test's lavapipe stage).
   async function kernelsFor(fallback: boolean, lanes: number, widths: number[]): Promise<string[]> {
     const runtime = testGpu();
@@ -86,23 +86,25 @@ describe('matmul kernel choice', () => {
     return chosen;
   }
 
+  const subgroupKernel = (lanes: number, cols: number) => `matmul.wgsl + matmul_subgroups.wgsl, ${lanes} lanes x ${cols} columns: matmul_sg`;
+
   it('runs the subgroup kernel where the adapter is taken for a CPU with subgroups, the tiled one on a GPU', async () => {
     expect(await kernelsFor(false, 4, [4, 72])).toEqual(['matmul.wgsl: matmul', 'matmul.wgsl: matmul']);
-    const fourLanes = 'matmul.wgsl + matmul_subgroups.wgsl, 4 lanes: matmul_sg';
-    expect(await kernelsFor(true, 4, [4, 72])).toEqual([fourLanes, fourLanes]);
+    expect(await kernelsFor(true, 4, [4, 72, 512])).toEqual([4, 72, 512].map(() => subgroupKernel(4, 16)));
   });
 
-  // npm test's lavapipe stage (scripts/test-lavapipe.ts) is there to run the 8-lane kernel on the fixtures above.
+  // npm test's lavapipe stage (scripts/test-lavapipe.ts) is there to run the 8-lane kernels on the fixtures above.
   it.runIf(process.env.COSMOS_TEST_DRIVER === 'lavapipe')('runs on lavapipe, whose subgroups have 8 lanes', () => {
     expect(testGpu().adapter.description).toMatch(/llvmpipe/);
     expect(testGpu().adapter.subgroupMinSize).toBe(8);
     expect(testGpu().kernels.matmul).toBe('subgroups');
   });
 
-  it('gives products wider than 64 columns the 8-lane kernel where subgroups have 8 lanes', async () => {
-    const [four, eight] = [4, 8].map((l) => `matmul.wgsl + matmul_subgroups.wgsl, ${l} lanes: matmul_sg`);
-    expect(await kernelsFor(true, 8, [64, 65, 512])).toEqual([four, eight, eight]);
-    expect(await kernelsFor(true, 16, [64, 65])).toEqual([four, eight]);
+  it('gives 8 lanes their own kernels where subgroups have 8 lanes: a 64-wide tile below 256 columns, 128 from there', async () => {
+    const narrow = subgroupKernel(8, 8);
+    const wide = subgroupKernel(8, 16);
+    expect(await kernelsFor(true, 8, [4, 64, 192, 255, 256, 512])).toEqual([narrow, narrow, narrow, narrow, wide, wide]);
+    expect(await kernelsFor(true, 16, [64, 256])).toEqual([narrow, wide]);
   });
 });
 
