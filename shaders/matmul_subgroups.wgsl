@@ -64,14 +64,16 @@ fn from_lane7(m: mat4x4f) -> mat4x4f {
 
 // s + the rows a (op(A) for 4 rows by 4 steps of K) times b.
 fn add_products(s: Quad, a: mat4x4f, b: Quad) -> Quad {
-  if (SG_COLS == 8u) { return Quad(s.q0 + b.q0 * a, s.q1 + b.q1 * a, s.q2, s.q3); }
-  return Quad(s.q0 + b.q0 * a, s.q1 + b.q1 * a, s.q2 + b.q2 * a, s.q3 + b.q3 * a);
+  var r = Quad(s.q0 + b.q0 * a, s.q1 + b.q1 * a, s.q2, s.q3);
+  if (SG_COLS == 16u) { r.q2 += b.q2 * a; r.q3 += b.q3 * a; }
+  return r;
 }
 
 // One step of K past the last multiple of 4, each lane reading what it needs.
 fn add_k_step(t: Tile, s: Quad, m: u32, n: u32, k: u32) -> Quad {
-  if (SG_COLS == 8u) { return Quad(s.q0 + k_step(t, m, n, k), s.q1 + k_step(t, m, n + 4u, k), s.q2, s.q3); }
-  return Quad(s.q0 + k_step(t, m, n, k), s.q1 + k_step(t, m, n + 4u, k), s.q2 + k_step(t, m, n + 8u, k), s.q3 + k_step(t, m, n + 12u, k));
+  var r = Quad(s.q0 + k_step(t, m, n, k), s.q1 + k_step(t, m, n + 4u, k), s.q2, s.q3);
+  if (SG_COLS == 16u) { r.q2 += k_step(t, m, n + 8u, k); r.q3 += k_step(t, m, n + 12u, k); }
+  return r;
 }
 
 // The lane's columns n .. n + SG_COLS - 1 of the tile; s[i], the sums of rows 4i .. 4i + 3, start from `start`.

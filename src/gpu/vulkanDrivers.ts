@@ -1,10 +1,10 @@
 /**
  * Which Vulkan drivers Dawn is offered in Node, and which adapter it is asked for first: a GPU where one is there,
- * else a CPU driver. Without a GPU the choice is between two CPU drivers: Chromium's SwiftShader, there wherever Debian's chromium is, and Mesa's lavapipe, which
- * runs our kernels 2-2.6x faster on the same CPU (measured here: matmul 18 against 8 GFLOP/s, the tiny COSMOS step
- * 357 against 934 ms), as it runs 8 lanes of AVX2 where SwiftShader runs 4. Only a recent lavapipe will do: Debian
- * 12's own (Mesa 22, Vulkan 1.1) lacks a feature Dawn requires, while Mesa 25's from bookworm-backports (Vulkan
- * 1.4) works. Drivers the user names in VK_ICD_FILENAMES are left as they are.
+ * else a CPU driver. Without a GPU the choice is between two CPU drivers: Chromium's SwiftShader, there wherever
+ * Debian's chromium is, and Mesa's lavapipe, which runs our kernels 2-2.6x faster on the same CPU (measured here:
+ * matmul 18 against 8 GFLOP/s, the tiny COSMOS step 357 against 934 ms), as it runs 8 lanes of AVX2 where SwiftShader
+ * runs 4. Only a recent lavapipe will do: Debian 12's own (Mesa 22, Vulkan 1.1) lacks a feature Dawn requires, while
+ * Mesa 25's from bookworm-backports (Vulkan 1.4) works. Drivers the user names in VK_ICD_FILENAMES are left as they are.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
